@@ -1,0 +1,30 @@
+"""The `myoivig` command line: one sub-command group per area.
+
+Each area owns its commands in its own module and is registered here; rules never live in this
+file.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="myoivig",
+    help="IVIg for inflammatory myopathies: clinic, research and evidence synthesis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# --- area registrations (one line each; keep sorted) ---------------------------------------------
+# from myoivig.<area>.commands import register as register_<area>
+# register_<area>(app)
+# -------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

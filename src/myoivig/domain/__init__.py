@@ -1,0 +1,1 @@
+"""Typed clinical records and controlled vocabularies shared by every part of myoivig."""
