@@ -430,6 +430,8 @@ def rma(
     if p > 1 and intercept and random and tau2 is None:
         t2_re = estimate_tau2(method, y, v, np.ones((k, 1))).tau2
         r2 = 0.0 if t2_re == 0 else max(0.0, 100 * (t2_re - t2) / t2_re)
+    elif p > 1 and intercept and not random:
+        r2 = _weighted_adjusted_r2(y, 1 / v, x)
 
     return MetaFit(
         es=es,
@@ -460,6 +462,19 @@ def rma(
         s2w=float(s2w),
         weights=wf.weights,
     )
+
+
+def _weighted_adjusted_r2(y: FloatArray, w: FloatArray, x: FloatArray) -> float:
+    """metafor's R² for EE meta-regressions: adjusted R² of lm(yi ~ X, weights = 1/vi), in %."""
+    k, p = x.shape
+    if float(np.var(y)) == 0.0 or k - p < 1:
+        return 0.0
+    fit = weighted_fit(y, 1 / w, x, 0.0)
+    ybar = float(np.sum(w * y) / np.sum(w))
+    tss = float(np.sum(w * (y - ybar) ** 2))
+    r2 = 1 - fit.rss / tss
+    adj = 1 - (1 - r2) * (k - 1) / (k - p)
+    return max(0.0, 100 * adj)
 
 
 def refit(fit: MetaFit, es: EffectSizes, mods: FloatArray | None = None) -> MetaFit:
