@@ -18,6 +18,8 @@ app = typer.Typer(
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 # from myoivig.<area>.commands import register as register_<area>
 # register_<area>(app)
+from myoivig.evidence.commands import register as register_evidence
+register_evidence(app)
 # -------------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,292 @@
+"""`myoivig meta ...`: meta-analysis from the command line.
+
+Heavy imports (pandas, scipy, matplotlib) happen inside the commands so that `myoivig --help`
+and the batch command start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from myoivig.evidence.errors import EvidenceError
+
+meta_app = typer.Typer(
+    name="meta",
+    help="Meta-analysis (metafor conventions): effect sizes, pooled models, plots, batch fits.",
+    no_args_is_help=True,
+)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe values: NaN/inf become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fail(err: Exception) -> typer.Exit:
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(code=2)
+
+
+def _print_summary(summary: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, val in summary.items():
+        if isinstance(val, list | dict):
+            continue
+        if isinstance(val, float):
+            val = f"{val:.6g}"
+        table.add_row(key, str(val))
+    Console().print(table)
+    coefs = summary.get("coefficients")
+    if coefs:
+        ct = Table(title="Coefficients")
+        for col in ("name", "estimate", "se", "zval", "pval", "ci_lower", "ci_upper"):
+            ct.add_column(col)
+        for c in coefs:
+            ct.add_row(*(f"{c[k]:.6g}" if isinstance(c[k], float) else str(c[k]) for k in c))
+        Console().print(ct)
+
+
+@meta_app.command("run")
+def run(
+    data: Path = typer.Option(..., "--data", help="CSV with metafor-named columns"),
+    measure: str = typer.Option(..., "--measure", help="PR PLO PAS PFT OR RR RD PETO MD SMD ROM SMCR GEN"),
+    method: str = typer.Option("REML", "--method", help="EE DL HE SJ ML REML EB PM, or MH / PETO"),
+    test: str = typer.Option("z", "--test", help="z, t, knha or adhoc"),
+    by: str | None = typer.Option(None, "--by", help="column with subgroup labels"),
+    mods: str | None = typer.Option(None, "--mods", help="comma-separated moderator columns"),
+    plot: Path | None = typer.Option(None, "--plot", help="forest plot file (.svg/.png/.pdf)"),
+    funnel: Path | None = typer.Option(None, "--funnel", help="funnel plot file (.svg/.png/.pdf)"),
+    add: float = typer.Option(0.5, "--add", help="continuity correction for zero cells"),
+    to: str = typer.Option("only0", "--to", help="only0, all, if0all or none"),
+    drop00: bool = typer.Option(False, "--drop00", help="drop studies with no events in both arms"),
+    log_ci: bool = typer.Option(False, "--log-ci", help="estimate/ci columns are ratios (log them)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Pool a study table; print k, estimate, se, CI, tau2, I2, H2, Q, PI (and natural scale)."""
+    from myoivig.evidence.mantel_haenszel import rma_mh, rma_peto
+    from myoivig.evidence.model import rma
+    from myoivig.evidence.subgroups import subgroup_analysis
+    from myoivig.evidence.tables import (
+        effect_sizes_from_table,
+        labels_of,
+        moderator_matrix,
+        numeric_column,
+        read_table,
+    )
+
+    try:
+        df = read_table(data)
+        measure_u = measure.upper()
+        method_u = method.upper()
+        es = effect_sizes_from_table(
+            df, "PETO" if method_u == "PETO" else measure_u, add=add, to=to, drop00=drop00,
+            log_scale_ci=log_ci,
+        )  # fmt: skip
+        if method_u in ("MH", "PETO"):
+            cols = {
+                c: numeric_column(df, c, labels_of(df))
+                for c in ("ai", "bi", "ci", "di", "n1i", "n2i")
+                if c in df.columns
+            }
+            labels = labels_of(df)
+            fit = rma_peto(**cols, labels=labels) if method_u == "PETO" else rma_mh(measure_u, **cols, labels=labels)
+        elif mods:
+            names = [m.strip() for m in mods.split(",") if m.strip()]
+            x, xnames = moderator_matrix(df, names)
+            fit = rma(es, method=method_u, test=test, mods=x, mod_names=xnames)
+        else:
+            fit = rma(es, method=method_u, test=test)
+        summary = fit.summary()
+        sg = None
+        by_labels: list[str] | None = None
+        if by:
+            if by not in df.columns:
+                raise EvidenceError(f"missing subgroup column '{by}'")
+            by_labels = [str(v) for v in df[by].tolist()]
+            if es.omitted.any():
+                by_labels = [lb for lb, om in zip(by_labels, es.omitted, strict=True) if not om]
+            sg = subgroup_analysis(es.used(), by_labels, method=method_u, test=test)
+            summary["subgroups"] = sg.as_dict()["subgroups"]
+            summary["q_between"] = sg.q_between
+            summary["q_between_df"] = sg.q_between_df
+            summary["q_between_p"] = sg.q_between_p
+        if plot is not None:
+            _forest_for(df, fit, sg, by_labels, plot, measure_u)
+            summary["plot"] = str(plot)
+        if funnel is not None:
+            from myoivig.evidence.plots import funnel_plot, save_figure
+            from myoivig.evidence.publication_bias import trimfill
+
+            tf = trimfill(fit) if fit.intercept_only and fit.k >= 3 and method_u not in ("MH", "PETO") else None
+            save_figure(funnel_plot(fit, trimfill=tf), funnel)
+            summary["funnel"] = str(funnel)
+    except (EvidenceError, ValueError) as err:
+        raise _fail(err) from err
+    if as_json:
+        typer.echo(json.dumps(_clean(summary), indent=2))
+    else:
+        _print_summary(summary, f"{measure_u} · {fit.method} · test={fit.test}")
+
+
+def _forest_for(
+    df: Any, fit: Any, sg: Any, by_labels: list[str] | None, path: Path, measure: str
+) -> None:
+    import numpy as np
+
+    from myoivig.evidence.plots import ForestSection, data_text_for, forest_plot, save_figure
+
+    cols = {
+        c: np.asarray(df[c], dtype=float)
+        for c in ("xi", "ni", "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i")
+        if c in df.columns
+    }
+    text = data_text_for(cols, measure)
+    if measure in ("PR", "PLO", "PAS", "PFT"):
+        header: str | None = "Events/n"
+    elif measure in ("OR", "RR", "RD", "PETO"):
+        header = "Events/n: group 1   group 2"
+    else:
+        header = "Mean (SD), n: group 1   group 2"
+    if text is None:
+        header = None
+    if sg is None or by_labels is None:
+        fig = forest_plot([ForestSection(None, fit, text)], data_header=header)
+    else:
+        sections = []
+        for g, f in zip(sg.groups, sg.fits, strict=True):
+            idx = [i for i, lb in enumerate(by_labels) if lb == g]
+            sections.append(ForestSection(g, f, None if text is None else [text[i] for i in idx]))
+        fig = forest_plot(
+            sections,
+            overall=sg.overall,
+            data_header=header,
+            subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
+        )
+    save_figure(fig, path)
+
+
+@meta_app.command("batch")
+def batch(
+    input_path: Path = typer.Option(..., "--input", help="long CSV with columns group, yi, vi"),
+    method: str = typer.Option("REML", "--method", help="REML, DL or EE"),
+    out: Path = typer.Option(..., "--out", help="results CSV, one row per group"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
+) -> None:
+    """Fit one random-effects model per group of a long table, vectorised across groups."""
+    import time
+
+    import pandas as pd
+
+    from myoivig.evidence.batch import batch_fit
+
+    try:
+        if not input_path.exists():
+            raise EvidenceError(f"file not found: {input_path}")
+        df = pd.read_csv(input_path, engine="pyarrow") if _has_pyarrow() else pd.read_csv(input_path)
+        missing = [c for c in ("group", "yi", "vi") if c not in df.columns]
+        if missing:
+            raise EvidenceError(f"missing column(s): {', '.join(missing)}")
+        t0 = time.perf_counter()
+        res = batch_fit(df["group"].to_numpy(), df["yi"].to_numpy(dtype=float), df["vi"].to_numpy(dtype=float), method=method)
+        fit_seconds = time.perf_counter() - t0
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(res.columns()).to_csv(out, index=False, float_format="%.17g")
+    except (EvidenceError, ValueError) as err:
+        raise _fail(err) from err
+    summary = {
+        "groups": int(res.groups.shape[0]),
+        "rows": len(df),
+        "method": method.upper(),
+        "fit_seconds": fit_seconds,
+        "max_iterations": int(res.iterations.max()) if res.iterations.size else 0,
+        "out": str(out),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo(
+            f"{summary['groups']} groups ({summary['rows']} rows) fitted by {summary['method']} "
+            f"in {fit_seconds:.3f} s -> {out}"
+        )
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return False
+    return True
+
+
+@meta_app.command("example")
+def example(
+    plot: Path | None = typer.Option(None, "--plot", help="forest plot file (.svg/.png/.pdf)"),
+    measure: str = typer.Option("PLO", "--measure", help="PLO, PFT, PAS or PR"),
+    method: str = typer.Option("REML", "--method", help="tau2 estimator"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """The bundled example: IVIg response in refractory PM/DM, with subgroups and sensitivity."""
+    from myoivig.evidence.example import analyse, footnote
+    from myoivig.evidence.plots import ForestSection, forest_plot, save_figure
+
+    try:
+        analysis = analyse(measure.upper(), method.upper())
+        result = analysis.as_dict()
+        if plot is not None:
+            rows = analysis.primary_rows
+            sections = []
+            for g, f in zip(analysis.by_response.groups, analysis.by_response.fits, strict=True):
+                sub = rows[rows["response_group"] == g]
+                text = [f"{int(x)}/{int(n)}" for x, n in zip(sub["xi"], sub["ni"], strict=True)]
+                sections.append(ForestSection(g, f, text))
+            sg = analysis.by_response
+            fig = forest_plot(
+                sections,
+                overall=analysis.primary,
+                data_header="Responders/n",
+                title="IVIg in refractory adult polymyositis/dermatomyositis: response proportion",
+                footnote=footnote(analysis),
+                subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
+            )
+            save_figure(fig, plot)
+            result["plot"] = str(plot)
+    except (EvidenceError, ValueError) as err:
+        raise _fail(err) from err
+    if as_json:
+        typer.echo(json.dumps(_clean(result), indent=2, ensure_ascii=False))
+    else:
+        p = result["primary"]
+        typer.echo(
+            f"Pooled response ({result['measure']}, {result['method']}, k = {p['k']}): "
+            f"{100 * p['pooled']:.1f}% [{100 * p['pooled_lower']:.1f}, {100 * p['pooled_upper']:.1f}], "
+            f"PI [{100 * p['pooled_pi_lower']:.1f}, {100 * p['pooled_pi_upper']:.1f}], I² = {p['i2']:.0f}%"
+        )
+        for s in result["sensitivity"]:
+            typer.echo(f"  sensitivity, {s['description']}: {100 * s['pooled']:.1f}%")
+        if plot is not None:
+            typer.echo(f"forest plot -> {plot}")
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `meta` command group to the root application."""
+    app.add_typer(meta_app, name="meta")

@@ -1,0 +1,360 @@
+"""Publication figures for a fitted meta-analysis: forest and funnel plots (matplotlib).
+
+The forest plot shows each study's label, raw data (events/n or mean (SD), n), weight and effect
+with CI on the natural scale (proportions, odds/risk ratios on a log axis), pooled diamond(s),
+subgroup sections, the prediction interval and a heterogeneity line, in the style of metafor's
+`forest()` and RevMan. The funnel plot follows metafor's `funnel()` (pseudo-CI region,
+optional significance contours, trim-and-fill studies as open points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Polygon  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from myoivig.evidence.model import MetaFit  # noqa: E402
+from myoivig.evidence.publication_bias import TrimFill  # noqa: E402
+from myoivig.evidence.transforms import iarcsin, ilogit, ipft  # noqa: E402
+
+FloatArray = NDArray[np.float64]
+RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
+PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
+AXIS_LABELS = {
+    "PR": "Proportion",
+    "PLO": "Proportion",
+    "PAS": "Proportion",
+    "PFT": "Proportion",
+    "OR": "Odds ratio (log scale)",
+    "PETO": "Peto odds ratio (log scale)",
+    "RR": "Risk ratio (log scale)",
+    "ROM": "Ratio of means (log scale)",
+    "RD": "Risk difference",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
+    "SMCR": "Standardised mean change",
+}
+
+
+@dataclass(frozen=True)
+class ForestSection:
+    """A block of the forest plot: a heading (or None), its studies and its pooled fit."""
+
+    title: str | None
+    fit: MetaFit
+    data_text: Sequence[str] | None = None
+
+
+def _study_interval(fit: MetaFit, i: int) -> tuple[float, float, float]:
+    """Study i's effect and 95 % CI on the display scale."""
+    y, se = float(fit.yi[i]), float(np.sqrt(fit.vi[i]))
+    z = float(stats.norm.ppf(0.975))
+    vals = np.array([y, y - z * se, y + z * se])
+    m = fit.es.measure
+    if m == "PLO":
+        vals = ilogit(vals)
+    elif m == "PAS":
+        vals = iarcsin(vals)
+    elif m == "PFT":
+        ni = fit.es.ni
+        if ni is None:
+            raise ValueError("PFT forest plot needs study sizes")
+        vals = ipft(vals, float(ni[i]))
+    elif m in RATIO_MEASURES:
+        vals = np.exp(vals)
+    return float(vals[0]), float(vals[1]), float(vals[2])
+
+
+def _fmt(x: float, measure: str) -> str:
+    if measure in PROPORTION_MEASURES:
+        return f"{100 * x:.1f}"
+    return f"{x:.2f}"
+
+
+def _het_text(fit: MetaFit) -> str:
+    p = fit.qe_p
+    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    text = f"Heterogeneity: Q = {fit.qe:.2f}, df = {fit.k - 1}, {ptxt}; I² = {fit.i2:.0f}%"
+    if fit.is_random:
+        text += f", τ² = {fit.tau2:.3g} ({fit.method})"
+    return text
+
+
+def _pooled_label(fit: MetaFit) -> str:
+    if fit.method == "MH":
+        return "Common effect (Mantel-Haenszel)"
+    if fit.method == "PETO":
+        return "Common effect (Peto)"
+    if not fit.is_random:
+        return "Common effect (inverse variance)"
+    extra = ", Knapp-Hartung" if fit.test in ("knha", "adhoc") else ""
+    return f"Random effects ({fit.method}{extra})"
+
+
+def forest_plot(
+    sections: Sequence[ForestSection],
+    *,
+    overall: MetaFit | None = None,
+    data_header: str | None = None,
+    title: str | None = None,
+    show_prediction: bool = True,
+    footnote: str | None = None,
+    subgroup_test: tuple[float, int, float] | None = None,
+) -> Figure:
+    """Draw a forest plot of one or more sections (subgroups) and an optional overall fit."""
+    measure = sections[0].fit.es.measure
+    is_prop = measure in PROPORTION_MEASURES
+    is_ratio = measure in RATIO_MEASURES
+    unit = " (%)" if is_prop else ""
+    rows: list[tuple[str, float, dict[str, object]]] = []
+    y = 0.0
+    total_weight_fit = overall if overall is not None else (sections[0].fit if len(sections) == 1 else None)
+
+    def add(kind: str, **info: object) -> None:
+        nonlocal y
+        rows.append((kind, y, info))
+        y -= 1.0
+
+    for sec in sections:
+        fit = sec.fit
+        if sec.title is not None:
+            add("heading", text=sec.title)
+        weights = fit.weights_percent
+        for i in range(fit.k):
+            est, lo, hi = _study_interval(fit, i)
+            add(
+                "study",
+                label=fit.es.label(i),
+                data=None if sec.data_text is None else sec.data_text[i],
+                est=est,
+                lo=lo,
+                hi=hi,
+                weight=float(weights[i]) if total_weight_fit is None else None,
+                wraw=float(fit.weights[i]),
+            )
+        if (len(sections) > 1 and fit.k > 1) or overall is None:
+            add("pooled", fit=fit, label=_pooled_label(fit) if len(sections) == 1 else f"Subgroup, {_pooled_label(fit)[0].lower()}{_pooled_label(fit)[1:]}")
+            if show_prediction and fit.is_random and fit.k >= 2 and len(sections) == 1:
+                add("pi", fit=fit)
+            if fit.k > 1:
+                add("het", text=_het_text(fit))
+        if len(sections) > 1:
+            y -= 0.4
+    if overall is not None:
+        add("pooled", fit=overall, label=_pooled_label(overall), overall=True)
+        if show_prediction and overall.is_random and overall.k >= 2:
+            add("pi", fit=overall)
+        add("het", text=_het_text(overall))
+        if subgroup_test is not None:
+            q, df, p = subgroup_test
+            ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+            add("het", text=f"Test for subgroup differences: Q = {q:.2f}, df = {df}, {ptxt}")
+    # With an overall fit, weights and marker sizes are the overall model's (matched by label).
+    if overall is not None:
+        overall_w = {overall.es.label(i): float(w) for i, w in enumerate(overall.weights)}
+        wsum = float(overall.weights.sum())
+        for kind, _, info in rows:
+            if kind == "study" and str(info["label"]) in overall_w:
+                info["wraw"] = overall_w[str(info["label"])]
+                info["weight"] = 100 * overall_w[str(info["label"])] / wsum
+
+    n_rows = len(rows)
+    height = 1.4 + 0.26 * n_rows
+    fig = plt.figure(figsize=(11.5, height))
+    gs = fig.add_gridspec(1, 3, width_ratios=[4.2, 4.0, 2.6], wspace=0.02)
+    ax_l, ax_m, ax_r = (fig.add_subplot(gs[0, j]) for j in range(3))
+    top = 1.2
+    bottom = -n_rows + 0.2
+    for ax in (ax_l, ax_r):
+        ax.set_xlim(0, 1)
+        ax.set_ylim(bottom, top)
+        ax.axis("off")
+    ax_m.set_ylim(bottom, top)
+    for side in ("left", "right", "top"):
+        ax_m.spines[side].set_visible(False)
+    ax_m.set_yticks([])
+
+    fs = 9
+    ax_l.text(0.0, top - 0.4, "Study", fontsize=fs, fontweight="bold", va="center")
+    if data_header:
+        ax_l.text(0.98, top - 0.4, data_header, fontsize=fs, fontweight="bold", va="center", ha="right")
+    ax_r.text(0.05, top - 0.4, f"Estimate{unit} [95% CI]", fontsize=fs, fontweight="bold", va="center")
+    ax_r.text(0.98, top - 0.4, "Weight", fontsize=fs, fontweight="bold", va="center", ha="right")
+
+    xs: list[float] = []
+    max_w = max((float(info["wraw"]) for k_, _, info in rows if k_ == "study"), default=1.0)  # type: ignore[arg-type]
+    for kind, yy, info in rows:
+        if kind == "heading":
+            ax_l.text(0.0, yy, str(info["text"]), fontsize=fs, fontweight="bold", va="center")
+        elif kind == "study":
+            est, lo, hi = (float(info[k]) for k in ("est", "lo", "hi"))  # type: ignore[arg-type]
+            xs.extend([lo, hi])
+            ax_l.text(0.02, yy, str(info["label"]), fontsize=fs, va="center")
+            if info["data"] is not None:
+                ax_l.text(0.98, yy, str(info["data"]), fontsize=fs, va="center", ha="right")
+            ax_m.plot([lo, hi], [yy, yy], color="black", lw=0.9, solid_capstyle="butt")
+            size = 3 + 7 * np.sqrt(float(info["wraw"]) / max_w)  # type: ignore[arg-type]
+            ax_m.plot([est], [yy], marker="s", color="#1f3b73", markersize=size, ls="none")
+            ax_r.text(
+                0.05, yy, f"{_fmt(est, measure)} [{_fmt(lo, measure)}, {_fmt(hi, measure)}]",
+                fontsize=fs, va="center", family="DejaVu Sans Mono",
+            )  # fmt: skip
+            if info["weight"] is not None:
+                ax_r.text(0.98, yy, f"{float(info['weight']):.1f}%", fontsize=fs, va="center", ha="right")  # type: ignore[arg-type]
+        elif kind == "pooled":
+            fit = info["fit"]
+            assert isinstance(fit, MetaFit)
+            pr = fit.predict(natural=True) if fit.back_transform is not None else fit.predict()
+            xs.extend([pr.ci_lower, pr.ci_upper])
+            bold = "bold" if info.get("overall") or len(sections) == 1 else "normal"
+            ax_l.text(0.0 if info.get("overall") else 0.02, yy, str(info["label"]), fontsize=fs, fontweight=bold, va="center")
+            ax_l.text(0.98, yy, f"k = {fit.k}", fontsize=fs, va="center", ha="right", fontweight=bold)
+            color = "#b22222" if info.get("overall") or len(sections) == 1 else "#555555"
+            diamond = Polygon(
+                [(pr.ci_lower, yy), (pr.pred, yy + 0.36), (pr.ci_upper, yy), (pr.pred, yy - 0.36)],
+                closed=True, facecolor=color, edgecolor=color,
+            )  # fmt: skip
+            ax_m.add_patch(diamond)
+            ax_r.text(
+                0.05, yy,
+                f"{_fmt(pr.pred, measure)} [{_fmt(pr.ci_lower, measure)}, {_fmt(pr.ci_upper, measure)}]",
+                fontsize=fs, va="center", fontweight=bold, family="DejaVu Sans Mono",
+            )  # fmt: skip
+            if info.get("overall") or len(sections) == 1:
+                ax_r.text(0.98, yy, "100%", fontsize=fs, va="center", ha="right", fontweight=bold)
+        elif kind == "pi":
+            fit = info["fit"]
+            assert isinstance(fit, MetaFit)
+            pr = fit.predict(natural=True) if fit.back_transform is not None else fit.predict()
+            xs.extend([pr.pi_lower, pr.pi_upper])
+            ax_l.text(0.02, yy, "Prediction interval", fontsize=fs, va="center", style="italic")
+            ax_m.plot([pr.pi_lower, pr.pi_upper], [yy, yy], color="#b22222", lw=1.2)
+            for end in (pr.pi_lower, pr.pi_upper):
+                ax_m.plot([end, end], [yy - 0.18, yy + 0.18], color="#b22222", lw=1.2)
+            ax_r.text(
+                0.05, yy, f"[{_fmt(pr.pi_lower, measure)}, {_fmt(pr.pi_upper, measure)}]",
+                fontsize=fs, va="center", style="italic", family="DejaVu Sans Mono",
+            )  # fmt: skip
+        elif kind == "het":
+            ax_l.text(0.02, yy, str(info["text"]), fontsize=fs - 1.5, va="center", color="#333333")
+
+    finite = [x for x in xs if np.isfinite(x)]
+    lo_x, hi_x = min(finite), max(finite)
+    if is_ratio:
+        ax_m.set_xscale("log")
+        lo_x, hi_x = min(lo_x, 0.9), max(hi_x, 1.1)
+        ax_m.set_xlim(lo_x / 1.15, hi_x * 1.15)
+        ax_m.axvline(1.0, color="grey", lw=0.8, ls="--")
+    elif is_prop:
+        ax_m.set_xlim(max(0.0, lo_x - 0.05), min(1.0, hi_x + 0.05) if hi_x < 0.95 else 1.02)
+        ticks = [t for t in np.arange(0, 1.01, 0.2) if ax_m.get_xlim()[0] - 1e-9 <= t <= ax_m.get_xlim()[1] + 1e-9]
+        ax_m.set_xticks(ticks)
+        ax_m.set_xticklabels([f"{100 * t:.0f}%" for t in ticks])
+    else:
+        pad = 0.05 * (hi_x - lo_x)
+        ax_m.set_xlim(min(lo_x, 0) - pad, max(hi_x, 0) + pad)
+        ax_m.axvline(0.0, color="grey", lw=0.8, ls="--")
+    ax_m.set_xlabel(AXIS_LABELS.get(measure, "Effect"), fontsize=fs)
+    ax_m.tick_params(axis="x", labelsize=fs - 1)
+    if title:
+        fig.suptitle(title, fontsize=fs + 2, fontweight="bold", x=0.02, ha="left", y=0.995)
+    if footnote:
+        fig.text(0.02, 0.005, footnote, fontsize=fs - 2, color="#444444", ha="left", va="bottom", wrap=True)
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.35 / height, bottom=(0.75 + (0.25 if footnote else 0)) / height)
+    return fig
+
+
+def funnel_plot(
+    fit: MetaFit,
+    *,
+    trimfill: TrimFill | None = None,
+    contours: Sequence[float] | None = (0.10, 0.05, 0.01),
+    title: str | None = None,
+) -> Figure:
+    """Funnel plot of effects (model scale) against standard errors, as metafor's `funnel()`."""
+    shown = trimfill.fit if trimfill is not None else fit
+    yi, sei = shown.yi, np.sqrt(shown.vi)
+    filled = trimfill.filled if trimfill is not None else np.zeros(shown.k, dtype=bool)
+    center = shown.estimate
+    se_max = float(sei.max()) * 1.08
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    se_grid = np.linspace(0, se_max, 100)
+    if contours:
+        shades = ["#f0f0f0", "#d9d9d9", "#bdbdbd", "#969696"]
+        levels = sorted(contours, reverse=True)
+        span = float(np.max(np.abs(yi)) + stats.norm.ppf(1 - min(levels) / 2) * se_max)
+        ax.fill_between([-span, span], 0, se_max, color="white", zorder=0)
+        for j, p in enumerate(levels):
+            z = float(stats.norm.ppf(1 - p / 2))
+            ax.fill_betweenx(se_grid, -z * se_grid, z * se_grid, color=shades[min(j + 1, 3)], zorder=1 + j, lw=0)
+        ax.fill_betweenx(se_grid, -1e-9 * se_grid, 1e-9 * se_grid, zorder=5)
+    z95 = float(stats.norm.ppf(0.975))
+    ax.plot(center - z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
+    ax.plot(center + z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
+    ax.axvline(center, color="black", lw=0.9, zorder=6)
+    ax.scatter(yi[~filled], sei[~filled], color="black", s=22, zorder=7, label="Studies")
+    if filled.any():
+        ax.scatter(yi[filled], sei[filled], facecolor="white", edgecolor="black", s=22, zorder=7,
+                   label=f"Filled (trim-and-fill, k0 = {int(filled.sum())})")  # fmt: skip
+    ax.set_ylim(se_max, 0)
+    xl = float(np.max(np.abs(yi - center)) + z95 * se_max * 0.6)
+    ax.set_xlim(min(center - xl, -0.05 * xl), max(center + xl, 0.05 * xl))
+    ax.set_xlabel(f"{AXIS_LABELS.get(fit.es.measure, 'Effect')} — model scale".replace(" (log scale) — model scale", ", log scale"))
+    ax.set_ylabel("Standard error")
+    if contours:
+        labels = ", ".join(f"p < {p:g}" for p in sorted(contours, reverse=True))
+        ax.text(0.99, 0.01, f"Shaded: {labels} (darker = smaller p)", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7, color="#333333")  # fmt: skip
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write SVG, PNG (300 dpi) or PDF by file extension."""
+    suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png", ".pdf"):
+        raise ValueError(f"plot file must end in .svg, .png or .pdf, not {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=300 if suffix == ".png" else None, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def data_text_for(table_cols: dict[str, FloatArray], measure: str) -> list[str] | None:
+    """The raw-data column of a forest plot (events/n, or mean (SD), n per group)."""
+    if measure in PROPORTION_MEASURES and {"xi", "ni"} <= table_cols.keys():
+        return [f"{int(x)}/{int(n)}" for x, n in zip(table_cols["xi"], table_cols["ni"], strict=True)]
+    if {"ai", "ci"} <= table_cols.keys():
+        if {"n1i", "n2i"} <= table_cols.keys():
+            n1, n2 = table_cols["n1i"], table_cols["n2i"]
+        elif {"bi", "di"} <= table_cols.keys():
+            n1 = table_cols["ai"] + table_cols["bi"]
+            n2 = table_cols["ci"] + table_cols["di"]
+        else:
+            return None
+        return [
+            f"{int(a)}/{int(b)}   {int(c)}/{int(d)}"
+            for a, b, c, d in zip(table_cols["ai"], n1, table_cols["ci"], n2, strict=True)
+        ]
+    if {"m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"} <= table_cols.keys():
+        return [
+            f"{m1:.3g} ({s1:.3g}), {int(n1)}   {m2:.3g} ({s2:.3g}), {int(n2)}"
+            for m1, s1, n1, m2, s2, n2 in zip(
+                *(table_cols[c] for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")), strict=True
+            )
+        ]
+    return None
