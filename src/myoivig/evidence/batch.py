@@ -1,12 +1,13 @@
 """Many random-effects meta-analyses at once: vectorised REML/DL/EE across groups.
 
 All groups are solved together on flat, group-sorted arrays (segment sums with `np.add.reduceat`),
-so there is no Python loop over groups. REML is solved as the root of its score on τ² ≥ 0 with
-a safeguarded Newton (Fisher-scoring) iteration inside a sign-change bracket: a step that leaves
-the bracket is replaced by bisection, so every group converges, including the ~1 in 200 where
-metafor's plain Fisher scoring cycles. A group whose score at τ² = 0 is ≤ 0 sits on the boundary
-(its restricted likelihood decreases from 0 on), and the final step compares the restricted
-log-likelihood at the root with that at 0 and keeps the larger, so the answer is the maximum.
+so there is no Python loop over groups. REML is the global maximum of each group's restricted
+likelihood on τ² ≥ 0: the score is scanned on a per-group log grid, every + to − sign change is
+solved by a safeguarded Newton iteration (exact derivative; a step leaving the bracket becomes a
+bisection step), and the best candidate, the boundary τ² = 0 included, wins. This converges on
+every group, including the ~1 in 100 where metafor's Fisher scoring cycles, and it also finds
+the interior maximum where the likelihood has a second, lower local maximum at τ² = 0 (where
+Fisher scoring started from the HE estimate can stop at the wrong one).
 Formulas for the intercept-only model (Viechtbauer 2005, Stat Med 24:1057 / metafor `rma.uni`):
   w = 1/(v+τ²), μ̂ = Σwy/Σw, r = y − μ̂,
   score(τ²) = ½(Σw²r² − Σw + Σw²/Σw),
@@ -19,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from myoivig.evidence.errors import ConvergenceError, ModelInputError
 
@@ -31,6 +33,10 @@ BATCH_METHODS = ("EE", "DL", "REML")
 # Convergence: |Δτ²| ≤ XTOL·(1 + τ²); far below the 1e-6 agreement target with metafor.
 XTOL = 1e-13
 MAX_ITER = 500
+# Points of the log grid (per group, from 1e-7 to 10 times var(y) + mean(v)) on which the score
+# is scanned for sign changes before each bracket is solved exactly.
+GRID_POINTS = 40
+SCAN_BLOCK = 8
 
 
 @dataclass(frozen=True)
@@ -121,56 +127,130 @@ def _dl(seg: _Segments, y: FloatArray, v: FloatArray) -> tuple[FloatArray, Float
     return np.maximum(0.0, (q - (k - 1)) / c), q
 
 
-def _solve_reml(seg: _Segments, y: FloatArray, v: FloatArray, start: FloatArray) -> tuple[FloatArray, IntArray]:
-    g = start.shape[0]
-    tau2 = np.zeros(g)
-    iterations = np.zeros(g, dtype=np.int64)
-    s0, _, _ = _reml_parts(seg, y, v, np.zeros(g))
-    interior = s0 > 0
-    if not interior.any():
-        return tau2, iterations
-    # Upper end of the bracket: grow until the score is negative.
-    lo = np.zeros(g)
-    hi = np.where(interior, np.maximum(start * 2, 1e-8 + seg.sum(v) / seg.sizes), 0.0)
-    for _ in range(200):
-        s_hi, _, _ = _reml_parts(seg, y, v, hi)
-        grow = interior & (s_hi > 0)
-        if not grow.any():
-            break
-        lo = np.where(grow, hi, lo)
-        hi = np.where(grow, hi * 4, hi)
-    else:
-        raise ConvergenceError("REML: the likelihood keeps increasing in τ² for some group")
-    t = np.where(interior, np.clip(start, lo, hi), 0.0)
-    t = np.where(interior & ((t <= lo) | (t >= hi)), 0.5 * (lo + hi), t)
-    active = interior.copy()
+def _newton_bisection(
+    seg: _Segments,
+    y: FloatArray,
+    v: FloatArray,
+    owner: IntArray,
+    lo: FloatArray,
+    hi: FloatArray,
+) -> tuple[FloatArray, IntArray]:
+    """Root of the score in each bracket [lo, hi] (score(lo) > 0 ≥ score(hi)).
+
+    `owner` gives the group of each bracket (a group may own several). Newton steps that leave
+    the bracket are replaced by bisection, so every bracket converges.
+    """
+    n = owner.shape[0]
+    t = 0.5 * (lo + hi)
+    iterations = np.zeros(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
     for it in range(1, MAX_ITER + 1):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        sub = _subset_segments(seg, idx)
-        ys, vs = y[sub.flat], v[sub.flat]
-        score, info, _ = _reml_parts(sub.seg, ys, vs, t[idx])
-        lo_i, hi_i = lo[idx], hi[idx]
-        lo_i = np.where(score > 0, t[idx], lo_i)
-        hi_i = np.where(score <= 0, t[idx], hi_i)
+        sub = _subset_segments(seg, owner[idx])
+        score, info, _ = _reml_parts(sub.seg, y[sub.flat], v[sub.flat], t[idx])
+        lo_i = np.where(score > 0, t[idx], lo[idx])
+        hi_i = np.where(score <= 0, t[idx], hi[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = t[idx] + score / info
         inside = (info > 0) & (newton > lo_i) & (newton < hi_i) & np.isfinite(newton)
         t_new = np.where(inside, newton, 0.5 * (lo_i + hi_i))
         step = np.abs(t_new - t[idx])
-        lo[idx], hi[idx] = lo_i, hi_i
-        t[idx] = t_new
+        lo[idx], hi[idx], t[idx] = lo_i, hi_i, t_new
         iterations[idx] = it
         done = (step <= XTOL * (1 + t_new)) | (hi_i - lo_i <= XTOL * (1 + t_new))
         active[idx[done]] = False
     else:
         raise ConvergenceError(f"REML: no convergence after {MAX_ITER} safeguarded steps")
-    tau2 = np.where(interior, t, 0.0)
-    # Keep the boundary if it is better (metafor's ll0check, done exactly).
-    _, _, ll_t = _reml_parts(seg, y, v, tau2)
-    _, _, ll_0 = _reml_parts(seg, y, v, np.zeros(g))
-    tau2 = np.where(ll_0 > ll_t, 0.0, tau2)
+    return t, iterations
+
+
+def _score_scan(
+    seg: _Segments, yc: FloatArray, v: FloatArray, scale: FloatArray, factors: FloatArray
+) -> FloatArray:
+    """REML score of every group at τ² = scale·f for each factor f (rows = factors).
+
+    Only the sign matters here, so the score is expanded into five segment sums of the
+    group-centred outcomes and evaluated for blocks of grid points at once.
+    """
+    out = np.empty((factors.shape[0], seg.starts.shape[0]))
+    scale_rows = seg.spread(scale)
+    for b in range(0, factors.shape[0], SCAN_BLOCK):
+        f = factors[b : b + SCAN_BLOCK]
+        w = 1.0 / (v[None, :] + f[:, None] * scale_rows[None, :])
+        w2 = w * w
+        sw = np.add.reduceat(w, seg.starts, axis=1)
+        sw2 = np.add.reduceat(w2, seg.starts, axis=1)
+        swy = np.add.reduceat(w * yc, seg.starts, axis=1)
+        sw2y = np.add.reduceat(w2 * yc, seg.starts, axis=1)
+        sw2y2 = np.add.reduceat(w2 * yc * yc, seg.starts, axis=1)
+        mu = swy / sw
+        sw2r2 = sw2y2 - 2 * mu * sw2y + mu * mu * sw2
+        out[b : b + SCAN_BLOCK] = 0.5 * (sw2r2 - sw + sw2 / sw)
+    return out
+
+
+def _solve_reml(seg: _Segments, y: FloatArray, v: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Global maximiser of each group's restricted likelihood on τ² ≥ 0.
+
+    The score is scanned on τ² = 0 and a log grid scaled to each group (var(y) + mean(v)); every
+    sign change from + to − brackets a local maximum, each bracket is solved exactly, and the
+    candidate (boundary 0 included) with the largest restricted likelihood wins. The REML
+    likelihood can have a local maximum at 0 and a higher one inside (seen in about 1 group in
+    1000 of the benchmark data), which a search started only from the boundary would miss.
+    """
+    g = seg.starts.shape[0]
+    k = seg.sizes.astype(np.float64)
+    mean_y = seg.sum(y) / k
+    scale = seg.sum((y - seg.spread(mean_y)) ** 2) / np.maximum(k - 1, 1) + seg.sum(v) / k
+    factors = np.concatenate(([0.0], np.geomspace(1e-7, 10.0, GRID_POINTS)))
+    scores = _score_scan(seg, y - seg.spread(mean_y), v, scale, factors)
+    top = factors[-1] * scale
+    s_top = scores[-1].copy()
+    extra_lo = np.zeros(g)
+    extra_hi = np.zeros(g)
+    growing = s_top > 0
+    for _ in range(200):
+        if not growing.any():
+            break
+        extra_lo = np.where(growing, top, extra_lo)
+        top = np.where(growing, top * 10, top)
+        extra_hi = np.where(growing, top, extra_hi)
+        s_top = _reml_parts(seg, y, v, top)[0]
+        growing = growing & (s_top > 0)
+    else:
+        raise ConvergenceError("REML: the likelihood keeps increasing in τ² for some group")
+    had_extra = extra_hi > 0
+    # brackets: consecutive grid points with a + to − sign change of the score
+    change = (scores[:-1] > 0) & (scores[1:] <= 0)
+    j_idx, g_idx = np.nonzero(change)
+    lo = factors[j_idx] * scale[g_idx]
+    hi = factors[j_idx + 1] * scale[g_idx]
+    owner = g_idx.astype(np.int64)
+    if had_extra.any():
+        ge = np.flatnonzero(had_extra)
+        owner = np.concatenate([owner, ge])
+        lo = np.concatenate([lo, extra_lo[ge]])
+        hi = np.concatenate([hi, extra_hi[ge]])
+    tau2 = np.zeros(g)
+    iterations = np.zeros(g, dtype=np.int64)
+    if owner.size == 0:
+        return tau2, iterations
+    roots, its = _newton_bisection(seg, y, v, owner, lo.copy(), hi.copy())
+    sub = _subset_segments(seg, owner)
+    _, _, ll_roots = _reml_parts(sub.seg, y[sub.flat], v[sub.flat], roots)
+    _, _, ll_zero = _reml_parts(seg, y, v, np.zeros(g))
+    # Candidates: every root, plus τ² = 0 where the score there is ≤ 0 (a boundary maximum).
+    at_zero = np.flatnonzero(scores[0] <= 0)
+    cand_owner = np.concatenate([owner, at_zero])
+    cand_t = np.concatenate([roots, np.zeros(at_zero.shape[0])])
+    cand_ll = np.concatenate([ll_roots, ll_zero[at_zero]])
+    order = np.lexsort((-cand_ll, cand_owner))
+    first = np.unique(cand_owner[order], return_index=True)[1]
+    best = order[first]
+    tau2[cand_owner[best]] = cand_t[best]
+    np.maximum.at(iterations, owner, its)
     return tau2, iterations
 
 
@@ -214,7 +294,8 @@ def batch_fit(
     if bad.size:
         i = int(bad[0])
         raise ModelInputError(f"row {i + 1} (group {gr[i]}): vi = {v[i]!r} must be positive")
-    labels, inverse = np.unique(gr, return_inverse=True)
+    inverse, labels = pd.factorize(gr, sort=True)  # hashing: far faster than sorting strings
+    labels = np.asarray(labels)
     order = np.argsort(inverse, kind="stable")
     y, v = y[order], v[order]
     sizes = np.bincount(inverse, minlength=labels.shape[0]).astype(np.int64)
@@ -234,12 +315,12 @@ def batch_fit(
     elif method == "DL":
         tau2 = dl
     else:
-        tau2, iterations = _solve_reml(seg, y, v, dl)
+        tau2, iterations = _solve_reml(seg, y, v)
     w = 1.0 / (v + seg.spread(tau2))
     sw = seg.sum(w)
     est = seg.sum(w * y) / sw
     se = np.sqrt(1 / sw)
-    crit = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    crit = float(special.ndtri(1 - (1 - level / 100) / 2))
     k = sizes
     wf = 1.0 / v
     swf = seg.sum(wf)
@@ -267,13 +348,13 @@ def batch_fit(
         estimate=est,
         se=se,
         zval=zval,
-        pval=2 * stats.norm.sf(np.abs(zval)),
+        pval=2 * special.ndtr(-np.abs(zval)),
         ci_lower=est - crit * se,
         ci_upper=est + crit * se,
         tau2=tau2,
         se_tau2=se_tau2,
         q=q,
-        q_p=stats.chi2.sf(q, k - 1),
+        q_p=special.chdtrc(k - 1, q),
         i2=i2,
         h2=h2,
         pi_lower=est - half_pi,
