@@ -18,7 +18,8 @@ app = typer.Typer(
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 # from myoivig.<area>.commands import register as register_<area>
 # register_<area>(app)
-from myoivig.evidence.commands import register as register_evidence
+from myoivig.evidence.commands import register as register_evidence  # noqa: E402
+
 register_evidence(app)
 # -------------------------------------------------------------------------------------------------
 

@@ -62,7 +62,21 @@ def effect_sizes(dsname: str, measure: str, options: dict[str, Any] | None = Non
         return escalc("GEN", yi=d["yi"], vi=d["vi"])
     cols = {
         k: d[k]
-        for k in ("ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni", "m1i", "sd1i", "m2i", "sd2i", "ri")
+        for k in (
+            "ai",
+            "bi",
+            "ci",
+            "di",
+            "n1i",
+            "n2i",
+            "xi",
+            "ni",
+            "m1i",
+            "sd1i",
+            "m2i",
+            "sd2i",
+            "ri",
+        )
         if k in d
     }
     return escalc(measure, **cols, **opts)

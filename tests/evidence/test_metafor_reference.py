@@ -18,7 +18,6 @@ from myoivig.evidence.publication_bias import ranktest, regtest, trimfill
 from myoivig.evidence.sensitivity import cumulative, leave1out
 from myoivig.evidence.subgroups import subgroup_analysis
 
-
 BOUNDARY_TAU2 = 1e-10
 
 

@@ -279,7 +279,9 @@ def batch_fit(
     """Fit one intercept-only model per group (z-test CIs, metafor's PI convention)."""
     method = method.upper()
     if method not in BATCH_METHODS:
-        raise ModelInputError(f"batch: method {method!r} not supported; use {', '.join(BATCH_METHODS)}")
+        raise ModelInputError(
+            f"batch: method {method!r} not supported; use {', '.join(BATCH_METHODS)}"
+        )
     y = np.asarray(yi, dtype=np.float64)
     v = np.asarray(vi, dtype=np.float64)
     gr = np.asarray(groups)
@@ -289,7 +291,9 @@ def batch_fit(
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             i = int(bad[0])
-            raise ModelInputError(f"row {i + 1} (group {gr[i]}): {name} = {arr[i]!r} is not a number")
+            raise ModelInputError(
+                f"row {i + 1} (group {gr[i]}): {name} = {arr[i]!r} is not a number"
+            )
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         i = int(bad[0])

@@ -68,7 +68,9 @@ def _print_summary(summary: dict[str, Any], title: str) -> None:
 @meta_app.command("run")
 def run(
     data: Path = typer.Option(..., "--data", help="CSV with metafor-named columns"),
-    measure: str = typer.Option(..., "--measure", help="PR PLO PAS PFT OR RR RD PETO MD SMD ROM SMCR GEN"),
+    measure: str = typer.Option(
+        ..., "--measure", help="PR PLO PAS PFT OR RR RD PETO MD SMD ROM SMCR GEN"
+    ),
     method: str = typer.Option("REML", "--method", help="EE DL HE SJ ML REML EB PM, or MH / PETO"),
     test: str = typer.Option("z", "--test", help="z, t, knha or adhoc"),
     by: str | None = typer.Option(None, "--by", help="column with subgroup labels"),
@@ -78,7 +80,9 @@ def run(
     add: float = typer.Option(0.5, "--add", help="continuity correction for zero cells"),
     to: str = typer.Option("only0", "--to", help="only0, all, if0all or none"),
     drop00: bool = typer.Option(False, "--drop00", help="drop studies with no events in both arms"),
-    log_ci: bool = typer.Option(False, "--log-ci", help="estimate/ci columns are ratios (log them)"),
+    log_ci: bool = typer.Option(
+        False, "--log-ci", help="estimate/ci columns are ratios (log them)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Pool a study table; print k, estimate, se, CI, tau2, I2, H2, Q, PI (and natural scale)."""
@@ -108,7 +112,11 @@ def run(
                 if c in df.columns
             }
             labels = labels_of(df)
-            fit = rma_peto(**cols, labels=labels) if method_u == "PETO" else rma_mh(measure_u, **cols, labels=labels)
+            fit = (
+                rma_peto(**cols, labels=labels)
+                if method_u == "PETO"
+                else rma_mh(measure_u, **cols, labels=labels)
+            )
         elif mods:
             names = [m.strip() for m in mods.split(",") if m.strip()]
             x, xnames = moderator_matrix(df, names)
@@ -136,7 +144,11 @@ def run(
             from myoivig.evidence.plots import funnel_plot, save_figure
             from myoivig.evidence.publication_bias import trimfill
 
-            tf = trimfill(fit) if fit.intercept_only and fit.k >= 3 and method_u not in ("MH", "PETO") else None
+            tf = (
+                trimfill(fit)
+                if fit.intercept_only and fit.k >= 3 and method_u not in ("MH", "PETO")
+                else None
+            )
             save_figure(funnel_plot(fit, trimfill=tf), funnel)
             summary["funnel"] = str(funnel)
     except (EvidenceError, ValueError) as err:
@@ -201,12 +213,19 @@ def batch(
     try:
         if not input_path.exists():
             raise EvidenceError(f"file not found: {input_path}")
-        df = pd.read_csv(input_path, engine="pyarrow") if _has_pyarrow() else pd.read_csv(input_path)
+        df = (
+            pd.read_csv(input_path, engine="pyarrow") if _has_pyarrow() else pd.read_csv(input_path)
+        )
         missing = [c for c in ("group", "yi", "vi") if c not in df.columns]
         if missing:
             raise EvidenceError(f"missing column(s): {', '.join(missing)}")
         t0 = time.perf_counter()
-        res = batch_fit(df["group"].to_numpy(), df["yi"].to_numpy(dtype=float), df["vi"].to_numpy(dtype=float), method=method)
+        res = batch_fit(
+            df["group"].to_numpy(),
+            df["yi"].to_numpy(dtype=float),
+            df["vi"].to_numpy(dtype=float),
+            method=method,
+        )
         fit_seconds = time.perf_counter() - t0
         out.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(res.columns()).to_csv(out, index=False, float_format="%.17g")
@@ -277,8 +296,10 @@ def example(
         p = result["primary"]
         typer.echo(
             f"Pooled response ({result['measure']}, {result['method']}, k = {p['k']}): "
-            f"{100 * p['pooled']:.1f}% [{100 * p['pooled_lower']:.1f}, {100 * p['pooled_upper']:.1f}], "
-            f"PI [{100 * p['pooled_pi_lower']:.1f}, {100 * p['pooled_pi_upper']:.1f}], I² = {p['i2']:.0f}%"
+            f"{100 * p['pooled']:.1f}% "
+            f"[{100 * p['pooled_lower']:.1f}, {100 * p['pooled_upper']:.1f}], "
+            f"PI [{100 * p['pooled_pi_lower']:.1f}, {100 * p['pooled_pi_upper']:.1f}], "
+            f"I² = {p['i2']:.0f}%"
         )
         for s in result["sensitivity"]:
             typer.echo(f"  sensitivity, {s['description']}: {100 * s['pooled']:.1f}%")

@@ -111,7 +111,9 @@ def _array(
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         i = int(bad[0])
-        raise EffectSizeInputError(f"{_row(labels, i)}: field '{name}' = {arr[i]!r} is not a number")
+        raise EffectSizeInputError(
+            f"{_row(labels, i)}: field '{name}' = {arr[i]!r} is not a number"
+        )
     return arr
 
 
@@ -216,9 +218,7 @@ def proportions(
     _check_variances(
         measure, yi, vi, labels, "0 or all events need a continuity correction (add > 0)"
     )
-    return EffectSizes(
-        measure, yi, vi, ni=n_orig, labels=None if labels is None else tuple(labels)
-    )
+    return EffectSizes(measure, yi, vi, ni=n_orig, labels=None if labels is None else tuple(labels))
 
 
 def two_group_binary(

@@ -27,8 +27,17 @@ PRIMARY_ROLE = "primary"
 
 def load_studies() -> pd.DataFrame:
     """The example's study table (one row per figure, with certainty and source)."""
-    with resources.files("myoivig.evidence.data").joinpath(DATA_FILE).open("r", encoding="utf-8") as fh:
+    with (
+        resources.files("myoivig.evidence.data")
+        .joinpath(DATA_FILE)
+        .open("r", encoding="utf-8") as fh
+    ):
         return pd.read_csv(fh, dtype={"replaces": str}, keep_default_na=False, na_values=[""])
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts (typed access for the analysis code)."""
+    return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def _es(rows: pd.DataFrame, measure: str) -> EffectSizes:
@@ -89,17 +98,17 @@ class ExampleAnalysis:
             "back_transform": primary.get("back_transform"),
             "studies": [
                 {
-                    "study_id": r.study_id,
-                    "study": r.study,
-                    "responders": int(r.xi),
-                    "n": int(r.ni),
-                    "design": r.design_group,
-                    "response_definition": r.response_definition,
-                    "role": r.role,
-                    "certainty": r.certainty,
-                    "source": r.source,
+                    "study_id": r["study_id"],
+                    "study": r["study"],
+                    "responders": int(r["xi"]),
+                    "n": int(r["ni"]),
+                    "design": r["design_group"],
+                    "response_definition": r["response_definition"],
+                    "role": r["role"],
+                    "certainty": r["certainty"],
+                    "source": r["source"],
                 }
-                for r in self.studies.itertuples()
+                for r in _records(self.studies)
             ],
             "response_definitions_mixed": sorted(set(self.primary_rows["response_group"])),
             "primary": brief(self.primary),
@@ -118,27 +127,34 @@ def analyse(measure: str = "PLO", method: str = "REML", test: str = "z") -> Exam
     primary_rows = studies[studies["role"] == PRIMARY_ROLE].reset_index(drop=True)
     es = _es(primary_rows, measure)
     primary = rma(es, method=method, test=test)
-    by_response = subgroup_analysis(es, primary_rows["response_group"].tolist(), method=method, test=test)
-    by_design = subgroup_analysis(es, primary_rows["design_group"].tolist(), method=method, test=test)
+    by_response = subgroup_analysis(
+        es, primary_rows["response_group"].tolist(), method=method, test=test
+    )
+    by_design = subgroup_analysis(
+        es, primary_rows["design_group"].tolist(), method=method, test=test
+    )
 
     sens: list[Sensitivity] = []
-    for alt in studies[studies["role"] == "sensitivity_alternative"].itertuples():
+    for alt in _records(studies[studies["role"] == "sensitivity_alternative"]):
         rows = primary_rows.copy()
-        idx = np.flatnonzero(rows["study_id"] == alt.replaces)
-        rows.loc[idx[0], ["study", "xi", "ni"]] = [alt.study, alt.xi, alt.ni]
+        keep = rows["study_id"] != alt["replaces"]
+        rows = pd.concat([rows[keep], studies[studies["study_id"] == alt["study_id"]]])
         sens.append(
             Sensitivity(
-                f"{alt.study_id}_instead_of_{alt.replaces}",
-                f"{alt.study}: {int(alt.xi)}/{int(alt.ni)} instead of the table's figure",
-                rma(_es(rows, measure), method=method, test=test),
+                f"{alt['study_id']}_instead_of_{alt['replaces']}",
+                f"{alt['study']}: {int(alt['xi'])}/{int(alt['ni'])} instead of the table's figure",
+                rma(_es(rows.reset_index(drop=True), measure), method=method, test=test),
             )
         )
-    for add in studies[studies["role"] == "sensitivity_addition"].itertuples():
-        rows = pd.concat([primary_rows, studies[studies["study_id"] == add.study_id]], ignore_index=True)
+    for add in _records(studies[studies["role"] == "sensitivity_addition"]):
+        rows = pd.concat(
+            [primary_rows, studies[studies["study_id"] == add["study_id"]]], ignore_index=True
+        )
+        certainty = str(add["certainty"]).split(":")[0]
         sens.append(
             Sensitivity(
-                f"add_{add.study_id}",
-                f"adding {add.study} ({int(add.xi)}/{int(add.ni)}; {add.certainty.split(':')[0]})",
+                f"add_{add['study_id']}",
+                f"adding {add['study']} ({int(add['xi'])}/{int(add['ni'])}; {certainty})",
                 rma(_es(rows, measure), method=method, test=test),
             )
         )
@@ -150,17 +166,20 @@ def footnote(analysis: ExampleAnalysis) -> str:
     parts = []
     for g, f in zip(analysis.by_design.groups, analysis.by_design.fits, strict=True):
         pr = f.predict(natural=True)
-        parts.append(f"{g} (k={f.k}) {100 * pr.pred:.0f}% [{100 * pr.ci_lower:.0f}, {100 * pr.ci_upper:.0f}]")
+        parts.append(
+            f"{g} (k={f.k}) {100 * pr.pred:.0f}% [{100 * pr.ci_lower:.0f}, {100 * pr.ci_upper:.0f}]"
+        )
     sg = analysis.by_design
     design = "By design: " + "; ".join(parts) + f"; test for differences p = {sg.q_between_p:.2f}."
     sens = []
     for s in analysis.sensitivity:
         pr = s.fit.predict(natural=True)
-        sens.append(f"{s.description}: {100 * pr.pred:.1f}% [{100 * pr.ci_lower:.1f}, {100 * pr.ci_upper:.1f}]")
+        ci = f"[{100 * pr.ci_lower:.1f}, {100 * pr.ci_upper:.1f}]"
+        sens.append(f"{s.description}: {100 * pr.pred:.1f}% {ci}")
     return (
         design
         + "\nSensitivity: "
         + "; ".join(sens)
-        + ".\nResponse definitions differ between studies (see subgroup headings); figures are CONFIRMED"
-        " from the shared study table and the seeds. Logit proportions, REML, 95% CIs."
+        + ".\nResponse definitions differ between studies (see subgroup headings); figures are"
+        " CONFIRMED from the shared study table and the seeds. 95% CIs."
     )

@@ -151,7 +151,11 @@ def rma_mh(
                 np.sqrt(
                     (
                         beta
-                        * np.sum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + (n1 / n) * (n2 / n) * (n2 - n1) / 2)
+                        * np.sum(
+                            c * (n1 / n) ** 2
+                            - a * (n2 / n) ** 2
+                            + (n1 / n) * (n2 / n) * (n2 - n1) / 2
+                        )
                         + np.sum(a * (n2 - c) / n + c * (n1 - a) / n) / 2
                     )
                     / wsum**2
@@ -192,7 +196,12 @@ def rma_peto(
     qe = max(0.0, float(np.sum(oe[pos] ** 2 / var[pos]) - oe.sum() ** 2 / sum_v))
     k = es.k
     het = (
-        (qe, float(stats.chi2.sf(qe, k - 1)), max(0.0, 100 * (qe - (k - 1)) / qe) if qe > 0 else 0.0, qe / (k - 1))
+        (
+            qe,
+            float(stats.chi2.sf(qe, k - 1)),
+            max(0.0, 100 * (qe - (k - 1)) / qe) if qe > 0 else 0.0,
+            qe / (k - 1),
+        )
         if int(pos.sum()) > 1
         else (qe, 1.0, 0.0, 1.0)
     )

@@ -73,7 +73,12 @@ class Tau2Interval:
         """Plain mapping: estimate, lower, upper for each quantity."""
         return {
             name: {"estimate": vals[0], "lower": vals[1], "upper": vals[2]}
-            for name, vals in (("tau2", self.tau2), ("tau", self.tau), ("i2", self.i2), ("h2", self.h2))
+            for name, vals in (
+                ("tau2", self.tau2),
+                ("tau", self.tau),
+                ("i2", self.i2),
+                ("h2", self.h2),
+            )
         } | {"upper_capped": self.upper_capped}
 
 
@@ -306,7 +311,9 @@ def _design(
             nm = mod_names[j] if mod_names is not None else f"mod{j + 1}"
             raise ModelInputError(f"row {i + 1}: moderator '{nm}' = {m[i, j]!r} is not a number")
         cols.append(m)
-        names.extend(mod_names if mod_names is not None else [f"mod{j + 1}" for j in range(m.shape[1])])
+        names.extend(
+            mod_names if mod_names is not None else [f"mod{j + 1}" for j in range(m.shape[1])]
+        )
     if not cols:
         raise ModelInputError("the model needs an intercept or moderators")
     x = np.hstack(cols)

@@ -12,21 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Polygon  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
+from numpy.typing import NDArray
+from scipy import stats
 
-from myoivig.evidence.model import MetaFit  # noqa: E402
-from myoivig.evidence.publication_bias import TrimFill  # noqa: E402
-from myoivig.evidence.transforms import iarcsin, ilogit, ipft  # noqa: E402
+from myoivig.evidence.model import MetaFit
+from myoivig.evidence.publication_bias import TrimFill
+from myoivig.evidence.transforms import iarcsin, ilogit, ipft
 
 FloatArray = NDArray[np.float64]
 RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
@@ -117,11 +118,13 @@ def forest_plot(
     is_prop = measure in PROPORTION_MEASURES
     is_ratio = measure in RATIO_MEASURES
     unit = " (%)" if is_prop else ""
-    rows: list[tuple[str, float, dict[str, object]]] = []
+    rows: list[tuple[str, float, dict[str, Any]]] = []
     y = 0.0
-    total_weight_fit = overall if overall is not None else (sections[0].fit if len(sections) == 1 else None)
+    total_weight_fit = (
+        overall if overall is not None else (sections[0].fit if len(sections) == 1 else None)
+    )
 
-    def add(kind: str, **info: object) -> None:
+    def add(kind: str, **info: Any) -> None:
         nonlocal y
         rows.append((kind, y, info))
         y -= 1.0
@@ -144,7 +147,13 @@ def forest_plot(
                 wraw=float(fit.weights[i]),
             )
         if (len(sections) > 1 and fit.k > 1) or overall is None:
-            add("pooled", fit=fit, label=_pooled_label(fit) if len(sections) == 1 else f"Subgroup, {_pooled_label(fit)[0].lower()}{_pooled_label(fit)[1:]}")
+            add(
+                "pooled",
+                fit=fit,
+                label=_pooled_label(fit)
+                if len(sections) == 1
+                else f"Subgroup, {_pooled_label(fit)[0].lower()}{_pooled_label(fit)[1:]}",
+            )
             if show_prediction and fit.is_random and fit.k >= 2 and len(sections) == 1:
                 add("pi", fit=fit)
             if fit.k > 1:
@@ -188,38 +197,53 @@ def forest_plot(
     fs = 9
     ax_l.text(0.0, top - 0.4, "Study", fontsize=fs, fontweight="bold", va="center")
     if data_header:
-        ax_l.text(0.98, top - 0.4, data_header, fontsize=fs, fontweight="bold", va="center", ha="right")
-    ax_r.text(0.05, top - 0.4, f"Estimate{unit} [95% CI]", fontsize=fs, fontweight="bold", va="center")
+        ax_l.text(
+            0.98, top - 0.4, data_header, fontsize=fs, fontweight="bold", va="center", ha="right"
+        )
+    ax_r.text(
+        0.05, top - 0.4, f"Estimate{unit} [95% CI]", fontsize=fs, fontweight="bold", va="center"
+    )
     ax_r.text(0.98, top - 0.4, "Weight", fontsize=fs, fontweight="bold", va="center", ha="right")
 
     xs: list[float] = []
-    max_w = max((float(info["wraw"]) for k_, _, info in rows if k_ == "study"), default=1.0)  # type: ignore[arg-type]
+    max_w = max((float(info["wraw"]) for k_, _, info in rows if k_ == "study"), default=1.0)
     for kind, yy, info in rows:
         if kind == "heading":
             ax_l.text(0.0, yy, str(info["text"]), fontsize=fs, fontweight="bold", va="center")
         elif kind == "study":
-            est, lo, hi = (float(info[k]) for k in ("est", "lo", "hi"))  # type: ignore[arg-type]
+            est, lo, hi = (float(info[k]) for k in ("est", "lo", "hi"))
             xs.extend([lo, hi])
             ax_l.text(0.02, yy, str(info["label"]), fontsize=fs, va="center")
             if info["data"] is not None:
                 ax_l.text(0.98, yy, str(info["data"]), fontsize=fs, va="center", ha="right")
             ax_m.plot([lo, hi], [yy, yy], color="black", lw=0.9, solid_capstyle="butt")
-            size = 3 + 7 * np.sqrt(float(info["wraw"]) / max_w)  # type: ignore[arg-type]
+            size = 3 + 7 * np.sqrt(float(info["wraw"]) / max_w)
             ax_m.plot([est], [yy], marker="s", color="#1f3b73", markersize=size, ls="none")
             ax_r.text(
                 0.05, yy, f"{_fmt(est, measure)} [{_fmt(lo, measure)}, {_fmt(hi, measure)}]",
                 fontsize=fs, va="center", family="DejaVu Sans Mono",
             )  # fmt: skip
             if info["weight"] is not None:
-                ax_r.text(0.98, yy, f"{float(info['weight']):.1f}%", fontsize=fs, va="center", ha="right")  # type: ignore[arg-type]
+                ax_r.text(
+                    0.98, yy, f"{float(info['weight']):.1f}%", fontsize=fs, va="center", ha="right"
+                )
         elif kind == "pooled":
             fit = info["fit"]
             assert isinstance(fit, MetaFit)
             pr = fit.predict(natural=True) if fit.back_transform is not None else fit.predict()
             xs.extend([pr.ci_lower, pr.ci_upper])
             bold = "bold" if info.get("overall") or len(sections) == 1 else "normal"
-            ax_l.text(0.0 if info.get("overall") else 0.02, yy, str(info["label"]), fontsize=fs, fontweight=bold, va="center")
-            ax_l.text(0.98, yy, f"k = {fit.k}", fontsize=fs, va="center", ha="right", fontweight=bold)
+            ax_l.text(
+                0.0 if info.get("overall") else 0.02,
+                yy,
+                str(info["label"]),
+                fontsize=fs,
+                fontweight=bold,
+                va="center",
+            )
+            ax_l.text(
+                0.98, yy, f"k = {fit.k}", fontsize=fs, va="center", ha="right", fontweight=bold
+            )
             color = "#b22222" if info.get("overall") or len(sections) == 1 else "#555555"
             diamond = Polygon(
                 [(pr.ci_lower, yy), (pr.pred, yy + 0.36), (pr.ci_upper, yy), (pr.pred, yy - 0.36)],
@@ -228,7 +252,8 @@ def forest_plot(
             ax_m.add_patch(diamond)
             ax_r.text(
                 0.05, yy,
-                f"{_fmt(pr.pred, measure)} [{_fmt(pr.ci_lower, measure)}, {_fmt(pr.ci_upper, measure)}]",
+                f"{_fmt(pr.pred, measure)} "
+                f"[{_fmt(pr.ci_lower, measure)}, {_fmt(pr.ci_upper, measure)}]",
                 fontsize=fs, va="center", fontweight=bold, family="DejaVu Sans Mono",
             )  # fmt: skip
             if info.get("overall") or len(sections) == 1:
@@ -258,7 +283,11 @@ def forest_plot(
         ax_m.axvline(1.0, color="grey", lw=0.8, ls="--")
     elif is_prop:
         ax_m.set_xlim(max(0.0, lo_x - 0.05), min(1.0, hi_x + 0.05) if hi_x < 0.95 else 1.02)
-        ticks = [t for t in np.arange(0, 1.01, 0.2) if ax_m.get_xlim()[0] - 1e-9 <= t <= ax_m.get_xlim()[1] + 1e-9]
+        ticks = [
+            t
+            for t in np.arange(0, 1.01, 0.2)
+            if ax_m.get_xlim()[0] - 1e-9 <= t <= ax_m.get_xlim()[1] + 1e-9
+        ]
         ax_m.set_xticks(ticks)
         ax_m.set_xticklabels([f"{100 * t:.0f}%" for t in ticks])
     else:
@@ -270,8 +299,22 @@ def forest_plot(
     if title:
         fig.suptitle(title, fontsize=fs + 2, fontweight="bold", x=0.02, ha="left", y=0.995)
     if footnote:
-        fig.text(0.02, 0.005, footnote, fontsize=fs - 2, color="#444444", ha="left", va="bottom", wrap=True)
-    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.35 / height, bottom=(0.75 + (0.25 if footnote else 0)) / height)
+        fig.text(
+            0.02,
+            0.005,
+            footnote,
+            fontsize=fs - 2,
+            color="#444444",
+            ha="left",
+            va="bottom",
+            wrap=True,
+        )
+    fig.subplots_adjust(
+        left=0.02,
+        right=0.98,
+        top=1 - 0.35 / height,
+        bottom=(0.75 + (0.25 if footnote else 0)) / height,
+    )
     return fig
 
 
@@ -297,7 +340,9 @@ def funnel_plot(
         ax.fill_between([-span, span], 0, se_max, color="white", zorder=0)
         for j, p in enumerate(levels):
             z = float(stats.norm.ppf(1 - p / 2))
-            ax.fill_betweenx(se_grid, -z * se_grid, z * se_grid, color=shades[min(j + 1, 3)], zorder=1 + j, lw=0)
+            ax.fill_betweenx(
+                se_grid, -z * se_grid, z * se_grid, color=shades[min(j + 1, 3)], zorder=1 + j, lw=0
+            )
         ax.fill_betweenx(se_grid, -1e-9 * se_grid, 1e-9 * se_grid, zorder=5)
     z95 = float(stats.norm.ppf(0.975))
     ax.plot(center - z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
@@ -310,7 +355,11 @@ def funnel_plot(
     ax.set_ylim(se_max, 0)
     xl = float(np.max(np.abs(yi - center)) + z95 * se_max * 0.6)
     ax.set_xlim(min(center - xl, -0.05 * xl), max(center + xl, 0.05 * xl))
-    ax.set_xlabel(f"{AXIS_LABELS.get(fit.es.measure, 'Effect')} — model scale".replace(" (log scale) — model scale", ", log scale"))
+    ax.set_xlabel(
+        f"{AXIS_LABELS.get(fit.es.measure, 'Effect')} — model scale".replace(
+            " (log scale) — model scale", ", log scale"
+        )
+    )
     ax.set_ylabel("Standard error")
     if contours:
         labels = ", ".join(f"p < {p:g}" for p in sorted(contours, reverse=True))
@@ -337,7 +386,9 @@ def save_figure(fig: Figure, path: Path) -> Path:
 def data_text_for(table_cols: dict[str, FloatArray], measure: str) -> list[str] | None:
     """The raw-data column of a forest plot (events/n, or mean (SD), n per group)."""
     if measure in PROPORTION_MEASURES and {"xi", "ni"} <= table_cols.keys():
-        return [f"{int(x)}/{int(n)}" for x, n in zip(table_cols["xi"], table_cols["ni"], strict=True)]
+        return [
+            f"{int(x)}/{int(n)}" for x, n in zip(table_cols["xi"], table_cols["ni"], strict=True)
+        ]
     if {"ai", "ci"} <= table_cols.keys():
         if {"n1i", "n2i"} <= table_cols.keys():
             n1, n2 = table_cols["n1i"], table_cols["n2i"]

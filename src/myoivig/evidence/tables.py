@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from myoivig.evidence.effect_sizes import (
-    EffectSizes,
     EffectSizeInputError,
+    EffectSizes,
     escalc,
     from_confidence_interval,
 )

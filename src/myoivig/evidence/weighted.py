@@ -36,11 +36,11 @@ def weighted_fit(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float) -> We
     w = 1.0 / (v + tau2)
     xtw = x.T * w
     xtwx = xtw @ x
-    vb = np.linalg.inv(xtwx)
-    beta = vb @ (xtw @ y)
+    vb = np.asarray(np.linalg.inv(xtwx), dtype=np.float64)
+    beta = np.asarray(vb @ (xtw @ y), dtype=np.float64)
     resid = y - x @ beta
     wx = x * w[:, None]
-    proj = np.diag(w) - wx @ vb @ wx.T
+    proj = np.asarray(np.diag(w) - wx @ vb @ wx.T, dtype=np.float64)
     return WeightedFit(tau2, w, beta, vb, resid, proj)
 
 
