@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,12 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
+from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.errors import PlanningError, ProtocolError
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, load_regimens
 from myoivig.protocol.report import plan_dict
 from myoivig.protocol.safety import Risk
+from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 
 console = Console()
@@ -202,6 +205,83 @@ def regimens(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     for r in book.regimens.values():
         console.print(f"[bold]{r.key}[/bold]: {r.name}\n    source: {r.source}")
+
+
+@protocol_app.command("schedule")
+def schedule(
+    regimen: Annotated[str, typer.Option(help="Named regimen or e.g. 2g/kg")],
+    start: Annotated[str, typer.Option(help="First infusion day (ISO date)")],
+    maintenance_courses: Annotated[int, typer.Option(help="Maintenance courses to list")] = 5,
+    induction_days: Annotated[int | None, typer.Option(help="Days of the induction course")] = None,
+    maintenance_days: Annotated[int | None, typer.Option(help="Days of each maintenance")] = None,
+    product: Annotated[str | None, typer.Option(help="Product key")] = None,
+    sex: Annotated[Sex | None, typer.Option()] = None,
+    height_cm: Annotated[float | None, typer.Option()] = None,
+    weight_kg: Annotated[float | None, typer.Option()] = None,
+    patient: Annotated[str, typer.Option(help="Label used in event titles")] = "patient",
+    ics: Annotated[Path | None, typer.Option(help="Write an iCalendar file here")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Dated infusion days for induction plus maintenance courses; optional .ics export."""
+    try:
+        first = _parse_date("start", start)
+        assert first is not None
+        book = load_regimens()
+        reg = book.get(regimen)
+        daily: dict[CourseKind, float | None] = {}
+        product_name = None
+        for kind, n in (
+            (CourseKind.INDUCTION, induction_days),
+            (CourseKind.MAINTENANCE, maintenance_days),
+        ):
+            daily[kind] = None
+            if product is None and reg.product is None:
+                continue
+            plan = plan_course(
+                PlanRequest(
+                    regimen=regimen,
+                    sex=sex,
+                    weight_kg=weight_kg,
+                    height_cm=height_cm,
+                    course=kind,
+                    days=n,
+                    product=product,
+                )
+            )
+            product_name = plan.product.name
+            if plan.dose is not None:
+                daily[kind] = plan.dose.daily_dose_g[0]
+        courses = build_schedule(
+            reg,
+            first,
+            maintenance_courses,
+            induction_days,
+            maintenance_days,
+            daily[CourseKind.INDUCTION],
+            daily[CourseKind.MAINTENANCE],
+        )
+    except ProtocolError as exc:
+        raise _fail(exc) from exc
+    if ics is not None:
+        ics.write_text(to_ics(courses, patient, product_name), encoding="utf-8", newline="")
+    rows = [
+        {
+            "course": c.number,
+            "kind": c.kind.value,
+            "dates": [d.isoformat() for d in c.days],
+            "daily_dose_g": None if c.daily_dose_g is None else round(c.daily_dose_g, 2),
+        }
+        for c in courses
+    ]
+    if as_json:
+        _emit({"regimen": reg.key, "interval_days": reg.interval_days, "courses": rows})
+        return
+    for c in courses:
+        dose_text = "" if c.daily_dose_g is None else f" ({c.daily_dose_g:.1f} g/day)"
+        dates = ", ".join(d.isoformat() for d in c.days)
+        console.print(f"course {c.number} {c.kind.value}: {dates}{dose_text}")
+    if ics is not None:
+        console.print(f"iCalendar written to {ics}")
 
 
 def register(app: typer.Typer) -> None:
