@@ -93,7 +93,8 @@ def infusion_day(
     default = settings.default_step_interval_min
     first = profile.start_duration_min.value or default
     interval = profile.step_interval_min.value or default
-    day_start = datetime.strptime(settings.infusion_start, "%H:%M")
+    hours, minutes = (int(x) for x in settings.infusion_start.split(":"))
+    day_start = datetime(2000, 1, 1, hours, minutes)
 
     steps: list[RateStep] = []
     remaining, elapsed = volume_ml, 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from myoivig.protocol.errors import PlanningError
 
@@ -37,20 +38,37 @@ def _units(grams: float, field: str) -> int:
     return units
 
 
-def _fewest_vials_table(sizes: list[float], limit_units: int) -> list[list[int] | None]:
-    """For every reachable total (in units) up to the limit, the fewest-vial combination."""
+@dataclass(frozen=True)
+class _Table:
+    """Fewest-vial counts for every total (in units) up to a limit, with back-pointers."""
+
+    count: list[int | None]
+    last: list[int]
+
+    def combo(self, total: int) -> list[int] | None:
+        if self.count[total] is None:
+            return None
+        out, rest = [], total
+        while rest:
+            out.append(self.last[rest])
+            rest -= self.last[rest]
+        return out
+
+
+def _fewest_vials_table(sizes: list[float], limit_units: int) -> _Table:
     size_units = sorted({_units(s, "vial_sizes_g") for s in sizes}, reverse=True)
-    best: list[list[int] | None] = [None] * (limit_units + 1)
-    best[0] = []
+    count: list[int | None] = [None] * (limit_units + 1)
+    last: list[int] = [0] * (limit_units + 1)
+    count[0] = 0
     for total in range(1, limit_units + 1):
         for su in size_units:
-            prev = best[total - su] if total >= su else None
-            if prev is not None:
-                candidate = [*prev, su]
-                current = best[total]
-                if current is None or len(candidate) < len(current):
-                    best[total] = candidate
-    return best
+            if total < su:
+                continue
+            prev = count[total - su]
+            current = count[total]
+            if prev is not None and (current is None or prev + 1 < current):
+                count[total], last[total] = prev + 1, su
+    return _Table(count, last)
 
 
 def _to_set(units: list[int]) -> VialSet:
@@ -60,13 +78,19 @@ def _to_set(units: list[int]) -> VialSet:
 
 def covering_vials(dose_g: float, sizes: list[float]) -> VialSet:
     """The vials to open to give at least `dose_g`: least waste, then fewest vials."""
+    return _covering(round(dose_g, 6), tuple(sizes))
+
+
+@lru_cache(maxsize=4096)
+def _covering(dose_g: float, sizes_t: tuple[float, ...]) -> VialSet:
+    sizes = list(sizes_t)
     if dose_g <= 0:
         raise PlanningError("daily_dose_g", dose_g, "must be positive")
     need = int(-(-dose_g // UNIT_G)) if dose_g % UNIT_G else round(dose_g / UNIT_G)
     limit = need + _units(max(sizes), "vial_sizes_g")
     table = _fewest_vials_table(sizes, limit)
     for total in range(need, limit + 1):
-        combo = table[total]
+        combo = table.combo(total)
         if combo is not None:
             return _to_set(combo)
     raise PlanningError("vial_sizes_g", sizes, f"no combination covers {dose_g:g} g")
@@ -78,15 +102,21 @@ def nearest_vials(dose_g: float, sizes: list[float], tolerance: float) -> VialSe
     Ties between an under- and an over-dose of the same size go to the lower dose (less waste
     of a scarce product) [D].
     """
+    return _nearest(round(dose_g, 6), tuple(sizes), tolerance)
+
+
+@lru_cache(maxsize=4096)
+def _nearest(dose_g: float, sizes_t: tuple[float, ...], tolerance: float) -> VialSet:
+    sizes = list(sizes_t)
     if dose_g <= 0:
         raise PlanningError("daily_dose_g", dose_g, "must be positive")
     low, high = dose_g * (1 - tolerance), dose_g * (1 + tolerance)
     limit = int(high / UNIT_G) + 1
     table = _fewest_vials_table(sizes, limit)
     candidates = [
-        (abs(total * UNIT_G - dose_g), total * UNIT_G, len(combo), combo)
-        for total, combo in enumerate(table)
-        if combo and low - 1e-9 <= total * UNIT_G <= high + 1e-9
+        (abs(total * UNIT_G - dose_g), total * UNIT_G, n, total)
+        for total, n in enumerate(table.count)
+        if n and low - 1e-9 <= total * UNIT_G <= high + 1e-9
     ]
     if not candidates:
         raise PlanningError(
@@ -94,5 +124,7 @@ def nearest_vials(dose_g: float, sizes: list[float], tolerance: float) -> VialSe
             "vials",
             f"no vial combination of {sizes} g lies within {tolerance:.0%} of {dose_g:.1f} g",
         )
-    _, _, _, combo = min(candidates, key=lambda c: (c[0], c[1], c[2]))
+    _, _, _, best = min(candidates, key=lambda c: (c[0], c[1], c[2]))
+    combo = table.combo(best)
+    assert combo is not None
     return _to_set(combo)
