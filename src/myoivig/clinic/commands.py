@@ -23,8 +23,9 @@ from myoivig.io.sheets import FormatError
 from myoivig.store import Store, StoreError
 from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 

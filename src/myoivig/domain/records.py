@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from myoivig.domain.values import NP, Finding, NotPerformed, OptionalBool, PastDate, Spec
+from myoivig.domain.values import (
+    NP,
+    FieldRuleError,
+    Finding,
+    NotPerformed,
+    OptionalBool,
+    PastDate,
+    Spec,
+)
 from myoivig.domain.vocab import (
     AdverseEventAction,
     AdverseEventOutcome,
@@ -120,14 +128,18 @@ class Patient(Record):
     @model_validator(mode="after")
     def _consistent(self) -> Patient:
         if self.overlap_disease is not None and self.diagnosis != Diagnosis.OVERLAP_MYOSITIS:
-            raise ValueError(
+            raise FieldRuleError(
+                "overlap_disease",
                 f"overlap_disease {self.overlap_disease.value!r} is only allowed with diagnosis "
-                f"'overlap_myositis', not {self.diagnosis.value!r}"
+                f"'overlap_myositis', not {self.diagnosis.value!r}",
             )
         if self.birth_year is not None and self.birth_year > date.today().year:
-            raise ValueError(f"birth_year {self.birth_year} is in the future")
+            raise FieldRuleError("birth_year", f"birth_year {self.birth_year} is in the future")
         if self.disease_duration_qualifier is not None and self.disease_duration_years is None:
-            raise ValueError("disease_duration_qualifier needs disease_duration_years")
+            raise FieldRuleError(
+                "disease_duration_qualifier",
+                "disease_duration_qualifier needs disease_duration_years",
+            )
         return self
 
 
@@ -146,9 +158,13 @@ class Therapy(Record):
     @model_validator(mode="after")
     def _consistent(self) -> Therapy:
         if self.start_date and self.stop_date and self.stop_date < self.start_date:
-            raise ValueError(f"stop_date {self.stop_date} is before start_date {self.start_date}")
+            raise FieldRuleError(
+                "stop_date", f"stop_date {self.stop_date} is before start_date {self.start_date}"
+            )
         if self.drug == Drug.OTHER and not self.drug_label:
-            raise ValueError("drug 'other' needs drug_label (the name as the source gives it)")
+            raise FieldRuleError(
+                "drug_label", "drug 'other' needs drug_label (the name as the source gives it)"
+            )
         return self
 
 
@@ -192,9 +208,11 @@ class FunctionalTaskResult(Record):
     @model_validator(mode="after")
     def _consistent(self) -> FunctionalTaskResult:
         if self.not_performed and (self.able is not None or self.time_s is not None):
-            raise ValueError("a task marked not performed cannot have a result")
+            raise FieldRuleError("able", "a task marked not performed cannot have a result")
         if self.time_s is not None and self.task != FunctionalTask.WALK_30M:
-            raise ValueError(f"time_s applies only to walk_30m, not {self.task.value}")
+            raise FieldRuleError(
+                "time_s", f"time_s applies only to walk_30m, not {self.task.value}"
+            )
         return self
 
 
@@ -208,13 +226,18 @@ class CoreSetValue(Record):
         low, high, unit = CORE_SET_RANGES[self.measure]
         if self.measure == CoreSetMeasure.MMT8:
             if self.scale_max not in MMT_SCALE_MAXIMA:
-                raise ValueError(f"mmt8 needs scale_max 80, 150 or 260, got {self.scale_max!r}")
+                raise FieldRuleError(
+                    "scale_max", f"mmt8 needs scale_max 80, 150 or 260, got {self.scale_max!r}"
+                )
             high = float(self.scale_max)
         elif self.scale_max is not None:
-            raise ValueError(f"scale_max applies only to mmt8, not {self.measure.value}")
+            raise FieldRuleError(
+                "scale_max", f"scale_max applies only to mmt8, not {self.measure.value}"
+            )
         if self.value is not NP and not (low <= float(self.value) <= high):
-            raise ValueError(
-                f"{self.measure.value} must be {low:g} to {high:g} {unit}, got {self.value!r}"
+            raise FieldRuleError(
+                "value",
+                f"{self.measure.value} must be {low:g} to {high:g} {unit}, got {self.value!r}",
             )
         return self
 
@@ -246,7 +269,9 @@ class Assessment(Record):
             value = data["assessment_date"]
             parsed = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
             if parsed > date.today():
-                raise ValueError(f"assessment_date {parsed.isoformat()} is in the future")
+                raise FieldRuleError(
+                    "assessment_date", f"assessment_date {parsed.isoformat()} is in the future"
+                )
         return data
 
 
@@ -263,7 +288,7 @@ class LabResult(Record):
     def _unit_and_range(self) -> LabResult:
         if self.not_performed:
             if self.value is not None or self.text_value is not None:
-                raise ValueError("a test marked not performed cannot have a result")
+                raise FieldRuleError("value", "a test marked not performed cannot have a result")
             return self
         expected = LAB_UNITS[self.test]
         if expected is None:
@@ -272,14 +297,16 @@ class LabResult(Record):
         unit, low, high = expected
         given = UNIT_ALIASES.get((self.unit or "").strip().lower(), (self.unit or "").strip())
         if given.lower() != unit.lower():
-            raise ValueError(
-                f"{self.test.value} must be reported in {unit}, got unit {self.unit!r}"
+            raise FieldRuleError(
+                "unit", f"{self.test.value} must be reported in {unit}, got unit {self.unit!r}"
             )
         if self.value is None:
-            raise ValueError(f"{self.test.value} needs a numeric value (or not_performed)")
+            raise FieldRuleError(
+                "value", f"{self.test.value} needs a numeric value (or not_performed)"
+            )
         if not (low <= self.value <= high):
-            raise ValueError(
-                f"{self.test.value} must be {low:g} to {high:g} {unit}, got {self.value!r}"
+            raise FieldRuleError(
+                "value", f"{self.test.value} must be {low:g} to {high:g} {unit}, got {self.value!r}"
             )
         if self.unit != unit:
             self.unit = unit
@@ -287,15 +314,21 @@ class LabResult(Record):
 
     def _check_text_result(self) -> None:
         if self.value is not None or self.unit:
-            raise ValueError(f"{self.test.value} is a text result; value and unit must be blank")
+            raise FieldRuleError(
+                "value", f"{self.test.value} is a text result; value and unit must be blank"
+            )
         text = (self.text_value or "").strip()
         if self.test == LabTest.BLOOD_GROUP and text.upper() not in BLOOD_GROUPS:
-            raise ValueError(f"blood_group must be O, A, B or AB with optional +/-, got {text!r}")
+            raise FieldRuleError(
+                "text_value", f"blood_group must be O, A, B or AB with optional +/-, got {text!r}"
+            )
         if self.test == LabTest.ANTI_IGA_ANTIBODIES and text.lower() not in {
             "positive",
             "negative",
         }:
-            raise ValueError(f"anti_iga_antibodies must be positive or negative, got {text!r}")
+            raise FieldRuleError(
+                "text_value", f"anti_iga_antibodies must be positive or negative, got {text!r}"
+            )
 
 
 class AdverseEvent(Record):

@@ -32,6 +32,16 @@ class NotPerformed(Enum):
 
 
 NP = NotPerformed.NP
+
+
+class FieldRuleError(ValueError):
+    """A rule that involves several fields failed; `field` names the one to correct."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 NP_TOKENS = frozenset({"NP", "np", "not performed", "not_performed", "N/P"})
 
 

@@ -66,7 +66,7 @@ def _pydantic_problems(
     problems = []
     for item in error.errors():
         loc = [str(part) for part in item["loc"] if isinstance(part, str)]
-        field_name = loc[0] if loc else ""
+        field_name = loc[0] if loc else getattr(item.get("ctx", {}).get("error"), "field", "")
         column = back.get(field_name, field_name)
         message = str(item["msg"]).removeprefix("Value error, ")
         value = raw.get(column) if column else None
@@ -119,28 +119,34 @@ def parse_tables(
                 continue
             data = {table.field_for(c): v for c, v in raw.items() if c in columns and v is not None}
             try:
-                parsed.rows[table.name].append((index, table.model.model_validate(data)))
+                row = table.model.model_validate(data)
+                if hasattr(row, "to_record"):
+                    row.to_record()  # the stored record's own cross-field rules
+                parsed.rows[table.name].append((index, row))
             except ValidationError as error:
                 problems.extend(_pydantic_problems(table, index, raw, error))
     return parsed, problems
 
 
-def _duplicates(parsed: Parsed) -> list[Problem]:
+def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
+    """Duplicated keys, found on the raw cells so that rows with other errors count too."""
     problems = []
     for table in TABLES:
         if not table.key:
             continue
-        seen: dict[tuple[Any, ...], int] = {}
-        for row_number, record in parsed.rows.get(table.name, []):
-            key = tuple(getattr(record, table.field_for(column)) for column in table.key)
+        seen: dict[tuple[str, ...], int] = {}
+        for row_number, raw in enumerate(raw_tables.get(table.name, []), start=2):
+            key = tuple((raw.get(column) or "").strip() for column in table.key)
+            if not all(key):
+                continue  # a missing key cell is reported by the row check
             if key in seen:
-                shown = ", ".join(f"{c}={_show(k)}" for c, k in zip(table.key, key, strict=True))
+                shown = ", ".join(f"{c}={k}" for c, k in zip(table.key, key, strict=True))
                 problems.append(
                     Problem(
                         table.name,
                         row_number,
                         table.key[-1],
-                        _show(key[-1]),
+                        key[-1],
                         f"duplicated key ({shown}); first at row {seen[key]}",
                     )
                 )
@@ -149,15 +155,9 @@ def _duplicates(parsed: Parsed) -> list[Problem]:
     return problems
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(getattr(value, "value", value))
-
-
 def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     """Layer 3 (in the file): group rows into dossiers, check keys and references."""
-    problems = _duplicates(parsed)
+    problems: list[Problem] = []
     sites = [site for _, site in parsed.rows.get("sites", [])]
     site_codes = {site.site_code for site in sites}
     dossiers: dict[str, r.PatientDossier] = {}
@@ -249,6 +249,7 @@ def load_bundle(path: Path) -> Bundle:
     """Read and check a tabular file or folder; raise with every problem if any."""
     raw_tables, headers = read_tables(path)
     parsed, problems = parse_tables(raw_tables, headers)
+    problems.extend(_duplicates(raw_tables))
     bundle, more = assemble(parsed)
     problems.extend(more)
     if problems:
