@@ -16,10 +16,10 @@ app = typer.Typer(
 )
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
-# from myoivig.<area>.commands import register as register_<area>
-# register_<area>(app)
+from myoivig.clinic.commands import register as register_clinic  # noqa: E402
 from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 
+register_clinic(app)
 register_protocol(app)
 # -------------------------------------------------------------------------------------------------
 
