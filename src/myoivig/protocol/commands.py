@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,16 +12,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.domain.records import PatientDossier
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
+from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
 from myoivig.protocol.errors import PlanningError, ProtocolError
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, load_regimens
-from myoivig.protocol.report import plan_dict
+from myoivig.protocol.report import advice_dict, alert_dict, plan_dict
 from myoivig.protocol.safety import Risk
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
+from myoivig.store import Store, StoreError
+from myoivig.store.repository import RecordNotFoundError, load_dossier
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -56,7 +61,8 @@ def print_plan(plan: CoursePlan) -> None:
     """Readable plan for the terminal."""
     w = plan.weight
     console.print(f"[bold]{plan.regimen.name}[/bold] — {plan.request.course.value} course")
-    console.print(f"Product: {plan.product.name}; {plan.days} day(s)")
+    product = plan.product.name if plan.product else "not chosen"
+    console.print(f"Product: {product}; {plan.days} day(s)")
     if w:
         console.print(
             f"Weight {w.actual_kg:g} kg; ideal {w.ideal_kg or 0:.1f} kg; adjusted "
@@ -248,7 +254,7 @@ def schedule(
                     product=product,
                 )
             )
-            product_name = plan.product.name
+            product_name = plan.product.name if plan.product else None
             if plan.dose is not None:
                 daily[kind] = plan.dose.daily_dose_g[0]
         courses = build_schedule(
@@ -284,7 +290,94 @@ def schedule(
         console.print(f"iCalendar written to {ics}")
 
 
+def _open_store() -> Store:
+    store = Store.default()
+    try:
+        store.require_current()
+    except StoreError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(code=2) from exc
+    return store
+
+
+def _load(code: str) -> PatientDossier:
+    store = _open_store()
+    try:
+        with store.session() as session:
+            return load_dossier(session, code)
+    except RecordNotFoundError as exc:
+        err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
+        raise typer.Exit(code=2) from exc
+    finally:
+        store.dispose()
+
+
+def plan(
+    code: Annotated[str, typer.Argument(help="Patient code")],
+    regimen: Annotated[str, typer.Option(help="Named regimen or e.g. 2g/kg")] = "2g/kg",
+    product: Annotated[str | None, typer.Option(help="Product key (default: last course's)")] = (
+        None
+    ),
+    course: Annotated[CourseKind | None, typer.Option(help="Default: next course kind")] = None,
+    days: Annotated[int | None, typer.Option(help="Infusion days")] = None,
+    rounding: Annotated[Rounding, typer.Option(help="none, 5g or vials")] = Rounding.NONE,
+    risk: Annotated[str | None, typer.Option(help="Extra comma-separated risk factors")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Plan the next course of a stored patient; missing weight/height are reported, not guessed."""
+    dossier = _load(code)
+    try:
+        facts = facts_from_dossier(
+            dossier,
+            regimen,
+            load_catalogue(),
+            product=product,
+            course=course,
+            days=days,
+            extra_risks=_parse_risks(risk),
+        )
+        result = plan_course(facts.request, settings=ProtocolSettings(rounding=rounding))
+    except ProtocolError as exc:
+        raise _fail(exc) from exc
+    order = {"block": 0, "warning": 1, "info": 2}
+    alerts = sorted([*result.alerts, *facts.alerts], key=lambda a: order[a.severity.value])
+    if as_json:
+        data = plan_dict(result)
+        data["alerts"] = [alert_dict(a) for a in alerts]
+        _emit({"patient_code": code, "weight_source": facts.weight_source, **data})
+        return
+    console.print(f"Patient {code} ({dossier.patient.diagnosis.value})")
+    print_plan(replace(result, alerts=tuple(alerts)))
+
+
+def advise_cmd(
+    code: Annotated[str, typer.Argument(help="Patient code")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Continuation advice for a stored patient, naming the rule that fired."""
+    dossier = _load(code)
+    advice = advise_dossier(dossier)
+    data = {"patient_code": code, "diagnosis": dossier.patient.diagnosis.value}
+    data.update(advice_dict(advice))
+    if as_json:
+        _emit(data)
+        return
+    console.print(f"Patient {code}: [bold]{advice.action.value}[/bold] (rule {advice.rule})")
+    console.print(advice.message)
+    console.print(f"    source: {advice.source}")
+    for message in advice.flag_messages:
+        console.print(f"[yellow]FLAG[/yellow] {message}")
+    for e in advice.evidence:
+        prev = e.vs_previous.change.value if e.vs_previous else "-"
+        console.print(
+            f"  {e.assessment_date} after {e.courses_before} course(s): vs baseline "
+            f"{e.vs_baseline.change.value}, vs previous {prev}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the protocol commands to the root app."""
     app.command("dose")(dose)
+    app.command("plan")(plan)
+    app.command("advise")(advise_cmd)
     app.add_typer(protocol_app, name="protocol")

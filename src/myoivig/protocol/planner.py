@@ -53,7 +53,7 @@ class PlanRequest:
 class CoursePlan:
     request: PlanRequest
     regimen: Regimen
-    product: Product
+    product: Product | None  # None: not chosen (listed in `missing`)
     days: int
     weight: DosingWeight | None
     dose: CourseDose | None
@@ -83,25 +83,26 @@ def _validate(request: PlanRequest) -> None:
         raise PlanningError("egfr", request.egfr, "must be between 0 and 200 mL/min/1.73 m2")
 
 
-def _choose_product(request: PlanRequest, regimen: Regimen, catalogue: Catalogue) -> Product:
+def _choose_product(request: PlanRequest, regimen: Regimen, catalogue: Catalogue) -> Product | None:
     key = request.product or regimen.product
-    if key is None:
-        raise PlanningError("product", None, f"regimen {regimen.key} needs --product")
-    return catalogue.product(key)
+    return None if key is None else catalogue.product(key)
 
 
 def _weight(
     request: PlanRequest, settings: ProtocolSettings, missing: list[str]
 ) -> DosingWeight | None:
-    if request.weight_kg is None:
-        missing.append("weight_kg")
-        return None
     needs_height = settings.weight_policy is not WeightPolicy.ACTUAL
-    if needs_height and request.height_cm is None:
-        missing.append("height_cm")
-        return None
-    if request.sex is None and needs_height:
-        missing.append("sex")
+    gaps = [
+        name
+        for name, absent in (
+            ("weight_kg", request.weight_kg is None),
+            ("height_cm", needs_height and request.height_cm is None),
+            ("sex", needs_height and request.sex is None),
+        )
+        if absent
+    ]
+    missing.extend(gaps)
+    if gaps or request.weight_kg is None:
         return None
     return dosing_weight(request.sex or Sex.OTHER, request.weight_kg, request.height_cm, settings)
 
@@ -131,8 +132,10 @@ def plan_course(
     missing: list[str] = []
     weight = _weight(request, settings, missing)
     dosing_kg = weight.dosing_kg if weight else None
+    if product is None:
+        missing.append("product")
     dose: CourseDose | None = None
-    if regimen.basis is Basis.FIXED_G or dosing_kg is not None:
+    if product is not None and (regimen.basis is Basis.FIXED_G or dosing_kg is not None):
         dose = course_dose(spec, days, product, dosing_kg, settings)
     if request.age is None:
         missing.append("age")
@@ -151,9 +154,11 @@ def plan_course(
     safety = review(patient, course, catalogue, settings)
 
     notices: list[Alert] = []
-    profile_name, profile = _profile(product)
+    profile_name, profile = _profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
-    if profile is None:
+    if product is None:
+        pass
+    elif profile is None:
         notices.append(
             Alert(
                 Severity.WARNING,
@@ -182,7 +187,7 @@ def plan_course(
                 )
                 for d in dose.per_day
             )
-    if profile is not None:
+    if product is not None and profile is not None:
         if profile_name != "dermatomyositis":
             notices.append(
                 Alert(
@@ -224,7 +229,7 @@ def plan_course(
                     "myoivig protocol setting default_step_interval_min [D]",
                 )
             )
-    if product.historical:
+    if product is not None and product.historical:
         notices.append(
             Alert(
                 Severity.INFO,
@@ -240,7 +245,8 @@ def plan_course(
                 "missing_patient_data",
                 "Missing: "
                 + ", ".join(missing)
-                + ". The plan is incomplete: record these before the course.",
+                + ". The plan is incomplete (no dose, vials or pump rates that depend on them): "
+                "record these before the course.",
                 "myoivig protocol planner",
             )
         )

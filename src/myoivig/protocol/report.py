@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from myoivig.protocol.advice import Advice
+from myoivig.protocol.improvement import Judgement
 from myoivig.protocol.planner import CoursePlan
 from myoivig.protocol.safety import Alert
 
@@ -29,8 +31,8 @@ def plan_dict(plan: CoursePlan) -> dict[str, Any]:
         "regimen_name": plan.regimen.name,
         "regimen_source": plan.regimen.source,
         "course": plan.request.course.value,
-        "product": plan.product.key,
-        "product_name": plan.product.name,
+        "product": plan.product.key if plan.product else None,
+        "product_name": plan.product.name if plan.product else None,
         "days": plan.days,
         "actual_weight_kg": _r(w.actual_kg, 1) if w else plan.request.weight_kg,
         "height_cm": plan.request.height_cm,
@@ -90,4 +92,31 @@ def plan_dict(plan: CoursePlan) -> dict[str, Any]:
         "blocked": plan.blocked,
         "missing": list(plan.missing),
         "alerts": [alert_dict(a) for a in plan.alerts],
+    }
+
+
+def _judgement(j: Judgement | None) -> dict[str, str] | None:
+    return None if j is None else {"change": j.change.value, "reason": j.reason}
+
+
+def advice_dict(advice: Advice) -> dict[str, Any]:
+    """Continuation advice as `advise --json` prints it."""
+    return {
+        "action": advice.action.value,
+        "rule": advice.rule,
+        "message": advice.message,
+        "source": advice.source,
+        "courses_given": advice.courses_given,
+        "improved": advice.improved,
+        "flags": list(advice.flags),
+        "flag_messages": list(advice.flag_messages),
+        "evidence": [
+            {
+                "assessment_date": e.assessment_date.isoformat(),
+                "courses_before": e.courses_before,
+                "vs_baseline": _judgement(e.vs_baseline),
+                "vs_previous": _judgement(e.vs_previous),
+            }
+            for e in advice.evidence
+        ],
     }

@@ -116,7 +116,7 @@ class PatientFacts:
 
 @dataclass(frozen=True)
 class CourseFacts:
-    product: Product
+    product: Product | None  # None while the product is not chosen yet
     days: int
     g_per_kg: float | None  # course dose per kg dosing weight; None if weight unknown
     start_date: date | None = None
@@ -237,6 +237,7 @@ def _renal(
 ) -> list[Alert]:
     alerts: list[Alert] = []
     product = course.product
+    sucrose = product is not None and product.contains_sucrose
     egfr = patient.egfr
     if egfr is None:
         alerts.append(
@@ -285,7 +286,7 @@ def _renal(
             )
         )
     other_renal = renal_risk(patient, settings)
-    if product.contains_sucrose and (impaired or other_renal):
+    if product is not None and sucrose and (impaired or other_renal):
         alerts.append(
             Alert(
                 Severity.BLOCK if severe else Severity.WARNING,
@@ -295,11 +296,11 @@ def _renal(
                 SRC_BOXED,
             )
         )
-    if severe or (product.contains_sucrose and (impaired or other_renal)):
+    if severe or (sucrose and (impaired or other_renal)):
         names = ", ".join(p.name for p in catalogue.non_sucrose())
         current = (
             f"{product.name} is sucrose-free: keep a sucrose-free product."
-            if not product.contains_sucrose and product.stabiliser.value is not None
+            if product is not None and not sucrose and product.stabiliser.value is not None
             else "Choose a sucrose-free product."
         )
         alerts.append(
@@ -400,13 +401,16 @@ def _haemolysis(
 
 def _excipients(patient: PatientFacts, course: CourseFacts) -> list[Alert]:
     alerts: list[Alert] = []
-    stabiliser = course.product.stabiliser.value
+    product = course.product
+    if product is None:
+        return alerts
+    stabiliser = product.stabiliser.value
     if stabiliser is Stabiliser.MALTOSE:
         alerts.append(
             Alert(
                 Severity.WARNING,
                 "maltose_glucose_meter",
-                f"{course.product.name} contains maltose: GDH-PQQ and glucose-dye-oxidoreductase "
+                f"{product.name} contains maltose: GDH-PQQ and glucose-dye-oxidoreductase "
                 "glucose meters read falsely high. Use a glucose-specific method for any "
                 "blood-glucose check during and after the infusion.",
                 SRC_MALTOSE,
@@ -417,7 +421,7 @@ def _excipients(patient: PatientFacts, course: CourseFacts) -> list[Alert]:
                 Alert(
                     Severity.BLOCK,
                     "maltose_corn_allergy",
-                    f"Corn allergy recorded: avoid {course.product.name} (maltose); choose "
+                    f"Corn allergy recorded: avoid {product.name} (maltose); choose "
                     "another product.",
                     SRC_MALTOSE,
                 )
@@ -427,7 +431,7 @@ def _excipients(patient: PatientFacts, course: CourseFacts) -> list[Alert]:
             Alert(
                 Severity.BLOCK,
                 "sorbitol_fructose_intolerance",
-                f"Hereditary fructose intolerance recorded: avoid {course.product.name} "
+                f"Hereditary fructose intolerance recorded: avoid {product.name} "
                 "(sorbitol); choose another product.",
                 SRC_SORBITOL,
             )
