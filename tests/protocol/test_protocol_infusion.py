@@ -67,3 +67,24 @@ def test_uncertain_figures_are_reported() -> None:
     profile = CAT.product("flebogamma-dif-5").rate_profiles["eu_smpc"]
     day = infusion_day(1, 400, 60, profile, at_risk=False)
     assert "max_ml_per_kg_min" in day.uncertain_figures
+
+
+def test_panzyga_label_rate_chart() -> None:
+    # Panzyga cITP rate chart (panzygausa.com): 40 kg -> 24, 96, 192 mL/h and 50 kg -> 30, 120,
+    # 240 mL/h at 0.01, 0.04 and 0.08 mL/kg/min.
+    for kg, expected in ((40, [24, 96, 192]), (50, [30, 120, 240])):
+        assert [round(pump_rate_ml_per_h(kg, r)) for r in (0.01, 0.04, 0.08)] == expected
+    itp = CAT.product("panzyga").rate_profiles["chronic_itp"]
+    day = infusion_day(1, 800, 80, itp, at_risk=False)  # 1 g/kg of a 10 % product for 80 kg
+    assert [round(s.pump_ml_per_h) for s in day.steps] == [48, 96, 192, 384]
+    assert day.max_rate_ml_per_kg_min == 0.08
+    assert infusion_day(1, 800, 80, itp, at_risk=True).max_rate_ml_per_kg_min == 0.033
+
+
+def test_gammagard_ml_per_kg_per_hour_label_units() -> None:
+    # Gammagard CIDP label: start 0.5 mL/kg/h, maximum 5.4 mL/kg/h (notes §2.5).
+    cidp = CAT.product("gammagard-liquid").rate_profiles["cidp_mmn"]
+    assert pump_rate_ml_per_h(70, cidp.start_ml_per_kg_min.value or 0) == pytest.approx(
+        35, abs=0.01
+    )
+    assert pump_rate_ml_per_h(1, cidp.max_ml_per_kg_min.value or 0) == pytest.approx(5.4)
