@@ -353,7 +353,10 @@ def _elderly_short_course(
         return []
     if course.days > settings.short_course_max_days:
         return []
-    if course.g_per_kg is None or course.g_per_kg < settings.standard_course_g_per_kg - 0.05:
+    if (
+        course.g_per_kg is None
+        or course.g_per_kg < settings.standard_course_g_per_kg - settings.dose_tolerance_g_per_kg
+    ):
         return []
     return [
         Alert(
@@ -371,7 +374,8 @@ def _haemolysis(
     patient: PatientFacts, course: CourseFacts, settings: ProtocolSettings
 ) -> list[Alert]:
     high_dose = (
-        course.g_per_kg is not None and course.g_per_kg >= settings.haemolysis_dose_g_per_kg - 0.05
+        course.g_per_kg is not None
+        and course.g_per_kg >= settings.haemolysis_dose_g_per_kg - settings.dose_tolerance_g_per_kg
     )
     if not high_dose:
         return []

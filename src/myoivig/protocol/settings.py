@@ -74,9 +74,10 @@ class ProtocolSettings(BaseModel):
     # elderly patients [C]; "elderly" is not defined there, 65 is used [D].
     elderly_age: int = Field(default=65, ge=0)
     short_course_max_days: int = Field(default=2, ge=1)
-    # The trial's ~2 g/kg five-day course is the "standard dose" [C seed 000]; a course counts as
-    # standard from this fraction of it [D].
+    # The trial's ~2 g/kg five-day course is the "standard dose" [C seed 000]; courses within
+    # `dose_tolerance_g_per_kg` below it count as standard (rounded doses) [D].
     standard_course_g_per_kg: float = Field(default=2.0, gt=0)
+    dose_tolerance_g_per_kg: float = Field(default=0.05, ge=0)
     # Haemolysis: non-O recipients of >= 2 g/kg [C] notes §3.3.
     haemolysis_dose_g_per_kg: float = Field(default=2.0, gt=0)
     # Selective IgA deficiency: serum IgA < 0.07 g/L (ESID registry working definitions) [U: not
