@@ -16,11 +16,13 @@ app = typer.Typer(
 )
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
-# from myoivig.<area>.commands import register as register_<area>
-# register_<area>(app)
+from myoivig.clinic.commands import register as register_clinic  # noqa: E402
 from myoivig.evidence.commands import register as register_evidence  # noqa: E402
+from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 
+register_clinic(app)
 register_evidence(app)
+register_protocol(app)
 # -------------------------------------------------------------------------------------------------
 
 
