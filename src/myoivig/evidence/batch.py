@@ -292,12 +292,12 @@ def batch_fit(
         if bad.size:
             i = int(bad[0])
             raise ModelInputError(
-                f"row {i + 1} (group {gr[i]}): {name} = {arr[i]!r} is not a number"
+                f"row {i + 1} (group {gr[i]}): {name} = {float(arr[i])!r} is not a number"
             )
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         i = int(bad[0])
-        raise ModelInputError(f"row {i + 1} (group {gr[i]}): vi = {v[i]!r} must be positive")
+        raise ModelInputError(f"row {i + 1} (group {gr[i]}): vi = {float(v[i])!r} must be positive")
     inverse, labels = pd.factorize(gr, sort=True)  # hashing: far faster than sorting strings
     labels = np.asarray(labels)
     order = np.argsort(inverse, kind="stable")
@@ -307,7 +307,7 @@ def batch_fit(
     small = np.flatnonzero(sizes < needed)
     if small.size:
         raise ModelInputError(
-            f"batch: group {labels[small[0]]!r} has k = {sizes[small[0]]}; "
+            f"batch: group '{labels[small[0]]}' has k = {int(sizes[small[0]])}; "
             f"method {method} needs at least {needed} studies per group"
         )
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)

@@ -112,7 +112,7 @@ def _array(
     if bad.size:
         i = int(bad[0])
         raise EffectSizeInputError(
-            f"{_row(labels, i)}: field '{name}' = {arr[i]!r} is not a number"
+            f"{_row(labels, i)}: field '{name}' = {float(arr[i])!r} is not a number"
         )
     return arr
 
@@ -159,7 +159,8 @@ def _check_variances(
     if bad.size:
         i = int(bad[0])
         raise EffectSizeInputError(
-            f"{_row(labels, i)}: measure {measure} gives yi = {yi[i]!r}, vi = {vi[i]!r}; {hint}"
+            f"{_row(labels, i)}: measure {measure} gives yi = {float(yi[i])!r}, "
+            f"vi = {float(vi[i])!r}; {hint}"
         )
 
 

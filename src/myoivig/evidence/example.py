@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from myoivig.evidence.effect_sizes import EffectSizes, escalc

@@ -309,7 +309,9 @@ def _design(
         if bad.size:
             i, j = (int(b) for b in bad[0])
             nm = mod_names[j] if mod_names is not None else f"mod{j + 1}"
-            raise ModelInputError(f"row {i + 1}: moderator '{nm}' = {m[i, j]!r} is not a number")
+            raise ModelInputError(
+                f"row {i + 1}: moderator '{nm}' = {float(m[i, j])!r} is not a number"
+            )
         cols.append(m)
         names.extend(
             mod_names if mod_names is not None else [f"mod{j + 1}" for j in range(m.shape[1])]
@@ -328,12 +330,14 @@ def _validate(es: EffectSizes) -> EffectSizes:
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             i = int(bad[0])
-            raise ModelInputError(f"study {es.label(i)}: {name} = {arr[i]!r} is not a number")
+            raise ModelInputError(
+                f"study {es.label(i)}: {name} = {float(arr[i])!r} is not a number"
+            )
     bad = np.flatnonzero(es.vi <= 0)
     if bad.size:
         i = int(bad[0])
         raise ModelInputError(
-            f"study {es.label(i)}: sampling variance vi = {es.vi[i]!r} must be positive"
+            f"study {es.label(i)}: sampling variance vi = {float(es.vi[i])!r} must be positive"
         )
     return es
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from reference_cases import case_id, cases, effect_sizes, mismatches, moderators
+from evidence_reference_cases import case_id, cases, effect_sizes, mismatches, moderators
 
 from myoivig.evidence.mantel_haenszel import rma_mh, rma_peto
 from myoivig.evidence.model import rma
@@ -98,7 +98,7 @@ def test_rma(case: dict[str, Any]) -> None:
 
 @_params("mh")
 def test_mantel_haenszel_and_peto(case: dict[str, Any]) -> None:
-    from reference_cases import dataset
+    from evidence_reference_cases import dataset
 
     d = dataset(case["dataset"])
     cols = {k: d[k] for k in ("ai", "bi", "ci", "di", "n1i", "n2i") if k in d}
@@ -212,7 +212,7 @@ def test_trimfill(case: dict[str, Any]) -> None:
 
 @_params("subgroup")
 def test_subgroups(case: dict[str, Any]) -> None:
-    from reference_cases import dataset
+    from evidence_reference_cases import dataset
 
     es = effect_sizes(case["dataset"], case["measure"])
     sg = subgroup_analysis(es, dataset(case["dataset"])[case["by"]], method=case["method"])
