@@ -180,5 +180,6 @@ def footnote(analysis: ExampleAnalysis) -> str:
         + "\nSensitivity: "
         + "; ".join(sens)
         + ".\nResponse definitions differ between studies (see subgroup headings); figures are"
-        " CONFIRMED from the shared study table and the seeds. 95% CIs."
+        " CONFIRMED from the shared study table and the seeds. "
+        f"Measure {analysis.primary.es.measure}, tau² by {analysis.primary.method}, 95% CIs."
     )

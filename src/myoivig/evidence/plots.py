@@ -21,7 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from numpy.typing import NDArray
 from scipy import stats
 
@@ -31,6 +32,7 @@ from myoivig.evidence.transforms import iarcsin, ilogit, ipft
 
 FloatArray = NDArray[np.float64]
 RATIO_MEASURES = ("OR", "RR", "PETO", "ROM")
+RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 50.0, 100.0)
 PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
 AXIS_LABELS = {
     "PR": "Proportion",
@@ -120,9 +122,6 @@ def forest_plot(
     unit = " (%)" if is_prop else ""
     rows: list[tuple[str, float, dict[str, Any]]] = []
     y = 0.0
-    total_weight_fit = (
-        overall if overall is not None else (sections[0].fit if len(sections) == 1 else None)
-    )
 
     def add(kind: str, **info: Any) -> None:
         nonlocal y
@@ -143,7 +142,7 @@ def forest_plot(
                 est=est,
                 lo=lo,
                 hi=hi,
-                weight=float(weights[i]) if total_weight_fit is None else None,
+                weight=float(weights[i]),
                 wraw=float(fit.weights[i]),
             )
         if (len(sections) > 1 and fit.k > 1) or overall is None:
@@ -281,6 +280,11 @@ def forest_plot(
         lo_x, hi_x = min(lo_x, 0.9), max(hi_x, 1.1)
         ax_m.set_xlim(lo_x / 1.15, hi_x * 1.15)
         ax_m.axvline(1.0, color="grey", lw=0.8, ls="--")
+        lo_lim, hi_lim = ax_m.get_xlim()
+        ticks = [t for t in RATIO_TICKS if lo_lim <= t <= hi_lim]
+        ax_m.xaxis.set_major_locator(FixedLocator(ticks))
+        ax_m.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: f"{t:g}"))
+        ax_m.xaxis.set_minor_locator(NullLocator())
     elif is_prop:
         ax_m.set_xlim(max(0.0, lo_x - 0.05), min(1.0, hi_x + 0.05) if hi_x < 0.95 else 1.02)
         ticks = [
@@ -331,19 +335,24 @@ def funnel_plot(
     filled = trimfill.filled if trimfill is not None else np.zeros(shown.k, dtype=bool)
     center = shown.estimate
     se_max = float(sei.max()) * 1.08
-    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    fig, ax = plt.subplots(figsize=(8.0, 5.0))
     se_grid = np.linspace(0, se_max, 100)
+    handles: list[Any] = []
     if contours:
-        shades = ["#f0f0f0", "#d9d9d9", "#bdbdbd", "#969696"]
-        levels = sorted(contours, reverse=True)
-        span = float(np.max(np.abs(yi)) + stats.norm.ppf(1 - min(levels) / 2) * se_max)
-        ax.fill_between([-span, span], 0, se_max, color="white", zorder=0)
+        # metafor's contour-enhanced funnel: bands of two-sided p around 0, darker = smaller p
+        levels = sorted(contours)
+        colors = ["#a6a6a6", "#c8c8c8", "#e6e6e6", "#ffffff", "#ffffff"][: len(levels) + 1]
+        colors[-1] = "#ffffff"
+        ax.set_facecolor(colors[0])
         for j, p in enumerate(levels):
             z = float(stats.norm.ppf(1 - p / 2))
             ax.fill_betweenx(
-                se_grid, -z * se_grid, z * se_grid, color=shades[min(j + 1, 3)], zorder=1 + j, lw=0
+                se_grid, -z * se_grid, z * se_grid, color=colors[j + 1], lw=0, zorder=1
             )
-        ax.fill_betweenx(se_grid, -1e-9 * se_grid, 1e-9 * se_grid, zorder=5)
+        bounds = [0.0, *levels, 1.0]
+        for j in range(len(levels)):
+            label = f"{bounds[j]:g} < p < {bounds[j + 1]:g}" if j else f"p < {levels[0]:g}"
+            handles.append(Patch(facecolor=colors[j], edgecolor="#888888", label=label))
     z95 = float(stats.norm.ppf(0.975))
     ax.plot(center - z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
     ax.plot(center + z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
@@ -361,11 +370,10 @@ def funnel_plot(
         )
     )
     ax.set_ylabel("Standard error")
-    if contours:
-        labels = ", ".join(f"p < {p:g}" for p in sorted(contours, reverse=True))
-        ax.text(0.99, 0.01, f"Shaded: {labels} (darker = smaller p)", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=7, color="#333333")  # fmt: skip
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    handles = [*ax.get_legend_handles_labels()[0], *handles]
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
+    )
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
