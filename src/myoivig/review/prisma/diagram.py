@@ -181,6 +181,6 @@ def save(c: PrismaCounts, out: Path, title: str = "") -> list[Path]:
     fig = figure(c, title)
     base = out.with_suffix("")
     paths = [base.with_suffix(".svg"), base.with_suffix(".png")]
-    fig.savefig(paths[0], format="svg")
-    fig.savefig(paths[1], format="png", dpi=150)
+    fig.savefig(paths[0], format="svg", bbox_inches="tight", pad_inches=0.1)
+    fig.savefig(paths[1], format="png", dpi=150, bbox_inches="tight", pad_inches=0.1)
     return paths
