@@ -52,11 +52,19 @@ def detect_format(data: bytes) -> str:
 
 
 def import_bytes(
-    data: bytes, source: str, fmt: str | None = None, encoding: str | None = None
+    data: bytes,
+    source: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    id_prefix: str | None = None,
 ) -> ImportResult:
-    """Parse one export. `source` is the database (e.g. 'medline', 'cnki'), kept on each record."""
+    """Parse one export. `source` is the database (e.g. 'medline', 'cnki'), kept on each record.
+
+    Record ids are `id_prefix` + position (default '<source>:'); give each file its own prefix
+    when several exports of one source go into the same review.
+    """
     fmt = fmt or detect_format(data)
-    prefix = f"{source}:"
+    prefix = id_prefix if id_prefix is not None else f"{source}:"
     if fmt in XML_FORMATS:
         try:
             records, issues = XML_FORMATS[fmt](data, source, prefix)
@@ -80,7 +88,11 @@ def import_bytes(
 
 
 def import_file(
-    path: Path, source: str, fmt: str | None = None, encoding: str | None = None
+    path: Path,
+    source: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    id_prefix: str | None = None,
 ) -> ImportResult:
     """Read and parse a file (see `import_bytes`)."""
-    return import_bytes(path.read_bytes(), source, fmt, encoding)
+    return import_bytes(path.read_bytes(), source, fmt, encoding, id_prefix)
