@@ -17,8 +17,10 @@ app = typer.Typer(
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 from myoivig.clinic.commands import register as register_clinic  # noqa: E402
+from myoivig.review.commands import register as register_review  # noqa: E402
 
 register_clinic(app)
+register_review(app)
 # -------------------------------------------------------------------------------------------------
 
 
