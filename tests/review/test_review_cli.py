@@ -122,7 +122,7 @@ def test_extract_diff_reconcile_table(env: Path) -> None:
     table = json.loads(run("extract", "table", "--json"))
     assert table[0]["xi"] == 4 and table[0]["ni"] == 11 and table[0]["n_ivig"] == 11
     run("extract", "table", "--out", "studies.csv")
-    assert (env / "studies.csv").read_text().startswith("study_id,slab,year,design,measure,xi,ni")
+    assert (env / "studies.csv").read_text().startswith("study_id,study,year,design,measure,xi,ni")
     (env / "bad.yaml").write_text(yaml.safe_dump([base | {"extractor": "x", "n_ivig": -1}]))
     assert "study s1: n_ivig" in fail("extract", "add", "bad.yaml")
 

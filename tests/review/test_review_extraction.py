@@ -96,7 +96,7 @@ def test_study_table_uses_metafor_names_and_keeps_blanks() -> None:
     assert list(table.columns) == STUDY_TABLE_COLUMNS
     row = table.set_index("study_id").loc["dalakas1993"]
     assert (row.xi, row.ni, row.ai, row.n1i, row.ci, row.n2i) == (9, 12, 9, 12, 0, 11)
-    assert row.slab == "Dalakas 1993"
+    assert row.study == "Dalakas 1993"
     cherin = table.set_index("study_id").loc["cherin1994"]
     assert (cherin.xi, cherin.ni) == (3, 11) and cherin.ai is pd_na()
     assert table.set_index("study_id").loc["saito2008"].isna()["xi"]

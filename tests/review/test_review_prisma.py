@@ -151,3 +151,41 @@ def test_checklist_has_27_items_and_marks_unaddressed() -> None:
     assert "| 13d | Methods | Synthesis methods |" in to_markdown(rows)
     with pytest.raises(ValueError, match="unknown PRISMA 2020 checklist items"):
         checklist({"28": "x"})
+
+
+def test_screening_outcomes_become_final_decisions() -> None:
+    from dataclasses import dataclass
+    from enum import StrEnum
+
+    from myoivig.review.prisma.from_screening import final_decisions
+
+    class Stage(StrEnum):
+        TA = "title_abstract"
+        FT = "full_text"
+
+    class Verdict(StrEnum):
+        INCLUDE = "include"
+        EXCLUDE = "exclude"
+        MAYBE = "maybe"
+
+    @dataclass
+    class Outcome:
+        record_id: str
+        stage: Stage
+        verdict: Verdict
+        reasons: tuple[str, ...]
+
+    decisions = final_decisions(
+        [
+            Outcome("a", Stage.TA, Verdict.MAYBE, ()),
+            Outcome("b", Stage.FT, Verdict.EXCLUDE, ("wrong population", "case report")),
+            Outcome("c", Stage.FT, Verdict.INCLUDE, ("ignored",)),
+        ]
+    )
+    assert [(d.record_id, d.stage, d.include, d.reason) for d in decisions] == [
+        ("a", "title_abstract", True, None),
+        ("b", "full_text", False, "case report"),
+        ("c", "full_text", True, None),
+    ]
+    with pytest.raises(PrismaError, match="record x: unknown screening stage"):
+        final_decisions([Outcome("x", "abstract", Verdict.INCLUDE, ())])  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, rob
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
 from myoivig.review.dedup.merges import MergeError, MergeEvent
-from myoivig.review.evidence_table import study_table
+from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
     ExtractionError,
@@ -550,6 +550,9 @@ def extract_reconcile(
 def extract_table(
     extractor: Annotated[str, typer.Option("--extractor", help="Which forms to use.")] = "agreed",
     out: Annotated[Path | None, typer.Option("--out", help="Write CSV here.")] = None,
+    complete: Annotated[
+        bool, typer.Option("--complete", help="Only studies with xi and ni (ready to pool).")
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
@@ -557,6 +560,8 @@ def extract_table(
     with _errors(), _store().session() as s:
         forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
         frame = study_table(forms)
+        if complete:
+            frame = poolable(frame)
     if out:
         frame.to_csv(out, index=False)
     if as_json:

@@ -1,7 +1,8 @@
 """Evidence table and metafor-named study table for the evidence engine (`myoivig meta run`).
 
 Column names follow metafor's `escalc` arguments: `xi`/`ni` for single-arm proportions
-(measure PR/PLO/PFT), `ai`/`n1i`/`ci`/`n2i` for two-group counts, `slab` for study labels.
+(measure PR/PLO/PFT), `ai`/`n1i`/`ci`/`n2i` for two-group counts; the label column is `study`
+(metafor's `slab`), which is the label column the evidence engine reads.
 The patient ledger counts each *study* once even when several reports describe it.
 """
 
@@ -15,7 +16,7 @@ from myoivig.review.studies import StudyLink, study_of
 
 STUDY_TABLE_COLUMNS = [
     "study_id",
-    "slab",
+    "study",
     "year",
     "design",
     "measure",
@@ -52,7 +53,7 @@ def study_table(extractions: list[Extraction]) -> pd.DataFrame:
         rows.append(
             {
                 "study_id": e.study_id,
-                "slab": _label(e),
+                "study": _label(e),
                 "year": e.year,
                 "design": e.design.value if e.design else None,
                 "measure": treated.measure if treated else None,
@@ -84,6 +85,12 @@ def study_table(extractions: list[Extraction]) -> pd.DataFrame:
     ):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def poolable(table: pd.DataFrame, two_group: bool = False) -> pd.DataFrame:
+    """Rows with complete counts for pooling (the engine rejects blank cells by design)."""
+    cols = ["ai", "n1i", "ci", "n2i"] if two_group else ["xi", "ni"]
+    return table.dropna(subset=cols).reset_index(drop=True)
 
 
 class LedgerEntry(BaseModel):

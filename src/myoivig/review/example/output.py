@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from myoivig.review.evidence_table import study_table
+from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.build import ExampleResult, build, events, protocol, references
 from myoivig.review.prisma.checklist import checklist, to_csv
 from myoivig.review.prisma.diagram import save
@@ -75,7 +75,9 @@ def write_example(out: Path) -> dict[str, Path]:
     put("prisma_counts.json", counts.model_dump_json(indent=1))
     svg, png = save(counts, out / "prisma_flow.svg", title=TITLE)
     paths["prisma_flow.svg"], paths["prisma_flow.png"] = svg, png
-    put("study_table.csv", study_table(result.extractions).to_csv(index=False))
+    table = study_table(result.extractions)
+    put("study_table.csv", table.to_csv(index=False))
+    put("study_table_poolable.csv", poolable(table).to_csv(index=False))
     put("evidence_table.md", evidence_markdown(result))
     put("reconciliation.json", json.dumps(result.reconciliation, indent=1))
     put("reconciliation.md", reconciliation_markdown(result))
