@@ -179,3 +179,15 @@ def test_decode_utf16_bom_and_explicit_encoding() -> None:
     assert text == "TY  - JOUR\n" and enc == "utf-16"
     text, enc = decode_export("中文".encode("gb18030"), "gb18030")
     assert text == "中文"
+
+
+def test_cnki_estudy_bilingual_keys_year_from_pubtime() -> None:
+    result = import_file(FIX / "cnki_estudy.txt", source="cnki")
+    assert result.source_format == "cnki_estudy"
+    assert len(result.records) == 1
+    rec = result.records[0]
+    assert rec.authors == ["田娟", "高金生", "陈佳文"] and rec.year == 2008
+    assert (rec.journal, rec.issue, rec.pages) == ("中华老年医学杂志", "08", "588-590")
+    assert rec.abstract == "目的 观察疗效。 方法 回顾分析。"
+    assert rec.raw["Link-链接"][0].startswith("https://kns.cnki.net")
+    assert result.issues[0].position == 2 and "no title" in result.issues[0].reason

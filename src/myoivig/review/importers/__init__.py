@@ -48,6 +48,8 @@ def detect_format(data: bytes) -> str:
         return "cnki_refworks"
     if first.startswith("{Reference Type}"):
         return "cnki_noteexpress"
+    if first.startswith("DataType"):
+        return "cnki_estudy"
     return "csv"
 
 

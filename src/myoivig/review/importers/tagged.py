@@ -87,6 +87,13 @@ REFWORKS = TagSyntax(
     end_tag=None,
     blank_separates=True,
 )
+ESTUDY = TagSyntax(
+    # CNKI E-Study: 'DataType: 1' opens a record, then bilingual keys 'Title-题名: value'.
+    line=re.compile(r"^(DataType|[A-Za-z]+-[^:：\s]+)\s*[:：]\s?(.*)$"),
+    start_tag="DataType",
+    end_tag=None,
+    blank_separates=True,
+)
 NOTEEXPRESS = TagSyntax(
     line=re.compile(r"^\{([^{}]+)\}:\s?(.*)$"),
     start_tag="Reference Type",

@@ -17,6 +17,7 @@ from myoivig.review.importers.fields import (
     split_keywords,
 )
 from myoivig.review.importers.tagged import (
+    ESTUDY,
     MEDLINE,
     NOTEEXPRESS,
     REFER,
@@ -147,6 +148,37 @@ def _noteexpress(raw: RawRecord) -> dict[str, object]:
     }
 
 
+def _estudy_field(raw: RawRecord, english: str) -> str | None:
+    """Value of a bilingual E-Study key by its English part ('Title' for 'Title-题名')."""
+    for tag in raw.fields:
+        if tag.split("-", 1)[0] == english:
+            value = raw.first(tag)
+            if value:
+                return value
+    return None
+
+
+def _estudy(raw: RawRecord) -> dict[str, object]:
+    # If Year is empty, the year part of PubTime is used (mrhelper's CNKI notes).
+    year = parse_year(_estudy_field(raw, "Year")) or parse_year(_estudy_field(raw, "PubTime"))
+    return {
+        "title": _estudy_field(raw, "Title"),
+        "authors": split_authors([_estudy_field(raw, "Author") or ""]),
+        "year": year,
+        "journal": _estudy_field(raw, "Source"),
+        "issn": _estudy_field(raw, "ISSN"),
+        "volume": _estudy_field(raw, "Roll"),
+        "issue": _estudy_field(raw, "Period"),
+        "pages": _estudy_field(raw, "Page"),
+        "doi": clean_doi(_estudy_field(raw, "DOI")),
+        "pmid": None,
+        "abstract": clean_text(_estudy_field(raw, "Summary")),
+        "language": None,
+        "keywords": split_keywords([_estudy_field(raw, "Keyword") or ""]),
+        "publication_types": [t for t in [_estudy_field(raw, "SrcDatabase")] if t],
+    }
+
+
 FORMATS: dict[str, tuple[TagSyntax, Mapper]] = {
     "ris": (RIS, _ris),
     "medline": (MEDLINE, _medline),
@@ -154,6 +186,7 @@ FORMATS: dict[str, tuple[TagSyntax, Mapper]] = {
     "cnki_endnote": (REFER, _refer),
     "cnki_refworks": (REFWORKS, _refworks),
     "cnki_noteexpress": (NOTEEXPRESS, _noteexpress),
+    "cnki_estudy": (ESTUDY, _estudy),
 }
 
 
