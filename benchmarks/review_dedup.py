@@ -299,7 +299,9 @@ def corrupt_chinese(rec: dict[str, object], rng: random.Random) -> dict[str, obj
     return dup
 
 
-def build(seed: int, dup_share: float) -> tuple[list[BibRecord], dict[str, str]]:
+def build(
+    seed: int, dup_share: float, chinese: int = 1500
+) -> tuple[list[BibRecord], dict[str, str]]:
     rng = random.Random(seed)
     originals: list[dict[str, object]] = []
     for rec in load_cohen():
@@ -309,7 +311,7 @@ def build(seed: int, dup_share: float) -> tuple[list[BibRecord], dict[str, str]]
         rec["volume"] = str(rng.randint(1, 400)) if rng.random() < 0.7 else None
         rec["pages"] = str(rng.randint(1, 2000)) if rec["volume"] else None
         originals.append(rec)
-    originals.extend(chinese_original(i, rng) for i in range(1500))
+    originals.extend(chinese_original(i, rng) for i in range(chinese))
     rows: list[tuple[dict[str, object], str]] = [(r, str(r["key"])) for r in originals]
     for rec in originals:
         if rng.random() < dup_share:
@@ -357,13 +359,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dup-share", type=float, default=0.3)
+    parser.add_argument("--chinese", type=int, default=1500, help="synthetic CNKI originals")
     parser.add_argument("--show-errors", type=int, default=0)
     args = parser.parse_args()
     if not SCREENING.is_dir():
         print(f"missing {SCREENING}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    records, truth = build(args.seed, args.dup_share)
+    records, truth = build(args.seed, args.dup_share, args.chinese)
     t1 = time.perf_counter()
     result = find_duplicates(records, DedupSettings())
     t2 = time.perf_counter()

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from myoivig.review.dedup.compare import DedupSettings, Fingerprint, PairScore, compare
-from myoivig.review.dedup.normalise import surname_of, title_blocking_keys
+from myoivig.review.dedup.normalise import title_blocking_keys
 from myoivig.review.records import BibRecord
 
 
@@ -21,9 +21,13 @@ def blocking_keys(fp: Fingerprint) -> list[str]:
         keys.append(f"doi:{fp.doi}")
     if fp.pmid:
         keys.append(f"pmid:{fp.pmid}")
-    keys.extend(title_blocking_keys(fp.title))
+    title_keys = title_blocking_keys(fp.title)
+    if fp.cjk_title and fp.year is not None:
+        # Chinese titles in one topic share long stems; the year keeps those blocks small.
+        title_keys = [f"{k}:{fp.year}" for k in title_keys]
+    keys.extend(title_keys)
     if fp.authors and fp.year is not None:
-        keys.append(f"au:{surname_of(fp.authors[0])}:{fp.year}")
+        keys.append(f"au:{fp.authors[0]}:{fp.year}")  # surname + initial + year
     if fp.first_page and fp.year is not None:
         keys.append(f"pg:{fp.year}:{fp.first_page}")
     if fp.first_page and fp.volume:

@@ -74,7 +74,7 @@ class DedupSettings:
     review: float = 0.60  # queue for a person between this and auto_merge
     title_high: float = 0.90  # Dice similarity of title shingles counted as "same title"
     title_medium: float = 0.80
-    max_block: int = 400  # blocks larger than this are skipped (too unspecific to compare)
+    max_block: int = 200  # blocks larger than this are skipped (too unspecific to compare)
 
 
 @dataclass(frozen=True)

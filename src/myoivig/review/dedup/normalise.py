@@ -66,7 +66,7 @@ def title_blocking_keys(norm_title: str) -> list[str]:
         return []
     if is_cjk(norm_title):
         chars = norm_title.replace(" ", "")
-        return [f"tb:{chars[:6]}", f"te:{chars[-6:]}"] if len(chars) >= 6 else [f"tb:{chars}"]
+        return [f"tb:{chars[:8]}", f"te:{chars[-8:]}"] if len(chars) >= 8 else [f"tb:{chars}"]
     words = [w for w in norm_title.split() if w not in _STOPWORDS]
     if not words:
         return []
