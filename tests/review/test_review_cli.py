@@ -170,8 +170,23 @@ def test_appraise_commands(env: Path) -> None:
     )
 
 
-def test_example_command(env: Path) -> None:
-    out = json.loads(run("example", "--out", "ex", "--json"))
+def test_example_command_and_stored_example(env: Path) -> None:
+    out = json.loads(run("example", "--out", "ex", "--store", "wang2012", "--json"))
     assert out["reconciliation"]["patients"]["reported_by_review"] == 308
     assert out["reconciliation"]["patients"]["confirmed_sum"] == 194
     assert (env / "ex" / "prisma_flow.png").exists()
+    assert "already exists" in fail("example", "--out", "ex", "--store", "wang2012")
+    flow = json.loads(run("prisma", "--review", "wang2012", "--out", "w.svg", "--json"))
+    assert flow["counts"]["new_studies"] == 14 and flow["counts"]["records_excluded"] == 5
+    diffs = json.loads(run("extract", "diff", "mastaglia1998", "abstract", "table", "--review",
+                           "wang2012", "--json"))  # fmt: skip
+    assert diffs == [{"field": "responses[0].responders", "value_a": 9, "value_b": 8}]
+    # studies, not-retrieved and decisions on merged-away records through the CLI
+    run("study", "s-cherin", "ref:6", "ref:9", "--review", "wang2012")
+    counts = json.loads(run("prisma", "--review", "wang2012", "--out", "w.svg", "--json"))
+    # ref:6 and ref:9 leave their own studies for one shared study: 14 - 2 + 1
+    assert counts["counts"]["new_studies"] == 13
+    run("merge", "ref:17", "ref:18", "--review", "wang2012")
+    assert "decide on the kept one" in fail(
+        "decide", "ref:18", "--stage", "title_abstract", "--include", "--review", "wang2012"
+    )

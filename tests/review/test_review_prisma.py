@@ -189,3 +189,11 @@ def test_screening_outcomes_become_final_decisions() -> None:
     ]
     with pytest.raises(PrismaError, match="record x: unknown screening stage"):
         final_decisions([Outcome("x", "abstract", Verdict.INCLUDE, ())])  # type: ignore[arg-type]
+
+
+def test_reassigning_a_report_moves_it_between_studies() -> None:
+    events = [*scenario(), StudyAssigned(study_id="s2", record_ids=["c2"], in_meta_analysis=True)]
+    c = derive(events)
+    assert (c.new_reports, c.new_studies, c.studies_in_meta_analysis) == (3, 3, 2)
+    merged = [*scenario(), StudyAssigned(study_id="s1", record_ids=["m1"])]
+    assert derive(merged).new_studies == 1

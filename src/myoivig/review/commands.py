@@ -26,6 +26,7 @@ from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
 from myoivig.review.dedup.merges import MergeError, MergeEvent
 from myoivig.review.evidence_table import poolable, study_table
+from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
     ExtractionError,
@@ -47,6 +48,7 @@ from myoivig.review.prisma.events import (
 from myoivig.review.prisma.flow import derive
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
+from myoivig.review.records import ImportResult
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -257,8 +259,6 @@ def search_pubmed(
                        "stored": 0, "requests": client.requests}  # fmt: skip
             else:
                 outcome = client.search(query, year_from, year_to)
-                from myoivig.review.records import ImportResult
-
                 result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
                                       encoding="utf-8", records=outcome.records,
                                       issues=outcome.issues)  # fmt: skip
@@ -269,8 +269,12 @@ def search_pubmed(
                         r.model_copy(update={"record_id": f"MEDLINE-{batch}:{r.position}"})
                         for r in result.records
                     ]
-                    repo.add_import(s, result.model_copy(update={"records": renamed}),
-                                    review=review)  # fmt: skip
+                    repo.add_import(
+                        s,
+                        result.model_copy(update={"records": renamed}),
+                        review=review,
+                        query=f"{query} [pdat {year_from}-{year_to}]",
+                    )
                 out = {
                     "query": query,
                     "count": outcome.count,
@@ -414,10 +418,15 @@ def decide(
                         f"reason {reason!r} is not in the protocol's exclusion_reasons "
                         f"{protocol.exclusion_reasons}"
                     )
-            known = {r.record_id for r in repo.load_records(s, review)}
-            unknown = [r for r in record_ids if r not in known]
+            canonical = repo.merged_view(s, review).canonical_of
+            unknown = [r for r in record_ids if r not in canonical]
             if unknown:
                 raise repo.ReviewStateError(f"unknown record ids {unknown}")
+            merged_away = [f"{r} (-> {canonical[r]})" for r in record_ids if canonical[r] != r]
+            if merged_away:
+                raise repo.ReviewStateError(
+                    f"records merged into another record; decide on the kept one: {merged_away}"
+                )
             for rid in record_ids:
                 repo.append_event(
                     s, FinalDecision(record_id=rid, stage=stage_value, include=include,
@@ -757,17 +766,26 @@ def example(
     out: Annotated[Path, typer.Option("--out", help="Folder for the artefacts.")] = Path(
         "review-example"
     ),
+    store_as: Annotated[
+        str | None,
+        typer.Option("--store", help="Also load it into the database as this review name."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The seed review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
     with _errors():
         paths = write_example(out)
         reconciliation = json.loads(paths["reconciliation.json"].read_text(encoding="utf-8"))
+        if store_as:
+            with _store().unit_of_work(actor=_actor()) as s:
+                load_example(s, store_as)
     if as_json:
         _json({"files": {k: str(v) for k, v in paths.items()},
-               "reconciliation": reconciliation})  # fmt: skip
+               "reconciliation": reconciliation, "stored_as": store_as})  # fmt: skip
         return
     console.print(f"wrote {len(paths)} files to {out}")
+    if store_as:
+        console.print(f"loaded into the database as review {store_as!r}")
     console.print(paths["reconciliation.md"].read_text(encoding="utf-8"))
 
 

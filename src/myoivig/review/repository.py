@@ -88,15 +88,11 @@ def next_batch(session: Session, review: str = DEFAULT_REVIEW) -> int:
     return int(count or 0) + 1
 
 
-def add_import(
-    session: Session,
-    result: ImportResult,
-    source_kind: SourceKind = "database",
-    review: str = DEFAULT_REVIEW,
-    source_label: str | None = None,
-) -> RecordsImported:
-    """Store the imported records and the import event (malformed ones stay in the report)."""
-    ids = [r.record_id for r in result.records]
+def add_records(session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW) -> None:
+    """Store records (ids must be new to the review); the caller records the import event."""
+    ids = [r.record_id for r in records]
+    if len(set(ids)) != len(ids):
+        raise ReviewStateError("record ids repeat within one import")
     if ids:
         existing = session.scalars(
             select(ReviewRecordRow.record_id).where(
@@ -105,7 +101,7 @@ def add_import(
         ).all()
         if existing:
             raise ReviewStateError(f"records already imported: {sorted(existing)[:5]}")
-    for record in result.records:
+    for record in records:
         session.add(
             ReviewRecordRow(
                 review=review,
@@ -116,8 +112,24 @@ def add_import(
                 data=record.model_dump(mode="json"),
             )
         )
+
+
+def add_import(
+    session: Session,
+    result: ImportResult,
+    source_kind: SourceKind = "database",
+    review: str = DEFAULT_REVIEW,
+    source_label: str | None = None,
+    query: str | None = None,
+) -> RecordsImported:
+    """Store the imported records and the import event (malformed ones stay in the report)."""
+    add_records(session, result.records, review)
     event = RecordsImported(
-        source=source_label or result.source, source_kind=source_kind, record_ids=ids
+        source=source_label or result.source,
+        source_kind=source_kind,
+        record_ids=[r.record_id for r in result.records],
+        query=query,
+        malformed=len(result.issues),
     )
     append_event(session, event, review)
     return event

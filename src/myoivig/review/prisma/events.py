@@ -25,6 +25,8 @@ class RecordsImported(_Event):
     source: str  # e.g. 'MEDLINE', 'CNKI'
     source_kind: SourceKind = "database"
     record_ids: list[str]
+    query: str | None = None  # verbatim search strategy (PRISMA items 6-7); run date is `at`
+    malformed: int = 0  # records in the file that could not be imported (reported at import)
 
 
 class RecordsRemoved(_Event):

@@ -126,7 +126,7 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
     removed_other: set[str] = set()
     decisions: dict[tuple[str, str], FinalDecision] = {}
     not_retrieved: set[str] = set()
-    studies: dict[str, set[str]] = {}
+    study_of_report: dict[str, str] = {}
     in_ma: set[str] = set()
     for e in events:
         if isinstance(e, DuplicatesRemoved):
@@ -140,12 +140,20 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
         elif isinstance(e, ReportNotRetrieved):
             not_retrieved.add(e.record_id)
         elif isinstance(e, StudyAssigned):
-            studies.setdefault(e.study_id, set()).update(e.record_ids)
+            # A report belongs to one study; a later assignment moves it.
+            for rid in e.record_ids:
+                study_of_report[rid] = e.study_id
             if e.in_meta_analysis:
                 in_ma.add(e.study_id)
+            else:
+                in_ma.discard(e.study_id)
     mentioned = removed_dup | removed_auto | removed_other | not_retrieved
     mentioned |= {rid for rid, _ in decisions}
-    mentioned |= {rid for ids in studies.values() for rid in ids}
+    mentioned |= set(study_of_report)
+    studies: dict[str, set[str]] = {}
+    for rid, sid in study_of_report.items():
+        studies.setdefault(sid, set()).add(rid)
+    in_ma &= set(studies)
     unknown = sorted(mentioned - set(origin))
     if unknown:
         problems.append(f"events name records never imported: {unknown[:10]}")
