@@ -52,19 +52,27 @@ def _first_text(el: _Element, path: str) -> str | None:
 
 
 def _raw_leaves(el: _Element) -> dict[str, list[str]]:
-    """Every element with text, keyed by its path below the record (verbatim raw fields)."""
+    """Every element with text, keyed by its path below the record (verbatim raw fields).
+
+    Paths are built while walking down (not with getpath, which is linear in the number of
+    siblings and made large files quadratic).
+    """
     out: dict[str, list[str]] = {}
-    tree = el.getroottree()
-    for child in el.iter():
-        if child is el or not isinstance(child.tag, str):
-            continue
-        if len(child) == 0 or _local(child) in {"title", "secondary-title", "full-title"}:
-            text = "".join(str(t) for t in child.itertext()).strip()
-            if text:
-                key = tree.getpath(child).split("/", 3)[-1]
-                for name, value in child.attrib.items():
-                    key += f"[@{name!s}={value!s}]"
-                out.setdefault(key, []).append(text)
+
+    def walk(node: _Element, prefix: str) -> None:
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            path = f"{prefix}/{_local(child)}" if prefix else _local(child)
+            if len(child) == 0 or _local(child) in {"title", "secondary-title", "full-title"}:
+                text = "".join(str(t) for t in child.itertext()).strip()
+                if text:
+                    key = path + "".join(f"[@{n!s}={v!s}]" for n, v in child.attrib.items())
+                    out.setdefault(key, []).append(text)
+            if len(child):
+                walk(child, path)
+
+    walk(el, "")
     return out
 
 
