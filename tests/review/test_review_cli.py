@@ -64,6 +64,11 @@ def test_protocol_import_dedup_decide_prisma(env: Path) -> None:
     assert counts["databases"]["excluded"] == {"case report": 1}
     assert (env / "flow.svg").exists() and (env / "flow.png").exists()
     assert (env / "cl.csv").read_text().startswith("item,section")
+    listed = json.loads(run("records", "--json"))
+    assert len(listed) == 3 and {r["source"] for r in listed} == {"MEDLINE", "CNKI"}
+    everything = json.loads(run("records", "--all", "--source", "CNKI", "--json"))
+    assert {r["record_id"]: r["kept_as"] for r in everything}["CNKI-2:1"] == "MEDLINE-1:2"
+    assert "CNKI-2:2" in run("records")
     run("unmerge", "merge-1")
     assert "lack a final title/abstract decision" in fail("prisma", "--out", "flow.svg")
     assert "not an active merge" in fail("unmerge", "merge-1")

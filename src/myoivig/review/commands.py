@@ -295,6 +295,45 @@ def search_pubmed(
         )
 
 
+def records(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    include_merged: Annotated[
+        bool, typer.Option("--all", help="Also records merged into another.")
+    ] = False,
+    review: ReviewName = repo.DEFAULT_REVIEW,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the review's records (after merges unless --all), with ids for other commands."""
+    with _errors(), _store().session() as s:
+        view = repo.merged_view(s, review)
+        rows = repo.load_records(s, review) if include_merged else view.records
+    rows = [r for r in rows if source is None or r.source == source]
+    if as_json:
+        _json(
+            [
+                {
+                    "record_id": r.record_id,
+                    "kept_as": view.canonical_of.get(r.record_id, r.record_id),
+                    "source": r.source,
+                    "year": r.year,
+                    "first_author": r.authors[0] if r.authors else None,
+                    "title": r.title,
+                    "doi": r.doi,
+                    "pmid": r.pmid,
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = Table(title=f"{len(rows)} record(s)", title_justify="left")
+    for col in ("Id", "Source", "Year", "First author", "Title"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.record_id, r.source, str(r.year or ""),
+                      r.authors[0] if r.authors else "", r.title or "")  # fmt: skip
+    console.print(table)
+
+
 # -- dedup ---------------------------------------------------------------------------------------
 
 
@@ -793,6 +832,7 @@ def register(app: typer.Typer) -> None:
     """Mount `myoivig review ...` on the root app."""
     review_app.add_typer(protocol_app, name="protocol")
     review_app.command("import")(import_)
+    review_app.command("records")(records)
     review_app.add_typer(search_app, name="search")
     review_app.command("dedup")(dedup)
     review_app.command("merge")(merge)
