@@ -157,9 +157,9 @@ def figure(c: PrismaCounts, title: str = "") -> Figure:
         _box(
             ax,
             ox,
-            0.05,
+            y_inc,
             ow,
-            h,
+            h_inc,
             f"Not retrieved (n = {o.not_retrieved})\nExcluded:\n"
             + ("\n".join(f"{r} (n = {n})" for r, n in o.excluded.items()) or "none (n = 0)"),
         )
