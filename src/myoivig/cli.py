@@ -17,9 +17,11 @@ app = typer.Typer(
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 from myoivig.clinic.commands import register as register_clinic  # noqa: E402
+from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 from myoivig.review.commands import register as register_review  # noqa: E402
 
 register_clinic(app)
+register_protocol(app)
 register_review(app)
 # -------------------------------------------------------------------------------------------------
 

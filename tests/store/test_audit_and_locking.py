@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from myoivig.demo import load_trial_cohort
 from myoivig.store import Store
-from myoivig.store.audit import ReadOnlySessionError
+from myoivig.store.audit import BulkWriteError, ReadOnlySessionError
 from myoivig.store.tables import AuditRow, PatientRow
 
 
@@ -78,3 +78,10 @@ def test_read_only_session_refuses_writes(store: Store) -> None:
 def test_write_needs_an_actor(store: Store) -> None:
     with pytest.raises(ValueError, match="who is making the change"), store.unit_of_work(actor=" "):
         pass
+
+
+def test_bulk_statements_are_refused(store: Store) -> None:
+    load_trial_cohort(store)
+    with pytest.raises(BulkWriteError), store.unit_of_work(actor="admin") as s:
+        s.execute(delete(PatientRow))
+    assert store.patient_count() == 16

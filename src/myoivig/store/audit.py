@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from myoivig.store.tables import AuditRow, Versioned
 
@@ -104,7 +104,20 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         session.connection().execute(insert(AuditRow), rows)
 
 
+class BulkWriteError(PermissionError):
+    """Bulk INSERT/UPDATE/DELETE statements would bypass the audit trail."""
+
+
+def _refuse_bulk_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise BulkWriteError(
+            "bulk insert/update/delete statements bypass the audit trail; "
+            "change records through the session (add, attribute changes, delete)"
+        )
+
+
 def install(session_factory: Any) -> None:
     """Attach the audit hooks to a sessionmaker."""
     event.listen(session_factory, "before_flush", _before_flush)
     event.listen(session_factory, "after_flush", _after_flush)
+    event.listen(session_factory, "do_orm_execute", _refuse_bulk_writes)
