@@ -114,23 +114,23 @@ def replay(records: list[BibRecord], events: list[MergeEvent]) -> MergedView:
     by_id = {r.record_id: r for r in records}
     active: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
+    seen: set[str] = set()
     for event in events:
+        if event.event_id in seen:
+            raise MergeError(f"{event.event_id}: event id used twice")
+        seen.add(event.event_id)
         if event.kind == "merge":
             unknown = [i for i in event.record_ids if i not in by_id]
             if unknown:
                 raise MergeError(f"{event.event_id}: unknown record ids {unknown}")
-            if event.event_id in active:
-                raise MergeError(f"{event.event_id}: event id used twice")
-            # A record already merged elsewhere joins through its group: groups fuse.
+            # A record already merged elsewhere joins with its whole group: the groups fuse and
+            # the new merge replaces the earlier one (undoing it separates all members).
             members: list[str] = []
             for rid in event.record_ids:
-                if rid in owner:
-                    previous = owner[rid]
-                    for m in active.pop(previous):
-                        if m not in members:
-                            members.append(m)
-                elif rid not in members:
-                    members.append(rid)
+                joined = active.pop(owner[rid], []) if rid in owner else [rid]
+                for m in joined:
+                    if m not in members:
+                        members.append(m)
             active[event.event_id] = members
             for m in members:
                 owner[m] = event.event_id
