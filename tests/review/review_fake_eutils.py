@@ -28,6 +28,8 @@ class FakeEutils:
     articles: list[FakeArticle]
     max_ids: int = 10_000
     failures: list[int] = field(default_factory=list)  # statuses to return first, in order
+    forget_history_after: int | None = None  # efetch calls after which WebEnvs are forgotten
+    efetch_calls: int = 0
     log: list[tuple[float, str, dict[str, str]]] = field(default_factory=list)
     histories: dict[str, list[FakeArticle]] = field(default_factory=dict)
     url: str = ""
@@ -99,6 +101,9 @@ def make_handler(state: FakeEutils) -> type[BaseHTTPRequestHandler]:
                 self._send(200, json.dumps(body).encode(), "application/json; charset=UTF-8")
                 return
             if endpoint == "efetch.fcgi":
+                state.efetch_calls += 1
+                if state.forget_history_after == state.efetch_calls - 1:
+                    state.histories.clear()
                 found = state.histories.get(params.get("WebEnv", ""))
                 start = int(params.get("retstart", "0"))
                 if found is None or start >= state.max_ids:

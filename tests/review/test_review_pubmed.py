@@ -119,3 +119,26 @@ def test_client_error_is_not_retried(fake_eutils: FakeEutils) -> None:
     with pytest.raises(EutilsError, match="HTTP 400"):
         client.search("myositis", 1985, 2011)
     assert len(fake_eutils.log) == 1
+
+
+def test_expired_history_is_refreshed_and_fetching_resumes(fake_eutils: FakeEutils) -> None:
+    fake_eutils.forget_history_after = 2
+    clock = FakeClock()
+    client = _client(fake_eutils, clock, batch_size=25)
+    outcome = client.search("myositis", 1985, 2011)
+    assert len(outcome.records) == 120 and len({r.pmid for r in outcome.records}) == 120
+    endpoints = [e for _, e, _ in fake_eutils.log]
+    assert endpoints.count("esearch.fcgi") == 2  # the original and one refresh
+    retstarts = [p["retstart"] for _, e, p in fake_eutils.log if e == "efetch.fcgi"]
+    assert retstarts == ["0", "25", "50", "50", "75", "100"]
+
+
+def test_changed_result_set_after_expiry_is_an_error(fake_eutils: FakeEutils) -> None:
+    fake_eutils.forget_history_after = 1
+    clock = FakeClock()
+    client = _client(fake_eutils, clock, batch_size=50)
+    batches = client.efetch_batches(client.esearch("myositis", "1985/01/01", "2011/12/31"))
+    next(batches)
+    fake_eutils.articles.pop()  # a record disappears from PubMed meanwhile
+    with pytest.raises(EutilsError, match="result set changed"):
+        next(batches)

@@ -32,6 +32,10 @@ class EutilsError(RuntimeError):
     """E-utilities failed after retries, or answered with an error payload."""
 
 
+class HistoryExpiredError(EutilsError):
+    """The history server no longer knows the WebEnv (it expires); the search must be re-run."""
+
+
 @dataclass(frozen=True)
 class EutilsConfig:
     """Client settings; `base_url` can point at a local fake server in tests."""
@@ -77,6 +81,7 @@ class RateLimiter:
 class SearchPart:
     """One esearch over a date window (after splitting)."""
 
+    term: str
     mindate: str
     maxdate: str
     count: int
@@ -138,6 +143,8 @@ class PubMedClient:
             else:
                 if response.status_code == 200:
                     return response
+                if response.status_code == 400 and "history" in response.text.lower():
+                    raise HistoryExpiredError(f"{endpoint}: {response.text[:200]}")
                 if response.status_code not in RETRY_STATUSES:
                     raise EutilsError(
                         f"{endpoint}: HTTP {response.status_code}: {response.text[:200]}"
@@ -175,6 +182,7 @@ class PubMedClient:
         if "ERROR" in payload:
             raise EutilsError(f"esearch: {payload['ERROR']}")
         return SearchPart(
+            term=term,
             mindate=mindate,
             maxdate=maxdate,
             count=int(payload["count"]),
@@ -183,19 +191,34 @@ class PubMedClient:
         )
 
     def efetch_batches(self, part: SearchPart) -> Iterator[bytes]:
-        """PubMed XML for a part, `batch_size` records per request via WebEnv/query_key."""
+        """PubMed XML for a part, `batch_size` records per request via WebEnv/query_key.
+
+        If the history server has forgotten the WebEnv, the part's esearch is re-run once per
+        batch and fetching resumes at the same offset; a changed count is an error, because the
+        offsets would no longer point at the same records.
+        """
         for start in range(0, part.count, self.config.batch_size):
-            response = self._get(
-                "efetch.fcgi",
-                {
-                    "db": "pubmed",
-                    "WebEnv": part.webenv,
-                    "query_key": part.query_key,
-                    "retstart": start,
-                    "retmax": self.config.batch_size,
-                    "retmode": "xml",
-                },
-            )
+            params = {
+                "db": "pubmed",
+                "retstart": start,
+                "retmax": self.config.batch_size,
+                "retmode": "xml",
+            }
+            try:
+                response = self._get(
+                    "efetch.fcgi", {**params, "WebEnv": part.webenv, "query_key": part.query_key}
+                )
+            except HistoryExpiredError:
+                fresh = self.esearch(part.term, part.mindate, part.maxdate)
+                if fresh.count != part.count:
+                    raise EutilsError(
+                        f"result set changed while fetching ({part.count} -> {fresh.count} "
+                        f"records for {part.mindate}-{part.maxdate}); run the search again"
+                    ) from None
+                part.webenv, part.query_key = fresh.webenv, fresh.query_key
+                response = self._get(
+                    "efetch.fcgi", {**params, "WebEnv": part.webenv, "query_key": part.query_key}
+                )
             yield response.content
 
     def plan(self, term: str, year_from: int, year_to: int) -> tuple[int, list[SearchPart]]:
