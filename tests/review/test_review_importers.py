@@ -102,6 +102,7 @@ def test_csv_bom_quoted_commas_bad_rows() -> None:
     assert danieli.authors == ["Danieli, M.G.", "Calcabrini, L.", "Calabrese, V."]
     assert danieli.doi == "10.1016/j.autrev.2009.04.001" and danieli.issn == "1568-9972"
     assert danieli.abstract == "Abstract, with a comma"
+    assert (danieli.volume, danieli.issue, danieli.pages) == ("9", "2", "124")
     assert result.records[1].doi is None
     reasons = {i.position: i.reason for i in result.issues}
     assert "no title" in reasons[3] and "more cells" in reasons[4]
