@@ -186,6 +186,8 @@ def test_example_command_and_stored_example(env: Path) -> None:
     diffs = json.loads(run("extract", "diff", "mastaglia1998", "abstract", "table", "--review",
                            "wang2012", "--json"))  # fmt: skip
     assert diffs == [{"field": "responses[0].responders", "value_a": 9, "value_b": 8}]
+    table = json.loads(run("extract", "table", "--review", "wang2012", "--complete", "--json"))
+    assert len(table) == 7 and sum(r["ni"] for r in table) == 166
     # studies, not-retrieved and decisions on merged-away records through the CLI
     run("study", "s-cherin", "ref:6", "ref:9", "--review", "wang2012")
     counts = json.loads(run("prisma", "--review", "wang2012", "--out", "w.svg", "--json"))

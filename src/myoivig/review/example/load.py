@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from myoivig.review import repository as repo
-from myoivig.review.example.build import events, protocol, raw_extractions, references
+from myoivig.review.example.build import build, events, protocol, raw_extractions, references
 
 
 def load_example(session: Session, review: str) -> None:
@@ -18,3 +18,6 @@ def load_example(session: Session, review: str) -> None:
         repo.append_event(session, event, review)
     for form in raw_extractions():
         repo.save_extraction(session, form, review)
+    # The reconciled forms, under the extractor name `review extract table` uses by default.
+    for form in build().extractions:
+        repo.save_extraction(session, form.model_copy(update={"extractor": "agreed"}), review)
