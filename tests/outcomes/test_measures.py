@@ -41,8 +41,12 @@ def test_run_in_mean_last_slope_and_ci() -> None:
     # by hand: x = 0, 30, 61 days / 30.436875; Sxy / Sxx = -9.0241 / 2.0085
     assert trend.slope_per_month == pytest.approx(-4.493, abs=0.001)
     assert trend.ci_low < trend.slope_per_month < trend.ci_high
-    # 3 points, 1 df: t(0.975, 1) = 12.706 makes the CI wide; not provably deteriorating
-    assert mean.deteriorating(higher_is_better=True) is False
+    # nearly collinear decline: even with t(0.975, 1) = 12.706 the CI stays below zero
+    assert trend.ci_high < 0
+    assert mean.deteriorating(higher_is_better=True) is True
+    assert mean.deteriorating(higher_is_better=False) is False
+    noisy = run_in_baseline([(d, v) for (d, _), v in zip(points, (100.0, 92.0, 99.0), strict=True)])
+    assert noisy.deteriorating(higher_is_better=True) is False
 
 
 def test_run_in_clear_decline_is_deteriorating_and_few_points_warn() -> None:
