@@ -18,6 +18,9 @@ app = typer.Typer(
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 # from myoivig.<area>.commands import register as register_<area>
 # register_<area>(app)
+from myoivig.outcomes.commands import register as register_outcomes  # noqa: E402
+
+register_outcomes(app)
 # -------------------------------------------------------------------------------------------------
 
 

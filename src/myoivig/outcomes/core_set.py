@@ -102,7 +102,7 @@ class CoreSetChange:
     extramuscular: Pair = Pair()
     haq: Pair = Pair()
     mmt8: Pair = Pair()
-    mmt8_max: int | None = None
+    mmt8_max: float | None = None  # 80 or 150 (validated)
     enzymes: Mapping[Enzyme, EnzymeValues] = field(default_factory=dict)
 
 

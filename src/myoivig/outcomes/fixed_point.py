@@ -34,7 +34,8 @@ def to_fixed(value: float, scale: int) -> int:
 
 
 def to_fixed_array(values: npt.NDArray[np.float64], scale: int) -> npt.NDArray[np.int64]:
-    """Vectorised `to_fixed`; NaN (missing) becomes 0 and must be masked by the caller."""
+    """Vectorised `to_fixed`; NaN (missing) and infinities (invalid rows) become 0 and must be
+    masked by the caller."""
     scaled = np.rint(values * float(scale))
-    scaled = np.where(np.isnan(scaled), 0.0, scaled)
+    scaled = np.where(np.isfinite(scaled), scaled, 0.0)
     return scaled.astype(np.int64)

@@ -106,7 +106,7 @@ def _score_mmt(change: CoreSetChange) -> MeasureScore:
     if change.mmt8_max is None:
         return MeasureScore(None, 0, row.max_half_points)
     bl, fu = fixed_pair(change.mmt8)
-    den = change.mmt8_max * CLINICAL_SCALE
+    den = int(change.mmt8_max) * CLINICAL_SCALE  # 80 or 150 after validation
     if bl is not None and fu is not None:
         points = _half_points(TisMeasure.MMT8, fu - bl, den)
         return MeasureScore(_pct(fu - bl, den), points, points)
