@@ -27,18 +27,16 @@ from myoivig.outcomes.core_set import (
     EnzymeRule,
     ScoringSettings,
 )
-from myoivig.outcomes.fixed_point import CLINICAL_SCALE, ENZYME_SCALE, to_fixed_array
+from myoivig.outcomes.fixed_point import CLINICAL_SCALE, ENZYME_SCALE
 from myoivig.outcomes.imacs_doi import IMPROVED_PCT, MAX_WORSE, MIN_IMPROVED, WORSE_PCT
 from myoivig.outcomes.tis_table import (
     POINTS_TABLE,
-    THRESHOLDS_HALF_POINTS,
     Population,
     TisCategory,
     TisMeasure,
 )
 
 F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 LOWER_BETTER: tuple[tuple[TisMeasure, str, int], ...] = (
@@ -59,7 +57,7 @@ CATEGORY_NAMES: tuple[str, ...] = tuple(c.value for c in TisCategory)  # code = 
 UNDETERMINED = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchScores:
     """Per-row results; TIS in half points, category code index into CATEGORY_NAMES or -1,
     DOI 1 (true), 0 (false) or -1 (undetermined)."""
@@ -70,35 +68,67 @@ class BatchScores:
     doi: npt.NDArray[np.int8]
 
 
-def _points(measure: TisMeasure, num: I64, den: I64 | int) -> npt.NDArray[np.int16]:
+def _fixed(values: F64, scale: int) -> F64:
+    """`round(x * scale)` as float64: the same integers as fixed_point.to_fixed (exact, since
+    every valid value scales below 2**53); NaN stays NaN so blanks fall out of comparisons."""
+    return np.rint(values * float(scale))
+
+
+def _band_fixed(measure: TisMeasure, diff: F64, den: int) -> npt.NDArray[np.int16]:
+    """Half points for `100 * diff / den` % with a constant denominator.
+
+    `100 * diff > edge * den` is `diff > edge * den / 100`, an exact integer threshold here.
+    """
     row = POINTS_TABLE[measure]
-    band = np.zeros(num.shape, dtype=np.int8)
-    scaled = num * 100
+    thresholds = []
     for edge in row.edges_pct:
-        band += scaled > den * edge
+        assert (edge * den) % 100 == 0
+        thresholds.append(float(edge * den // 100))
+    assert 100 % IMPROVED_PCT == 0 and 100 % WORSE_PCT == 0
+    band = (diff > thresholds[0]).view(np.int8)
+    for threshold in thresholds[1:]:
+        band += diff > threshold
     return np.asarray(row.half_points, dtype=np.int16)[band]
 
 
-def _doi_state(gain: I64, baseline: I64, complete: Bools) -> tuple[Bools, Bools]:
-    improved = complete & (gain > 0) & (gain * 100 >= baseline * IMPROVED_PCT)
-    worse = complete & (gain < 0) & (-gain * 100 >= baseline * WORSE_PCT)
-    return improved, worse
+def _band_per_row(measure: TisMeasure, diff: F64, den: F64) -> npt.NDArray[np.int16]:
+    """Half points for `100 * diff / den` % with a per-row denominator (exact integer floats)."""
+    row = POINTS_TABLE[measure]
+    scaled = diff * 100.0
+    band = np.zeros(diff.shape, dtype=np.int8)
+    for edge in row.edges_pct:
+        band += scaled > den * float(edge)
+    return np.asarray(row.half_points, dtype=np.int16)[band]
 
 
-def _category(half: npt.NDArray[np.int16], juvenile: Bools) -> npt.NDArray[np.int8]:
-    code = np.zeros(half.shape, dtype=np.int8)
-    adult_t = THRESHOLDS_HALF_POINTS[Population.ADULT]
-    juvenile_t = THRESHOLDS_HALF_POINTS[Population.JUVENILE]
-    for a, j in zip(adult_t, juvenile_t, strict=True):
-        code += half >= np.where(juvenile, j, a)
-    return code
+def _category_lut() -> npt.NDArray[np.int8]:
+    """Category code for every half-point total 0..200, adults then juveniles."""
+    from myoivig.outcomes.tis_table import category_for
+
+    codes = [
+        CATEGORY_NAMES.index(category_for(h, population).value)
+        for population in (Population.ADULT, Population.JUVENILE)
+        for h in range(201)
+    ]
+    return np.asarray(codes, dtype=np.int8)
+
+
+_CATEGORY_LUT = _category_lut()
 
 
 def score_columns(
     cols: Mapping[str, F64], juvenile: Bools, settings: ScoringSettings | None = None
 ) -> BatchScores:
-    """Score valid rows. `cols` maps every NUMERIC_COLUMNS name to float64 (NaN = blank)."""
-    settings = settings or ScoringSettings()
+    """Score valid rows. `cols` maps every NUMERIC_COLUMNS name to float64 (NaN = blank).
+
+    All arithmetic is on integer-valued float64 (fixed point, < 2**53, hence exact); the one
+    product that can exceed 2**53 (ranking enzymes by BL/ULN) is settled in int64 on ties.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _score(cols, juvenile, settings or ScoringSettings())
+
+
+def _score(cols: Mapping[str, F64], juvenile: Bools, settings: ScoringSettings) -> BatchScores:
     n = juvenile.shape[0]
     half_min = np.zeros(n, dtype=np.int16)
     half_max = np.zeros(n, dtype=np.int16)
@@ -106,73 +136,91 @@ def score_columns(
     n_worse = np.zeros(n, dtype=np.int8)
     n_missing = np.zeros(n, dtype=np.int8)
 
-    def add_doi(improved: Bools, worse: Bools, complete: Bools) -> None:
-        nonlocal n_improved, n_worse, n_missing
-        n_improved += improved
-        n_worse += worse
-        n_missing += ~complete
+    def add_doi(gain: F64, baseline: F64, missing: Bools) -> None:
+        """Count DOI improvement/worsening exactly on integer-valued floats.
+
+        gain*100 >= 20*b and gain > 0  <=>  gain*5 >= max(b, 0.5)  (gain, b integers, b >= 0);
+        -gain*100 >= 25*b and gain < 0  <=>  gain*4 <= -max(b, 0.5).
+        A NaN gain (a blank) makes both comparisons False, as "not complete" requires.
+        """
+        floor = np.maximum(baseline, 0.5)
+        n_improved.__iadd__(gain * (100.0 / IMPROVED_PCT) >= floor)
+        n_worse.__iadd__(gain * (100.0 / WORSE_PCT) <= -floor)
+        n_missing.__iadd__(missing)
 
     for measure, name, scale_max in LOWER_BETTER:
-        bl, fu = cols[f"{name}_bl"], cols[f"{name}_fu"]
-        bl_na, fu_na = np.isnan(bl), np.isnan(fu)
-        b, f = to_fixed_array(bl, CLINICAL_SCALE), to_fixed_array(fu, CLINICAL_SCALE)
+        b = _fixed(cols[f"{name}_bl"], CLINICAL_SCALE)
+        f = _fixed(cols[f"{name}_fu"], CLINICAL_SCALE)
+        b_na, f_na = np.isnan(b), np.isnan(f)
         den = scale_max * CLINICAL_SCALE
-        pts = _points(measure, np.where(bl_na, den, b) - np.where(fu_na, 0, f), den)
-        complete = ~(bl_na | fu_na)
+        pts = _band_fixed(measure, np.where(b_na, den, b) - np.where(f_na, 0.0, f), den)
+        missing = b_na | f_na
         half_max += pts
-        half_min += np.where(complete, pts, 0).astype(np.int16)
-        add_doi(*_doi_state(b - f, b, complete), complete)
+        half_min += pts * ~missing
+        add_doi(b - f, b, missing)
 
-    # MMT-8: improvement = (FU - BL) / maximum; a missing maximum means nothing is known.
-    bl, fu, mx = cols["mmt8_bl"], cols["mmt8_fu"], cols["mmt8_max"]
-    bl_na, fu_na, mx_na = np.isnan(bl), np.isnan(fu), np.isnan(mx)
-    b, f = to_fixed_array(bl, CLINICAL_SCALE), to_fixed_array(fu, CLINICAL_SCALE)
-    den_mmt = np.where(mx_na, 1, to_fixed_array(mx, CLINICAL_SCALE))
-    pts = _points(TisMeasure.MMT8, np.where(fu_na, den_mmt, f) - np.where(bl_na, 0, b), den_mmt)
-    mmt_top = POINTS_TABLE[TisMeasure.MMT8].max_half_points
-    pts = np.where(mx_na, mmt_top, pts).astype(np.int16)
-    complete = ~(bl_na | fu_na)
+    # MMT-8: improvement = (FU - BL) / maximum (80 or 150); both are brought to the common
+    # denominator 1200 (x15 and x8) so one exact threshold table serves both scales.
+    b = _fixed(cols["mmt8_bl"], CLINICAL_SCALE)
+    f = _fixed(cols["mmt8_fu"], CLINICAL_SCALE)
+    mx = cols["mmt8_max"]
+    b_na, f_na, mx_na = np.isnan(b), np.isnan(f), np.isnan(mx)
+    top = np.where(mx == 80, 80.0, 150.0) * CLINICAL_SCALE
+    diff = np.where(f_na, top, f) - np.where(b_na, 0.0, b)
+    pts = _band_fixed(TisMeasure.MMT8, diff * np.where(mx == 80, 15.0, 8.0), 1200 * CLINICAL_SCALE)
+    pts[mx_na] = POINTS_TABLE[TisMeasure.MMT8].max_half_points
+    missing = b_na | f_na
     half_max += pts
-    half_min += np.where(complete & ~mx_na, pts, 0).astype(np.int16)
-    mmt_improved, mmt_worse = _doi_state(f - b, b, complete)
-    add_doi(mmt_improved, mmt_worse, complete)
+    half_min += pts * ~(missing | mx_na)
+    mmt_gain = f - b
+    mmt_worse = mmt_gain * (100.0 / WORSE_PCT) <= -np.maximum(b, 0.5)
+    add_doi(mmt_gain, b, missing)
 
-    # Most abnormal enzyme: largest BL/ULN, ties to the earlier enzyme (core_set.py).
+    # Most abnormal enzyme: largest BL/ULN, ties to the earlier enzyme (core_set.py). A float
+    # ratio that is strictly larger is exactly larger (correct rounding is monotone); equal
+    # float ratios are compared exactly in int64.
     chosen = np.zeros(n, dtype=np.bool_)
-    best_b = np.zeros(n, dtype=np.int64)
-    best_u = np.ones(n, dtype=np.int64)
-    best_f = np.zeros(n, dtype=np.int64)
-    best_f_na = np.ones(n, dtype=np.bool_)
-    best_den = np.zeros(n, dtype=np.int64)
+    best_b = np.zeros(n)
+    best_u = np.ones(n)
+    best_r = np.full(n, -1.0)
+    best_f = np.full(n, np.nan)
+    best_den = np.zeros(n)
     for enzyme in ENZYME_ORDER:
-        e_bl, e_fu, e_uln = (cols[f"{enzyme.value}_{s}"] for s in ("bl", "fu", "uln"))
-        eligible = ~(np.isnan(e_bl) | np.isnan(e_uln))
-        if not eligible.any():
+        eb = _fixed(cols[f"{enzyme.value}_bl"], ENZYME_SCALE)
+        eu = _fixed(cols[f"{enzyme.value}_uln"], ENZYME_SCALE)
+        ratio = eb / eu  # NaN when not eligible
+        take = ratio > best_r
+        ties = np.flatnonzero((ratio == best_r) & chosen)
+        if ties.size:
+            exact = eb[ties].astype(np.int64) * best_u[ties].astype(np.int64) > (
+                best_b[ties].astype(np.int64) * eu[ties].astype(np.int64)
+            )
+            take[ties] = exact
+        if not take.any():
             continue
-        eb = to_fixed_array(e_bl, ENZYME_SCALE)
-        eu = to_fixed_array(e_uln, ENZYME_SCALE)
-        take = eligible & (~chosen | (eb * best_u > best_b * eu))
         chosen |= take
-        best_b = np.where(take, eb, best_b)
-        best_u = np.where(take, eu, best_u)
-        best_f = np.where(take, to_fixed_array(e_fu, ENZYME_SCALE), best_f)
-        best_f_na = np.where(take, np.isnan(e_fu), best_f_na)
-        if settings.enzyme_rule is EnzymeRule.RELATIVE:
-            best_den = np.where(take, eb, best_den)
-        else:
-            best_den = np.where(take, settings.uln_multipliers[enzyme] * eu, best_den)
-    enzyme_top = POINTS_TABLE[TisMeasure.ENZYME].max_half_points
-    pts = _points(TisMeasure.ENZYME, best_b - np.where(best_f_na, 0, best_f), best_den)
-    pts = np.where(chosen, pts, enzyme_top).astype(np.int16)
-    complete = chosen & ~best_f_na
+        np.copyto(best_b, eb, where=take)
+        np.copyto(best_u, eu, where=take)
+        np.copyto(best_r, ratio, where=take)
+        np.copyto(best_f, _fixed(cols[f"{enzyme.value}_fu"], ENZYME_SCALE), where=take)
+        if settings.enzyme_rule is EnzymeRule.ULN_RANGE:
+            np.copyto(best_den, eu * float(settings.uln_multipliers[enzyme]), where=take)
+    if settings.enzyme_rule is EnzymeRule.RELATIVE:
+        best_den = best_b
+    f_na = np.isnan(best_f)
+    pts = _band_per_row(TisMeasure.ENZYME, best_b - np.where(f_na, 0.0, best_f), best_den)
+    pts[~chosen] = POINTS_TABLE[TisMeasure.ENZYME].max_half_points
+    missing = ~chosen | f_na
     half_max += pts
-    half_min += np.where(complete, pts, 0).astype(np.int16)
-    add_doi(*_doi_state(best_b - best_f, best_b, complete), complete)
+    half_min += pts * ~missing
+    add_doi(best_b - best_f, best_b, missing)
 
-    cat_min, cat_max = _category(half_min, juvenile), _category(half_max, juvenile)
-    category = np.where(cat_min == cat_max, cat_min, UNDETERMINED).astype(np.int8)
+    offset = juvenile.astype(np.int16) * 201
+    cat_min = _CATEGORY_LUT[half_min + offset]
+    cat_max = _CATEGORY_LUT[half_max + offset]
+    category = np.where(cat_min == cat_max, cat_min, np.int8(UNDETERMINED)).astype(np.int8)
 
-    mmt_missing = ~(~np.isnan(cols["mmt8_bl"]) & ~np.isnan(cols["mmt8_fu"]))
+    mmt_missing = np.isnan(cols["mmt8_bl"]) | np.isnan(cols["mmt8_fu"])
     doi_false = mmt_worse | (n_worse > MAX_WORSE) | (n_improved + n_missing < MIN_IMPROVED)
     doi_true = (
         ~doi_false

@@ -10,9 +10,13 @@ drop the listed rows and run again.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -45,6 +49,7 @@ from myoivig.outcomes.core_set import (
 from myoivig.outcomes.tis_table import Population
 
 CHUNK_ROWS = 1 << 20
+SCORING_THREADS = 2  # the target machine has 2 cores
 MAX_ISSUES_KEPT = 10_000
 POPULATIONS = (Population.ADULT.value, Population.JUVENILE.value)
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
@@ -224,6 +229,78 @@ def _output_batch(ids: pa.Array, scores: BatchScores, for_csv: bool) -> pa.Recor
     )
 
 
+@dataclass
+class _Chunk:
+    batch: pa.RecordBatch
+    cols: dict[str, F64]
+    juvenile: Bools
+    population_ok: Bools
+
+
+def _prepared(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
+    for batch in read_batches(path, chunk_rows):
+        cols = {name: _float_column(batch, name) for name in NUMERIC_COLUMNS}
+        juvenile, population_ok = _population(batch)
+        yield _Chunk(batch, cols, juvenile, population_ok)
+
+
+def _prefetch(chunks: Iterator[_Chunk], depth: int = 2) -> Iterator[_Chunk]:
+    """Read and convert the next chunks in a background thread while this one is scored."""
+    done = object()
+    box: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                box.put(chunk)
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="score-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, _Chunk)
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+        worker.join()
+
+
+def _score_parallel(
+    pool: ThreadPoolExecutor, workers: int, chunk: _Chunk, settings: ScoringSettings | None
+) -> BatchScores:
+    """Score a chunk in as many slices as there are workers (NumPy releases the GIL)."""
+    n = chunk.batch.num_rows
+    parts = workers if n >= 65_536 else 1
+    bounds = [n * i // parts for i in range(parts + 1)]
+    futures = [
+        pool.submit(
+            score_columns,
+            {k: v[a:b] for k, v in chunk.cols.items()},
+            chunk.juvenile[a:b],
+            settings,
+        )
+        for a, b in itertools.pairwise(bounds)
+    ]
+    results = [f.result() for f in futures]
+    return BatchScores(
+        *(np.concatenate([getattr(r, name) for r in results]) for name in BatchScores.__slots__)
+    )
+
+
 def score_file(
     input_path: Path,
     output_path: Path,
@@ -240,22 +317,24 @@ def score_file(
     os.close(fd)
     tmp = Path(tmp_name)
     sink: _Sink | None = None
+    workers = max(1, min(SCORING_THREADS, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        for batch in read_batches(input_path, chunk_rows):
-            cols = {name: _float_column(batch, name) for name in NUMERIC_COLUMNS}
-            juvenile, population_ok = _population(batch)
+        for chunk in _prefetch(_prepared(input_path, chunk_rows)):
+            batch, cols = chunk.batch, chunk.cols
             ids = batch.column("id")
-            bad = invalid_rows(cols, population_ok)
+            bad = invalid_rows(cols, chunk.population_ok)
             if ids.null_count:
                 bad |= np.asarray(ids.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
             n_bad = int(bad.sum())
             if n_bad:
-                _record_issues(report, batch, cols, bad, population_ok, report.rows)
+                _record_issues(report, batch, cols, bad, chunk.population_ok, report.rows)
                 report.invalid_rows += n_bad
             report.rows += batch.num_rows
             if report.invalid_rows:
                 continue  # keep validating the rest so the report is complete; write nothing
-            out = _output_batch(ids, score_columns(cols, juvenile, settings), out_kind == "csv")
+            scores = _score_parallel(pool, workers, chunk, settings)
+            out = _output_batch(ids, scores, out_kind == "csv")
             if sink is None:
                 sink = _Sink(tmp, out_kind, out.schema)
             sink.write(out)
@@ -268,6 +347,7 @@ def score_file(
         if report.ok:
             os.replace(tmp, output_path)
     finally:
+        pool.shutdown()
         if sink is not None:
             with contextlib.suppress(Exception):
                 sink.close()
