@@ -2,7 +2,8 @@
 
 Generates `--rows` seeded baseline/follow-up pairs into a temporary directory, then runs in
 separate subprocesses (so peak memory is per run): (1) `score_file` Parquet -> Parquet, and
-(2) a plain pass that reads the same columns chunk by chunk and sums them with NumPy.
+(2) a plain pass that reads the same columns chunk by chunk, converts them to NumPy the same
+way the scorer does (nulls -> NaN) and sums them.
 Prints wall time and peak RSS (ru_maxrss of the child) of both and their ratio.
 Target (issue 3): 20 million pairs in <= 20 s and <= 6 GB on 2 cores.
 
@@ -12,6 +13,7 @@ Target (issue 3): 20 million pairs in <= 20 s and <= 6 GB on 2 cores.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -92,30 +94,32 @@ NUMPY_CODE = textwrap.dedent(
     import sys, time
     import numpy as np
     import pyarrow.parquet as pq
+    from myoivig.outcomes.batch_io import float_values
     columns = sys.argv[2].split(",")
     t = time.perf_counter()
     total, rows = 0.0, 0
     for batch in pq.ParquetFile(sys.argv[1]).iter_batches(batch_size=1 << 20, columns=columns):
         for column in batch.columns:
-            total += float(np.nansum(column.to_numpy(zero_copy_only=False)))
+            total += float(np.nansum(float_values(column)))
         rows += batch.num_rows
     print(time.perf_counter() - t, rows, total)
     """
 )
 
 
-def run_child(code: str, *args: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of a fresh interpreter running `code`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_child(code: str, *args: str) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MiB, stdout) of a fresh interpreter running `code`."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True
     )
     wall = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kib < before:  # RUSAGE_CHILDREN keeps the max over all children so far
-        peak_kib = before
-    return wall, peak_kib / 1024, done.stdout.strip()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib = max(usage.ru_maxrss, before)  # a running maximum over all children so far
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    return wall, cpu, peak_kib / 1024, done.stdout.strip()
 
 
 def main() -> None:
@@ -133,21 +137,29 @@ def main() -> None:
         )
         # NumPy pass first: its child is small, so the max-RSS of the scoring child that follows
         # is not masked by it (ru_maxrss of RUSAGE_CHILDREN is a running maximum).
-        np_wall, np_peak, np_out = run_child(NUMPY_CODE, str(source), ",".join(NUMERIC_COLUMNS))
-        sc_wall, sc_peak, sc_out = run_child(
+        print(f"load average before runs: {os.getloadavg()[0]:.2f} (2-core target machine)")
+        np_wall, np_cpu, np_peak, np_out = run_child(
+            NUMPY_CODE, str(source), ",".join(NUMERIC_COLUMNS)
+        )
+        sc_wall, sc_cpu, sc_peak, sc_out = run_child(
             SCORE_CODE, str(source), str(Path(tmp) / "scores.parquet")
         )
         sc_inner = float(sc_out.split()[0])
         np_inner = float(np_out.split()[0])
         print(
             f"numpy read+sum : {np_wall:6.2f} s wall ({np_inner:.2f} s in child), "
+            f"{np_cpu:.2f} s CPU, "
             f"peak {np_peak:,.0f} MiB"
         )
         print(
             f"score TIS + DOI: {sc_wall:6.2f} s wall ({sc_inner:.2f} s in child), "
+            f"{sc_cpu:.2f} s CPU, "
             f"peak {sc_peak:,.0f} MiB"
         )
-        print(f"ratio scoring / numpy pass (wall): {sc_wall / np_wall:.2f}")
+        print(
+            f"ratio scoring / numpy pass: wall {sc_wall / np_wall:.2f}, CPU {sc_cpu / np_cpu:.2f}"
+        )
+        print(f"load average after runs: {os.getloadavg()[0]:.2f}")
         print(
             f"target 20M pairs: <= 20 s and <= 6144 MiB -> rows scored {int(sc_out.split()[1]):,}"
         )

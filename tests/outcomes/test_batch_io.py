@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -124,3 +125,13 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     assert failed.exit_code == 1
     assert errors.read_text().splitlines()[1] == "1,x,physician_global_bl,11.0,outside 0-10"
     assert not (tmp_path / "o2.csv").exists()
+
+
+def test_float_values_masks_nulls_in_slices() -> None:
+    from myoivig.outcomes.batch_io import float_values
+
+    column = pa.array([1.0, None, 3.0, None, 5.0, 6.0, 7.0, 8.0, 9.0, None, 11.0])
+    for part in (column, column.slice(1), column.slice(3, 5), column.slice(9)):
+        expected = part.to_numpy(zero_copy_only=False)
+        assert np.array_equal(float_values(part), expected, equal_nan=True)
+    assert np.array_equal(float_values(pa.array([1, None])), [1.0, np.nan], equal_nan=True)
