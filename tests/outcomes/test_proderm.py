@@ -42,3 +42,15 @@ def test_missing_inputs_are_reported_and_bad_scale_rejected() -> None:
     assert result.incomplete_visits == (0,)
     with pytest.raises(ValueError, match="mmt8_max"):
         confirmed_deterioration(BASELINE, [], 100)
+
+
+def test_proderm_responder_needs_tis_20_and_no_confirmed_deterioration() -> None:
+    from myoivig.outcomes.proderm import proderm_responder
+
+    stable = confirmed_deterioration(BASELINE, [BASELINE, BASELINE], 150)
+    worse = CoreSetVisit(physician_global=3, patient_global=3, extramuscular=4, haq=1, mmt8=120)
+    deteriorated = confirmed_deterioration(BASELINE, [worse, worse], 150)
+    assert proderm_responder(20, 20, stable) is True
+    assert proderm_responder(19.5, 19.5, stable) is False
+    assert proderm_responder(60, 60, deteriorated) is False
+    assert proderm_responder(15, 35, stable) is None

@@ -135,3 +135,21 @@ def confirmed_deterioration(
     return DeteriorationResult(
         tuple(met), confirmed_at is not None, confirmed_at, tuple(incomplete)
     )
+
+
+PRIMARY_TIS_THRESHOLD = 20  # ProDERM primary endpoint: TIS >= 20 at week 16 (notes §1.6)
+
+
+def proderm_responder(
+    tis_min: float, tis_max: float, deterioration: DeteriorationResult
+) -> bool | None:
+    """ProDERM primary response: TIS >= 20 and no confirmed deterioration up to that visit.
+
+    Takes the TIS bounds (tis.TisResult.tis_min/tis_max) so a TIS with missing measures gives an
+    answer only when both bounds agree; None means undetermined.
+    """
+    if deterioration.confirmed or tis_max < PRIMARY_TIS_THRESHOLD:
+        return False
+    if tis_min >= PRIMARY_TIS_THRESHOLD:
+        return True
+    return None
