@@ -135,3 +135,17 @@ def test_float_values_masks_nulls_in_slices() -> None:
         expected = part.to_numpy(zero_copy_only=False)
         assert np.array_equal(float_values(part), expected, equal_nan=True)
     assert np.array_equal(float_values(pa.array([1, None])), [1.0, np.nan], equal_nan=True)
+
+
+def test_quoted_header_duplicates_and_overwrite(tmp_path: Path) -> None:
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(
+        ",".join(f'"{c}"' for c in INPUT_COLUMNS) + "\n" + ROWS[0] + "\n", encoding="utf-8"
+    )
+    assert score_file(quoted, tmp_path / "out.csv").ok
+    dup = tmp_path / "dup.csv"
+    dup.write_text(HEADER + ",haq_bl\n" + ROWS[0] + ",1\n", encoding="utf-8")
+    with pytest.raises(BatchInputError, match="duplicated columns: haq_bl"):
+        score_file(dup, tmp_path / "out2.csv")
+    with pytest.raises(BatchInputError, match="must not overwrite"):
+        score_file(quoted, quoted)

@@ -85,6 +85,9 @@ def _check_columns(path: Path, names: list[str]) -> None:
     missing = [c for c in INPUT_COLUMNS if c not in names]
     unknown = [c for c in names if c not in INPUT_COLUMNS]
     problems = []
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        problems.append(f"duplicated columns: {', '.join(duplicated)}")
     if missing:
         problems.append(f"missing columns: {', '.join(missing)}")
     if unknown:
@@ -104,20 +107,15 @@ def read_batches(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Record
             _check_columns(path, parquet.schema_arrow.names)
             yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(INPUT_COLUMNS))
         else:
-            with path.open("rb") as handle:
-                header = handle.readline().decode("utf-8-sig").strip()
-            names = [n.strip() for n in header.split(",")]
-            _check_columns(path, names)
             types: dict[str, pa.DataType] = {c: pa.float64() for c in NUMERIC_COLUMNS}
             types["population"] = pa.string()
             types["id"] = pa.string()
             reader = pacsv.open_csv(
                 path,
                 read_options=pacsv.ReadOptions(block_size=1 << 24),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types, strings_can_be_null=True, include_columns=list(names)
-                ),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
+            _check_columns(path, reader.schema.names)
             for batch in reader:
                 yield batch.select(list(INPUT_COLUMNS))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
@@ -326,6 +324,8 @@ def score_file(
 ) -> BatchReport:
     """Score `input_path` into `output_path`; nothing is written unless every row is valid."""
     out_kind = _format(output_path)
+    if output_path.resolve() == input_path.resolve():
+        raise BatchInputError(f"{output_path}: the output must not overwrite the input")
     report = BatchReport()
     output_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
