@@ -94,7 +94,8 @@ NUMPY_CODE = textwrap.dedent(
     import sys, time
     import numpy as np
     import pyarrow.parquet as pq
-    from myoivig.outcomes.batch_io import float_values
+    from myoivig.outcomes.batch_io import float_values, tune_allocator
+    tune_allocator()  # same allocator settings as the scorer, for a fair comparison
     columns = sys.argv[2].split(",")
     t = time.perf_counter()
     total, rows = 0.0, 0

@@ -10,6 +10,7 @@ drop the listed rows and run again.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import queue
@@ -54,6 +55,31 @@ MAX_ISSUES_KEPT = 10_000
 POPULATIONS = (Population.ADULT.value, Population.JUVENILE.value)
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 OUTPUT_SCHEMA_FIELDS = ("id", "tis", "tis_category", "tis_min", "tis_max", "imacs_doi")
+
+
+_M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
+_allocator_tuned = False
+
+
+def tune_allocator() -> None:
+    """Let glibc keep freed chunk-sized arrays instead of returning them to the kernel.
+
+    Scoring allocates many temporary 8 MB arrays per chunk; with glibc's defaults each one is
+    mmap-ed (or trimmed) and page-faulted afresh, which cost ~30 % of the scoring CPU time in our
+    measurements. Raising the mmap threshold to 32 MB and the trim threshold to 1 GB keeps them
+    in the heap. Process-wide and idempotent; a no-op where glibc is not the C library.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return
+    _allocator_tuned = True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+        libc.mallopt(_M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
 
 
 class BatchInputError(ValueError):
@@ -326,6 +352,7 @@ def score_file(
     out_kind = _format(output_path)
     if output_path.resolve() == input_path.resolve():
         raise BatchInputError(f"{output_path}: the output must not overwrite the input")
+    tune_allocator()
     report = BatchReport()
     output_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
