@@ -68,8 +68,13 @@ def mrc_improvement(
     after: Mapping[Site, float],
     counting: MrcCounting = MrcCounting.PER_SIDE,
     groups: Sequence[MuscleGroup] = TRIAL_MUSCLE_GROUPS,
+    min_levels: float = MRC_MIN_LEVELS,
+    min_groups: int = MRC_MIN_GROUPS,
 ) -> MrcImprovement:
-    """The trial's rule: >= 1 level gained in >= 4 muscle groups (before may be a run-in mean)."""
+    """The trial's rule: >= 1 level gained in >= 4 muscle groups (before may be a run-in mean).
+
+    `min_levels` and `min_groups` default to the paper's figures; clinics may set their own.
+    """
     units: dict[str, tuple[float, float]] = {}
     if counting is MrcCounting.PER_SIDE:
         for (group, side), b in before.items():
@@ -82,9 +87,9 @@ def mrc_improvement(
                 b = sum(before[(group, s)] for s in sides) / len(sides)
                 a = sum(after[(group, s)] for s in sides) / len(sides)
                 units[group.value] = (b, a)
-    improved = tuple(u for u, (b, a) in units.items() if a - b >= MRC_MIN_LEVELS)
-    worsened = tuple(u for u, (b, a) in units.items() if b - a >= MRC_MIN_LEVELS)
-    return MrcImprovement(improved, worsened, len(units), len(improved) >= MRC_MIN_GROUPS)
+    improved = tuple(u for u, (b, a) in units.items() if a - b >= min_levels)
+    worsened = tuple(u for u, (b, a) in units.items() if b - a >= min_levels)
+    return MrcImprovement(improved, worsened, len(units), len(improved) >= min_groups)
 
 
 def mmt8_total(grades: Mapping[Site, int], scale: Mmt8Scale) -> int | None:
