@@ -1,0 +1,1 @@
+"""Systematic review workflow (package marker; the review branch owns its contents)."""
