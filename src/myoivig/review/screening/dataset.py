@@ -67,3 +67,37 @@ def load_labelled_csv(path: Path, label_column: str = "label_included") -> Label
     abstracts = frame["abstract"] if "abstract" in frame.columns else [""] * len(frame)
     texts = tuple(f"{t} {a}".strip() for t, a in zip(frame["title"], abstracts, strict=True))
     return LabelledDataset(path.stem, tuple(ids), texts, labels)
+
+
+@dataclass(frozen=True)
+class RecordTexts:
+    """Records to screen: id and the text the ranking model reads (title + abstract)."""
+
+    record_ids: tuple[str, ...]
+    texts: tuple[str, ...]
+
+
+def load_records_csv(path: Path) -> RecordTexts:
+    """Read records to screen (columns: an id column, title, optional abstract)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise ScreeningError(f"records: file not found: {path}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ScreeningError(f"records: cannot read {path}: {exc}") from None
+    id_column = next((c for c in ID_COLUMNS if c in frame.columns), None)
+    if id_column is None or "title" not in frame.columns:
+        raise ScreeningError(
+            f"records: {path.name} needs an id column (one of {list(ID_COLUMNS)}) and 'title'"
+        )
+    ids = [v.strip() for v in frame[id_column]]
+    for row, rid in enumerate(ids):
+        if not rid:
+            raise ScreeningError(f"records: {path.name} line {row + 2}: {id_column} is empty")
+    counts = Counter(ids)
+    dup = next((i for i, n in counts.items() if n > 1), None)
+    if dup is not None:
+        raise ScreeningError(f"records: {path.name}: duplicate record id {dup!r} in {id_column}")
+    abstracts = frame["abstract"] if "abstract" in frame.columns else [""] * len(frame)
+    texts = tuple(f"{t} {a}".strip() for t, a in zip(frame["title"], abstracts, strict=True))
+    return RecordTexts(tuple(ids), texts)
