@@ -142,9 +142,7 @@ def test_conflict_listed_and_resolved_by_a_third_reviewer() -> None:
 
 
 def test_resolver_who_screened_the_record_cannot_resolve_it() -> None:
-    log = ScreeningLog(
-        PROTOCOL, RECORDS, [ev("cai", "r1", INC), ev("bob", "r1", EXC, "not_ivig")]
-    )
+    log = ScreeningLog(PROTOCOL, RECORDS, [ev("cai", "r1", INC), ev("bob", "r1", EXC, "not_ivig")])
     with pytest.raises(ScreeningError, match="'cai' screened this record"):
         log.with_event(ev("cai", "r1", INC, kind=EventKind.RESOLUTION))
 

@@ -327,15 +327,16 @@ def rank_command(
         raise _fail(exc) from None
     queue.sort(key=lambda rid: (-scores[row_of[rid]], row_of[rid]))
     shown = queue if limit <= 0 else queue[:limit]
+    ranking = [
+        {"rank": i + 1, "record_id": rid, "score": float(scores[row_of[rid]])}
+        for i, rid in enumerate(shown)
+    ]
     payload = {
         "reviewer": reviewer,
         "stage": stage_value.value,
         "n_training_labels": len(labels),
         "n_queue": len(queue),
-        "ranking": [
-            {"rank": i + 1, "record_id": rid, "score": float(scores[row_of[rid]])}
-            for i, rid in enumerate(shown)
-        ],
+        "ranking": ranking,
     }
     if as_json:
         _emit(payload)
@@ -344,8 +345,8 @@ def rank_command(
     table.add_column("rank", justify="right")
     table.add_column("record")
     table.add_column("score", justify="right")
-    for item in payload["ranking"]:
-        table.add_row(str(item["rank"]), item["record_id"], f"{item['score']:.3f}")
+    for item in ranking:
+        table.add_row(str(item["rank"]), str(item["record_id"]), f"{item['score']:.3f}")
     console.print(table)
 
 
@@ -368,9 +369,7 @@ def stop_command(
         log = _load_log(records, protocol, events)
         stage_value = parse_stage(stage)
         sequence = [label for _, label in log.screening_sequence(stage_value)]
-        result = stopping_test(
-            sequence, len(log.eligible(stage_value)), recall_target, confidence
-        )
+        result = stopping_test(sequence, len(log.eligible(stage_value)), recall_target, confidence)
     except ScreeningError as exc:
         raise _fail(exc) from None
     payload = asdict(result) | {"stage": stage_value.value, "can_stop": result.can_stop}
@@ -397,7 +396,7 @@ def summary_command(
         log = _load_log(records, protocol, events)
     except ScreeningError as exc:
         raise _fail(exc) from None
-    payload = [asdict(log.summary(stage)) for stage in Stage]
+    payload: list[dict[str, Any]] = [asdict(log.summary(stage)) for stage in Stage]
     for item in payload:
         item["stage"] = item["stage"].value
     if as_json:

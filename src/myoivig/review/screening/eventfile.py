@@ -65,7 +65,9 @@ def event_from_row(row: Mapping[str, Any], position: int) -> ScreeningEvent:
     try:
         at = datetime.fromisoformat(field("at"))
     except ValueError:
-        raise ScreeningError(f"event {position}: at: {row.get('at')!r} is not an ISO time") from None
+        raise ScreeningError(
+            f"event {position}: at: {row.get('at')!r} is not an ISO time"
+        ) from None
     try:
         stage = parse_stage(field("stage"))
     except ScreeningError as exc:

@@ -16,6 +16,7 @@ The matrix is built once per corpus and cached by the caller; only the linear mo
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,10 +69,9 @@ def build_features(texts: Sequence[str], settings: FeatureSettings | None = None
             min_df=settings.min_df,
             dtype=np.float32,
         )
-        try:
+        # ValueError: every term pruned (e.g. max_df) -> this corpus has no word features
+        with contextlib.suppress(ValueError):
             blocks.append(sp.csr_matrix(word_vec.fit_transform(words)))
-        except ValueError:  # only stop-words / pruned terms: no word features in this corpus
-            pass
     cjk = [cjk_view(t) for t in texts]
     if any(cjk):
         char_vec = TfidfVectorizer(

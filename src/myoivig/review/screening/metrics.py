@@ -48,7 +48,7 @@ def screened_to_reach(order_labels: Sequence[int] | np.ndarray, k: int) -> int |
 def wss(
     order_labels: Sequence[int] | np.ndarray, n_total: int, n_relevant: int, recall: float = 0.95
 ) -> float | None:
-    """Work saved over sampling at a recall level (Cohen 2006); None if that recall was not reached."""
+    """Work saved over sampling at a recall level (Cohen 2006); None if it is not reached."""
     if n_relevant <= 0:
         raise ScreeningError("wss: the dataset has no relevant records")
     n_r = screened_to_reach(order_labels, records_to_find(n_relevant, recall))
@@ -76,7 +76,7 @@ def share_to_last_relevant(
 def average_time_to_discovery(
     order_labels: Sequence[int] | np.ndarray, n_total: int, n_relevant: int
 ) -> float | None:
-    """Mean discovery position of the relevant records as a share of N (None if some are unfound)."""
+    """Mean discovery position of the relevant records as a share of N (None if any is unfound)."""
     labels = _labels(order_labels)
     positions = np.flatnonzero(labels == 1) + 1
     if positions.size < n_relevant:

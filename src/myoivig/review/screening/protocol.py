@@ -39,7 +39,9 @@ class ScreeningProtocol:
         if not self.exclusion_reasons:
             raise ScreeningError("protocol: the list of exclusion reasons is empty")
         if len(set(self.exclusion_reasons)) != len(self.exclusion_reasons):
-            raise ScreeningError(f"protocol: duplicate exclusion reasons in {self.exclusion_reasons}")
+            raise ScreeningError(
+                f"protocol: duplicate exclusion reasons in {self.exclusion_reasons}"
+            )
         for name in (*self.reviewers, *self.resolvers, *self.exclusion_reasons):
             if not name or name != name.strip():
                 raise ScreeningError(f"protocol: blank or padded name {name!r}")

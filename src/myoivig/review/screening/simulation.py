@@ -122,7 +122,7 @@ def choose_priors(
 def simulate(
     features: sp.csr_matrix,
     labels: np.ndarray,
-    priors: Sequence[int],
+    priors: Sequence[int] | np.ndarray,
     settings: SimulationSettings | None = None,
 ) -> SimulationResult:
     """Replay screening of a labelled corpus from the given prior rows."""

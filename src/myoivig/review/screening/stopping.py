@@ -52,7 +52,9 @@ class StoppingTest:
 
 def _check_parameters(recall_target: float, confidence: float) -> None:
     if not 0.0 < recall_target < 1.0:
-        raise ScreeningError(f"recall_target: must be strictly between 0 and 1, got {recall_target}")
+        raise ScreeningError(
+            f"recall_target: must be strictly between 0 and 1, got {recall_target}"
+        )
     if not 0.0 < confidence < 1.0:
         raise ScreeningError(f"confidence: must be strictly between 0 and 1, got {confidence}")
 

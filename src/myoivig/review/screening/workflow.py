@@ -202,7 +202,7 @@ class ScreeningLog:
         return tuple(event for _, event in sorted(current.values(), key=lambda pair: pair[0]))
 
     def is_eligible(self, stage: Stage, record_id: str) -> bool:
-        """Title/abstract: every record; full text: records whose title/abstract outcome moves on."""
+        """Title/abstract: every record; full text: those whose title/abstract outcome moves on."""
         if stage is Stage.TITLE_ABSTRACT:
             return record_id in self._known
         previous = self.outcome(Stage.TITLE_ABSTRACT, record_id)
@@ -228,7 +228,7 @@ class ScreeningLog:
         key = (stage, record_id)
         if key in self._resolutions:
             index, event = self._resolutions[key]
-            reasons = (event.reason,) if event.reason else ()
+            reasons: tuple[str, ...] = (event.reason,) if event.reason else ()
             return Outcome(record_id, stage, event.verdict, reasons, event.reviewer, index)
         current = self._decisions.get(key, {})
         if len(current) < self.protocol.reviewers_per_record:
@@ -255,9 +255,7 @@ class ScreeningLog:
             if self.status(stage, rid) is RecordStatus.CONFLICT
         ]
 
-    def queue(
-        self, reviewer: str, stage: Stage, order: Sequence[str] | None = None
-    ) -> list[str]:
+    def queue(self, reviewer: str, stage: Stage, order: Sequence[str] | None = None) -> list[str]:
         """Records this reviewer still has to decide, in ``order`` (a ranking) or record order.
 
         Records already complete without this reviewer are not offered; the queue depends only on
