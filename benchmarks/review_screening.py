@@ -75,7 +75,8 @@ def asreview_order(csv: Path, priors: np.ndarray, seed: int) -> list[int]:
         out = Path(tmp) / "run.asreview"
         cmd = [str(exe), "simulate", str(csv), "--prior-idx", *map(str, priors)]
         cmd += ["--seed", str(seed), "-o", str(out)]
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        # cwd=tmp: ASReview drops a synergy cache file in its working directory
+        subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tmp)
         with zipfile.ZipFile(out) as archive:
             archive.extractall(Path(tmp) / "x")
         db = next((Path(tmp) / "x").rglob("results.db"))
