@@ -153,3 +153,23 @@ def test_simulate_command_json(tmp_path: Path) -> None:
     assert len(payload["prior_record_ids"]) == 2
     result = runner.invoke(app, ["simulate", "--data", str(data), "--label-column", "nope"])
     assert result.exit_code == 2 and "no column" in result.output
+
+
+def test_rank_reuses_and_refreshes_the_feature_cache(project: dict[str, Path]) -> None:
+    cache = project["records"].parent / "features.npz"
+    decide(project, "--reviewer", "bob", "--record", "r1", "--verdict", "include")
+    decide(project, "--reviewer", "bob", "--record", "r3", "--verdict", "exclude",
+           "--reason", "not_ivig")  # fmt: skip
+    args = ["rank", *_files(project), "--reviewer", "bob", "--json"]
+    first = runner.invoke(app, [*args, "--features-cache", str(cache)])
+    assert first.exit_code == 0, first.output
+    assert cache.exists()
+    stamp = cache.stat().st_mtime_ns
+    second = runner.invoke(app, [*args, "--features-cache", str(cache)])
+    assert json.loads(second.output) == json.loads(first.output)
+    assert cache.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    with project["records"].open("a", encoding="utf-8") as handle:
+        handle.write("r7,intravenous immunoglobulin dermatomyositis new,abstract\n")
+    third = runner.invoke(app, [*args, "--features-cache", str(cache)])
+    assert json.loads(third.output)["n_queue"] == 5  # the new record is ranked too
+    assert cache.stat().st_mtime_ns != stamp

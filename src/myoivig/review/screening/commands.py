@@ -28,6 +28,7 @@ from myoivig.review.screening.events import (
     Verdict,
     parse_stage,
 )
+from myoivig.review.screening.featurecache import cached_features
 from myoivig.review.screening.features import build_features
 from myoivig.review.screening.ranking import Classifier, ModelSettings, relevance_scores
 from myoivig.review.screening.simulation import SimulationSettings, choose_priors, simulate
@@ -309,6 +310,10 @@ def rank_command(
     stage: StageOpt = "title_abstract",
     limit: Annotated[int, typer.Option("--limit", help="Show the first N (0 = all).")] = 20,
     classifier: ClassifierOpt = Classifier.SVM,
+    features_cache: Annotated[
+        Path | None,
+        typer.Option("--features-cache", help="Reuse the feature matrix from this .npz file."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The reviewer's queue, ranked by a model trained on blinding-safe labels only."""
@@ -316,7 +321,7 @@ def rank_command(
         texts = load_records_csv(records)
         log = ScreeningLog(read_protocol(protocol), texts.record_ids, read_events(events))
         stage_value: Stage = parse_stage(stage)
-        features = build_features(texts.texts)
+        features = cached_features(texts.texts, features_cache)
         row_of = {rid: i for i, rid in enumerate(texts.record_ids)}
         labels = log.training_labels(stage_value, reviewer)
         labelled = np.asarray([row_of[r] for r in labels], dtype=np.int64)
