@@ -91,3 +91,15 @@ def test_pair_agreements_per_stage_and_pair() -> None:
     assert ab.kappa == pytest.approx(0.4)
     assert pairs[("ann", "cai")].kappa is None
     assert pair_agreements(log, Stage.FULL_TEXT) == []
+
+
+def test_pending_records_are_left_out_of_agreement() -> None:
+    protocol = ScreeningProtocol(("other",), ("a", "b", "c"), ("d",), reviewers_per_record=3)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        ScreeningEvent(EventKind.DECISION, Stage.TITLE_ABSTRACT, "r1", who, Verdict.INCLUDE, t)
+        for who in ("a", "b")
+    ]
+    log = ScreeningLog(protocol, ["r1"], events)
+    assert pair_agreements(log, Stage.TITLE_ABSTRACT) == []
+    assert pair_agreements(log, Stage.FULL_TEXT) == []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from myoivig.review.screening.events import ScreeningError, Stage
-from myoivig.review.screening.workflow import ScreeningLog
+from myoivig.review.screening.workflow import RecordStatus, ScreeningLog
 
 
 def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float | None:
@@ -56,10 +56,13 @@ class PairAgreement:
 def pair_agreements(log: ScreeningLog, stage: Stage) -> list[PairAgreement]:
     """Kappa and counts for every reviewer pair that decided at least one record in common.
 
-    Uses each reviewer's effective (final) independent decision; resolutions are not ratings.
+    Uses each reviewer's effective (final) independent decision on complete records only;
+    resolutions are not ratings.
     """
     by_reviewer: dict[str, dict[str, str]] = {}
     for rid in log.eligible(stage):
+        if log.status(stage, rid) is RecordStatus.PENDING:
+            continue  # incomplete records stay blind, even in aggregate
         for event in log.decisions(stage, rid):
             by_reviewer.setdefault(event.reviewer, {})[rid] = event.verdict.value
     result: list[PairAgreement] = []
