@@ -16,8 +16,9 @@ app = typer.Typer(
 )
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
-# from myoivig.<area>.commands import register as register_<area>
-# register_<area>(app)
+from myoivig.clinic.commands import register as register_clinic  # noqa: E402
+
+register_clinic(app)
 # -------------------------------------------------------------------------------------------------
 
 

@@ -160,7 +160,7 @@ class LabTest(StrEnum):
 
 
 class BloodGroup(StrEnum):
-    O = "O"
+    O = "O"  # noqa: E741 - the ABO blood group
     A = "A"
     B = "B"
     AB = "AB"

@@ -1,0 +1,1 @@
+"""The clinic's record-keeping commands: database set-up, import/export, patients."""

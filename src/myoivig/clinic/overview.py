@@ -1,0 +1,133 @@
+"""The cohort overview shown by `myoivig run` and `myoivig patients list`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from myoivig.domain.records import PatientDossier
+from myoivig.domain.values import NP
+from myoivig.domain.vocab import TherapyTiming
+
+
+def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
+    """The stable JSON summary of one patient used by `patients list --json`."""
+    p = dossier.patient
+    return {
+        "code": p.code,
+        "site_code": p.site_code,
+        "sex": p.sex.value,
+        "age": p.age_at_entry,
+        "diagnosis": p.diagnosis.value,
+        "overlap_disease": p.overlap_disease.value if p.overlap_disease else None,
+        "disease_duration_years": p.disease_duration_years,
+        "disease_duration_qualifier": (
+            p.disease_duration_qualifier.value if p.disease_duration_qualifier else None
+        ),
+        "concurrent_therapies": [t.drug_label or t.drug.value for t in dossier.therapies],
+        "ivig_courses": len(dossier.courses),
+        "assessments": len(dossier.assessments),
+        "adverse_events": len(dossier.adverse_events),
+        "serious_adverse_events": sum(1 for e in dossier.adverse_events if e.serious),
+    }
+
+
+ABBREVIATIONS = {
+    "dermatomyositis": "DM",
+    "polymyositis": "PM",
+    "overlap_myositis": "overlap",
+    "inclusion_body_myositis": "IBM",
+    "immune_mediated_necrotising_myopathy": "IMNM",
+    "antisynthetase_syndrome": "ASyS",
+    "juvenile_dermatomyositis": "JDM",
+    "systemic_sclerosis": "SSc",
+    "systemic_lupus_erythematosus": "SLE",
+    "sjogren_syndrome": "Sjögren",
+    "mixed_connective_tissue_disease": "MCTD",
+    "rheumatoid_arthritis": "RA",
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is NP:
+        return "NP"
+    if isinstance(value, bool):
+        return "+" if value else "−"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _therapies(dossier: PatientDossier) -> str:
+    current = [
+        t.drug_label or t.drug.value
+        for t in dossier.therapies
+        if t.timing != TherapyTiming.STOPPED_BEFORE_IVIG
+    ]
+    stopped = [
+        t.drug_label or t.drug.value
+        for t in dossier.therapies
+        if t.timing == TherapyTiming.STOPPED_BEFORE_IVIG
+    ]
+    text = ", ".join(current) or "nil"
+    return text + (f" ({', '.join(stopped)} stopped before IVIg)" if stopped else "")
+
+
+def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "Code",
+        "Sex",
+        "Age",
+        "Diagnosis",
+        "Duration (y)",
+        "Therapy",
+        "Courses",
+        "Functional",
+        "MRC",
+        "CK before",
+        "CK after",
+        "AEs",
+    ):
+        table.add_column(column)
+    for d in dossiers:
+        s = patient_summary(d)
+        o = d.reported_outcome
+        duration = s["disease_duration_years"]
+        duration_text = "" if duration is None else f"{duration:g}"
+        if s["disease_duration_qualifier"] == "less_than":
+            duration_text = f"<{duration_text}"
+        diagnosis = ABBREVIATIONS.get(s["diagnosis"], s["diagnosis"])
+        if s["overlap_disease"]:
+            diagnosis += f"/{ABBREVIATIONS.get(s['overlap_disease'], s['overlap_disease'])}"
+        table.add_row(
+            s["code"],
+            s["sex"],
+            _cell(s["age"]),
+            diagnosis,
+            duration_text,
+            _therapies(d),
+            o.ivig_courses_reported if o and o.ivig_courses_reported else str(s["ivig_courses"]),
+            _cell(o.functional_improvement if o else None),
+            _cell(o.mrc_improvement if o else None),
+            _cell(o.ck_before_u_per_l if o else None),
+            _cell(o.ck_after_u_per_l if o else None),
+            _cell(s["adverse_events"]),
+        )
+    return table
+
+
+def cohort_counts(dossiers: list[PatientDossier]) -> dict[str, Any]:
+    by_diagnosis: dict[str, int] = {}
+    for d in dossiers:
+        key = d.patient.diagnosis.value
+        by_diagnosis[key] = by_diagnosis.get(key, 0) + 1
+    return {
+        "patients": len(dossiers),
+        "by_diagnosis": by_diagnosis,
+        "ivig_courses": sum(len(d.courses) for d in dossiers),
+        "serious_adverse_events": sum(1 for d in dossiers for e in d.adverse_events if e.serious),
+    }

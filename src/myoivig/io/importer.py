@@ -1,0 +1,302 @@
+"""Atomic import of the tabular format: every row is checked first, then all land or none.
+
+Checks run in three layers, and every problem found is reported, not just the first:
+1. the file: known tables and columns;
+2. each row: the record's own field rules (types, units, ranges, vocabularies);
+3. across rows and against the database: unique keys, references, date order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from myoivig.domain import records as r
+from myoivig.domain.consistency import check_dossier
+from myoivig.io.problems import ImportRejectedError, Problem
+from myoivig.io.sheets import RawTable, read_tables
+from myoivig.io.tables import TABLES, TABLES_BY_NAME, Table
+from myoivig.store import Store, repository
+
+MEASUREMENT_TABLES = ("myometry", "muscle_grades", "functional_tasks", "core_set", "enzymes")
+ASSESSMENT_LISTS = {
+    "myometry": "myometry",
+    "muscle_grades": "muscle_grades",
+    "functional_tasks": "functional_tasks",
+    "core_set": "core_set",
+    "enzymes": "enzymes",
+}
+
+
+@dataclass
+class Parsed:
+    """Valid rows per table, each with its spreadsheet row number."""
+
+    rows: dict[str, list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class Bundle:
+    """What an import will write: sites and whole patient dossiers."""
+
+    sites: list[r.Site]
+    dossiers: list[r.PatientDossier]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "sites": len(self.sites),
+            "patients": len(self.dossiers),
+            "courses": sum(len(d.courses) for d in self.dossiers),
+            "assessments": sum(len(d.assessments) for d in self.dossiers),
+            "labs": sum(len(d.labs) for d in self.dossiers),
+            "adverse_events": sum(len(d.adverse_events) for d in self.dossiers),
+        }
+
+
+def _pydantic_problems(
+    table: Table, row_number: int, raw: dict[str, str | None], error: ValidationError
+) -> list[Problem]:
+    back = {v: k for k, v in table.renames.items()}
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if isinstance(part, str)]
+        field_name = loc[0] if loc else getattr(item.get("ctx", {}).get("error"), "field", "")
+        column = back.get(field_name, field_name)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        value = raw.get(column) if column else None
+        problems.append(Problem(table.name, row_number, column, value, message))
+    return problems
+
+
+def parse_tables(
+    raw_tables: dict[str, RawTable], headers: dict[str, list[str]]
+) -> tuple[Parsed, list[Problem]]:
+    """Layers 1 and 2: known tables/columns, then each row against its record model."""
+    parsed = Parsed()
+    problems: list[Problem] = []
+    for name in raw_tables:
+        if name not in TABLES_BY_NAME:
+            known = ", ".join(t.name for t in TABLES)
+            problems.append(
+                Problem(name, None, "", None, f"unknown table; expected one of {known}")
+            )
+    if "patients" not in raw_tables and raw_tables:
+        problems.append(Problem("patients", None, "", None, "the patients table is missing"))
+    for table in TABLES:
+        if table.name not in raw_tables:
+            continue
+        columns = table.column_names()
+        header = headers.get(table.name, [])
+        for column in header:
+            if column not in columns:
+                problems.append(
+                    Problem(
+                        table.name, 1, column, None, f"unknown column; expected {list(columns)}"
+                    )
+                )
+        for position, column in enumerate(header):
+            if header.index(column) != position:
+                problems.append(Problem(table.name, 1, column, None, "column appears twice"))
+        required = [
+            c for c in columns if table.model.model_fields[table.field_for(c)].is_required()
+        ]
+        missing = [c for c in required if c not in header]
+        for column in missing:
+            problems.append(Problem(table.name, 1, column, None, "required column is missing"))
+        if missing:
+            continue
+        for index, raw in enumerate(raw_tables[table.name], start=2):
+            if "__extra__" in raw:
+                problems.append(
+                    Problem(table.name, index, "", raw["__extra__"], "more cells than the header")
+                )
+                continue
+            data = {table.field_for(c): v for c, v in raw.items() if c in columns and v is not None}
+            try:
+                row = table.model.model_validate(data)
+                if hasattr(row, "to_record"):
+                    row.to_record()  # the stored record's own cross-field rules
+                parsed.rows[table.name].append((index, row))
+            except ValidationError as error:
+                problems.extend(_pydantic_problems(table, index, raw, error))
+    return parsed, problems
+
+
+def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
+    """Duplicated keys, found on the raw cells so that rows with other errors count too."""
+    problems = []
+    for table in TABLES:
+        if not table.key:
+            continue
+        seen: dict[tuple[str, ...], int] = {}
+        for row_number, raw in enumerate(raw_tables.get(table.name, []), start=2):
+            key = tuple((raw.get(column) or "").strip() for column in table.key)
+            if not all(key):
+                continue  # a missing key cell is reported by the row check
+            if key in seen:
+                shown = ", ".join(f"{c}={k}" for c, k in zip(table.key, key, strict=True))
+                problems.append(
+                    Problem(
+                        table.name,
+                        row_number,
+                        table.key[-1],
+                        key[-1],
+                        f"duplicated key ({shown}); first at row {seen[key]}",
+                    )
+                )
+            else:
+                seen[key] = row_number
+    return problems
+
+
+def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
+    """Layer 3 (in the file): group rows into dossiers, check keys and references."""
+    problems: list[Problem] = []
+    sites = [site for _, site in parsed.rows.get("sites", [])]
+    site_codes = {site.site_code for site in sites}
+    dossiers: dict[str, r.PatientDossier] = {}
+    patient_rows: dict[str, int] = {}
+    for row_number, patient in parsed.rows.get("patients", []):
+        if patient.code in dossiers:
+            continue  # reported as a duplicate
+        if patient.site_code is not None and patient.site_code not in site_codes:
+            problems.append(
+                Problem(
+                    "patients",
+                    row_number,
+                    "site_code",
+                    patient.site_code,
+                    "unknown site; add it to the sites table",
+                )
+            )
+        dossiers[patient.code] = r.PatientDossier(patient=patient)
+        patient_rows[patient.code] = row_number
+
+    def owner(table: str, row_number: int, code: str) -> r.PatientDossier | None:
+        dossier = dossiers.get(code)
+        if dossier is None:
+            problems.append(
+                Problem(
+                    table,
+                    row_number,
+                    "patient_code",
+                    code,
+                    "unknown patient; add it to the patients table",
+                )
+            )
+        return dossier
+
+    for table, attribute in (
+        ("therapies", "therapies"),
+        ("courses", "courses"),
+        ("adverse_events", "adverse_events"),
+    ):
+        for row_number, record in parsed.rows.get(table, []):
+            if (dossier := owner(table, row_number, record.patient_code)) is not None:
+                getattr(dossier, attribute).append(record)
+    for row_number, lab in parsed.rows.get("labs", []):
+        if (dossier := owner("labs", row_number, lab.patient_code)) is not None:
+            dossier.labs.append(lab.to_record())
+    for row_number, outcome in parsed.rows.get("reported_outcomes", []):
+        if (dossier := owner("reported_outcomes", row_number, outcome.patient_code)) is not None:
+            dossier.reported_outcome = outcome
+    assessments: dict[tuple[str, date], r.Assessment] = {}
+    for row_number, row in parsed.rows.get("assessments", []):
+        if (dossier := owner("assessments", row_number, row.patient_code)) is not None:
+            key = (row.patient_code, row.assessment_date)
+            if key not in assessments:
+                assessments[key] = row.to_record()
+                dossier.assessments.append(assessments[key])
+    for table in MEASUREMENT_TABLES:
+        for row_number, row in parsed.rows.get(table, []):
+            assessment = assessments.get((row.patient_code, row.assessment_date))
+            if assessment is None:
+                problems.append(
+                    Problem(
+                        table,
+                        row_number,
+                        "assessment_date",
+                        row.assessment_date.isoformat(),
+                        f"no assessment of patient {row.patient_code} on this date in the "
+                        "assessments table",
+                    )
+                )
+                continue
+            getattr(assessment, ASSESSMENT_LISTS[table]).append(row.to_record())
+    for code, dossier in dossiers.items():
+        for finding in check_dossier(dossier):
+            problems.append(
+                Problem(
+                    finding.table,
+                    None,
+                    finding.column,
+                    finding.value,
+                    f"patient {code}: {finding.reason}",
+                )
+            )
+    for dossier in dossiers.values():
+        dossier.assessments.sort(key=lambda a: a.assessment_date)
+    return Bundle(sites=sites, dossiers=list(dossiers.values())), problems
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Read and check a tabular file or folder; raise with every problem if any."""
+    raw_tables, headers = read_tables(path)
+    parsed, problems = parse_tables(raw_tables, headers)
+    problems.extend(_duplicates(raw_tables))
+    bundle, more = assemble(parsed)
+    problems.extend(more)
+    if problems:
+        raise ImportRejectedError(problems)
+    return bundle
+
+
+def import_path(store: Store, path: Path, actor: str) -> dict[str, int]:
+    """Import a tabular file or folder into the store atomically; returns what was written."""
+    bundle = load_bundle(path)
+    return write_bundle(store, bundle, actor)
+
+
+def write_bundle(store: Store, bundle: Bundle, actor: str) -> dict[str, int]:
+    try:
+        with store.unit_of_work(actor) as session:
+            existing_codes = repository.existing_patient_codes(session)
+            sites = repository.existing_sites(session)
+            problems = [
+                Problem(
+                    "patients",
+                    None,
+                    "patient_code",
+                    d.patient.code,
+                    "duplicated code: a patient with this code is already in the database",
+                )
+                for d in bundle.dossiers
+                if d.patient.code in existing_codes
+            ]
+            problems += [
+                Problem(
+                    "sites",
+                    None,
+                    "site_code",
+                    s.site_code,
+                    "duplicated code: this site is already in the database",
+                )
+                for s in bundle.sites
+                if s.site_code in sites
+            ]
+            if problems:
+                raise ImportRejectedError(problems)
+            for site in bundle.sites:
+                sites[site.site_code] = repository.add_site(session, site)
+            for dossier in bundle.dossiers:
+                repository.add_dossier(session, dossier, sites)
+    except IntegrityError as error:
+        reason = f"the database refused the import: {error.orig}"
+        raise ImportRejectedError([Problem("(database)", None, "", None, reason)]) from error
+    return bundle.counts()

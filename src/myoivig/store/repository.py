@@ -1,0 +1,297 @@
+"""Moving records between the domain models and the tables.
+
+The rest of myoivig asks for `PatientDossier`s and hands them back; only this module knows how a
+record is spread over rows, and how "not performed" is stored (a value column left empty plus a
+`not_performed` flag, so the distinction from missing survives every round trip).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from myoivig.domain import records as r
+from myoivig.domain.values import NP, NotPerformed
+from myoivig.store.tables import (
+    AdverseEventRow,
+    AssessmentRow,
+    CoreSetRow,
+    CourseRow,
+    EnzymeRow,
+    FunctionalTaskRow,
+    LabResultRow,
+    MuscleGradeRow,
+    MyometryRow,
+    PatientRow,
+    ReportedOutcomeRow,
+    SiteRow,
+    TherapyRow,
+)
+
+
+class RecordNotFoundError(LookupError):
+    """No record with the given key."""
+
+
+def split_np(value: Any) -> tuple[Any, bool]:
+    """A domain value as (column value, not-performed flag)."""
+    return (None, True) if value is NP else (value, False)
+
+
+def join_np(value: Any, not_performed: bool) -> Any:
+    return NP if not_performed else value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if hasattr(value, "value") and not isinstance(value, NotPerformed) else value
+
+
+def _columns(record: r.Record, exclude: set[str]) -> dict[str, Any]:
+    """Plain column values of a flat record (enums as their strings)."""
+    return {
+        name: _enum_value(getattr(record, name))
+        for name in type(record).model_fields
+        if name not in exclude
+    }
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def add_site(session: Session, site: r.Site) -> SiteRow:
+    row = SiteRow(**_columns(site, set()))
+    session.add(row)
+    return row
+
+
+def add_dossier(
+    session: Session, dossier: r.PatientDossier, sites: dict[str, SiteRow]
+) -> PatientRow:
+    """Stage one patient and everything about them for insertion."""
+    patient = dossier.patient
+    row = PatientRow(**_columns(patient, {"site_code"}))
+    if patient.site_code is not None:
+        row.site = sites[patient.site_code]
+    row.therapies = [TherapyRow(**_columns(t, {"patient_code"})) for t in dossier.therapies]
+    row.courses = [CourseRow(**_columns(c, {"patient_code"})) for c in dossier.courses]
+    row.assessments = [_assessment_row(a) for a in dossier.assessments]
+    row.labs = [LabResultRow(**_columns(lab, {"patient_code"})) for lab in dossier.labs]
+    by_number = {course.course_number: course for course in row.courses}
+    row.adverse_events = [
+        AdverseEventRow(
+            **_columns(event, {"patient_code", "course_number"}),
+            course=by_number.get(event.course_number) if event.course_number else None,
+        )
+        for event in dossier.adverse_events
+    ]
+    if dossier.reported_outcome is not None:
+        row.reported_outcome = _reported_row(dossier.reported_outcome)
+    session.add(row)
+    return row
+
+
+def _assessment_row(a: r.Assessment) -> AssessmentRow:
+    row = AssessmentRow(
+        assessment_date=a.assessment_date, phase=a.phase.value, assessor=a.assessor, note=a.note
+    )
+    for m in a.myometry:
+        force, np_flag = split_np(m.force_n)
+        row.myometry.append(
+            MyometryRow(
+                muscle_group=m.muscle_group.value,
+                side=m.side.value,
+                force_n=force,
+                not_performed=np_flag,
+            )
+        )
+    for g in a.muscle_grades:
+        grade, np_flag = split_np(g.kendall_grade)
+        row.muscle_grades.append(
+            MuscleGradeRow(
+                muscle_group=g.muscle_group.value,
+                side=g.side.value,
+                kendall_grade=grade,
+                not_performed=np_flag,
+            )
+        )
+    for t in a.functional_tasks:
+        row.functional_tasks.append(
+            FunctionalTaskRow(
+                task=t.task.value, able=t.able, time_s=t.time_s, not_performed=t.not_performed
+            )
+        )
+    for c in a.core_set:
+        value, np_flag = split_np(c.value)
+        row.core_set.append(
+            CoreSetRow(
+                measure=c.measure.value, value=value, not_performed=np_flag, scale_max=c.scale_max
+            )
+        )
+    for e in a.enzymes:
+        value, np_flag = split_np(e.value_u_per_l)
+        row.enzymes.append(
+            EnzymeRow(
+                enzyme=e.enzyme.value,
+                value_u_per_l=value,
+                not_performed=np_flag,
+                uln_u_per_l=e.uln_u_per_l,
+            )
+        )
+    return row
+
+
+REPORTED_NP_FIELDS = (
+    "functional_improvement",
+    "mrc_improvement",
+    "myometry_change_pct",
+    "ck_before_u_per_l",
+    "ck_after_u_per_l",
+)
+
+
+def _reported_row(outcome: r.ReportedOutcome) -> ReportedOutcomeRow:
+    values = _columns(outcome, {"patient_code"})
+    for name in REPORTED_NP_FIELDS:
+        values[name], values[f"{name}_np"] = split_np(values[name])
+    return ReportedOutcomeRow(**values)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _patient_query() -> Any:
+    return select(PatientRow).options(
+        selectinload(PatientRow.site),
+        selectinload(PatientRow.therapies),
+        selectinload(PatientRow.courses),
+        selectinload(PatientRow.labs),
+        selectinload(PatientRow.adverse_events).selectinload(AdverseEventRow.course),
+        selectinload(PatientRow.reported_outcome),
+        selectinload(PatientRow.assessments).options(
+            selectinload(AssessmentRow.myometry),
+            selectinload(AssessmentRow.muscle_grades),
+            selectinload(AssessmentRow.functional_tasks),
+            selectinload(AssessmentRow.core_set),
+            selectinload(AssessmentRow.enzymes),
+        ),
+    )
+
+
+def _row_values(row: Any, model: type[r.Record], **extra: Any) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name)}
+    values.update(extra)
+    return values
+
+
+def dossier_from_row(row: PatientRow) -> r.PatientDossier:
+    code = row.code
+    patient = r.Patient.model_validate(
+        _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
+    )
+    outcome = None
+    if row.reported_outcome is not None:
+        values = _row_values(row.reported_outcome, r.ReportedOutcome, patient_code=code)
+        for name in REPORTED_NP_FIELDS:
+            values[name] = join_np(values[name], getattr(row.reported_outcome, f"{name}_np"))
+        outcome = r.ReportedOutcome.model_validate(values)
+    return r.PatientDossier(
+        patient=patient,
+        therapies=[
+            r.Therapy.model_validate(_row_values(t, r.Therapy, patient_code=code))
+            for t in row.therapies
+        ],
+        courses=[
+            r.Course.model_validate(_row_values(c, r.Course, patient_code=code))
+            for c in row.courses
+        ],
+        assessments=[_assessment_from_row(a, code) for a in row.assessments],
+        labs=[
+            r.LabResult.model_validate(_row_values(lab, r.LabResult, patient_code=code))
+            for lab in row.labs
+        ],
+        adverse_events=[
+            r.AdverseEvent.model_validate(
+                _row_values(
+                    e,
+                    r.AdverseEvent,
+                    patient_code=code,
+                    course_number=e.course.course_number if e.course else None,
+                )
+            )
+            for e in row.adverse_events
+        ],
+        reported_outcome=outcome,
+    )
+
+
+def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
+    return r.Assessment(
+        patient_code=code,
+        assessment_date=a.assessment_date,
+        phase=r.Phase(a.phase),
+        assessor=a.assessor,
+        note=a.note,
+        myometry=[
+            r.MyometryReading(
+                muscle_group=m.muscle_group,
+                side=m.side,
+                force_n=join_np(m.force_n, m.not_performed),
+            )
+            for m in a.myometry
+        ],
+        muscle_grades=[
+            r.MuscleGrade(
+                muscle_group=g.muscle_group,
+                side=g.side,
+                kendall_grade=join_np(g.kendall_grade, g.not_performed),
+            )
+            for g in a.muscle_grades
+        ],
+        functional_tasks=[
+            r.FunctionalTaskResult(
+                task=t.task, able=t.able, time_s=t.time_s, not_performed=t.not_performed
+            )
+            for t in a.functional_tasks
+        ],
+        core_set=[
+            r.CoreSetValue(
+                measure=c.measure, value=join_np(c.value, c.not_performed), scale_max=c.scale_max
+            )
+            for c in a.core_set
+        ],
+        enzymes=[
+            r.EnzymeResult(
+                enzyme=e.enzyme,
+                value_u_per_l=join_np(e.value_u_per_l, e.not_performed),
+                uln_u_per_l=e.uln_u_per_l,
+            )
+            for e in a.enzymes
+        ],
+    )
+
+
+def load_dossier(session: Session, code: str) -> r.PatientDossier:
+    row = session.scalars(_patient_query().where(PatientRow.code == code)).one_or_none()
+    if row is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return dossier_from_row(row)
+
+
+def list_dossiers(session: Session) -> list[r.PatientDossier]:
+    rows = session.scalars(_patient_query().order_by(PatientRow.id)).all()
+    return [dossier_from_row(row) for row in rows]
+
+
+def list_sites(session: Session) -> list[r.Site]:
+    rows = session.scalars(select(SiteRow).order_by(SiteRow.id)).all()
+    return [r.Site.model_validate(_row_values(row, r.Site)) for row in rows]
+
+
+def existing_patient_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(PatientRow.code)).all())
+
+
+def existing_sites(session: Session) -> dict[str, SiteRow]:
+    return {row.site_code: row for row in session.scalars(select(SiteRow)).all()}

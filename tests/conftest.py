@@ -1,0 +1,98 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at MYOIVIG_TEST_POSTGRES_URL (default: 127.0.0.1:5432, user postgres, db
+test). Each test session creates its own throw-away database there, so parallel runs never meet.
+With CI=true an unreachable server fails the run; elsewhere those tests are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from myoivig.store import Store
+
+PG_ADMIN_URL = os.environ.get(
+    "MYOIVIG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _psycopg_dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for this test session; dropped at the end."""
+    import psycopg
+
+    name = f"myoivig_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reset_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_psycopg_dsn(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty database of each backend kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_server")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def store(empty_url: str) -> Iterator[Store]:
+    """A migrated, empty store on each backend."""
+    s = Store.from_url(empty_url)
+    s.upgrade()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def other_store(tmp_path: Path, store: Store) -> Iterator[Store]:
+    """A second empty store of the same backend kind as `store` (for round trips)."""
+    if store.engine.dialect.name == "sqlite":
+        s = Store.from_url(f"sqlite:///{tmp_path / 'other.db'}")
+    else:
+        import psycopg
+
+        name = f"myoivig_other_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        s = Store.from_url(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    s.upgrade()
+    yield s
+    s.dispose()
+    if store.engine.dialect.name != "sqlite":
+        import psycopg
+
+        with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{s.engine.url.database}" WITH (FORCE)')
