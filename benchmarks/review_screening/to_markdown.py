@@ -1,7 +1,7 @@
 """Turn a results JSON written by benchmarks/review_screening.py into the Markdown tables of
 docs/review_screening.md, so the documented figures are copied from a run, never typed in.
 
-    .venv/bin/python benchmarks/review_screening/to_markdown.py benchmarks/review_screening/results/X.json
+    .venv/bin/python benchmarks/review_screening/to_markdown.py RESULTS.json
 """
 
 from __future__ import annotations
