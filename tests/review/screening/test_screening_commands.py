@@ -173,3 +173,16 @@ def test_rank_reuses_and_refreshes_the_feature_cache(project: dict[str, Path]) -
     third = runner.invoke(app, [*args, "--features-cache", str(cache)])
     assert json.loads(third.output)["n_queue"] == 5  # the new record is ranked too
     assert cache.stat().st_mtime_ns != stamp
+
+
+def test_view_hides_the_other_decision_until_both_decided(project: dict[str, Path]) -> None:
+    decide(project, "--reviewer", "ann", "--record", "r1", "--verdict", "exclude",
+           "--reason", "not_myositis")  # fmt: skip
+    args = ["view", *_files(project), "--record", "r1", "--json"]
+    bob = json.loads(runner.invoke(app, [*args, "--reviewer", "bob"]).output)
+    assert bob["own"] is None and bob["others_visible"] is False and bob["others"] is None
+    assert "not_myositis" not in json.dumps(bob)
+    decide(project, "--reviewer", "bob", "--record", "r1", "--verdict", "include")
+    bob = json.loads(runner.invoke(app, [*args, "--reviewer", "bob"]).output)
+    assert bob["others_visible"] is True and bob["status"] == "conflict"
+    assert bob["others"][0]["reason"] == "not_myositis"

@@ -419,3 +419,41 @@ def summary_command(
             ),
         )
     console.print(table)
+
+
+@app.command("view")
+def view_command(
+    records: RecordsOpt,
+    protocol: ProtocolOpt,
+    events: EventsOpt,
+    reviewer: Annotated[str, typer.Option("--reviewer")],
+    record_id: Annotated[str, typer.Option("--record")],
+    stage: StageOpt = "title_abstract",
+    as_json: JsonOpt = False,
+) -> None:
+    """One record as a reviewer may see it: others' decisions stay hidden until both decided."""
+    try:
+        log = _load_log(records, protocol, events)
+        view = log.view(reviewer, parse_stage(stage), record_id)
+    except ScreeningError as exc:
+        raise _fail(exc) from None
+    payload = {
+        "record_id": view.record_id,
+        "stage": view.stage.value,
+        "reviewer": view.reviewer,
+        "own": None if view.own is None else _event_json(view.own),
+        "others_visible": view.others is not None,
+        "others": None if view.others is None else [_event_json(e) for e in view.others],
+        "status": None if view.status is None else view.status.value,
+    }
+    if as_json:
+        _emit(payload)
+        return
+    own = "not yet decided" if view.own is None else view.own.verdict.value
+    console.print(f"{record_id} ({view.stage.value}) for {reviewer}: own decision {own}")
+    if view.others is None:
+        console.print("other reviewers' decisions: hidden until every reviewer has decided")
+    else:
+        for event in view.others:
+            console.print(f"  {event.reviewer}: {event.verdict.value} {event.reason or ''}")
+        console.print(f"status: {view.status.value if view.status else '-'}")
