@@ -38,7 +38,7 @@ class LabelledDataset:
 def load_labelled_csv(path: Path, label_column: str = "label_included") -> LabelledDataset:
     """Read a labelled CSV; every label must be 0 or 1 (the error names row, column and value)."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise ScreeningError(f"data: file not found: {path}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -80,7 +80,7 @@ class RecordTexts:
 def load_records_csv(path: Path) -> RecordTexts:
     """Read records to screen (columns: an id column, title, optional abstract)."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise ScreeningError(f"records: file not found: {path}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -64,8 +64,9 @@ def relevance_scores(
 ) -> np.ndarray:
     """Fit on the labelled rows and return a relevance score for every row (higher = first).
 
-    With fewer than two classes labelled no model can be fitted; every score is then 0, so the
-    caller's tie-break (record order) decides, as ASReview's top-down start does.
+    With fewer than two classes labelled (or no text features at all) no model can be fitted;
+    every score is then 0, so the caller's tie-break (record order) decides, as ASReview's
+    top-down start does.
     """
     settings = settings or ModelSettings()
     labelled = np.asarray(labelled, dtype=np.int64)
@@ -73,7 +74,7 @@ def relevance_scores(
     if labelled.shape != labels.shape:
         raise ScreeningError("labelled rows and labels differ in length")
     n_rows = features.shape[0]
-    if len(np.unique(labels)) < 2:
+    if len(np.unique(labels)) < 2 or features.shape[1] == 0:
         return np.zeros(n_rows)
     x = features[labelled]
     weights = balanced_weights(labels, settings.balance_ratio)
