@@ -17,8 +17,12 @@ app = typer.Typer(
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
 from myoivig.clinic.commands import register as register_clinic  # noqa: E402
+from myoivig.outcomes.commands import register as register_outcomes  # noqa: E402
+from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 
 register_clinic(app)
+register_outcomes(app)
+register_protocol(app)
 # -------------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,202 @@
+"""Continuation advice after each course, following the trial's stopping rules.
+
+Mastaglia et al. 1998 (seed 000): treatment "was continued until there was no further
+improvement and the patient's condition remained stable over two successive monthly assessments,
+or for a minimum of two courses if there was no improvement"; "if there is no improvement after
+the third course of treatment it is reasonable to discontinue therapy"; IBM patients gained no
+functional benefit. The taper suggestion follows Ontario (reduce to the minimum effective dose)
+and ProDERM (step down to 1 g/kg when stable) [C] notes §4.1. Every threshold is a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from myoivig.domain.vocab import Diagnosis
+from myoivig.protocol.improvement import (
+    AssessmentLike,
+    Change,
+    ImprovementRule,
+    Judgement,
+    trial_rule,
+)
+from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
+
+SRC_TRIAL_METHODS = "Mastaglia et al. 1998 (seed 000), methods: continuation and minimum courses"
+SRC_TRIAL_DISCUSSION = (
+    "Mastaglia et al. 1998 (seed 000), discussion: stop if no improvement after the third course"
+)
+SRC_TAPER = (
+    "Ontario IGUM (reduce to the minimum effective dose); ProDERM step-down to 1 g/kg when "
+    "stable [C] notes §4.1"
+)
+SRC_IBM = (
+    "Mastaglia 1998: none of 5 IBM patients improved functionally; NBA: IBM weakness evidence 2b, "
+    "long-term treatment not justified (notes §4.1)"
+)
+
+
+class Action(StrEnum):
+    CONTINUE = "continue"
+    STOP = "stop"
+    REDUCE = "reduce_dose_or_extend_interval"
+    REVIEW = "review"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+@dataclass(frozen=True)
+class AssessmentJudgement:
+    assessment_date: date
+    courses_before: int
+    vs_baseline: Judgement
+    vs_previous: Judgement | None
+
+
+@dataclass(frozen=True)
+class Advice:
+    action: Action
+    rule: str  # stable code of the rule that fired
+    message: str
+    source: str
+    courses_given: int
+    improved: bool
+    flags: tuple[str, ...]
+    flag_messages: tuple[str, ...]
+    evidence: tuple[AssessmentJudgement, ...]
+
+
+def advise(
+    course_starts: Sequence[date],
+    assessments: Sequence[AssessmentLike],
+    diagnosis: Diagnosis | None = None,
+    rule: ImprovementRule | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> Advice:
+    """Advise on the next course from dated course starts and recorded assessments."""
+    judge = rule or trial_rule(settings)
+    starts = sorted(course_starts)
+    ordered = sorted(assessments, key=lambda a: a.assessment_date)
+    flags: list[str] = []
+    flag_messages: list[str] = []
+    if diagnosis is Diagnosis.INCLUSION_BODY_MYOSITIS:
+        flags.append("ibm_low_expected_benefit")
+        flag_messages.append(
+            "Inclusion body myositis: low expected benefit from IVIg for weakness (no functional "
+            f"improvement in the trial's IBM patients); review the indication. Source: {SRC_IBM}"
+        )
+
+    def done(
+        action: Action,
+        code: str,
+        message: str,
+        source: str,
+        improved: bool = False,
+        evidence: Sequence[AssessmentJudgement] = (),
+    ) -> Advice:
+        return Advice(
+            action,
+            code,
+            message,
+            source,
+            len(starts),
+            improved,
+            tuple(flags),
+            tuple(flag_messages),
+            tuple(evidence),
+        )
+
+    if not starts:
+        return done(Action.INSUFFICIENT_DATA, "no_courses", "No IVIg course recorded.", "-")
+    before = [a for a in ordered if a.assessment_date < starts[0]]
+    if not before:
+        return done(
+            Action.INSUFFICIENT_DATA,
+            "no_baseline",
+            "No assessment before the first course: response cannot be judged.",
+            SRC_TRIAL_METHODS,
+        )
+    baseline = before[-1]
+    after = [a for a in ordered if a.assessment_date >= starts[0]]
+    evidence: list[AssessmentJudgement] = []
+    previous: AssessmentLike | None = None
+    for a in after:
+        evidence.append(
+            AssessmentJudgement(
+                a.assessment_date,
+                sum(1 for s in starts if s <= a.assessment_date),
+                judge(baseline, a),
+                judge(previous, a) if previous is not None else None,
+            )
+        )
+        previous = a
+    if not evidence:
+        return done(
+            Action.CONTINUE,
+            "no_follow_up_assessment",
+            "No assessment since IVIg started: assess before deciding on the next course.",
+            SRC_TRIAL_METHODS,
+        )
+    latest = evidence[-1]
+    improved = any(e.vs_baseline.change is Change.IMPROVED for e in evidence)
+    n = latest.courses_before
+    if not improved:
+        if n < settings.min_courses_before_judging:
+            return done(
+                Action.CONTINUE,
+                "too_early_to_judge",
+                f"{n} course(s) given; response is judged only after "
+                f"{settings.min_courses_before_judging}. Continue.",
+                SRC_TRIAL_METHODS,
+                evidence=evidence,
+            )
+        if n >= settings.stop_after_courses_without_improvement:
+            return done(
+                Action.STOP,
+                "no_improvement_after_third_course",
+                f"No improvement over baseline after {n} courses "
+                f"({latest.vs_baseline.reason}). Stopping IVIg is reasonable.",
+                SRC_TRIAL_DISCUSSION,
+                evidence=evidence,
+            )
+        return done(
+            Action.CONTINUE,
+            "no_improvement_yet",
+            f"No improvement yet after {n} courses; improvement may appear only after the "
+            f"course {settings.stop_after_courses_without_improvement}. Continue and reassess.",
+            SRC_TRIAL_DISCUSSION,
+            evidence=evidence,
+        )
+    if latest.vs_previous is not None and latest.vs_previous.change is Change.WORSE:
+        return done(
+            Action.REVIEW,
+            "deterioration_after_response",
+            f"Worse than the previous assessment after an earlier response "
+            f"({latest.vs_previous.reason}). Clinical review.",
+            "myoivig design rule [D]: the trial paper gives no rule for relapse on IVIg",
+            improved=True,
+            evidence=evidence,
+        )
+    k = settings.stable_assessments
+    recent = [e.vs_previous for e in evidence[-k:]]
+    if len(recent) == k and all(j is not None and j.change is Change.NO_CHANGE for j in recent):
+        return done(
+            Action.REDUCE,
+            "stable_after_response",
+            f"Improved, and no further change over the last {k} successive assessments. "
+            "Suggest the lowest effective dose or a longer interval between courses.",
+            f"{SRC_TRIAL_METHODS}; {SRC_TAPER}",
+            improved=True,
+            evidence=evidence,
+        )
+    return done(
+        Action.CONTINUE,
+        "still_improving",
+        "Improved over baseline and not yet stable over "
+        f"{k} successive assessments: continue courses.",
+        SRC_TRIAL_METHODS,
+        improved=True,
+        evidence=evidence,
+    )

@@ -1,0 +1,155 @@
+"""Read the protocol engine's inputs out of a stored patient dossier.
+
+Only what is recorded is used: a missing weight or height stays missing (the plan reports it)
+rather than being guessed from the cohort's typical values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from myoivig.domain.records import LabResult, PatientDossier
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, LabTest
+from myoivig.protocol.advice import Advice, advise
+from myoivig.protocol.catalogue import Catalogue
+from myoivig.protocol.improvement import ImprovementRule
+from myoivig.protocol.planner import PlanRequest
+from myoivig.protocol.regimens import CourseKind
+from myoivig.protocol.safety import Alert, Risk, Severity
+from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
+
+
+@dataclass(frozen=True)
+class DossierFacts:
+    request: PlanRequest
+    alerts: tuple[Alert, ...]  # facts from the record a nurse should see with the plan
+    weight_source: str | None
+
+
+def latest_lab(dossier: PatientDossier, test: LabTest) -> LabResult | None:
+    """The most recent performed result of a test (undated results count as oldest)."""
+    done = [lab for lab in dossier.labs if lab.test == test and not lab.not_performed]
+    if not done:
+        return None
+    return max(done, key=lambda lab: lab.sample_date or date.min)
+
+
+def patient_age(dossier: PatientDossier, on: date) -> int | None:
+    """Age now from the birth year when known, else the recorded age at entry."""
+    patient = dossier.patient
+    if patient.birth_year is not None:
+        return on.year - patient.birth_year
+    return patient.age_at_entry
+
+
+def facts_from_dossier(
+    dossier: PatientDossier,
+    regimen: str,
+    catalogue: Catalogue,
+    product: str | None = None,
+    course: CourseKind | None = None,
+    days: int | None = None,
+    extra_risks: frozenset[Risk] = frozenset(),
+    today: date | None = None,
+) -> DossierFacts:
+    """A plan request for the patient's next course, plus record-derived notices."""
+    today = today or date.today()
+    patient = dossier.patient
+    courses = sorted(dossier.courses, key=lambda c: c.course_number)
+    weighed = [c for c in courses if c.weight_kg is not None]
+    weight = weighed[-1].weight_kg if weighed else None
+    weight_source = f"course {weighed[-1].course_number}" if weighed else None
+    if product is None and courses and courses[-1].product:
+        candidate = courses[-1].product.strip().lower().replace(" ", "-")
+        product = candidate if candidate in catalogue.products else None
+
+    iga = latest_lab(dossier, LabTest.IGA)
+    anti = latest_lab(dossier, LabTest.ANTI_IGA_ANTIBODIES)
+    egfr = latest_lab(dossier, LabTest.EGFR)
+    group = latest_lab(dossier, LabTest.BLOOD_GROUP)
+    blood_group = None
+    if group is not None and group.text_value:
+        blood_group = BloodGroup(group.text_value.strip().upper().rstrip("+-"))
+
+    alerts: list[Alert] = []
+    serious = [ae for ae in dossier.adverse_events if ae.serious]
+    if serious:
+        terms = "; ".join(
+            f"{ae.term} (course {ae.course_number})" if ae.course_number else ae.term
+            for ae in serious
+        )
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "previous_serious_adverse_event",
+                f"Serious adverse event(s) on record: {terms}. Review before the next course; "
+                "declare --risk previous_serious_reaction or previous_thrombosis if they apply.",
+                "patient record (adverse events)",
+            )
+        )
+    if patient.birth_year is None and patient.age_at_entry is not None:
+        alerts.append(
+            Alert(
+                Severity.INFO,
+                "age_from_entry",
+                f"Age {patient.age_at_entry} is the age recorded at entry; no birth year.",
+                "patient record",
+            )
+        )
+
+    request = PlanRequest(
+        regimen=regimen,
+        sex=patient.sex,
+        age=patient_age(dossier, today),
+        weight_kg=weight,
+        height_cm=patient.height_cm,
+        course=course or (CourseKind.MAINTENANCE if courses else CourseKind.INDUCTION),
+        days=days,
+        product=product,
+        iga_g_per_l=iga.value if iga else None,
+        anti_iga=AntibodyResult(anti.text_value.strip().lower())
+        if anti and anti.text_value
+        else None,
+        egfr=egfr.value if egfr else None,
+        egfr_date=egfr.sample_date if egfr else None,
+        blood_group=blood_group,
+        risks=extra_risks,
+        start_date=today,
+    )
+    return DossierFacts(request, tuple(alerts), weight_source)
+
+
+def course_starts(dossier: PatientDossier) -> tuple[list[date], int]:
+    """Dated course starts, and how many recorded courses have no start date."""
+    dated = [c.start_date for c in dossier.courses if c.start_date is not None]
+    return sorted(dated), len(dossier.courses) - len(dated)
+
+
+def advise_dossier(
+    dossier: PatientDossier,
+    rule: ImprovementRule | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> Advice:
+    """Continuation advice from the stored courses and assessments."""
+    starts, undated = course_starts(dossier)
+    diagnosis = dossier.patient.diagnosis
+    if undated and not starts:
+        base = advise([], [], diagnosis, rule, settings)
+        return replace(
+            base,
+            rule="courses_without_dates",
+            message=(
+                f"{undated} course(s) recorded without start dates: assessments cannot be placed "
+                "before or after them, so response cannot be judged. Record course dates."
+            ),
+            source="patient record",
+            courses_given=len(dossier.courses),
+        )
+    advice = advise(starts, dossier.assessments, diagnosis, rule, settings)
+    if undated:
+        return replace(
+            advice,
+            message=f"{advice.message} ({undated} undated course(s) were not counted.)",
+        )
+    return advice

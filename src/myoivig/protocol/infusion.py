@@ -1,0 +1,138 @@
+"""Per-day infusion rate schedule: titration steps in mL/kg/min and pump mL/h.
+
+Pump rate (mL/h) = dosing weight (kg) x rate (mL/kg/min) x 60 (the Octagam US DM page gives this
+formula [C], notes §0). Rates start low and rise at fixed intervals to a maximum that is lowered
+for patients at risk of thrombosis or renal dysfunction (boxed warning, notes §3.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from myoivig.protocol.catalogue import RateProfile, Status
+from myoivig.protocol.errors import PlanningError
+from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
+
+
+@dataclass(frozen=True)
+class RateStep:
+    start: str  # HH:MM on the infusion day
+    start_min: float  # minutes from the start of the infusion
+    rate_ml_per_kg_min: float
+    pump_ml_per_h: float
+    duration_min: float
+    volume_ml: float
+
+
+@dataclass(frozen=True)
+class InfusionDay:
+    day: int
+    volume_ml: float
+    max_rate_ml_per_kg_min: float
+    max_rate_basis: str  # "label", "label_at_risk", "local_at_risk", "label_no_at_risk_figure"
+    steps: tuple[RateStep, ...]
+    duration_min: float
+    steps_basis: str  # "label" or "derived_doubling"
+    uncertain_figures: tuple[str, ...]
+
+    @property
+    def duration_h(self) -> float:
+        return self.duration_min / 60.0
+
+
+def pump_rate_ml_per_h(weight_kg: float, rate_ml_per_kg_min: float) -> float:
+    """Pump setting for a per-kg rate."""
+    return weight_kg * rate_ml_per_kg_min * 60.0
+
+
+def risk_adjusted_max(
+    profile: RateProfile, at_risk: bool, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> tuple[float, str]:
+    """The ceiling for this patient and why."""
+    label_max = profile.max_ml_per_kg_min.value
+    assert label_max is not None  # enforced by RateProfile validation
+    if not at_risk:
+        return label_max, "label"
+    at_risk_max = profile.at_risk_max_ml_per_kg_min.value
+    if at_risk_max is not None:
+        return min(at_risk_max, label_max), "label_at_risk"
+    local = settings.local_at_risk_max_ml_per_kg_min
+    if local is not None:
+        return min(local, label_max), "local_at_risk"
+    return label_max, "label_no_at_risk_figure"
+
+
+def _ladder(profile: RateProfile, cap: float) -> tuple[list[float], str]:
+    start = profile.start_ml_per_kg_min.value
+    assert start is not None
+    steps = profile.steps_ml_per_kg_min.value
+    basis = "label"
+    if steps is None:
+        basis = "derived_doubling"
+        steps = [start]
+        while steps[-1] * 2 < cap:
+            steps.append(steps[-1] * 2)
+    below = [s for s in steps if s < cap - 1e-12]
+    return [*below, cap] if below else [min(start, cap)], basis
+
+
+def infusion_day(
+    day: int,
+    volume_ml: float,
+    weight_kg: float,
+    profile: RateProfile,
+    at_risk: bool,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> InfusionDay:
+    """Titration for one day's volume: each step lasts its interval, the last runs to the end."""
+    if volume_ml <= 0:
+        raise PlanningError("volume_ml", volume_ml, "must be positive")
+    cap, cap_basis = risk_adjusted_max(profile, at_risk, settings)
+    rates, steps_basis = _ladder(profile, cap)
+    default = settings.default_step_interval_min
+    first = profile.start_duration_min.value or default
+    interval = profile.step_interval_min.value or default
+    hours, minutes = (int(x) for x in settings.infusion_start.split(":"))
+    day_start = datetime(2000, 1, 1, hours, minutes)
+
+    steps: list[RateStep] = []
+    remaining, elapsed = volume_ml, 0.0
+    for i, rate in enumerate(rates):
+        pump = pump_rate_ml_per_h(weight_kg, rate)
+        last = i == len(rates) - 1
+        planned = float(first if i == 0 else interval)
+        full_volume = pump * planned / 60.0
+        if last or full_volume >= remaining:
+            duration, volume = remaining / pump * 60.0, remaining
+        else:
+            duration, volume = planned, full_volume
+        clock = (day_start + timedelta(minutes=elapsed)).strftime("%H:%M")
+        steps.append(RateStep(clock, elapsed, rate, pump, duration, volume))
+        elapsed += duration
+        remaining -= volume
+        if remaining <= 1e-9:
+            break
+
+    uncertain = tuple(
+        name
+        for name in (
+            "start_ml_per_kg_min",
+            "start_duration_min",
+            "step_interval_min",
+            "steps_ml_per_kg_min",
+            "max_ml_per_kg_min",
+            "at_risk_max_ml_per_kg_min",
+        )
+        if getattr(profile, name).status is Status.UNCERTAIN
+    )
+    return InfusionDay(
+        day=day,
+        volume_ml=volume_ml,
+        max_rate_ml_per_kg_min=cap,
+        max_rate_basis=cap_basis,
+        steps=tuple(steps),
+        duration_min=elapsed,
+        steps_basis=steps_basis,
+        uncertain_figures=uncertain,
+    )

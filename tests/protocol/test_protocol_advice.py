@@ -1,0 +1,134 @@
+"""Continuation advice: each trial rule fires on a constructed course history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from myoivig.domain.vocab import TRIAL_MUSCLE_GROUPS, Diagnosis, FunctionalTask, Side
+from myoivig.protocol.advice import Action, advise
+from myoivig.protocol.improvement import Change, Judgement, trial_rule
+from myoivig.protocol.settings import ProtocolSettings
+
+
+@dataclass(frozen=True)
+class Grade:
+    muscle_group: object
+    side: object
+    kendall_grade: object
+
+
+@dataclass(frozen=True)
+class Task:
+    task: object
+    able: bool | None
+    not_performed: bool = False
+
+
+@dataclass(frozen=True)
+class Visit:
+    assessment_date: date
+    muscle_grades: list[Grade]
+    functional_tasks: list[Task] = field(default_factory=list)
+
+
+START = date(2026, 1, 5)
+
+
+def visit(day: int, grade: int, rise: bool | None = None) -> Visit:
+    """All 8 trial muscle-side units at one Kendall grade."""
+    grades = [Grade(g, s, grade) for g in TRIAL_MUSCLE_GROUPS for s in (Side.LEFT, Side.RIGHT)]
+    tasks = [] if rise is None else [Task(FunctionalTask.RISE_FROM_SQUAT, rise)]
+    return Visit(START + timedelta(days=day), grades, tasks)
+
+
+def courses(n: int) -> list[date]:
+    return [START + timedelta(days=28 * i) for i in range(n)]
+
+
+BASELINE = visit(-7, 5)
+
+
+def test_rule_counts_four_groups() -> None:
+    judge = trial_rule()
+    assert judge(BASELINE, visit(20, 6)).change is Change.IMPROVED
+    assert judge(BASELINE, visit(20, 5)).change is Change.NO_CHANGE
+    assert judge(BASELINE, visit(20, 4)).change is Change.WORSE
+    three_up = Visit(
+        START,
+        [Grade(g, Side.LEFT, 6) for g in TRIAL_MUSCLE_GROUPS[:3]]
+        + [Grade(TRIAL_MUSCLE_GROUPS[3], Side.LEFT, 5)],
+    )
+    assert judge(BASELINE, three_up).change is Change.NO_CHANGE
+    np_grades = Visit(START, [Grade(g, Side.LEFT, "NP") for g in TRIAL_MUSCLE_GROUPS])
+    assert judge(BASELINE, np_grades).change is Change.NOT_ASSESSABLE
+
+
+def test_functional_gain_counts_as_improvement() -> None:
+    judge = trial_rule()
+    assert judge(visit(-7, 5, rise=False), visit(20, 5, rise=True)).change is Change.IMPROVED
+
+
+def test_too_early_after_one_course() -> None:
+    advice = advise(courses(1), [BASELINE, visit(20, 5)])
+    assert advice.action is Action.CONTINUE and advice.rule == "too_early_to_judge"
+
+
+def test_no_improvement_after_two_courses_continues() -> None:
+    advice = advise(courses(2), [BASELINE, visit(20, 5), visit(48, 5)])
+    assert advice.rule == "no_improvement_yet" and advice.action is Action.CONTINUE
+
+
+def test_stop_after_third_course_without_improvement() -> None:
+    history = [BASELINE, visit(20, 5), visit(48, 5), visit(76, 5)]
+    advice = advise(courses(3), history)
+    assert advice.action is Action.STOP
+    assert advice.rule == "no_improvement_after_third_course"
+    assert "seed 000" in advice.source
+
+
+def test_still_improving_continues() -> None:
+    history = [BASELINE, visit(20, 6), visit(48, 7)]
+    advice = advise(courses(2), history)
+    assert advice.action is Action.CONTINUE and advice.rule == "still_improving"
+    assert advice.improved
+
+
+def test_stable_over_two_successive_assessments_suggests_reduction() -> None:
+    history = [BASELINE, visit(20, 6), visit(48, 7), visit(76, 7), visit(104, 7)]
+    advice = advise(courses(4), history)
+    assert advice.action is Action.REDUCE and advice.rule == "stable_after_response"
+    # Only one stable interval is not enough.
+    assert advise(courses(3), history[:4]).rule == "still_improving"
+
+
+def test_deterioration_after_response_asks_for_review() -> None:
+    history = [BASELINE, visit(20, 7), visit(48, 6)]
+    assert advise(courses(2), history).action is Action.REVIEW
+
+
+def test_thresholds_are_settings() -> None:
+    history = [BASELINE, visit(20, 5), visit(48, 5)]
+    strict = ProtocolSettings(stop_after_courses_without_improvement=2)
+    assert advise(courses(2), history, settings=strict).action is Action.STOP
+    lenient = ProtocolSettings(kendall_min_groups=9)  # 8 units can never reach 9
+    assert (
+        advise(courses(2), [BASELINE, visit(20, 6), visit(48, 7)], settings=lenient).improved
+        is False
+    )
+
+
+def test_ibm_flag_and_missing_data() -> None:
+    advice = advise(courses(1), [BASELINE], Diagnosis.INCLUSION_BODY_MYOSITIS)
+    assert "ibm_low_expected_benefit" in advice.flags
+    assert advice.rule == "no_follow_up_assessment"
+    assert advise([], [BASELINE]).action is Action.INSUFFICIENT_DATA
+    assert advise(courses(2), [visit(20, 6)]).rule == "no_baseline"
+
+
+def test_custom_rule_can_be_injected() -> None:
+    def always(_: object, __: object) -> Judgement:
+        return Judgement(Change.IMPROVED, "outcomes engine says so")
+
+    advice = advise(courses(3), [BASELINE, visit(20, 5)], rule=always)
+    assert advice.improved

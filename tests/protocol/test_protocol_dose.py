@@ -1,0 +1,124 @@
+"""Course dose: regimens, rounding, vials and limits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from myoivig.protocol.catalogue import load_catalogue
+from myoivig.protocol.dose import course_dose
+from myoivig.protocol.errors import PlanningError
+from myoivig.protocol.regimens import CourseKind, load_regimens
+from myoivig.protocol.settings import ProtocolSettings, Rounding
+from myoivig.protocol.vials import covering_vials, nearest_vials
+
+CAT = load_catalogue()
+REG = load_regimens()
+
+
+def test_trial_regimen_150_g_induction_and_90_g_monthly() -> None:
+    trial = REG.get("mastaglia-1998")
+    product = CAT.product("octagam-10")
+    induction = course_dose(trial.course(CourseKind.INDUCTION), 5, product, None)
+    maintenance = course_dose(trial.course(CourseKind.MAINTENANCE), 3, product, None)
+    assert induction.dose_g == 150 and induction.daily_dose_g == [30] * 5
+    assert maintenance.dose_g == 90 and maintenance.daily_dose_g == [30] * 3
+    assert trial.interval_days == 28
+    # "about 2 g/kg" and "about 1.2 g/kg" for a 75 kg patient (notes §1).
+    assert course_dose(trial.induction, 5, product, 75).g_per_kg == pytest.approx(2.0)
+    assert course_dose(trial.maintenance, 3, product, 75).g_per_kg == pytest.approx(1.2)
+
+
+def test_trial_regimen_days_are_fixed() -> None:
+    with pytest.raises(PlanningError, match="days=4"):
+        course_dose(REG.get("mastaglia-1998").induction, 4, CAT.product("octagam-10"), None)
+
+
+def test_notes_example_rounds_144_3_to_145_g() -> None:
+    # Notes §2.3: DDW 72.1 kg x 2 g/kg = 144.3 g -> Ontario rounding 145 g.
+    spec = REG.get("2g/kg").induction
+    settings = ProtocolSettings(rounding=Rounding.NEAREST_5G)
+    plan = course_dose(spec, 5, CAT.product("octagam-10"), 72.15, settings)
+    assert plan.prescribed_g == pytest.approx(144.3)
+    assert plan.dose_g == 145
+    assert plan.daily_dose_g == [29.0] * 5
+    assert plan.per_day[0].volume_ml == pytest.approx(290)
+
+
+def test_no_rounding_keeps_the_prescription() -> None:
+    plan = course_dose(REG.get("2g/kg").induction, 5, CAT.product("octagam-10"), 72.15)
+    assert plan.dose_g == pytest.approx(144.3, abs=0.01)
+    day = plan.per_day[0]
+    assert day.vials.total_g == 29  # 20 + 5 + 2 + 2 opened, 0.14 g discarded
+    assert day.waste_g == pytest.approx(29 - 28.86, abs=0.01)
+
+
+def test_vial_rounding_within_tolerance() -> None:
+    settings = ProtocolSettings(rounding=Rounding.VIALS)
+    plan = course_dose(REG.get("2g/kg").induction, 5, CAT.product("privigen"), 72.15, settings)
+    assert plan.daily_dose_g == [30.0] * 5  # 28.86 g/day -> 20 + 10 g, within 10 %
+    assert all(d.waste_g == 0 for d in plan.per_day)
+
+
+def test_daily_dose_above_protocol_limit_is_refused() -> None:
+    spec = REG.get("2g/kg").induction
+    with pytest.raises(PlanningError, match="days=1"):
+        course_dose(spec, 1, CAT.product("octagam-10"), 70)
+    small = REG.get("mastaglia-1998").induction  # 30 g/day for a 25 kg patient = 1.2 g/kg/day
+    with pytest.raises(PlanningError, match=r"dose_g=150.0: 6.00 g/kg per course"):
+        course_dose(small, 5, CAT.product("octagam-10"), 25)
+    lenient = ProtocolSettings(max_course_dose_g_per_kg=10)
+    with pytest.raises(PlanningError, match=r"daily_dose_g=30.0: 1.20 g/kg/day.*protocol limit"):
+        course_dose(small, 5, CAT.product("octagam-10"), 25, lenient)
+
+
+def test_daily_dose_above_product_limit_is_refused() -> None:
+    settings = ProtocolSettings(max_daily_dose_g_per_kg=2.0, max_course_dose_g_per_kg=10)
+    spec = REG.get("mastaglia-1998").induction
+    with pytest.raises(PlanningError, match="Octagam 10 %'s limit"):
+        course_dose(spec, 5, CAT.product("octagam-10"), 25, settings)
+
+
+def test_nine_days_is_refused() -> None:
+    with pytest.raises(PlanningError, match="days=9"):
+        course_dose(REG.get("2g/kg").induction, 9, CAT.product("octagam-10"), 70)
+
+
+def test_g_per_kg_needs_weight() -> None:
+    with pytest.raises(PlanningError, match="weight_kg"):
+        course_dose(REG.get("2g/kg").induction, 5, CAT.product("octagam-10"), None)
+
+
+def test_unknown_regimen_and_ad_hoc() -> None:
+    with pytest.raises(PlanningError, match="regimen"):
+        REG.get("3g/kg")
+    with pytest.raises(PlanningError, match="regimen"):
+        REG.get("weekly")
+    assert REG.get("1g/kg").induction.dose_g_per_kg == 1.0
+
+
+def test_vials_least_waste_then_fewest() -> None:
+    assert covering_vials(30, [2, 5, 10, 20, 30]).counts == ((30.0, 1),)
+    exact = covering_vials(31, [2, 5, 10, 20, 30])  # 20 + 5 + 3 x 2: no waste beats 30 + 2
+    assert exact.total_g == 31 and exact.n_vials == 5
+    assert covering_vials(60, [2, 5, 10, 20, 30]).counts == ((30.0, 2),)
+    assert covering_vials(1.2, [2, 5]).total_g == 2
+
+
+def test_vials_outside_tolerance_is_an_error() -> None:
+    with pytest.raises(PlanningError, match="rounding"):
+        nearest_vials(3, [10], 0.1)
+
+
+@given(dose=st.floats(min_value=0.5, max_value=150))
+def test_covering_vials_cover_with_less_waste_than_smallest_vial(dose: float) -> None:
+    sizes = [1, 2.5, 5, 10, 20, 40]
+    vials = covering_vials(dose, sizes)
+    assert dose <= vials.total_g < dose + 1
+
+
+@given(dose=st.floats(min_value=5, max_value=150))
+def test_nearest_vials_within_tolerance(dose: float) -> None:
+    vials = nearest_vials(dose, [2, 5, 10, 20, 30], 0.1)
+    assert abs(vials.total_g - dose) <= 0.1 * dose + 1e-9
