@@ -49,6 +49,7 @@ from myoivig.review.prisma.flow import derive
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
+from myoivig.review.screening.commands import app as screening_app
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -844,4 +845,5 @@ def register(app: typer.Typer) -> None:
     review_app.add_typer(appraise_app, name="appraise")
     review_app.command("prisma")(prisma)
     review_app.command("example")(example)
+    review_app.add_typer(screening_app, name="screen")
     app.add_typer(review_app, name="review")
