@@ -23,6 +23,7 @@ class Task:
     task: object
     able: bool | None
     not_performed: bool = False
+    time_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,3 +133,11 @@ def test_custom_rule_can_be_injected() -> None:
 
     advice = advise(courses(3), [BASELINE, visit(20, 5)], rule=always)
     assert advice.improved
+
+
+def test_walk_speed_counts_through_the_outcome_engine() -> None:
+    judge = trial_rule()
+    slow = Visit(START, [], [Task(FunctionalTask.WALK_30M, True, time_s=50.0)])
+    fast = Visit(START + timedelta(days=30), [], [Task(FunctionalTask.WALK_30M, True, time_s=39.0)])
+    assert judge(slow, fast).change is Change.IMPROVED  # 22 % faster
+    assert judge(fast, slow).change is Change.WORSE

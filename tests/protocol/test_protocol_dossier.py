@@ -138,7 +138,7 @@ def test_facts_come_from_the_record() -> None:
     assert plan.infusion is not None and plan.infusion[0].max_rate_ml_per_kg_min == 0.03
 
 
-def test_interim_rule_reads_real_assessments() -> None:
+def test_trial_rule_reads_real_assessments() -> None:
     d = full_dossier()
     judge = trial_rule()
     assert judge(d.assessments[1], d.assessments[2]).change is Change.IMPROVED  # 7 of 7 up

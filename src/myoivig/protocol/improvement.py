@@ -1,14 +1,17 @@
-"""Interim "did the patient improve?" judgement between two assessments.
+"""Did the patient improve between two assessments? The trial's rule, from the outcome engine.
 
-INTERIM: the outcomes area (issue 3) owns the trial's response rule; until its branch is merged
-this module implements the trial's published rule so continuation advice works. Advice accepts
-any `ImprovementRule`, so rewiring means passing the outcomes function instead of
-`trial_rule()` (see docs/protocol.md).
+Continuation advice asks this question; the answer comes from the outcome engine's pure
+functions (`myoivig.outcomes.strength_grades.mrc_improvement` and
+`myoivig.outcomes.functional.functional_change`), so the clinic and the research reports judge
+improvement the same way. Advice accepts any `ImprovementRule`, so a site can plug in another.
 
 Trial rule (Mastaglia 1998, seed 000, methods): MRC grades improved when at least one level on the
 10-level Kendall scale is gained in at least four muscle groups (each side counted separately,
-as the grading was bilateral [D]); functional improvement when a task the patient could not do
-becomes possible. Worsening mirrors this [D].
+the outcome engine's default); functional improvement when a task becomes possible or the 30 m
+walk is at least 20 % faster, with no task lost (the outcome engine's documented setting).
+Worsening mirrors this [D]: >= 4 groups down, a task lost, or the walk >= 20 % slower. All
+muscle groups that were graded both times count, not only the trial's four, because clinics
+grade other sets (e.g. MMT-8).
 """
 
 from __future__ import annotations
@@ -17,8 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
+from myoivig.domain.vocab import MuscleGroup
+from myoivig.outcomes.functional import (
+    DEFAULT_WALK_IMPROVEMENT_PCT,
+    FunctionalChange,
+    functional_change,
+)
+from myoivig.outcomes.record_shapes import FunctionalTaskResultLike, MuscleGradeLike
+from myoivig.outcomes.strength_grades import mrc_improvement, site_grades
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
 
@@ -51,6 +62,9 @@ class AssessmentLike(Protocol):
     def functional_tasks(self) -> Sequence[TaskLike]: ...
 
 
+ALL_GROUPS: tuple[MuscleGroup, ...] = tuple(MuscleGroup)
+
+
 class Change(StrEnum):
     IMPROVED = "improved"
     NO_CHANGE = "no_change"
@@ -67,48 +81,41 @@ class Judgement:
 ImprovementRule = Callable[[AssessmentLike, AssessmentLike], Judgement]
 
 
-def _grades(a: AssessmentLike) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = {}
-    for g in a.muscle_grades:
-        grade = g.kendall_grade
-        if isinstance(grade, int) and not isinstance(grade, bool):
-            out[(str(g.muscle_group), str(g.side))] = grade
-    return out
-
-
-def _abilities(a: AssessmentLike) -> dict[str, bool]:
-    return {
-        str(t.task): t.able
-        for t in a.functional_tasks
-        if t.able is not None and not t.not_performed
-    }
+def _ability_changes(reference: AssessmentLike, current: AssessmentLike) -> FunctionalChange:
+    return functional_change(
+        cast("list[FunctionalTaskResultLike]", list(reference.functional_tasks)),
+        cast("list[FunctionalTaskResultLike]", list(current.functional_tasks)),
+    )
 
 
 def trial_rule(settings: ProtocolSettings = DEFAULT_SETTINGS) -> ImprovementRule:
     """The trial's MRC + functional rule with thresholds from settings."""
 
     def judge(reference: AssessmentLike, current: AssessmentLike) -> Judgement:
-        before, after = _grades(reference), _grades(current)
-        common = before.keys() & after.keys()
-        up = sum(1 for k in common if after[k] - before[k] >= settings.kendall_min_levels)
-        down = sum(1 for k in common if before[k] - after[k] >= settings.kendall_min_levels)
-        mrc_up = up >= settings.kendall_min_groups
-        mrc_down = down >= settings.kendall_min_groups
-
-        ab_before, ab_after = _abilities(reference), _abilities(current)
-        tasks = ab_before.keys() & ab_after.keys()
-        gained = sorted(t for t in tasks if ab_after[t] and not ab_before[t])
-        lost = sorted(t for t in tasks if ab_before[t] and not ab_after[t])
-
-        if not common and not tasks:
-            return Judgement(Change.NOT_ASSESSABLE, "no comparable MRC grades or tasks")
-        detail = (
-            f"MRC: {up} of {len(common)} muscle groups up, {down} down "
-            f"(>= {settings.kendall_min_levels} level in >= {settings.kendall_min_groups} needed);"
-            f" tasks gained: {', '.join(gained) or 'none'}; lost: {', '.join(lost) or 'none'}"
+        before = site_grades(cast("list[MuscleGradeLike]", list(reference.muscle_grades)))
+        after = site_grades(cast("list[MuscleGradeLike]", list(current.muscle_grades)))
+        mrc = mrc_improvement(
+            before,
+            after,
+            groups=ALL_GROUPS,
+            min_levels=settings.kendall_min_levels,
+            min_groups=settings.kendall_min_groups,
         )
-        better = mrc_up or bool(gained)
-        worse = mrc_down or bool(lost)
+        tasks = _ability_changes(reference, current)
+        walk_pct = tasks.walk_30m_change_pct
+        if mrc.compared_units == 0 and walk_pct is None and not _comparable(reference, current):
+            return Judgement(Change.NOT_ASSESSABLE, "no comparable MRC grades or tasks")
+        up, down = len(mrc.improved_units), len(mrc.worsened_units)
+        detail = (
+            f"MRC: {up} of {mrc.compared_units} muscle groups up, {down} down "
+            f"(>= {settings.kendall_min_levels} level in >= {settings.kendall_min_groups} needed);"
+            f" tasks gained: {', '.join(t.value for t in tasks.gained) or 'none'};"
+            f" lost: {', '.join(t.value for t in tasks.lost) or 'none'}"
+            + (f"; 30 m walk {walk_pct:+.0f} %" if walk_pct is not None else "")
+        )
+        slower = walk_pct is not None and walk_pct >= DEFAULT_WALK_IMPROVEMENT_PCT
+        better = mrc.improved or tasks.improved()
+        worse = down >= settings.kendall_min_groups or bool(tasks.lost) or slower
         if better and not worse:
             return Judgement(Change.IMPROVED, detail)
         if worse and not better:
@@ -116,3 +123,10 @@ def trial_rule(settings: ProtocolSettings = DEFAULT_SETTINGS) -> ImprovementRule
         return Judgement(Change.NO_CHANGE, detail)
 
     return judge
+
+
+def _comparable(reference: AssessmentLike, current: AssessmentLike) -> bool:
+    def done(a: AssessmentLike) -> set[object]:
+        return {t.task for t in a.functional_tasks if t.able is not None and not t.not_performed}
+
+    return bool(done(reference) & done(current))

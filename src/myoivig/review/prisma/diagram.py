@@ -1,0 +1,186 @@
+"""Draw the PRISMA 2020 flow diagram (new reviews; databases/registers and other methods).
+
+Layout follows the PRISMA 2020 template (Page et al., BMJ 2021;372:n71): Identification,
+Screening and Included phases with side labels; main boxes on the left, exclusion boxes on the
+right; an 'other methods' column only when such records exist. Counts are checked before drawing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from myoivig.review.prisma.flow import PrismaCounts, check
+
+PHASE_COLOUR = "#9dc3e6"
+HEADER_COLOUR = "#ffd966"
+BOX_EDGE = "#333333"
+WRAP = 44
+
+
+def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, face: str = "white") -> None:
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y), w, h, boxstyle="round,pad=0.004,rounding_size=0.008",
+            linewidth=1.0, edgecolor=BOX_EDGE, facecolor=face,
+        )
+    )  # fmt: skip
+    lines = [textwrap.fill(p, WRAP, subsequent_indent="  ") for p in text.split("\n")]
+    ax.text(x + 0.012, y + h / 2, "\n".join(lines), ha="left", va="center", fontsize=7.5)
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
+    ax.annotate(
+        "", xy=end, xytext=start,
+        arrowprops={"arrowstyle": "-|>", "color": BOX_EDGE, "lw": 1.0, "shrinkA": 0, "shrinkB": 0},
+    )  # fmt: skip
+
+
+def _phase(ax: Axes, y: float, h: float, label: str) -> None:
+    ax.add_patch(
+        FancyBboxPatch((0.005, y), 0.035, h, boxstyle="round,pad=0.002,rounding_size=0.008",
+                       linewidth=0.8, edgecolor=BOX_EDGE, facecolor=PHASE_COLOUR)
+    )  # fmt: skip
+    ax.text(0.0225, y + h / 2, label, rotation=90, ha="center", va="center", fontsize=9,
+            fontweight="bold")  # fmt: skip
+
+
+def _sources(results: dict[str, int]) -> str:
+    return "\n".join(f"{name} (n = {n})" for name, n in results.items())
+
+
+def figure(c: PrismaCounts, title: str = "") -> Figure:
+    """A matplotlib figure of the flow; raises PrismaError if the counts do not add up."""
+    check(c)
+    other = bool(c.other_results)
+    width = 11.5 if other else 8.5
+    fig = Figure(figsize=(width, 10))  # no pyplot: no global state, safe in servers
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    scale = 8.5 / width
+    lx, lw = 0.06 * scale, 0.40 * scale  # main column
+    rx, rw = 0.52 * scale, 0.40 * scale  # exclusion column
+    ox, ow = 0.96 * scale, 0.34 * scale  # other methods column
+    top = 0.95
+    if title:
+        ax.text(0.5, 0.985, title, ha="center", va="center", fontsize=10, fontweight="bold")
+    ax.add_patch(
+        FancyBboxPatch(
+            (lx, top),
+            rx + rw - lx,
+            0.025,
+            boxstyle="round,pad=0.002",
+            facecolor=HEADER_COLOUR,
+            edgecolor=BOX_EDGE,
+            linewidth=0.8,
+        )
+    )
+    ax.text((lx + rx + rw) / 2, top + 0.0125,
+            "Identification of studies via databases and registers",
+            ha="center", va="center", fontsize=8.5, fontweight="bold")  # fmt: skip
+    if other:
+        ax.add_patch(
+            FancyBboxPatch(
+                (ox, top),
+                ow,
+                0.025,
+                boxstyle="round,pad=0.002",
+                facecolor="#d9d9d9",
+                edgecolor=BOX_EDGE,
+                linewidth=0.8,
+            )
+        )
+        ax.text(ox + ow / 2, top + 0.0125, "Identification of studies via other methods",
+                ha="center", va="center", fontsize=8.5, fontweight="bold")  # fmt: skip
+
+    databases = sum(c.database_results.values())
+    registers = sum(c.register_results.values())
+    ident_text = (
+        f"Records identified from:\nDatabases (n = {databases})\n"
+        + (_sources(c.database_results) + "\n" if c.database_results else "")
+        + f"Registers (n = {registers})"
+    )
+    y_id, h_id = 0.78, 0.14
+    _box(ax, lx, y_id, lw, h_id, ident_text)
+    _box(
+        ax, rx, y_id, rw, h_id,
+        "Records removed before screening:\n"
+        f"Duplicate records removed (n = {c.duplicates})\n"
+        f"Records marked as ineligible by automation tools (n = {c.excluded_automatic})\n"
+        f"Records removed for other reasons (n = {c.excluded_other})",
+    )  # fmt: skip
+    _arrow(ax, (lx + lw, y_id + h_id / 2), (rx, y_id + h_id / 2))
+
+    rows = [0.64, 0.50, 0.36]
+    h = 0.09
+    d = c.databases
+    main = [
+        f"Records screened\n(n = {c.records_screened})",
+        f"Reports sought for retrieval\n(n = {d.sought})",
+        f"Reports assessed for eligibility\n(n = {d.assessed})",
+    ]
+    side = [
+        f"Records excluded\n(n = {c.records_excluded})",
+        f"Reports not retrieved\n(n = {d.not_retrieved})",
+        "Reports excluded:\n"
+        + ("\n".join(f"{r} (n = {n})" for r, n in d.excluded.items()) or "none (n = 0)"),
+    ]
+    _arrow(ax, (lx + lw / 2, y_id), (lx + lw / 2, rows[0] + h))
+    for i, (y, m, s) in enumerate(zip(rows, main, side, strict=True)):
+        _box(ax, lx, y, lw, h, m)
+        _box(ax, rx, y, rw, h, s)
+        _arrow(ax, (lx + lw, y + h / 2), (rx, y + h / 2))
+        if i + 1 < len(rows):
+            _arrow(ax, (lx + lw / 2, y), (lx + lw / 2, rows[i + 1] + h))
+    y_inc, h_inc = 0.17, 0.10
+    included_text = f"Studies included in review\n(n = {c.new_studies})\n" + (
+        f"Reports of included studies\n(n = {c.new_reports})"
+    )
+    if c.studies_in_meta_analysis:
+        included_text += f"\nStudies included in meta-analysis (n = {c.studies_in_meta_analysis})"
+    _box(ax, lx, y_inc, lw, h_inc, included_text)
+    _arrow(ax, (lx + lw / 2, rows[-1]), (lx + lw / 2, y_inc + h_inc))
+
+    if other:
+        o = c.other
+        _box(ax, ox, y_id, ow, h_id, "Records identified from:\n" + _sources(c.other_results))
+        _box(ax, ox, rows[1], ow, h, f"Reports sought for retrieval\n(n = {o.sought})")
+        _box(ax, ox, rows[2], ow, h, f"Reports assessed for eligibility\n(n = {o.assessed})")
+        _arrow(ax, (ox + ow / 2, y_id), (ox + ow / 2, rows[1] + h))
+        _arrow(ax, (ox + ow / 2, rows[1]), (ox + ow / 2, rows[2] + h))
+        _box(
+            ax,
+            ox,
+            y_inc,
+            ow,
+            h_inc,
+            f"Not retrieved (n = {o.not_retrieved})\nExcluded:\n"
+            + ("\n".join(f"{r} (n = {n})" for r, n in o.excluded.items()) or "none (n = 0)"),
+        )
+        _arrow(ax, (ox + ow / 2, rows[2]), (ox + ow / 2, y_inc + h_inc))
+        # included reports from other methods join the included box
+        ax.plot([ox - 0.015, ox - 0.015], [rows[2] + h / 2, y_inc + h_inc * 0.25], color=BOX_EDGE,
+                lw=1.0)  # fmt: skip
+        ax.plot([ox, ox - 0.015], [rows[2] + h / 2, rows[2] + h / 2], color=BOX_EDGE, lw=1.0)
+        _arrow(ax, (ox - 0.015, y_inc + h_inc * 0.25), (lx + lw, y_inc + h_inc * 0.25))
+
+    _phase(ax, y_id, h_id, "Identification")
+    _phase(ax, rows[-1], rows[0] + h - rows[-1], "Screening")
+    _phase(ax, y_inc, h_inc, "Included")
+    return fig
+
+
+def save(c: PrismaCounts, out: Path, title: str = "") -> list[Path]:
+    """Write the diagram as SVG and PNG next to each other; returns the paths written."""
+    fig = figure(c, title)
+    base = out.with_suffix("")
+    paths = [base.with_suffix(".svg"), base.with_suffix(".png")]
+    fig.savefig(paths[0], format="svg", bbox_inches="tight", pad_inches=0.1)
+    fig.savefig(paths[1], format="png", dpi=150, bbox_inches="tight", pad_inches=0.1)
+    return paths

@@ -1,0 +1,70 @@
+"""Bibliographic records as imported, before any merging.
+
+A record keeps the verbatim fields of its source (`raw`) beside the normalised ones, so any later
+decision (dedup, screening) can be traced back to what the file actually said.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BibRecord(BaseModel):
+    """One bibliographic record from one source file or search."""
+
+    model_config = ConfigDict(frozen=False)
+
+    record_id: str = Field(description="Unique id within a review, e.g. 'pubmed:3' or a PMID key.")
+    source: str = Field(description="Where it came from: 'medline', 'cnki', 'embase', ...")
+    source_format: str = Field(
+        description="File format: ris, pubmed_xml, medline, cnki_refworks..."
+    )
+    position: int = Field(description="1-based position of the record in its source file.")
+    title: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    journal: str | None = None
+    issn: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    abstract: str | None = None
+    language: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    publication_types: list[str] = Field(default_factory=list)
+    raw: dict[str, list[str]] = Field(
+        default_factory=dict, description="Verbatim tag -> values, exactly as in the source."
+    )
+
+    @property
+    def first_page(self) -> str | None:
+        """First page of `pages` ('588-90' -> '588'), used by dedup blocking."""
+        if not self.pages:
+            return None
+        head = self.pages.replace("–", "-").split("-")[0].strip()
+        return head or None
+
+
+class ImportIssue(BaseModel):
+    """A record that could not be imported, reported by position and reason (never dropped)."""
+
+    position: int
+    reason: str
+    excerpt: str = ""
+
+
+class ImportResult(BaseModel):
+    """Outcome of importing one file: good records plus every malformed one with its reason."""
+
+    source: str
+    source_format: str
+    encoding: str
+    records: list[BibRecord] = Field(default_factory=list)
+    issues: list[ImportIssue] = Field(default_factory=list)
+
+    @property
+    def total_seen(self) -> int:
+        """Records seen in the file = imported + reported malformed."""
+        return len(self.records) + len(self.issues)

@@ -1,0 +1,258 @@
+"""Moving review state between the pure models and the store (the one persistence layer).
+
+Writes take a session from `Store.unit_of_work(actor)`, so every change is audited; reads take a
+`Store.session()`. The workflow logic stays in the pure modules; this file only maps.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from myoivig.review.dedup.merges import MergedView, MergeEvent, replay
+from myoivig.review.extraction import Extraction
+from myoivig.review.prisma.events import (
+    DuplicatesRemoved,
+    FinalDecision,
+    RecordsImported,
+    RecordsRemoved,
+    ReportNotRetrieved,
+    ReviewEvent,
+    SourceKind,
+    StudyAssigned,
+)
+from myoivig.review.protocol import ReviewProtocol, dump_protocol, protocol_from_mapping
+from myoivig.review.records import BibRecord, ImportResult
+from myoivig.review.tables import (
+    ReviewAppraisalRow,
+    ReviewEventRow,
+    ReviewExtractionRow,
+    ReviewProtocolRow,
+    ReviewRecordRow,
+)
+from myoivig.store.audit import ACTOR_KEY
+
+DEFAULT_REVIEW = "default"
+
+StoredEvent = Annotated[
+    RecordsImported
+    | RecordsRemoved
+    | DuplicatesRemoved
+    | FinalDecision
+    | ReportNotRetrieved
+    | StudyAssigned
+    | MergeEvent,
+    Field(discriminator="kind"),
+]
+_EVENT = TypeAdapter(StoredEvent)
+
+
+class ReviewStateError(ValueError):
+    """The stored review cannot take this change (unknown record, duplicate import, ...)."""
+
+
+# -- protocol ------------------------------------------------------------------------------------
+
+
+def save_protocol(session: Session, protocol: ReviewProtocol, review: str = DEFAULT_REVIEW) -> None:
+    row = session.scalar(select(ReviewProtocolRow).where(ReviewProtocolRow.review == review))
+    text = dump_protocol(protocol)
+    if row is None:
+        session.add(ReviewProtocolRow(review=review, yaml_text=text))
+    elif row.yaml_text != text:
+        row.yaml_text = text
+
+
+def load_protocol(session: Session, review: str = DEFAULT_REVIEW) -> ReviewProtocol | None:
+    import yaml
+
+    row = session.scalar(select(ReviewProtocolRow).where(ReviewProtocolRow.review == review))
+    if row is None:
+        return None
+    return protocol_from_mapping(yaml.safe_load(row.yaml_text), f"stored protocol {review!r}")
+
+
+# -- records and events --------------------------------------------------------------------------
+
+
+def next_batch(session: Session, review: str = DEFAULT_REVIEW) -> int:
+    """Number for the next import batch (record ids are '<source>-<batch>:<position>')."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(ReviewEventRow)
+        .where(ReviewEventRow.review == review, ReviewEventRow.kind == "records_imported")
+    )
+    return int(count or 0) + 1
+
+
+def add_records(session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW) -> None:
+    """Store records (ids must be new to the review); the caller records the import event."""
+    ids = [r.record_id for r in records]
+    if len(set(ids)) != len(ids):
+        raise ReviewStateError("record ids repeat within one import")
+    if ids:
+        existing = session.scalars(
+            select(ReviewRecordRow.record_id).where(
+                ReviewRecordRow.review == review, ReviewRecordRow.record_id.in_(ids)
+            )
+        ).all()
+        if existing:
+            raise ReviewStateError(f"records already imported: {sorted(existing)[:5]}")
+    for record in records:
+        session.add(
+            ReviewRecordRow(
+                review=review,
+                record_id=record.record_id,
+                source=record.source,
+                source_format=record.source_format,
+                position=record.position,
+                data=record.model_dump(mode="json"),
+            )
+        )
+
+
+def add_import(
+    session: Session,
+    result: ImportResult,
+    source_kind: SourceKind = "database",
+    review: str = DEFAULT_REVIEW,
+    source_label: str | None = None,
+    query: str | None = None,
+) -> RecordsImported:
+    """Store the imported records and the import event (malformed ones stay in the report)."""
+    add_records(session, result.records, review)
+    event = RecordsImported(
+        source=source_label or result.source,
+        source_kind=source_kind,
+        record_ids=[r.record_id for r in result.records],
+        query=query,
+        malformed=len(result.issues),
+    )
+    append_event(session, event, review)
+    return event
+
+
+def append_event(
+    session: Session, event: ReviewEvent | MergeEvent, review: str = DEFAULT_REVIEW
+) -> None:
+    """Append one event; events without a named actor take the unit of work's actor."""
+    actor = session.info.get(ACTOR_KEY)
+    if actor and not isinstance(event, MergeEvent) and event.actor == "system":
+        event = event.model_copy(update={"actor": actor})
+    session.add(
+        ReviewEventRow(review=review, kind=event.kind, payload=event.model_dump(mode="json"))
+    )
+
+
+def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
+    rows = session.scalars(
+        select(ReviewRecordRow).where(ReviewRecordRow.review == review).order_by(ReviewRecordRow.id)
+    ).all()
+    return [BibRecord.model_validate(row.data) for row in rows]
+
+
+def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[ReviewEvent | MergeEvent]:
+    rows = session.scalars(
+        select(ReviewEventRow).where(ReviewEventRow.review == review).order_by(ReviewEventRow.id)
+    ).all()
+    return [_EVENT.validate_python(row.payload) for row in rows]
+
+
+def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
+    merges = [e for e in load_events(session, review) if isinstance(e, MergeEvent)]
+    return replay(load_records(session, review), merges)
+
+
+def next_merge_number(session: Session, review: str = DEFAULT_REVIEW) -> int:
+    count = session.scalar(
+        select(func.count())
+        .select_from(ReviewEventRow)
+        .where(ReviewEventRow.review == review, ReviewEventRow.kind.in_(["merge", "unmerge"]))
+    )
+    return int(count or 0) + 1
+
+
+def prisma_events(session: Session, review: str = DEFAULT_REVIEW) -> list[ReviewEvent]:
+    """Stored events for PRISMA, with duplicate removals derived from the active merges."""
+    events = load_events(session, review)
+    view = replay(load_records(session, review), [e for e in events if isinstance(e, MergeEvent)])
+    removed = sorted(rid for rid, canon in view.canonical_of.items() if rid != canon)
+    out: list[ReviewEvent] = [e for e in events if not isinstance(e, MergeEvent)]
+    if removed:
+        out.append(DuplicatesRemoved(record_ids=removed, merge_events=view.active_merges))
+    return out
+
+
+# -- extraction and appraisal --------------------------------------------------------------------
+
+
+def save_extraction(session: Session, extraction: Extraction, review: str = DEFAULT_REVIEW) -> None:
+    row = session.scalar(
+        select(ReviewExtractionRow).where(
+            ReviewExtractionRow.review == review,
+            ReviewExtractionRow.study_id == extraction.study_id,
+            ReviewExtractionRow.extractor == extraction.extractor,
+        )
+    )
+    data = extraction.model_dump(mode="json")
+    if row is None:
+        session.add(
+            ReviewExtractionRow(
+                review=review,
+                study_id=extraction.study_id,
+                extractor=extraction.extractor,
+                data=data,
+            )
+        )
+    elif row.data != data:
+        row.data = data
+
+
+def load_extractions(
+    session: Session, review: str = DEFAULT_REVIEW, study_id: str | None = None
+) -> list[Extraction]:
+    query = select(ReviewExtractionRow).where(ReviewExtractionRow.review == review)
+    if study_id is not None:
+        query = query.where(ReviewExtractionRow.study_id == study_id)
+    rows = session.scalars(query.order_by(ReviewExtractionRow.id)).all()
+    return [Extraction.model_validate(row.data) for row in rows]
+
+
+def save_appraisal(
+    session: Session,
+    study_id: str,
+    tool: str,
+    inputs: dict[str, Any],
+    result: dict[str, Any],
+    review: str = DEFAULT_REVIEW,
+) -> None:
+    row = session.scalar(
+        select(ReviewAppraisalRow).where(
+            ReviewAppraisalRow.review == review,
+            ReviewAppraisalRow.study_id == study_id,
+            ReviewAppraisalRow.tool == tool,
+        )
+    )
+    if row is None:
+        session.add(
+            ReviewAppraisalRow(
+                review=review, study_id=study_id, tool=tool, inputs=inputs, result=result
+            )
+        )
+    else:
+        row.inputs, row.result = inputs, result
+
+
+def load_appraisals(session: Session, review: str = DEFAULT_REVIEW) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(ReviewAppraisalRow)
+        .where(ReviewAppraisalRow.review == review)
+        .order_by(ReviewAppraisalRow.id)
+    ).all()
+    return [
+        {"study_id": r.study_id, "tool": r.tool, "inputs": r.inputs, "result": r.result}
+        for r in rows
+    ]

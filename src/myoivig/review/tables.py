@@ -1,0 +1,62 @@
+"""ORM tables for the review workflow, on the foundation's declarative `Base`.
+
+State is kept as (a) the imported records, (b) an append-only event log (imports, merges and
+their reversal, final decisions, reports not retrieved, study assignments), and (c) current
+forms (protocol, extractions, appraisals) as versioned rows. Every write goes through the store's
+audited unit of work, so the audit trail covers the review too. Payloads are JSON validated by the
+pydantic models of this package before they are written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from myoivig.store.tables import Base, Versioned
+
+
+class ReviewProtocolRow(Versioned, Base):
+    __tablename__ = "review_protocols"
+    review: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    yaml_text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ReviewRecordRow(Versioned, Base):
+    __tablename__ = "review_records"
+    __table_args__ = (UniqueConstraint("review", "record_id"),)
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    record_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_format: Mapped[str] = mapped_column(String(32), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class ReviewEventRow(Versioned, Base):
+    """Append-only: rows are inserted, never updated or deleted (undo is a new event)."""
+
+    __tablename__ = "review_events"
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class ReviewExtractionRow(Versioned, Base):
+    __tablename__ = "review_extractions"
+    __table_args__ = (UniqueConstraint("review", "study_id", "extractor"),)
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    study_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    extractor: Mapped[str] = mapped_column(String(128), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class ReviewAppraisalRow(Versioned, Base):
+    __tablename__ = "review_appraisals"
+    __table_args__ = (UniqueConstraint("review", "study_id", "tool"),)
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    study_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    tool: Mapped[str] = mapped_column(String(32), nullable=False)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

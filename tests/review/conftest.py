@@ -1,0 +1,34 @@
+"""Fixtures for the review tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import ThreadingHTTPServer
+
+import pytest
+from review_fake_eutils import FakeArticle, FakeEutils, make_handler
+
+
+@pytest.fixture
+def fake_eutils() -> Iterator[FakeEutils]:
+    articles = [
+        FakeArticle(
+            pmid=str(1_000_000 + i),
+            published=date(1985 + (i % 27), 1 + (i % 12), 1 + (i % 28)),
+            title=f"Intravenous immunoglobulin in myositis study {i}",
+        )
+        for i in range(120)
+    ]
+    state = FakeEutils(articles=articles)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/entrez/eutils/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
