@@ -134,3 +134,27 @@ def test_example_json_and_plot(tmp_path: Path) -> None:
     )
     assert plot.stat().st_size > 10_000
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_drop00_keeps_moderators_and_rows_aligned(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.csv"
+    pd.DataFrame(
+        {
+            "study": ["A", "B", "C", "D", "E"],
+            "ai": [0, 2, 5, 0, 4],
+            "n1i": [20, 25, 30, 15, 40],
+            "ci": [3, 6, 9, 0, 10],
+            "n2i": [20, 24, 31, 15, 38],
+            "dose": [1.0, 2.0, 1.5, 3.0, 2.5],
+        }
+    ).to_csv(path, index=False)
+    plot = tmp_path / "f.svg"
+    res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "OR", "--drop00",
+                              "--mods", "dose", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["k"] == 4
+    res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "OR", "--drop00",
+                              "--plot", str(plot), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["k"] == 4
+    assert plot.stat().st_size > 1_000

@@ -120,7 +120,7 @@ def run(
         elif mods:
             names = [m.strip() for m in mods.split(",") if m.strip()]
             x, xnames = moderator_matrix(df, names)
-            fit = rma(es, method=method_u, test=test, mods=x, mod_names=xnames)
+            fit = rma(es, method=method_u, test=test, mods=x[~es.omitted], mod_names=xnames)
         else:
             fit = rma(es, method=method_u, test=test)
         summary = fit.summary()
@@ -138,7 +138,7 @@ def run(
             summary["q_between_df"] = sg.q_between_df
             summary["q_between_p"] = sg.q_between_p
         if plot is not None:
-            _forest_for(df, fit, sg, by_labels, plot, measure_u)
+            _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u)
             summary["plot"] = str(plot)
         if funnel is not None:
             from myoivig.evidence.plots import funnel_plot, save_figure
@@ -172,6 +172,8 @@ def _forest_for(
         if c in df.columns
     }
     text = data_text_for(cols, measure)
+    if text is not None and len(text) != fit.k:
+        text = None  # MH/Peto drop double-zero tables from the study rows; no per-row text then
     if measure in ("PR", "PLO", "PAS", "PFT"):
         header: str | None = "Events/n"
     elif measure in ("OR", "RR", "RD", "PETO"):
