@@ -52,3 +52,17 @@ def test_save_rejects_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"must end in \.svg, \.png or \.pdf"):
         save_figure(forest_plot([ForestSection(None, fit)]), tmp_path / "x.jpg")
     assert np.isfinite(fit.tau2)
+
+
+def test_fit_object_views() -> None:
+    """One fit object, many views: the same answers as the module functions."""
+    fit = rma(escalc("PLO", xi=XI, ni=NI), method="DL")
+    assert [r.estimate for r in fit.leave1out()][:1] == pytest.approx(
+        [rma(escalc("PLO", xi=XI[1:], ni=NI[1:]), method="DL").estimate]
+    )
+    assert fit.cumulative()[-1].estimate == pytest.approx(fit.estimate)
+    assert fit.regtest().pval == pytest.approx(fit.regtest("rma").pval)
+    assert 0 <= fit.ranktest().pval <= 1
+    assert fit.trimfill().k0 >= 0
+    assert len(fit.forest().axes) == 3
+    assert fit.funnel(with_trimfill=True).axes[0].get_ylabel() == "Standard error"

@@ -224,6 +224,49 @@ class MetaFit:
         level = self.level if level is None else level
         return q_profile_interval(self, level)
 
+    # --- diagnostics and plots: thin views delegating to their own modules ---------------------
+    def leave1out(self) -> list[Any]:
+        """Refit without each study in turn (`sensitivity.leave1out`)."""
+        from myoivig.evidence.sensitivity import leave1out
+
+        return leave1out(self)
+
+    def cumulative(self, order: Sequence[int] | None = None) -> list[Any]:
+        """Cumulative meta-analysis in `order` (`sensitivity.cumulative`)."""
+        from myoivig.evidence.sensitivity import cumulative
+
+        return cumulative(self, order)
+
+    def regtest(self, model: Literal["rma", "lm"] = "rma", predictor: str = "sei") -> Any:
+        """Egger's regression test (`publication_bias.regtest`)."""
+        from myoivig.evidence.publication_bias import regtest
+
+        return regtest(self, model=model, predictor=predictor)  # type: ignore[arg-type]
+
+    def ranktest(self) -> Any:
+        """Begg's rank correlation test (`publication_bias.ranktest`)."""
+        from myoivig.evidence.publication_bias import ranktest
+
+        return ranktest(self)
+
+    def trimfill(self, side: Literal["left", "right"] | None = None) -> Any:
+        """Trim-and-fill (`publication_bias.trimfill`)."""
+        from myoivig.evidence.publication_bias import trimfill
+
+        return trimfill(self, side=side)
+
+    def forest(self, data_text: Sequence[str] | None = None, **kwargs: Any) -> Any:
+        """Forest plot figure of this fit (`plots.forest_plot`)."""
+        from myoivig.evidence.plots import ForestSection, forest_plot
+
+        return forest_plot([ForestSection(None, self, data_text)], **kwargs)
+
+    def funnel(self, *, with_trimfill: bool = False, **kwargs: Any) -> Any:
+        """Funnel plot figure, optionally with the trim-and-fill studies (`plots.funnel_plot`)."""
+        from myoivig.evidence.plots import funnel_plot
+
+        return funnel_plot(self, trimfill=self.trimfill() if with_trimfill else None, **kwargs)
+
     def summary(self) -> dict[str, Any]:
         """The main results with stable snake_case keys (what `meta run --json` prints)."""
         out: dict[str, Any] = {
