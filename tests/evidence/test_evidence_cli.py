@@ -158,3 +158,19 @@ def test_drop00_keeps_moderators_and_rows_aligned(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["k"] == 4
     assert plot.stat().st_size > 1_000
+
+
+def test_run_glmm(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"xi": [10, 12, 0, 7], "ni": [10, 15, 8, 9]}).to_csv(path, index=False)
+    res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "PLO",
+                              "--method", "GLMM", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    # research notes §2.9 (metafor rma.glmm): 0.711067 [0.067329, 0.988221]
+    assert out["pooled"] == pytest.approx(0.711067, abs=2e-5)
+    assert out["pooled_lower"] == pytest.approx(0.067329, abs=2e-5)
+    res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "PFT",
+                              "--method", "GLMM"])  # fmt: skip
+    assert res.exit_code == 2
+    assert "measure PLO only" in res.output

@@ -227,3 +227,35 @@ def test_subgroups(case: dict[str, Any]) -> None:
         }
     )
     assert not bad, "\n".join(bad)
+
+
+# lme4's optimiser (glmer, nAGQ = 7) stops at about 1e-5 relative: compare to 1e-4 relative,
+# or 1e-4 absolute near zero.
+GLMM_REL_TOL = 1e-4
+
+
+@_params("glmm")
+def test_glmm_binomial_normal(case: dict[str, Any]) -> None:
+    from evidence_reference_cases import dataset
+
+    from myoivig.evidence.glmm import rma_glmm
+
+    d = dataset(case["dataset"])
+    fit = rma_glmm(d["xi"], d["ni"])
+    pairs = {
+        "beta": (fit.estimate, case["beta"]),
+        "se": (fit.se, case["se"]),
+        "ci_lb": (fit.ci_lower, case["ci_lb"]),
+        "ci_ub": (fit.ci_upper, case["ci_ub"]),
+        "pi_lb": (fit.pi_lower, case["pi_lb"]),
+        "pi_ub": (fit.pi_upper, case["pi_ub"]),
+    }
+    bad = [
+        f"{name}: ours {o!r} metafor {t!r}"
+        for name, (o, t) in pairs.items()
+        if abs(o - t) > max(GLMM_REL_TOL * abs(t), GLMM_REL_TOL)
+    ]
+    # τ² is compared on the τ scale, where lme4 optimises (θ = τ), to 1e-4 absolute
+    if abs(np.sqrt(fit.tau2) - np.sqrt(case["tau2"])) > 1e-4:
+        bad.append(f"tau2: ours {fit.tau2!r} metafor {case['tau2']!r}")
+    assert not bad, "\n".join(bad)

@@ -71,7 +71,9 @@ def run(
     measure: str = typer.Option(
         ..., "--measure", help="PR PLO PAS PFT OR RR RD PETO MD SMD ROM SMCR GEN"
     ),
-    method: str = typer.Option("REML", "--method", help="EE DL HE SJ ML REML EB PM, or MH / PETO"),
+    method: str = typer.Option(
+        "REML", "--method", help="EE DL HE SJ ML REML EB PM; MH / PETO; GLMM (PLO)"
+    ),
     test: str = typer.Option("z", "--test", help="z, t, knha or adhoc"),
     by: str | None = typer.Option(None, "--by", help="column with subgroup labels"),
     mods: str | None = typer.Option(None, "--mods", help="comma-separated moderator columns"),
@@ -101,6 +103,9 @@ def run(
         df = read_table(data)
         measure_u = measure.upper()
         method_u = method.upper()
+        if method_u == "GLMM":
+            _run_glmm(df, measure_u, plot, funnel, by, mods, as_json)
+            return
         es = effect_sizes_from_table(
             df, "PETO" if method_u == "PETO" else measure_u, add=add, to=to, drop00=drop00,
             log_scale_ci=log_ci,
@@ -157,6 +162,32 @@ def run(
         typer.echo(json.dumps(_clean(summary), indent=2))
     else:
         _print_summary(summary, f"{measure_u} · {fit.method} · test={fit.test}")
+
+
+def _run_glmm(
+    df: Any,
+    measure: str,
+    plot: Path | None,
+    funnel: Path | None,
+    by: str | None,
+    mods: str | None,
+    as_json: bool,
+) -> None:
+    """`--method GLMM`: binomial-normal model for single proportions (no plots or subgroups)."""
+    from myoivig.evidence.glmm import rma_glmm
+    from myoivig.evidence.tables import labels_of, numeric_column
+
+    if measure != "PLO":
+        raise EvidenceError("method GLMM is the binomial-normal model for measure PLO only")
+    if plot or funnel or by or mods:
+        raise EvidenceError("--plot, --funnel, --by and --mods are not available with GLMM")
+    labels = labels_of(df)
+    fit = rma_glmm(numeric_column(df, "xi", labels), numeric_column(df, "ni", labels))
+    summary = fit.summary()
+    if as_json:
+        typer.echo(json.dumps(_clean(summary), indent=2))
+    else:
+        _print_summary(summary, "PLO · GLMM (binomial-normal, ML)")
 
 
 def _forest_for(

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from myoivig.evidence.effect_sizes import EffectSizes, escalc
+from myoivig.evidence.glmm import rma_glmm
 from myoivig.evidence.model import MetaFit, rma
 from myoivig.evidence.subgroups import SubgroupAnalysis, subgroup_analysis
 
@@ -113,6 +114,10 @@ class ExampleAnalysis:
             "primary": brief(self.primary),
             "by_response_definition": subgroups(self.by_response),
             "by_design": subgroups(self.by_design),
+            "glmm_binomial_normal": rma_glmm(
+                self.primary_rows["xi"].to_numpy(dtype=float),
+                self.primary_rows["ni"].to_numpy(dtype=float),
+            ).summary(),
             "sensitivity": [
                 {"name": s.name, "description": s.description} | brief(s.fit)
                 for s in self.sensitivity

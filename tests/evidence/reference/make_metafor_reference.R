@@ -415,6 +415,20 @@ subgroup_case("bcg", "RR", "REML", "alloc")
 subgroup_case("bcg", "RR", "DL", "alloc")
 subgroup_case("debruin2009", "PLO", "REML", "ethnicity")
 
+# ---------------------------------------------------------------- GLMM (binomial-normal) ---
+glmm_case <- function(dsname) {
+  d <- ds(dsname)
+  res <- try(suppressWarnings(suppressMessages(rma.glmm(measure = "PLO", xi = d$xi, ni = d$ni))),
+             silent = TRUE)
+  if (inherits(res, "try-error")) return(invisible(NULL))
+  p <- predict(res)
+  add_case(list(kind = "glmm", dataset = dsname, beta = num(res$beta), se = num(res$se),
+                tau2 = num(res$tau2), ci_lb = num(res$ci.lb), ci_ub = num(res$ci.ub),
+                pi_lb = num(p$pi.lb), pi_ub = num(p$pi.ub)))
+}
+for (s in c("pritz1997", "debruin2009", "prop_extremes", "miller",
+            grep("^prop_k(05|10|15|20|30|50)", names(datasets), value = TRUE))) glmm_case(s)
+
 writeLines(toJSON(list(metafor_version = as.character(packageVersion("metafor")),
                        r_version = R.version.string, datasets = datasets, cases = cases),
                   digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = FALSE),
