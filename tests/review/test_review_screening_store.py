@@ -8,6 +8,7 @@ screen title/abstract blind; a conflict is resolved by r3; full text with exclus
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -284,3 +285,41 @@ def test_stored_event_round_trip_and_protocol_mapping() -> None:
     data["reviewers"] = [r for r in data["reviewers"] if r["reviewer_id"] != "r2"]
     with pytest.raises(ScreeningError, match="distinct reviewers"):
         screening_protocol(protocol_from_mapping(data))
+
+
+def test_concurrent_screeners_cannot_both_take_the_last_slot(store: Store) -> None:
+    """Writers are serialised (row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so a second
+    screener's transaction sees the first one's committed decision and is refused instead of
+    corrupting the log.
+    """
+    data = protocol().model_dump(mode="json")
+    data["reviewers"].append({"reviewer_id": "r4", "name": "Reviewer 4", "roles": ["screener"]})
+    with store.unit_of_work(actor="lead") as s:
+        repo.save_protocol(s, protocol_from_mapping(data))
+        repo.add_import(s, import_file(FIX / "screening_small.ris", "MEDLINE",
+                                       id_prefix="MEDLINE-1:"))  # fmt: skip
+    with store.unit_of_work(actor="r1") as s:
+        repo.record_screening(s, _event("r1", 1, Verdict.INCLUDE))
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            with store.unit_of_work(actor="r4") as s:
+                repo.record_screening(s, _event("r4", 1, Verdict.INCLUDE))
+            outcome.append(None)
+        except BaseException as error:  # reported to the main thread
+            outcome.append(error)
+
+    with store.unit_of_work(actor="r2") as s:
+        repo.record_screening(s, _event("r2", 1, Verdict.INCLUDE))
+        s.flush()
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive(), "the second writer must wait for the first one's lock"
+    thread.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], ScreeningError)
+    assert "already has its 2 independent decisions" in str(outcome[0])
+    with store.session() as s:
+        log = repo.load_screening(s).log
+    assert [e.reviewer for e in log.decisions(Stage.TITLE_ABSTRACT, rec(1))] == ["r1", "r2"]

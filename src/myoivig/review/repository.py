@@ -243,18 +243,33 @@ def load_screening(session: Session, review: str = DEFAULT_REVIEW) -> StoredScre
     return _screening_from(session, review, events, replay(load_records(session, review), merges))
 
 
+def _lock_for_screening(session: Session, review: str) -> None:
+    """Take the write lock a read-validate-append needs.
+
+    PostgreSQL: lock the review's protocol row (SELECT ... FOR UPDATE); a second screener waits,
+    then reads the first one's committed event. SQLite: the driver only opens a transaction at
+    the first write, so reads would see a state another writer is about to change; start the
+    transaction with BEGIN IMMEDIATE (the database's write lock) unless it already holds it.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(
+        select(ReviewProtocolRow.id).where(ReviewProtocolRow.review == review).with_for_update()
+    )
+
+
 def record_screening(
     session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW
 ) -> ScreeningLog:
     """Validate one screening event against the stored state and append it (in the caller's
     unit of work); returns the log with the event. A refused event raises ScreeningError and
-    adds nothing. The protocol row is locked first (SELECT ... FOR UPDATE on PostgreSQL), so
-    concurrent screeners of one review are serialised and two of them cannot both take a
-    record's last decision slot; SQLite serialises writers itself.
+    adds nothing. Writers are serialised before the state is read (see `_lock_for_screening`),
+    so two screeners cannot both take a record's last decision slot.
     """
-    session.execute(
-        select(ReviewProtocolRow.id).where(ReviewProtocolRow.review == review).with_for_update()
-    )
+    _lock_for_screening(session, review)
     updated = load_screening(session, review).log.with_event(event)
     append_event(session, ScreeningRecorded.from_event(event), review)
     return updated
