@@ -159,18 +159,22 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
-    rows = session.scalars(
-        select(ReviewRecordRow).where(ReviewRecordRow.review == review).order_by(ReviewRecordRow.id)
+    data = session.scalars(
+        select(ReviewRecordRow.data)
+        .where(ReviewRecordRow.review == review)
+        .order_by(ReviewRecordRow.id)
     ).all()
-    return [BibRecord.model_validate(row.data) for row in rows]
+    return [BibRecord.model_validate(item) for item in data]
 
 
 def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent]:
     """The review's whole event log in the order it was written."""
-    rows = session.scalars(
-        select(ReviewEventRow).where(ReviewEventRow.review == review).order_by(ReviewEventRow.id)
+    payloads = session.scalars(
+        select(ReviewEventRow.payload)
+        .where(ReviewEventRow.review == review)
+        .order_by(ReviewEventRow.id)
     ).all()
-    return [_EVENT.validate_python(row.payload) for row in rows]
+    return [_EVENT.validate_python(payload) for payload in payloads]
 
 
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
