@@ -439,7 +439,8 @@ def decide(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     review: ReviewName = repo.DEFAULT_REVIEW,
 ) -> None:
-    """Record FINAL decisions (normally written by `review screen` after conflict resolution)."""
+    """Record FINAL decisions made outside dual screening (`review screen` outcomes need no
+    such step: PRISMA derives them); a later decision supersedes an earlier one."""
     if stage not in {"title_abstract", "full_text"}:
         errors.print(f"[red]error:[/red] --stage {stage!r} must be title_abstract or full_text")
         raise typer.Exit(1)
