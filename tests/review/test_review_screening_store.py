@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -169,6 +170,8 @@ def test_screening_end_to_end_on_the_store(cli_store: Store) -> None:
     }  # fmt: skip
     assert (c["new_reports"], c["new_studies"]) == (1, 1)
     assert Path("flow.svg").exists()
+    stop = json.loads(run("screen", "stop", "--review", REVIEW, "--stage", "ta", "--json"))
+    assert (stop["n_screened"], stop["n_total"], stop["relevant_found"]) == (7, 7, 5)
 
     # -- audit: every screening event was written with the reviewer as the actor ---------------
     with cli_store.session() as s:
@@ -211,6 +214,14 @@ def test_refused_decisions_write_nothing(cli_store: Store) -> None:
     elsewhere = ["--review", "other", "--reviewer", "r1", "--record", rec(1), "--stage", "ta"]
     assert "no protocol" in refused("screen", "decide", *elsewhere, "--verdict", "include")
     assert "not both" in refused("screen", "summary", "--review", REVIEW, "--events", "e.csv")
+    assert "--events too" in refused("screen", "summary", "--records", "r.csv")
+    # the protocol cannot be changed so that stored screening events become invalid
+    changed = yaml.safe_load(EXAMPLE_PROTOCOL.read_text(encoding="utf-8"))
+    changed["reviewers"] = [r for r in changed["reviewers"] if r["reviewer_id"] != "r1"]
+    changed["reviewers"].append({"reviewer_id": "r4", "name": "R4", "roles": ["screener"]})
+    Path("changed.yaml").write_text(yaml.safe_dump(changed), encoding="utf-8")
+    assert "'r1' is not a screening reviewer" in refused("protocol", "set", "changed.yaml",
+                                                         "--review", REVIEW)  # fmt: skip
     assert counts(cli_store) == before
 
 

@@ -50,6 +50,7 @@ from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
+from myoivig.review.screening.events import ScreeningError
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -68,6 +69,7 @@ KNOWN_ERRORS = (
     PrismaError,
     MergeError,
     repo.ReviewStateError,
+    ScreeningError,
     StoreError,
     yaml.YAMLError,
     OSError,

@@ -68,12 +68,17 @@ class ReviewStateError(ValueError):
 
 
 def save_protocol(session: Session, protocol: ReviewProtocol, review: str = DEFAULT_REVIEW) -> None:
+    """Store or replace the protocol; a replacement that would invalidate stored screening
+    events (a screener, arbiter or exclusion reason they use removed) raises ScreeningError.
+    """
     row = session.scalar(select(ReviewProtocolRow).where(ReviewProtocolRow.review == review))
     text = dump_protocol(protocol)
     if row is None:
         session.add(ReviewProtocolRow(review=review, yaml_text=text))
     elif row.yaml_text != text:
         row.yaml_text = text
+        if _has_screening(load_events(session, review)):
+            load_screening(session, review)  # stored screening must stay valid (else it raises)
 
 
 def load_protocol(session: Session, review: str = DEFAULT_REVIEW) -> ReviewProtocol | None:
