@@ -50,6 +50,7 @@ from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
+from myoivig.review.screening.events import ScreeningError
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -68,6 +69,7 @@ KNOWN_ERRORS = (
     PrismaError,
     MergeError,
     repo.ReviewStateError,
+    ScreeningError,
     StoreError,
     yaml.YAMLError,
     OSError,
@@ -439,7 +441,8 @@ def decide(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     review: ReviewName = repo.DEFAULT_REVIEW,
 ) -> None:
-    """Record FINAL decisions (normally written by `review screen` after conflict resolution)."""
+    """Record FINAL decisions made outside dual screening (`review screen` outcomes need no
+    such step: PRISMA derives them); a later decision supersedes an earlier one."""
     if stage not in {"title_abstract", "full_text"}:
         errors.print(f"[red]error:[/red] --stage {stage!r} must be title_abstract or full_text")
         raise typer.Exit(1)

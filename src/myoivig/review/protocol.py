@@ -70,6 +70,9 @@ class ReviewProtocol(BaseModel):
         min_length=1, description="Closed list of reasons a report may be excluded for (PRISMA)."
     )
     reviewers: list[Reviewer] = Field(min_length=1)
+    reviewers_per_record: int = Field(
+        default=2, ge=2, description="Independent screening decisions per record and stage."
+    )
     registration: str | None = None
     registered_on: date | None = None
 

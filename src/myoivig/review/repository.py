@@ -26,6 +26,15 @@ from myoivig.review.prisma.events import (
 )
 from myoivig.review.protocol import ReviewProtocol, dump_protocol, protocol_from_mapping
 from myoivig.review.records import BibRecord, ImportResult
+from myoivig.review.screening.events import ScreeningEvent
+from myoivig.review.screening.stored import (
+    ScreeningRecorded,
+    StoredScreening,
+    decisions_at,
+    replay_stored,
+    screening_protocol,
+)
+from myoivig.review.screening.workflow import ScreeningLog
 from myoivig.review.tables import (
     ReviewAppraisalRow,
     ReviewEventRow,
@@ -44,7 +53,8 @@ StoredEvent = Annotated[
     | FinalDecision
     | ReportNotRetrieved
     | StudyAssigned
-    | MergeEvent,
+    | MergeEvent
+    | ScreeningRecorded,
     Field(discriminator="kind"),
 ]
 _EVENT = TypeAdapter(StoredEvent)
@@ -58,12 +68,17 @@ class ReviewStateError(ValueError):
 
 
 def save_protocol(session: Session, protocol: ReviewProtocol, review: str = DEFAULT_REVIEW) -> None:
+    """Store or replace the protocol; a replacement that would invalidate stored screening
+    events (a screener, arbiter or exclusion reason they use removed) raises ScreeningError.
+    """
     row = session.scalar(select(ReviewProtocolRow).where(ReviewProtocolRow.review == review))
     text = dump_protocol(protocol)
     if row is None:
         session.add(ReviewProtocolRow(review=review, yaml_text=text))
     elif row.yaml_text != text:
         row.yaml_text = text
+        if _has_screening(load_events(session, review)):
+            load_screening(session, review)  # stored screening must stay valid (else it raises)
 
 
 def load_protocol(session: Session, review: str = DEFAULT_REVIEW) -> ReviewProtocol | None:
@@ -135,12 +150,13 @@ def add_import(
     return event
 
 
-def append_event(
-    session: Session, event: ReviewEvent | MergeEvent, review: str = DEFAULT_REVIEW
-) -> None:
+AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
+
+
+def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW) -> None:
     """Append one event; events without a named actor take the unit of work's actor."""
     actor = session.info.get(ACTOR_KEY)
-    if actor and not isinstance(event, MergeEvent) and event.actor == "system":
+    if actor and not isinstance(event, MergeEvent | ScreeningRecorded) and event.actor == "system":
         event = event.model_copy(update={"actor": actor})
     session.add(
         ReviewEventRow(review=review, kind=event.kind, payload=event.model_dump(mode="json"))
@@ -148,17 +164,22 @@ def append_event(
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
-    rows = session.scalars(
-        select(ReviewRecordRow).where(ReviewRecordRow.review == review).order_by(ReviewRecordRow.id)
+    data = session.scalars(
+        select(ReviewRecordRow.data)
+        .where(ReviewRecordRow.review == review)
+        .order_by(ReviewRecordRow.id)
     ).all()
-    return [BibRecord.model_validate(row.data) for row in rows]
+    return [BibRecord.model_validate(item) for item in data]
 
 
-def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[ReviewEvent | MergeEvent]:
-    rows = session.scalars(
-        select(ReviewEventRow).where(ReviewEventRow.review == review).order_by(ReviewEventRow.id)
+def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent]:
+    """The review's whole event log in the order it was written."""
+    payloads = session.scalars(
+        select(ReviewEventRow.payload)
+        .where(ReviewEventRow.review == review)
+        .order_by(ReviewEventRow.id)
     ).all()
-    return [_EVENT.validate_python(row.payload) for row in rows]
+    return [_EVENT.validate_python(payload) for payload in payloads]
 
 
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
@@ -176,14 +197,91 @@ def next_merge_number(session: Session, review: str = DEFAULT_REVIEW) -> int:
 
 
 def prisma_events(session: Session, review: str = DEFAULT_REVIEW) -> list[ReviewEvent]:
-    """Stored events for PRISMA, with duplicate removals derived from the active merges."""
+    """Stored events for PRISMA: duplicate removals derived from the active merges, and final
+    screening decisions derived from the stored screening events (each placed where it became
+    final, so a later manual `FinalDecision` still supersedes it and vice versa).
+    """
     events = load_events(session, review)
     view = replay(load_records(session, review), [e for e in events if isinstance(e, MergeEvent)])
+    screening = _screening_from(session, review, events, view) if _has_screening(events) else None
+    derived: dict[int, list[ReviewEvent]] = {}
+    for position, decision in decisions_at(screening) if screening else []:
+        derived.setdefault(position, []).append(decision)
+    out: list[ReviewEvent] = []
+    for position, event in enumerate(events):
+        if not isinstance(event, MergeEvent | ScreeningRecorded):
+            out.append(event)
+        out.extend(derived.get(position, []))
     removed = sorted(rid for rid, canon in view.canonical_of.items() if rid != canon)
-    out: list[ReviewEvent] = [e for e in events if not isinstance(e, MergeEvent)]
     if removed:
         out.append(DuplicatesRemoved(record_ids=removed, merge_events=view.active_merges))
     return out
+
+
+# -- screening -----------------------------------------------------------------------------------
+
+
+def _has_screening(events: list[AnyEvent]) -> bool:
+    return any(isinstance(e, ScreeningRecorded) for e in events)
+
+
+def screening_record_ids(events: list[AnyEvent], view: MergedView) -> list[str]:
+    """Records to screen: one per publication (after merges), minus those removed before
+    screening for another reason.
+    """
+    removed = {rid for e in events if isinstance(e, RecordsRemoved) for rid in e.record_ids}
+    return [r.record_id for r in view.records if r.record_id not in removed]
+
+
+def _screening_from(
+    session: Session, review: str, events: list[AnyEvent], view: MergedView
+) -> StoredScreening:
+    protocol = load_protocol(session, review)
+    if protocol is None:
+        raise ReviewStateError(f"review {review!r} has no protocol (use `review protocol set`)")
+    stored = [(i, e) for i, e in enumerate(events) if isinstance(e, ScreeningRecorded)]
+    return replay_stored(screening_protocol(protocol), screening_record_ids(events, view), stored)
+
+
+def load_screening(session: Session, review: str = DEFAULT_REVIEW) -> StoredScreening:
+    """The review's screening state, replayed through the workflow rules from the stored log;
+    reviewers, resolvers and exclusion reasons come from the stored protocol.
+    """
+    events = load_events(session, review)
+    merges = [e for e in events if isinstance(e, MergeEvent)]
+    return _screening_from(session, review, events, replay(load_records(session, review), merges))
+
+
+def _lock_for_screening(session: Session, review: str) -> None:
+    """Take the write lock a read-validate-append needs.
+
+    PostgreSQL: lock the review's protocol row (SELECT ... FOR UPDATE); a second screener waits,
+    then reads the first one's committed event. SQLite: the driver only opens a transaction at
+    the first write, so reads would see a state another writer is about to change; start the
+    transaction with BEGIN IMMEDIATE (the database's write lock) unless it already holds it.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(
+        select(ReviewProtocolRow.id).where(ReviewProtocolRow.review == review).with_for_update()
+    )
+
+
+def record_screening(
+    session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW
+) -> ScreeningLog:
+    """Validate one screening event against the stored state and append it (in the caller's
+    unit of work); returns the log with the event. A refused event raises ScreeningError and
+    adds nothing. Writers are serialised before the state is read (see `_lock_for_screening`),
+    so two screeners cannot both take a record's last decision slot.
+    """
+    _lock_for_screening(session, review)
+    updated = load_screening(session, review).log.with_event(event)
+    append_event(session, ScreeningRecorded.from_event(event), review)
+    return updated
 
 
 # -- extraction and appraisal --------------------------------------------------------------------

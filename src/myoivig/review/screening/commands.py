@@ -1,13 +1,17 @@
-"""`myoivig review screen ...`: simulation and the screening workflow over an events file.
+"""`myoivig review screen ...`: simulation and the screening workflow.
 
-Mounted by the review CLI as ``review screen``; until the review store exists the workflow state
-lives in a CSV/JSON events file next to a records CSV and a protocol JSON.
+Mounted by the review CLI as ``review screen``. By default the workflow works on a stored review
+(``--review NAME``, default ``default``, the name the other review commands use): its records,
+protocol (screeners, arbiters, exclusion reasons) and event log are read from the database, and
+each decision is written through the audited store with the reviewer as the actor. With
+``--events FILE`` (plus ``--records`` and ``--protocol``) it works offline on a CSV/JSON events
+file instead, for simulation and exercises.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +21,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.review import repository as repo
+from myoivig.review.protocol import ProtocolError
 from myoivig.review.screening.agreement import pair_agreements
-from myoivig.review.screening.dataset import load_labelled_csv, load_records_csv
+from myoivig.review.screening.dataset import RecordTexts, load_labelled_csv, load_records_csv
 from myoivig.review.screening.eventfile import read_events, read_protocol, write_events
 from myoivig.review.screening.events import (
     EventKind,
@@ -38,6 +44,7 @@ from myoivig.review.screening.stopping import (
     stopping_test,
 )
 from myoivig.review.screening.workflow import ScreeningLog
+from myoivig.store import Store, StoreError
 
 app = typer.Typer(
     name="screen",
@@ -46,14 +53,28 @@ app = typer.Typer(
 )
 console = Console()
 
-RecordsOpt = Annotated[Path, typer.Option("--records", help="Records CSV (id, title, abstract).")]
-ProtocolOpt = Annotated[Path, typer.Option("--protocol", help="Screening protocol JSON.")]
-EventsOpt = Annotated[Path, typer.Option("--events", help="Events file (.csv or .json).")]
+RecordsOpt = Annotated[
+    Path | None, typer.Option("--records", help="File mode: records CSV (id, title, abstract).")
+]
+ProtocolOpt = Annotated[
+    Path | None, typer.Option("--protocol", help="File mode: screening protocol JSON.")
+]
+EventsOpt = Annotated[
+    Path | None,
+    typer.Option("--events", help="File mode: events file (.csv or .json) instead of a review."),
+]
+ReviewOpt = Annotated[
+    str | None,
+    typer.Option("--review", help="Stored review to screen (default: 'default'; database mode)."),
+]
 StageOpt = Annotated[str, typer.Option("--stage", help="title_abstract (ta) or full_text (ft).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable keys.")]
 RecallOpt = Annotated[float, typer.Option("--recall-target", help="Recall the rule must assure.")]
 ConfidenceOpt = Annotated[float, typer.Option("--confidence", help="Confidence of that assurance.")]
 ClassifierOpt = Annotated[Classifier, typer.Option("--classifier", help="Linear model to rank.")]
+
+
+KNOWN_ERRORS = (ScreeningError, ProtocolError, repo.ReviewStateError, StoreError, ValueError)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -65,9 +86,70 @@ def _emit(payload: Any) -> None:
     typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-def _load_log(records: Path, protocol: Path, events: Path) -> ScreeningLog:
-    texts = load_records_csv(records)
-    return ScreeningLog(read_protocol(protocol), texts.record_ids, read_events(events))
+@dataclass(frozen=True)
+class Where:
+    """Where the screening state lives: a stored review (database) or an events file."""
+
+    review: str | None
+    records: Path | None = None
+    protocol: Path | None = None
+    events: Path | None = None
+
+    @classmethod
+    def choose(
+        cls, review: str | None, records: Path | None, protocol: Path | None, events: Path | None
+    ) -> Where:
+        """Database mode unless --events is given; the modes cannot be mixed."""
+        if events is None:
+            if records is not None or protocol is not None:
+                raise ScreeningError(
+                    "--records/--protocol belong to file mode: give --events too, or use "
+                    "--review NAME for a stored review"
+                )
+            return cls(review=review or repo.DEFAULT_REVIEW)
+        if review is not None:
+            raise ScreeningError("give either --review (database) or --events (file), not both")
+        if records is None or protocol is None:
+            raise ScreeningError("file mode (--events) also needs --records and --protocol")
+        return cls(review=None, records=records, protocol=protocol, events=events)
+
+
+def _store() -> Store:
+    store = Store.default()
+    store.upgrade()
+    return store
+
+
+def _load_log(where: Where) -> ScreeningLog:
+    if where.review is not None:
+        with _store().session() as session:
+            return repo.load_screening(session, where.review).log
+    assert where.records and where.protocol and where.events  # guaranteed by Where.choose
+    texts = load_records_csv(where.records)
+    return ScreeningLog(read_protocol(where.protocol), texts.record_ids, read_events(where.events))
+
+
+def _record(where: Where, event: ScreeningEvent) -> None:
+    """Validate and append one event; a refused event writes nothing."""
+    if where.review is not None:
+        with _store().unit_of_work(actor=event.reviewer) as session:
+            repo.record_screening(session, event, where.review)
+        return
+    assert where.events is not None
+    write_events(where.events, _load_log(where).with_event(event).events)
+
+
+def _texts(where: Where, log: ScreeningLog) -> RecordTexts:
+    """Text the ranking model reads (title + abstract) for each screenable record."""
+    if where.review is None:
+        assert where.records is not None
+        return load_records_csv(where.records)
+    with _store().session() as session:
+        by_id = {r.record_id: r for r in repo.merged_view(session, where.review).records}
+    texts = tuple(
+        f"{by_id[rid].title or ''} {by_id[rid].abstract or ''}".strip() for rid in log.record_ids
+    )
+    return RecordTexts(log.record_ids, texts)
 
 
 def _event_json(event: ScreeningEvent) -> dict[str, Any]:
@@ -106,7 +188,7 @@ def simulate_command(
             confidence=confidence,
         )
         result = simulate(features, dataset.labels, priors, settings)
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     summary = result.summary()
     summary["dataset"] = dataset.name
@@ -128,9 +210,7 @@ def simulate_command(
 
 def _record_event(
     kind: EventKind,
-    records: Path,
-    protocol: Path,
-    events: Path,
+    where: tuple[str | None, Path | None, Path | None, Path | None],
     reviewer: str,
     record_id: str,
     stage: str,
@@ -141,7 +221,7 @@ def _record_event(
     as_json: bool,
 ) -> None:
     try:
-        log = _load_log(records, protocol, events)
+        place = Where.choose(*where)
         when = datetime.fromisoformat(at) if at else datetime.now(UTC)
         event = ScreeningEvent(
             kind=kind,
@@ -153,9 +233,8 @@ def _record_event(
             reason=reason or None,
             note=note or None,
         )
-        updated = log.with_event(event)
-        write_events(events, updated.events)
-    except (ScreeningError, ValueError) as exc:
+        _record(place, event)
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     if as_json:
         _emit(_event_json(event))
@@ -165,9 +244,6 @@ def _record_event(
 
 @app.command("decide")
 def decide_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     reviewer: Annotated[str, typer.Option("--reviewer")],
     record_id: Annotated[str, typer.Option("--record")],
     stage: StageOpt,
@@ -175,14 +251,19 @@ def decide_command(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
     at: Annotated[str | None, typer.Option("--at", help="ISO time (default: now, UTC).")] = None,
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record one reviewer's independent decision (an exclusion needs --reason)."""
+    """Record one reviewer's independent decision (an exclusion needs --reason).
+
+    In database mode the write is audited with the reviewer as the actor.
+    """
     _record_event(
         EventKind.DECISION,
-        records,
-        protocol,
-        events,
+        (review, records, protocol, events),
         reviewer,
         record_id,
         stage,
@@ -196,9 +277,6 @@ def decide_command(
 
 @app.command("resolve")
 def resolve_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     reviewer: Annotated[str, typer.Option("--reviewer", help="The resolving third reviewer.")],
     record_id: Annotated[str, typer.Option("--record")],
     stage: StageOpt,
@@ -206,14 +284,16 @@ def resolve_command(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
     at: Annotated[str | None, typer.Option("--at")] = None,
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Resolve a conflict as a third reviewer."""
     _record_event(
         EventKind.RESOLUTION,
-        records,
-        protocol,
-        events,
+        (review, records, protocol, events),
         reviewer,
         record_id,
         stage,
@@ -227,17 +307,18 @@ def resolve_command(
 
 @app.command("conflicts")
 def conflicts_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     stage: StageOpt = "title_abstract",
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List open conflicts at a stage with the decisions behind them (for resolvers)."""
     try:
-        log = _load_log(records, protocol, events)
+        log = _load_log(Where.choose(review, records, protocol, events))
         found = log.conflicts(parse_stage(stage))
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     payload = [
         {
@@ -264,17 +345,18 @@ def conflicts_command(
 
 @app.command("kappa")
 def kappa_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     stage: StageOpt = "title_abstract",
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Cohen's kappa and agreement counts for every reviewer pair at a stage."""
     try:
-        log = _load_log(records, protocol, events)
+        log = _load_log(Where.choose(review, records, protocol, events))
         pairs = pair_agreements(log, parse_stage(stage))
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     payload = [
         {
@@ -303,9 +385,6 @@ def kappa_command(
 
 @app.command("rank")
 def rank_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     reviewer: Annotated[str, typer.Option("--reviewer")],
     stage: StageOpt = "title_abstract",
     limit: Annotated[int, typer.Option("--limit", help="Show the first N (0 = all).")] = 20,
@@ -314,12 +393,17 @@ def rank_command(
         Path | None,
         typer.Option("--features-cache", help="Reuse the feature matrix from this .npz file."),
     ] = None,
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The reviewer's queue, ranked by a model trained on blinding-safe labels only."""
     try:
-        texts = load_records_csv(records)
-        log = ScreeningLog(read_protocol(protocol), texts.record_ids, read_events(events))
+        place = Where.choose(review, records, protocol, events)
+        log = _load_log(place)
+        texts = _texts(place, log)
         stage_value: Stage = parse_stage(stage)
         features = cached_features(texts.texts, features_cache)
         row_of = {rid: i for i, rid in enumerate(texts.record_ids)}
@@ -328,7 +412,7 @@ def rank_command(
         values = np.asarray(list(labels.values()), dtype=np.int64)
         scores = relevance_scores(features, labelled, values, ModelSettings(classifier=classifier))
         queue = log.queue(reviewer, stage_value)
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     queue.sort(key=lambda rid: (-scores[row_of[rid]], row_of[rid]))
     shown = queue if limit <= 0 else queue[:limit]
@@ -357,12 +441,13 @@ def rank_command(
 
 @app.command("stop")
 def stop_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     stage: StageOpt = "title_abstract",
     recall_target: RecallOpt = DEFAULT_RECALL_TARGET,
     confidence: ConfidenceOpt = DEFAULT_CONFIDENCE,
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """May the team stop? Hypergeometric test (Callaghan & Müller-Hansen 2020) on final labels.
@@ -371,11 +456,11 @@ def stop_command(
     finalised records as a sample of what was left.
     """
     try:
-        log = _load_log(records, protocol, events)
+        log = _load_log(Where.choose(review, records, protocol, events))
         stage_value = parse_stage(stage)
         sequence = [label for _, label in log.screening_sequence(stage_value)]
         result = stopping_test(sequence, len(log.eligible(stage_value)), recall_target, confidence)
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     payload = asdict(result) | {"stage": stage_value.value, "can_stop": result.can_stop}
     if as_json:
@@ -391,15 +476,16 @@ def stop_command(
 
 @app.command("summary")
 def summary_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Derived counts per stage (eligible, pending, conflicts, included, excluded by reason)."""
     try:
-        log = _load_log(records, protocol, events)
-    except ScreeningError as exc:
+        log = _load_log(Where.choose(review, records, protocol, events))
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     payload: list[dict[str, Any]] = [asdict(log.summary(stage)) for stage in Stage]
     for item in payload:
@@ -423,19 +509,20 @@ def summary_command(
 
 @app.command("view")
 def view_command(
-    records: RecordsOpt,
-    protocol: ProtocolOpt,
-    events: EventsOpt,
     reviewer: Annotated[str, typer.Option("--reviewer")],
     record_id: Annotated[str, typer.Option("--record")],
     stage: StageOpt = "title_abstract",
+    review: ReviewOpt = None,
+    records: RecordsOpt = None,
+    protocol: ProtocolOpt = None,
+    events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One record as a reviewer may see it: others' decisions stay hidden until both decided."""
     try:
-        log = _load_log(records, protocol, events)
+        log = _load_log(Where.choose(review, records, protocol, events))
         view = log.view(reviewer, parse_stage(stage), record_id)
-    except ScreeningError as exc:
+    except KNOWN_ERRORS as exc:
         raise _fail(exc) from None
     payload = {
         "record_id": view.record_id,
