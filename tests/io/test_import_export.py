@@ -13,7 +13,8 @@ from myoivig.domain.values import NP
 from myoivig.io.exporter import export_store
 from myoivig.io.importer import import_path, load_bundle
 from myoivig.io.problems import ImportRejectedError, Problem
-from myoivig.store import Store
+from myoivig.io.sheets import FormatError
+from myoivig.store import Store, repository
 from myoivig.store.repository import list_dossiers, load_dossier
 from myoivig.store.tables import AuditRow, Base
 
@@ -130,3 +131,37 @@ def test_byte_order_mark_and_blank_lines_are_tolerated(tmp_path: Path) -> None:
         "\ufeffpatient_code,sex,diagnosis\nX1,F,dermatomyositis\n,,\n", encoding="utf-8"
     )
     assert load_bundle(folder).counts()["patients"] == 1
+
+
+def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / "patients.csv").write_bytes(
+        "patient_code,sex,diagnosis,note\nX1,F,dermatomyositis,Zürich\n".encode("latin-1")
+    )
+    with pytest.raises(FormatError, match=r"patients.csv: not UTF-8 text"):
+        load_bundle(folder)
+
+
+def test_failure_after_rows_were_written_rolls_everything_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error part-way through the write leaves the database exactly as it was."""
+    load_trial_cohort(store)
+    before = _snapshot(store)
+    real_add = repository.add_dossier
+    calls = {"n": 0}
+
+    def add_then_fail(session, dossier, sites):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        row = real_add(session, dossier, sites)
+        if calls["n"] == 2:
+            session.flush()  # the first patients are really in the transaction now
+            row.code = "MAS98-01"  # collides with a stored patient -> IntegrityError
+            session.flush()
+        return row
+
+    monkeypatch.setattr(repository, "add_dossier", add_then_fail)
+    problems = _rejected(store, FIXTURES / "full")
+    assert calls["n"] == 2 and "database refused" in problems[0].reason
+    assert _snapshot(store) == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from outcomes_trial_data import trial_dossiers
 
@@ -95,3 +97,15 @@ def test_change_summary_counts() -> None:
     assert (summary.improved_significant, summary.worsened_significant) == (1, 1)
     assert (summary.not_significant, summary.significance_unknown) == (1, 1)
     assert summary.median == pytest.approx((1.0 + 20.9) / 2)
+
+
+def test_zero_ck_is_left_out_of_the_log_tests_not_a_crash() -> None:
+    source, claims = load_claims()
+    dossiers = trial_dossiers()
+    first = dossiers[0].reported_outcome
+    dossiers[0] = replace(dossiers[0], reported_outcome=replace(first, ck_after_u_per_l=0.0))
+    summary = cohort_summary(dossiers, source, claims)
+    ck = summary["ck"]
+    assert isinstance(ck, dict)
+    assert ck["all"]["excluded_pairs_with_zero_ck"] == 1
+    assert ck["all"]["n_pairs"] == 14

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -37,7 +38,15 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], dict[str, list[
     if not files:
         raise FormatError(f"{folder}: no .csv files found")
     for file in files:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            bad = error.object[error.start : error.start + 1]
+            raise FormatError(
+                f"{file.name}: not UTF-8 text (byte {error.start}: {bad!r}); "
+                "save the file as UTF-8 CSV"
+            ) from error
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
             headers[file.stem] = [h.strip() for h in header]

@@ -331,9 +331,14 @@ def _ck_json(rows: Sequence[TableRow]) -> dict[str, object] | None:
         for r in rows
         if isinstance(r.ck_before_u_per_l, float) and isinstance(r.ck_after_u_per_l, float)
     ]
-    if not pairs:
+    # The log-scale t test needs CK > 0; a stored CK of 0 U/L is valid data, so such pairs are
+    # left out of both tests (to keep them on the same patients) and counted, never a crash.
+    usable = [(b, a) for b, a in pairs if b > 0 and a > 0]
+    if not usable:
         return None
-    return asdict(ck_before_after(pairs))
+    result: dict[str, object] = asdict(ck_before_after(usable))
+    result["excluded_pairs_with_zero_ck"] = len(pairs) - len(usable)
+    return result
 
 
 def _myometry_json(rows: Sequence[TableRow]) -> dict[str, object]:
@@ -364,9 +369,9 @@ def cohort_summary(
         "serious_adverse_events": sum(1 for d in dossiers for e in d.adverse_events if e.serious),
     }
     for g, rs in by_group.items():
-        true, total, _ = _count(rs, "responder")
+        true, total, _ = _ordered(_count(rs, "responder"))
         metrics[f"responders.{g}"] = (true, total)
-        fi_true, fi_total, _ = _count(rs, "functional_improvement")
+        fi_true, fi_total, _ = _ordered(_count(rs, "functional_improvement"))
         metrics[f"functional_improvement.{g}"] = (fi_true, fi_total)
     for diagnosis in (Diagnosis.DERMATOMYOSITIS, Diagnosis.POLYMYOSITIS):
         rs = [
@@ -374,9 +379,9 @@ def cohort_summary(
             for r in rows
             if diagnosis_of[r.patient_code] is diagnosis and group_of[r.patient_code] != "overlap"
         ]
-        true, total, _ = _count(rs, "responder")
+        true, total, _ = _ordered(_count(rs, "responder"))
         metrics[f"responders.{diagnosis.value}"] = (true, total)
-    true, total, _ = _count(non_ibm, "responder")
+    true, total, _ = _ordered(_count(non_ibm, "responder"))
     metrics["responders.non_ibm"] = (true, total)
 
     discrepancies, agreements = [], []
