@@ -96,3 +96,40 @@ def other_store(tmp_path: Path, store: Store) -> Iterator[Store]:
 
         with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{s.engine.url.database}" WITH (FORCE)')
+
+
+_LOOPBACK_NAMES = {"localhost", "::1", "ip6-localhost"}
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        return host in _LOOPBACK_NAMES or host.startswith("127.") or host == "::1"
+    return isinstance(address, str | bytes)  # unix-domain sockets
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet() -> Iterator[None]:
+    """Tests may talk to servers on this machine only; anything else fails loudly."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: object) -> None:
+        if not _is_local(address):
+            raise RuntimeError(f"test tried to reach {address!r}: tests must not use the network")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    def guarded_connect_ex(self: socket.socket, address: object) -> int:
+        if not _is_local(address):
+            raise RuntimeError(f"test tried to reach {address!r}: tests must not use the network")
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
