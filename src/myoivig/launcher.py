@@ -35,6 +35,7 @@ COMMAND_AREAS = {
     "patient": "clinic",
     "meta": "evidence",
     "score": "outcomes",
+    "outcomes": "outcomes",
     "cohort": "outcomes",
     "dose": "protocol",
     "plan": "protocol",

@@ -15,6 +15,8 @@ from rich.table import Table
 from myoivig.domain.records import PatientDossier
 from myoivig.outcomes.batch_io import BatchInputError, BatchReport, score_file
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
+from myoivig.outcomes.patient_report import patient_outcomes
+from myoivig.outcomes.runin import BaselineMethod
 from myoivig.outcomes.trial_claims import load_claims
 from myoivig.outcomes.trial_report import (
     FOOTNOTE_PREDNISONE,
@@ -25,7 +27,7 @@ from myoivig.outcomes.trial_report import (
     table_rows,
 )
 from myoivig.store import Store, StoreError
-from myoivig.store.repository import list_dossiers
+from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
 
 SHOWN_ISSUES = 20
 
@@ -174,6 +176,63 @@ def cohort_summary_command(
         console.print(f'[yellow]differs:[/yellow] {entry["statement"]} Quote: "{entry["quote"]}"')
 
 
+def patient_outcomes_command(
+    code: str = typer.Argument(..., help="patient code"),
+    baseline: BaselineMethod = typer.Option(
+        BaselineMethod.MEAN, "--baseline", help="run-in baseline: mean of run-in values or last"
+    ),
+    enzyme_rule: EnzymeRule = typer.Option(EnzymeRule.RELATIVE, "--enzyme-rule"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """One patient's outcomes from stored assessments: run-in baseline and trend, myometry,
+    MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM deterioration."""
+    store = Store.default()
+    try:
+        store.require_current()
+        with store.session() as session:
+            dossier = load_dossier(session, code)
+    except (StoreError, RecordNotFoundError) as error:
+        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    finally:
+        store.dispose()
+    report = patient_outcomes(
+        code,
+        dossier.patient.diagnosis,
+        dossier.assessments,
+        baseline,
+        ScoringSettings(enzyme_rule=enzyme_rule),
+    )
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(
+        f"Patient {code}: {report['assessments']} assessments "
+        f"({report['run_in_assessments']} run-in)"
+    )
+    for name, part in report["run_in"].items():
+        if part["available"]:
+            console.print(
+                f"  run-in {name}: baseline {part['baseline']:.4g} ({part['method']} of "
+                f"{part['n_assessments']}), slope/month {part['slope_per_month']}, "
+                f"deteriorating: {part['deteriorating_during_run_in']}"
+            )
+            for warning in part["warnings"]:
+                console.print(f"    [yellow]warning:[/yellow] {warning}")
+    latest = report["latest"]
+    if latest is None:
+        console.print(f"  {report.get('note', '')}")
+        return
+    console.print(f"  latest {latest['assessment_date']} vs run-in:")
+    for name in ("myometry", "mrc", "functional", "ck", "tis_doi"):
+        part = dict(latest[name])
+        shown = {k: v for k, v in part.items() if k != "available"}
+        console.print(f"    {name}: {shown}")
+    console.print(f"    trial response: {latest['trial_response']}")
+    console.print(f"  ProDERM deterioration: {report['proderm_deterioration']}")
+
+
 def _interval(bounds: object) -> str:
     if not isinstance(bounds, list):
         return ""
@@ -183,4 +242,5 @@ def _interval(bounds: object) -> str:
 def register(app: typer.Typer) -> None:
     """Add the outcome commands to the root app."""
     app.command("score")(score)
+    app.command("outcomes")(patient_outcomes_command)
     app.add_typer(cohort_app, name="cohort")
