@@ -54,3 +54,15 @@ def test_proderm_responder_needs_tis_20_and_no_confirmed_deterioration() -> None
     assert proderm_responder(19.5, 19.5, stable) is False
     assert proderm_responder(60, 60, deteriorated) is False
     assert proderm_responder(15, 35, stable) is None
+
+
+def test_missing_visit_data_cannot_prove_no_deterioration() -> None:
+    from myoivig.outcomes.proderm import proderm_responder
+
+    gap = CoreSetVisit(physician_global=BASELINE.physician_global)  # the rest not recorded
+    unknown = confirmed_deterioration(BASELINE, [gap, gap], 150)
+    assert not unknown.confirmed and not unknown.ruled_out
+    assert proderm_responder(60, 60, unknown) is None
+    one_gap = confirmed_deterioration(BASELINE, [BASELINE, gap, BASELINE], 150)
+    assert one_gap.ruled_out  # a single incomplete visit cannot make two consecutive ones
+    assert proderm_responder(60, 60, one_gap) is True

@@ -50,6 +50,21 @@ class DeteriorationResult:
     confirmed_at_visit: int | None  # index of the second of the two consecutive visits
     incomplete_visits: tuple[int, ...]
 
+    @property
+    def ruled_out(self) -> bool:
+        """No two consecutive visits could meet the criterion, even if missing inputs were worse.
+
+        A visit with missing inputs that did not meet the criterion might have met it; only
+        when no such pair of consecutive visits exists is deterioration known to be absent.
+        """
+        possible = [
+            met or index in self.incomplete_visits for index, met in enumerate(self.met_per_visit)
+        ]
+        return not any(
+            all(possible[i + 1 - CONSECUTIVE_VISITS : i + 1])
+            for i in range(CONSECUTIVE_VISITS - 1, len(possible))
+        )
+
 
 def _fixed(value: float | None) -> int | None:
     return None if value is None else to_fixed(value, CLINICAL_SCALE)
@@ -146,10 +161,11 @@ def proderm_responder(
     """ProDERM primary response: TIS >= 20 and no confirmed deterioration up to that visit.
 
     Takes the TIS bounds (tis.TisResult.tis_min/tis_max) so a TIS with missing measures gives an
-    answer only when both bounds agree; None means undetermined.
+    answer only when both bounds agree, and answers True only when missing visit data could not
+    hide a confirmed deterioration; None means undetermined.
     """
     if deterioration.confirmed or tis_max < PRIMARY_TIS_THRESHOLD:
         return False
-    if tis_min >= PRIMARY_TIS_THRESHOLD:
+    if tis_min >= PRIMARY_TIS_THRESHOLD and deterioration.ruled_out:
         return True
     return None
