@@ -94,7 +94,9 @@ def test_unreadable_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(BatchInputError, match="missing columns: physician_global_bl"):
         list(score_file(path, tmp_path / "out.csv").issues)
     write_csv(path, [ROWS[0].replace("3.5", "three")])
-    with pytest.raises(BatchInputError, match="three"):
+    with pytest.raises(
+        BatchInputError, match=r"row 1 \(id 'ex1'\) column physician_global_fu: 'three'"
+    ):
         score_file(path, tmp_path / "out.csv")
     with pytest.raises(BatchInputError, match=r"\.xlsx"):
         score_file(path, tmp_path / "out.xlsx")

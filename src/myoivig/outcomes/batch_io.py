@@ -10,6 +10,7 @@ drop the listed rows and run again.
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
 import itertools
 import os
@@ -145,7 +146,33 @@ def read_batches(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Record
             for batch in reader:
                 yield batch.select(list(INPUT_COLUMNS))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        cells = _non_numeric_cells(path) if kind == "csv" else []
+        if cells:
+            raise BatchInputError(f"{path}: not numbers: " + "; ".join(cells)) from exc
         raise BatchInputError(f"{path}: {exc}") from exc
+
+
+def _non_numeric_cells(path: Path, limit: int = 20) -> list[str]:
+    """Where a CSV has text in numeric columns (row, id, column, value), for the error message.
+
+    Only run after the fast reader failed, so the slow scan costs nothing on good input.
+    """
+    found: list[str] = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for row_number, row in enumerate(csv.DictReader(handle), start=1):
+            for column in NUMERIC_COLUMNS:
+                cell = (row.get(column) or "").strip()
+                if not cell:
+                    continue
+                try:
+                    float(cell)
+                except ValueError:
+                    found.append(
+                        f"row {row_number} (id {row.get('id')!r}) column {column}: {cell!r}"
+                    )
+                    if len(found) >= limit:
+                        return found
+    return found
 
 
 def float_values(column: pa.Array) -> F64:
