@@ -65,12 +65,24 @@ def test_daily_dose_above_protocol_limit_is_refused() -> None:
     spec = REG.get("2g/kg").induction
     with pytest.raises(PlanningError, match="days=1"):
         course_dose(spec, 1, CAT.product("octagam-10"), 70)
+    with pytest.raises(PlanningError, match=r"dose_g=120.0: 2.00 g/kg per course.*1.5 g/kg"):
+        course_dose(REG.get("2g/kg").induction, 5, CAT.product("octagam-10"), 60, _TIGHT)
     small = REG.get("mastaglia-1998").induction  # 30 g/day for a 25 kg patient = 1.2 g/kg/day
-    with pytest.raises(PlanningError, match=r"dose_g=150.0: 6.00 g/kg per course"):
-        course_dose(small, 5, CAT.product("octagam-10"), 25)
-    lenient = ProtocolSettings(max_course_dose_g_per_kg=10)
     with pytest.raises(PlanningError, match=r"daily_dose_g=30.0: 1.20 g/kg/day.*protocol limit"):
-        course_dose(small, 5, CAT.product("octagam-10"), 25, lenient)
+        course_dose(small, 5, CAT.product("octagam-10"), 25)
+
+
+# A g/kg regimen above the course limit is still refused (limit lowered to provoke it).
+_TIGHT = ProtocolSettings(max_course_dose_g_per_kg=1.5)
+
+
+def test_fixed_gram_course_above_per_kg_limit_warns_instead_of_refusing() -> None:
+    trial = REG.get("mastaglia-1998")
+    plan = course_dose(trial.induction, 5, CAT.product("octagam-10"), 60)  # actual weight
+    assert plan.dose_g == 150 and plan.g_per_kg == pytest.approx(2.5)
+    assert [w.code for w in plan.warnings] == ["fixed_dose_above_per_kg_limit"]
+    assert "2.50 g/kg" in plan.warnings[0].message
+    assert course_dose(trial.induction, 5, CAT.product("octagam-10"), 75).warnings == ()
 
 
 def test_daily_dose_above_product_limit_is_refused() -> None:

@@ -10,7 +10,7 @@ from myoivig.domain.vocab import BloodGroup, Sex
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.planner import PlanRequest, plan_course
-from myoivig.protocol.regimens import load_regimens
+from myoivig.protocol.regimens import Basis, load_regimens
 from myoivig.protocol.safety import Risk, Severity
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 
@@ -55,10 +55,15 @@ def test_plan_invariants(request: PlanRequest, rounding: Rounding) -> None:
     assert dose is not None and plan.weight is not None
     assert plan.weight.dosing_kg <= request.weight_kg + 1e-9  # type: ignore[operator]
     assert sum(dose.daily_dose_g) == pytest.approx(dose.dose_g)
-    for day in dose.per_day:
-        assert day.vials.total_g >= day.dose_g - 1e-9
-    if rounding is Rounding.NONE:
+    for given_day in dose.per_day:
+        assert given_day.vials.total_g >= given_day.dose_g - 1e-9
+    if dose.basis is Basis.G_PER_KG and rounding is Rounding.NONE:
         assert dose.prescribed_g / plan.weight.dosing_kg <= 2.0 + 1e-9
+    if dose.basis is Basis.FIXED_G:
+        # fixed grams are judged on the actual weight and only warn above 2 g/kg per course
+        over = dose.prescribed_g / request.weight_kg > 2.0 + 1e-9  # type: ignore[operator]
+        warned = any(a.code == "fixed_dose_above_per_kg_limit" for a in plan.alerts)
+        assert over == warned
     if plan.infusion is not None:
         assert plan.product is not None and plan.rate_profile is not None
         profile = plan.product.rate_profiles[plan.rate_profile]

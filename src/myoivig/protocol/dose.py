@@ -21,14 +21,26 @@ class DayDose:
 
 
 @dataclass(frozen=True)
+class DoseWarning:
+    """A limit that is exceeded but does not block (fixed-gram regimens), with the figure."""
+
+    code: str
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
 class CourseDose:
     basis: Basis
     prescribed_g: float  # before rounding
     dose_g: float  # after rounding, what is given
     days: int
-    g_per_kg: float | None  # of the dosing weight, None if the weight is unknown
+    # g/kg regimens: of the dosing weight; fixed-gram regimens: of the ACTUAL weight (the
+    # caller passes it); None if the weight is unknown
+    g_per_kg: float | None
     rounding: Rounding
     per_day: tuple[DayDose, ...]
+    warnings: tuple[DoseWarning, ...] = ()
 
     @property
     def daily_dose_g(self) -> list[float]:
@@ -46,7 +58,14 @@ def course_dose(
     dosing_weight_kg: float | None,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
 ) -> CourseDose:
-    """Plan one course; refuses doses above the product's or the protocol's limits."""
+    """Plan one course; refuses doses above the product's or the protocol's limits.
+
+    `dosing_weight_kg` is the dosing weight for g/kg regimens and the patient's ACTUAL weight
+    for fixed-gram regimens: a fixed dose is not scaled to the weight, so its g/kg is what the
+    patient really receives. For fixed-gram regimens the protocol's per-course g/kg limit gives
+    a warning instead of a refusal (the trial's 150 g is "about 2 g/kg" only at ~75 kg, seed
+    000); the protocol's g/kg/day limit and the product's label limit still refuse.
+    """
     spec.check_days(days)
     if spec.dose_g_per_kg is not None:
         if dosing_weight_kg is None:
@@ -57,7 +76,7 @@ def course_dose(
         assert spec.daily_g is not None
         basis = Basis.FIXED_G
         prescribed = spec.daily_g * days
-    _check_limits(prescribed, days, product, dosing_weight_kg, settings)
+    warnings = _check_limits(prescribed, days, product, dosing_weight_kg, settings, basis)
 
     sizes = product.vial_sizes_g.value
     if sizes is None:
@@ -95,6 +114,7 @@ def course_dose(
         g_per_kg=None if dosing_weight_kg is None else given / dosing_weight_kg,
         rounding=rounding,
         per_day=per_day,
+        warnings=tuple(warnings),
     )
 
 
@@ -104,12 +124,27 @@ def _check_limits(
     product: Product,
     weight_kg: float | None,
     settings: ProtocolSettings,
-) -> None:
+    basis: Basis,
+) -> list[DoseWarning]:
     if weight_kg is None:
-        return  # fixed-gram course without a weight: per-kg limits cannot be checked
+        return []  # fixed-gram course without a weight: per-kg limits cannot be checked
     course_per_kg = prescribed_g / weight_kg
     daily_per_kg = course_per_kg / days
-    if course_per_kg > settings.max_course_dose_g_per_kg + 1e-9:
+    warnings: list[DoseWarning] = []
+    over_course = course_per_kg > settings.max_course_dose_g_per_kg + 1e-9
+    if over_course and basis is Basis.FIXED_G:
+        warnings.append(
+            DoseWarning(
+                "fixed_dose_above_per_kg_limit",
+                f"The fixed {prescribed_g:g} g course is {course_per_kg:.2f} g/kg of the actual "
+                f"weight ({weight_kg:g} kg), above the protocol limit of "
+                f"{settings.max_course_dose_g_per_kg:g} g/kg per course: the trial's fixed "
+                "dose is about 2 g/kg only for a ~75 kg patient; consider a g/kg regimen.",
+                "Mastaglia 1998 (seed 000), methods: 30 g/day (about 2 g/kg); protocol setting "
+                "max_course_dose_g_per_kg",
+            )
+        )
+    elif over_course:
         raise PlanningError(
             "dose_g",
             round(prescribed_g, 1),
@@ -131,3 +166,4 @@ def _check_limits(
             f"{daily_per_kg:.2f} g/kg/day exceeds {product.name}'s limit of "
             f"{product_max:g} g/kg/day",
         )
+    return warnings

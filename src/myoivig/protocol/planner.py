@@ -135,7 +135,10 @@ def plan_course(
     if product is None:
         missing.append("product")
     dose: CourseDose | None = None
-    if product is not None and (regimen.basis is Basis.FIXED_G or dosing_kg is not None):
+    if product is not None and regimen.basis is Basis.FIXED_G:
+        # A fixed dose is not scaled to the weight: its g/kg is judged on the actual weight.
+        dose = course_dose(spec, days, product, request.weight_kg, settings)
+    elif product is not None and dosing_kg is not None:
         dose = course_dose(spec, days, product, dosing_kg, settings)
     if request.age is None:
         missing.append("age")
@@ -153,7 +156,10 @@ def plan_course(
     course = CourseFacts(product, days, g_per_kg, request.start_date)
     safety = review(patient, course, catalogue, settings)
 
-    notices: list[Alert] = []
+    notices: list[Alert] = [
+        Alert(Severity.WARNING, w.code, w.message, w.source)
+        for w in (dose.warnings if dose else ())
+    ]
     profile_name, profile = _profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
     if product is None:
