@@ -59,9 +59,18 @@ def test_plan_invariants(request: PlanRequest, rounding: Rounding) -> None:
         assert given_day.vials.total_g >= given_day.dose_g - 1e-9
     if dose.basis is Basis.G_PER_KG and rounding is Rounding.NONE:
         assert dose.prescribed_g / plan.weight.dosing_kg <= 2.0 + 1e-9
+    # every hard limit holds on the ROUNDED doses (review finding 2)
+    limit_kg = plan.weight.dosing_kg if dose.basis is Basis.G_PER_KG else request.weight_kg
+    assert limit_kg is not None and plan.product is not None
+    label_day = plan.product.max_daily_dose_g_per_kg.value
+    for d in dose.daily_dose_g:
+        assert d <= 1.0 * limit_kg + 1e-6
+        assert label_day is None or d <= label_day * limit_kg + 1e-6
+    if dose.basis is Basis.G_PER_KG:
+        assert dose.dose_g <= 2.0 * limit_kg + 1e-6
     if dose.basis is Basis.FIXED_G:
         # fixed grams are judged on the actual weight and only warn above 2 g/kg per course
-        over = dose.prescribed_g / request.weight_kg > 2.0 + 1e-9  # type: ignore[operator]
+        over = dose.dose_g / request.weight_kg > 2.0 + 1e-9  # type: ignore[operator]
         warned = any(a.code == "fixed_dose_above_per_kg_limit" for a in plan.alerts)
         assert over == warned
     if plan.infusion is not None:
