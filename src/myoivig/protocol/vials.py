@@ -126,12 +126,12 @@ def _nearest(
         if n and low - 1e-9 <= total * UNIT_G <= high + 1e-9
     ]
     if not candidates:
-        limit = "" if max_g is None else f" and at or below the limit of {max_g:.1f} g/day"
+        ceiling = "" if max_g is None else f" and at or below the limit of {max_g:.1f} g/day"
         raise PlanningError(
             "rounding",
             "vials",
             f"no vial combination of {sizes} g lies within {tolerance:.0%} of {dose_g:.1f} g"
-            + limit,
+            + ceiling,
         )
     _, _, _, best = min(candidates, key=lambda c: (c[0], c[1], c[2]))
     combo = table.combo(best)
