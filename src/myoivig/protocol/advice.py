@@ -181,7 +181,9 @@ def advise(
         )
     k = settings.stable_assessments
     recent = [e.vs_previous for e in evidence[-k:]]
-    if len(recent) == k and all(j is not None and j.change is Change.NO_CHANGE for j in recent):
+    if len(recent) == k and all(
+        j is not None and j.change is Change.NO_CHANGE and not j.any_gain for j in recent
+    ):
         return done(
             Action.REDUCE,
             "stable_after_response",

@@ -8,6 +8,7 @@ clinicians override every default). Tags follow the notes: [C] confirmed in a so
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,6 +101,13 @@ class ProtocolSettings(BaseModel):
     # Trial MRC rule: ">= 1 level in >= 4 muscle groups" [C seed 000, methods item 2].
     kendall_min_levels: int = Field(default=1, ge=1)
     kendall_min_groups: int = Field(default=4, ge=1)
+    # What counts as a response over baseline. "both" = functional improvement AND MRC
+    # improvement, the trial's definition: its responders improved "as shown by an increase in
+    # MRC grades, an improvement in functional abilities ... and a fall in serum creatine
+    # kinase" [C seed 000, results], and its table reports the two separately; the outcome
+    # engine's `trial_responder` requires both. "either" (one of them suffices) is a looser
+    # site policy [D].
+    improvement_requires: Literal["both", "either"] = "both"
 
 
 DEFAULT_SETTINGS = ProtocolSettings()
