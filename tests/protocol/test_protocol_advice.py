@@ -164,3 +164,54 @@ def test_walk_speed_counts_through_the_outcome_engine() -> None:
     fast = Visit(START + timedelta(days=30), [], [Task(FunctionalTask.WALK_30M, True, time_s=39.0)])
     assert judge(slow, fast).change is Change.IMPROVED  # 22 % faster
     assert judge(fast, slow).change is Change.WORSE
+
+
+def test_trial_patient_1_transient_improvement_still_reaches_the_stop_rule() -> None:
+    # Seed 000, patient 1: improved by 9 days after the first course, deteriorated by 3 weeks,
+    # no response to a further course. After the third course without a sustained response
+    # the stop rule must fire.
+    history = [
+        BASELINE,
+        visit(9, 6),  # improved (MRC + rising from a squat)
+        visit(21, 5),  # back to baseline
+        visit(48, 5),
+        visit(76, 5),
+    ]
+    advice = advise(courses(3), history)
+    assert advice.action is Action.STOP
+    assert advice.rule == "no_improvement_after_third_course"
+    assert not advice.improved
+    assert "not sustained" in advice.message
+    # Before the third course the lost response asks for a clinical review.
+    early = advise(courses(2), history[:4])
+    assert early.action is Action.REVIEW and early.rule == "deterioration_after_response"
+
+
+def test_relapse_is_judged_against_the_best_post_ivig_state() -> None:
+    # Climbed to grade 8, then fell to 7 over two visits (each step only 1 level down in
+    # 8 groups is "worse" vs the best, still better than baseline): review.
+    history = [BASELINE, visit(20, 7), visit(48, 8), visit(76, 8), visit(104, 7)]
+    advice = advise(courses(4), history)
+    assert advice.improved
+    assert advice.action is Action.REVIEW and advice.rule == "deterioration_after_response"
+    assert "best post-IVIg" in advice.message
+
+
+def test_course_on_the_assessment_day_is_not_yet_given() -> None:
+    # Course 2 starts on day 28; the day-28 assessment is taken before that infusion.
+    history = [BASELINE, visit(20, 5), visit(28, 5)]
+    advice = advise(courses(2), history)
+    assert [e.courses_before for e in advice.evidence] == [1, 1]
+    assert advice.rule == "too_early_to_judge"
+    # Course 3 starts on day 56: an assessment that day follows 2 courses, not 3 (no stop yet).
+    later = advise(courses(3), [BASELINE, visit(20, 5), visit(48, 5), visit(56, 5)])
+    assert later.evidence[-1].courses_before == 2
+    assert later.rule == "no_improvement_yet"
+
+
+def test_assessment_on_the_first_course_day_is_the_baseline() -> None:
+    advice = advise(courses(2), [visit(0, 5), visit(20, 6), visit(48, 7)])
+    assert advice.rule == "still_improving"
+    assert [e.assessment_date for e in advice.evidence] == [
+        START + timedelta(days=d) for d in (20, 48)
+    ]
