@@ -84,5 +84,8 @@ def test_plan_invariants(request: PlanRequest, rounding: Rounding) -> None:
             assert top <= (label_max or 0) + 1e-12
             if plan.safety.at_risk and at_risk_max is not None:
                 assert top <= at_risk_max + 1e-12
+            conc = plan.product.concentration_g_per_ml.value
+            if plan.safety.at_risk and at_risk_max is None and conc is not None:
+                assert top * conc * 1000 <= 3.0 + 1e-9  # class default, mg/kg/min
             starts = [s.start_min for s in day.steps]
             assert starts == sorted(starts) and starts[0] == 0
