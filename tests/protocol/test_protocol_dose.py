@@ -71,12 +71,18 @@ def test_rounding_never_exceeds_the_product_daily_label_limit() -> None:
     assert max(vials.daily_dose_g) <= 72.15 and vials.daily_dose_g == [72.0, 72.0]
 
 
-def test_vial_rounding_that_cannot_stay_under_the_limit_is_refused() -> None:
-    # Privigen 2.5-40 g vials, 1 % tolerance around 28.86 g/day, ceiling 28.86 g/day: nothing
-    # in [28.57, 28.86] -> refused, naming the rounding and the limit.
-    settings = ProtocolSettings(rounding=Rounding.VIALS, vial_tolerance_fraction=0.01)
-    with pytest.raises(PlanningError, match=r"rounding='vials'.*at or below the limit of 28.9"):
-        course_dose(REG.get("2g/kg").induction, 5, CAT.product("privigen"), 72.15, settings)
+def test_vial_rounding_that_cannot_stay_under_the_limit_gives_the_exact_dose() -> None:
+    # Privigen 2.5-40 g vials, 4 % tolerance around 28.86 g/day, ceiling 28.86 g/day: 30 g is
+    # within tolerance but over the limit, nothing in [27.7, 28.86] -> the unrounded dose.
+    settings = ProtocolSettings(rounding=Rounding.VIALS, vial_tolerance_fraction=0.04)
+    plan = course_dose(REG.get("2g/kg").induction, 5, CAT.product("privigen"), 72.15, settings)
+    assert plan.daily_dose_g == [28.86] * 5 and plan.dose_g <= 144.3
+    assert [w.code for w in plan.warnings] == ["vial_rounding_exceeds_limit"]
+    assert "30 g/day would exceed the limit of 28.9" in plan.warnings[0].message
+    # no combination within tolerance at all: still refused, naming the value
+    tight = ProtocolSettings(rounding=Rounding.VIALS, vial_tolerance_fraction=0.01)
+    with pytest.raises(PlanningError, match=r"rounding='vials'.*within 1% of 28.9 g"):
+        course_dose(REG.get("2g/kg").induction, 5, CAT.product("privigen"), 72.15, tight)
 
 
 def test_no_rounding_keeps_the_prescription() -> None:

@@ -128,23 +128,40 @@ def _rounded_days(
     sizes: list[float],
     settings: ProtocolSettings,
     ceilings: _Ceilings,
-) -> tuple[list[float], list[VialSet]]:
+) -> tuple[list[float], list[VialSet], list[DoseWarning]]:
+    """Per-day doses and vials under the rounding setting, never above a hard limit."""
     rounding = settings.rounding
     if rounding is Rounding.VIALS:
         top = min(ceilings.daily_g, ceilings.course_g / days)
-        vset = nearest_vials(
-            prescribed / days,
-            sizes,
-            settings.vial_tolerance_fraction,
-            None if math.isinf(top) else top + _EPS_G,
-        )
-        return [vset.total_g] * days, [vset] * days
+        day_g = prescribed / days
+        tolerance = settings.vial_tolerance_fraction
+        try:
+            vset = nearest_vials(day_g, sizes, tolerance, None if math.isinf(top) else top + _EPS_G)
+        except PlanningError:
+            # Only the limit is in the way if some combination lies within the tolerance above
+            # it; otherwise this re-raises the plain "no combination within tolerance" error.
+            over = nearest_vials(day_g, sizes, tolerance)
+            exact = _exact_days(prescribed, days)
+            warning = DoseWarning(
+                "vial_rounding_exceeds_limit",
+                f"Vial rounding to {over.total_g:g} g/day would exceed the limit of {top:.1f} "
+                f"g/day and no vial combination within {tolerance:.0%} lies below it: the "
+                f"unrounded {exact[0]:g} g/day is given (part-used vials discarded).",
+                "protocol settings max_daily_dose_g_per_kg / max_course_dose_g_per_kg; "
+                "vial_tolerance_fraction",
+            )
+            return exact, [covering_vials(d, sizes) for d in exact], [warning]
+        return [vset.total_g] * days, [vset] * days, []
     if rounding is Rounding.NEAREST_5G:
         doses = _nearest_step_doses(prescribed, days, settings.rounding_step_g, ceilings)
     else:
-        # milligram precision, rounded down so the sum never exceeds the prescription
-        doses = [math.floor(prescribed / days * 1000 + 1e-6) / 1000] * days
-    return doses, [covering_vials(d, sizes) for d in doses]
+        doses = _exact_days(prescribed, days)
+    return doses, [covering_vials(d, sizes) for d in doses], []
+
+
+def _exact_days(prescribed: float, days: int) -> list[float]:
+    """Milligram precision, rounded down so the sum never exceeds the prescription."""
+    return [math.floor(prescribed / days * 1000 + 1e-6) / 1000] * days
 
 
 def course_dose(
@@ -182,10 +199,10 @@ def course_dose(
     if sizes is None:
         raise PlanningError("product", product.key, "vial sizes unknown in the catalogue")
     ceilings = _ceilings(dosing_weight_kg, product, settings, basis)
-    day_doses, day_sets = _rounded_days(prescribed, days, sizes, settings, ceilings)
+    day_doses, day_sets, warnings = _rounded_days(prescribed, days, sizes, settings, ceilings)
     given = sum(day_doses)
     # Safety net: the rounded doses must satisfy every hard limit too.
-    warnings = _check_limits(given, day_doses, product, dosing_weight_kg, settings, basis)
+    warnings += _check_limits(given, day_doses, product, dosing_weight_kg, settings, basis)
 
     conc = product.concentration_g_per_ml.value
     per_day = tuple(
