@@ -37,10 +37,11 @@ START = date(2026, 1, 5)
 
 
 def visit(day: int, grade: int, rise: bool | None = None) -> Visit:
-    """All 8 trial muscle-side units at one Kendall grade."""
+    """All 8 trial muscle-side units at one Kendall grade; rising from a squat is possible from
+    grade 6 unless `rise` says otherwise (so MRC and function improve together by default)."""
     grades = [Grade(g, s, grade) for g in TRIAL_MUSCLE_GROUPS for s in (Side.LEFT, Side.RIGHT)]
-    tasks = [] if rise is None else [Task(FunctionalTask.RISE_FROM_SQUAT, rise)]
-    return Visit(START + timedelta(days=day), grades, tasks)
+    able = grade >= 6 if rise is None else rise
+    return Visit(START + timedelta(days=day), grades, [Task(FunctionalTask.RISE_FROM_SQUAT, able)])
 
 
 def courses(n: int) -> list[date]:
@@ -65,9 +66,31 @@ def test_rule_counts_four_groups() -> None:
     assert judge(BASELINE, np_grades).change is Change.NOT_ASSESSABLE
 
 
-def test_functional_gain_counts_as_improvement() -> None:
+EITHER = ProtocolSettings(improvement_requires="either")
+
+
+def test_trial_rule_needs_functional_and_mrc_improvement() -> None:
+    # Seed 000: responders improved in MRC grades AND functional abilities (table: both "+").
     judge = trial_rule()
+    function_only = judge(visit(-7, 5, rise=False), visit(20, 5, rise=True))
+    mrc_only = judge(visit(-7, 5, rise=False), visit(20, 6, rise=False))
+    both = judge(visit(-7, 5, rise=False), visit(20, 6, rise=True))
+    assert function_only.change is Change.NO_CHANGE and function_only.any_gain
+    assert mrc_only.change is Change.NO_CHANGE and mrc_only.any_gain
+    assert both.change is Change.IMPROVED
+    assert "requires both" in both.reason
+
+
+def test_either_setting_counts_a_functional_or_an_mrc_gain() -> None:
+    judge = trial_rule(EITHER)
     assert judge(visit(-7, 5, rise=False), visit(20, 5, rise=True)).change is Change.IMPROVED
+    assert judge(visit(-7, 5, rise=False), visit(20, 6, rise=False)).change is Change.IMPROVED
+
+
+def test_mrc_gain_alone_is_not_a_response_in_advice_by_default() -> None:
+    history = [BASELINE, visit(20, 6, rise=False), visit(48, 6, rise=False), visit(76, 6, False)]
+    assert advise(courses(3), history).rule == "no_improvement_after_third_course"
+    assert advise(courses(3), history, settings=EITHER).improved
 
 
 def test_too_early_after_one_course() -> None:
@@ -136,8 +159,59 @@ def test_custom_rule_can_be_injected() -> None:
 
 
 def test_walk_speed_counts_through_the_outcome_engine() -> None:
-    judge = trial_rule()
+    judge = trial_rule(EITHER)  # no MRC grades here: only the functional part can improve
     slow = Visit(START, [], [Task(FunctionalTask.WALK_30M, True, time_s=50.0)])
     fast = Visit(START + timedelta(days=30), [], [Task(FunctionalTask.WALK_30M, True, time_s=39.0)])
     assert judge(slow, fast).change is Change.IMPROVED  # 22 % faster
     assert judge(fast, slow).change is Change.WORSE
+
+
+def test_trial_patient_1_transient_improvement_still_reaches_the_stop_rule() -> None:
+    # Seed 000, patient 1: improved by 9 days after the first course, deteriorated by 3 weeks,
+    # no response to a further course. After the third course without a sustained response
+    # the stop rule must fire.
+    history = [
+        BASELINE,
+        visit(9, 6),  # improved (MRC + rising from a squat)
+        visit(21, 5),  # back to baseline
+        visit(48, 5),
+        visit(76, 5),
+    ]
+    advice = advise(courses(3), history)
+    assert advice.action is Action.STOP
+    assert advice.rule == "no_improvement_after_third_course"
+    assert not advice.improved
+    assert "not sustained" in advice.message
+    # Before the third course the lost response asks for a clinical review.
+    early = advise(courses(2), history[:4])
+    assert early.action is Action.REVIEW and early.rule == "deterioration_after_response"
+
+
+def test_relapse_is_judged_against_the_best_post_ivig_state() -> None:
+    # Climbed to grade 8, then fell to 7 over two visits (each step only 1 level down in
+    # 8 groups is "worse" vs the best, still better than baseline): review.
+    history = [BASELINE, visit(20, 7), visit(48, 8), visit(76, 8), visit(104, 7)]
+    advice = advise(courses(4), history)
+    assert advice.improved
+    assert advice.action is Action.REVIEW and advice.rule == "deterioration_after_response"
+    assert "best post-IVIg" in advice.message
+
+
+def test_course_on_the_assessment_day_is_not_yet_given() -> None:
+    # Course 2 starts on day 28; the day-28 assessment is taken before that infusion.
+    history = [BASELINE, visit(20, 5), visit(28, 5)]
+    advice = advise(courses(2), history)
+    assert [e.courses_before for e in advice.evidence] == [1, 1]
+    assert advice.rule == "too_early_to_judge"
+    # Course 3 starts on day 56: an assessment that day follows 2 courses, not 3 (no stop yet).
+    later = advise(courses(3), [BASELINE, visit(20, 5), visit(48, 5), visit(56, 5)])
+    assert later.evidence[-1].courses_before == 2
+    assert later.rule == "no_improvement_yet"
+
+
+def test_assessment_on_the_first_course_day_is_the_baseline() -> None:
+    advice = advise(courses(2), [visit(0, 5), visit(20, 6), visit(48, 7)])
+    assert advice.rule == "still_improving"
+    assert [e.assessment_date for e in advice.evidence] == [
+        START + timedelta(days=d) for d in (20, 48)
+    ]

@@ -52,8 +52,9 @@ def test_issue_example_keys_and_values() -> None:
         assert key in data
     assert data["ideal_body_weight_kg"] == 56.9
     assert data["adjusted_body_weight_kg"] == 72.1
-    assert data["dose_g"] == 145
-    assert data["daily_dose_g"] == [29.0] * 5
+    # 144.3 g rounds to 145 g = 2.01 g/kg, above the 2 g/kg limit: rounded down instead
+    assert data["dose_g"] == 140
+    assert data["daily_dose_g"] == [28.0] * 5
     infusion = data["infusion"]
     assert isinstance(infusion, list) and len(infusion) == 5
     steps = infusion[0]["steps"]
@@ -118,7 +119,34 @@ def test_daily_dose_above_limit_is_refused() -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "dose_g=150.0" in result.stderr
+    assert "daily_dose_g=30.0: 1.36 g/kg/day" in result.stderr
+
+
+def test_trial_regimen_for_a_60_kg_woman_is_planned_with_a_warning() -> None:
+    # Review finding: 150 g for 60 kg (2.5 g/kg) was refused; the trial dosed fixed grams.
+    args = ["dose", "--sex", "F", "--age", "60", "--height-cm", "160", "--weight-kg", "60"]
+    result = runner.invoke(
+        app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dose_g"] == 150 and data["daily_dose_g"] == [30] * 5
+    assert data["dose_g_per_kg"] == 2.5
+    warn = [a for a in data["alerts"] if a["code"] == "fixed_dose_above_per_kg_limit"]
+    assert len(warn) == 1 and warn[0]["severity"] == "warning"
+    assert "2.50 g/kg" in warn[0]["message"]
+
+
+def test_trial_regimen_for_an_obese_patient_uses_actual_weight() -> None:
+    # 95 kg, 165 cm: adjusted weight ~70 kg would give 2.14 g/kg; actual weight gives 1.58.
+    args = ["dose", "--sex", "F", "--age", "50", "--height-cm", "165", "--weight-kg", "95"]
+    result = runner.invoke(
+        app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dose_g_per_kg"] == pytest.approx(150 / 95, abs=1e-3)
+    assert not [a for a in data["alerts"] if a["code"] == "fixed_dose_above_per_kg_limit"]
 
 
 def test_trial_regimen_via_cli() -> None:

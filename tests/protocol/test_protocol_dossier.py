@@ -141,7 +141,9 @@ def test_facts_come_from_the_record() -> None:
 def test_trial_rule_reads_real_assessments() -> None:
     d = full_dossier()
     judge = trial_rule()
-    assert judge(d.assessments[1], d.assessments[2]).change is Change.IMPROVED  # 7 of 7 up
+    mrc_only = judge(d.assessments[1], d.assessments[2])  # 7 of 7 up, no task gained
+    assert mrc_only.change is Change.NO_CHANGE and mrc_only.any_gain
+    assert judge(d.assessments[1], d.assessments[3]).change is Change.IMPROVED  # + squat
     assert judge(d.assessments[0], d.assessments[1]).change is Change.NO_CHANGE
 
 

@@ -43,14 +43,45 @@ def test_small_volume_ends_early() -> None:
     assert len(day.steps) == 1 and day.steps[0].volume_ml == pytest.approx(10)
 
 
-def test_no_label_at_risk_figure_uses_local_cap_when_set() -> None:
+def test_no_label_at_risk_figure_uses_the_class_default_converted_by_concentration() -> None:
+    # Review finding 6: an at-risk patient on Privigen / Gamunex-C was scheduled at 0.08.
+    # Class default 3.0 mg/kg/min (Octagam 10 % US at-risk figure, lower value) = 0.03 mL/kg/min
+    # of a 10 % product, 0.06 of a 5 % product.
+    privigen = CAT.product("privigen").rate_profiles["pi_cidp"]
+    assert risk_adjusted_max(privigen, True, concentration_g_per_ml=0.10) == pytest.approx(
+        (0.03, "class_at_risk_default")
+    )
+    gamunex = CAT.product("gamunex-c")
+    assert gamunex.myositis_profile is not None
+    day = infusion_day(
+        1,
+        700,
+        70,
+        gamunex.rate_profiles[gamunex.myositis_profile],
+        True,
+        concentration_g_per_ml=0.1,
+    )
+    assert day.max_rate_basis == "class_at_risk_default"
+    assert max(s.rate_ml_per_kg_min for s in day.steps) == pytest.approx(0.03)
+    fleb = CAT.product("flebogamma-dif-5").rate_profiles["eu_smpc"]
+    cap, basis = risk_adjusted_max(fleb, True, concentration_g_per_ml=0.05)
+    label = fleb.max_ml_per_kg_min.value or 0
+    assert basis == "class_at_risk_default" and cap == pytest.approx(min(0.06, label))
+    # Without the class default (or the concentration) the label maximum is kept and flagged.
+    none = ProtocolSettings(class_at_risk_max_mg_per_kg_min=None)
+    assert risk_adjusted_max(privigen, True, none, 0.1) == (0.08, "label_no_at_risk_figure")
+    assert risk_adjusted_max(privigen, True) == (0.08, "label_no_at_risk_figure")
+
+
+def test_local_cap_overrides_the_class_default() -> None:
     profile = CAT.product("privigen").rate_profiles["pi_cidp"]
-    assert risk_adjusted_max(profile, True) == (0.08, "label_no_at_risk_figure")
-    local = ProtocolSettings(local_at_risk_max_ml_per_kg_min=0.03)
-    assert risk_adjusted_max(profile, True, local) == (0.03, "local_at_risk")
-    day = infusion_day(1, 500, 60, profile, True, local)
+    local = ProtocolSettings(local_at_risk_max_ml_per_kg_min=0.02)
+    assert risk_adjusted_max(profile, True, local, 0.1) == (0.02, "local_at_risk")
+    day = infusion_day(1, 500, 60, profile, True, local, 0.1)
     assert day.steps_basis == "derived_doubling"
-    assert [s.rate_ml_per_kg_min for s in day.steps] == [0.005, 0.01, 0.02, 0.03]
+    assert [s.rate_ml_per_kg_min for s in day.steps] == [0.005, 0.01, 0.02]
+    # a label's own at-risk figure wins over both
+    assert risk_adjusted_max(DM, True, local, 0.1) == (0.03, "label_at_risk")
 
 
 def test_volume_is_conserved() -> None:

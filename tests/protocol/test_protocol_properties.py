@@ -10,7 +10,7 @@ from myoivig.domain.vocab import BloodGroup, Sex
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.planner import PlanRequest, plan_course
-from myoivig.protocol.regimens import load_regimens
+from myoivig.protocol.regimens import Basis, load_regimens
 from myoivig.protocol.safety import Risk, Severity
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 
@@ -55,10 +55,24 @@ def test_plan_invariants(request: PlanRequest, rounding: Rounding) -> None:
     assert dose is not None and plan.weight is not None
     assert plan.weight.dosing_kg <= request.weight_kg + 1e-9  # type: ignore[operator]
     assert sum(dose.daily_dose_g) == pytest.approx(dose.dose_g)
-    for day in dose.per_day:
-        assert day.vials.total_g >= day.dose_g - 1e-9
-    if rounding is Rounding.NONE:
+    for given_day in dose.per_day:
+        assert given_day.vials.total_g >= given_day.dose_g - 1e-9
+    if dose.basis is Basis.G_PER_KG and rounding is Rounding.NONE:
         assert dose.prescribed_g / plan.weight.dosing_kg <= 2.0 + 1e-9
+    # every hard limit holds on the ROUNDED doses (review finding 2)
+    limit_kg = plan.weight.dosing_kg if dose.basis is Basis.G_PER_KG else request.weight_kg
+    assert limit_kg is not None and plan.product is not None
+    label_day = plan.product.max_daily_dose_g_per_kg.value
+    for d in dose.daily_dose_g:
+        assert d <= 1.0 * limit_kg + 1e-6
+        assert label_day is None or d <= label_day * limit_kg + 1e-6
+    if dose.basis is Basis.G_PER_KG:
+        assert dose.dose_g <= 2.0 * limit_kg + 1e-6
+    if dose.basis is Basis.FIXED_G:
+        # fixed grams are judged on the actual weight and only warn above 2 g/kg per course
+        over = dose.dose_g / request.weight_kg > 2.0 + 1e-9  # type: ignore[operator]
+        warned = any(a.code == "fixed_dose_above_per_kg_limit" for a in plan.alerts)
+        assert over == warned
     if plan.infusion is not None:
         assert plan.product is not None and plan.rate_profile is not None
         profile = plan.product.rate_profiles[plan.rate_profile]
@@ -70,5 +84,8 @@ def test_plan_invariants(request: PlanRequest, rounding: Rounding) -> None:
             assert top <= (label_max or 0) + 1e-12
             if plan.safety.at_risk and at_risk_max is not None:
                 assert top <= at_risk_max + 1e-12
+            conc = plan.product.concentration_g_per_ml.value
+            if plan.safety.at_risk and at_risk_max is None and conc is not None:
+                assert top * conc * 1000 <= 3.0 + 1e-9  # class default, mg/kg/min
             starts = [s.start_min for s in day.steps]
             assert starts == sorted(starts) and starts[0] == 0

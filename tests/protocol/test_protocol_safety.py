@@ -8,8 +8,9 @@ import pytest
 
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.protocol.catalogue import load_catalogue
-from myoivig.protocol.planner import PlanRequest, plan_course
+from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.safety import (
+    Alert,
     CourseFacts,
     PatientFacts,
     Risk,
@@ -154,3 +155,47 @@ def test_planner_applies_at_risk_rate_for_elderly() -> None:
     assert plan.weight is not None and plan.weight.dosing_kg == pytest.approx(72.1, abs=0.05)
     # pump = dosing weight x rate x 60
     assert plan.infusion[0].steps[0].pump_ml_per_h == pytest.approx(72.15 * 0.01 * 60, abs=0.05)
+
+
+def _plan_alerts(
+    product: str, age: int = 50, egfr: float = 80, risks: frozenset[Risk] = frozenset()
+) -> tuple[dict[str, Alert], CoursePlan]:
+    request = PlanRequest(
+        regimen="2g/kg",
+        sex=Sex.FEMALE,
+        age=age,
+        weight_kg=70,
+        height_cm=165,
+        product=product,
+        iga_g_per_l=1.0,
+        egfr=egfr,
+        risks=risks,
+    )
+    plan = plan_course(request)
+    return {a.code: a for a in plan.alerts}, plan
+
+
+def test_at_risk_patient_on_privigen_is_capped_and_told_the_basis() -> None:
+    alerts, plan = _plan_alerts("privigen", risks=frozenset({Risk.DIABETES}))
+    assert plan.infusion is not None
+    top = max(s.rate_ml_per_kg_min for s in plan.infusion[0].steps)
+    assert top == pytest.approx(0.03)
+    cap = alerts["at_risk_rate_cap"]
+    assert cap.severity is Severity.WARNING
+    assert "class-wide default of 3 mg/kg/min" in cap.message and "0.03 mL/kg/min" in cap.message
+    assert "Octagam 10 % US label" in cap.source
+    assert "no_at_risk_rate_figure" not in alerts
+
+
+def test_label_at_risk_figure_is_named_as_the_basis() -> None:
+    alerts, _ = _plan_alerts("octagam-10", age=70)
+    assert alerts["at_risk_rate_cap"].severity is Severity.INFO
+    assert "from Octagam 10 %'s label" in alerts["at_risk_rate_cap"].message
+
+
+def test_renal_alert_does_not_claim_a_rate_cap_without_a_rate_schedule() -> None:
+    alerts, plan = _plan_alerts("intragam-10", egfr=25)
+    assert plan.infusion is None
+    assert "is applied" not in alerts["renal_severe_impairment"].message
+    assert "at_risk_rate_not_planned" in alerts
+    assert "no at-risk maximum has been applied" in alerts["at_risk_rate_not_planned"].message

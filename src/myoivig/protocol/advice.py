@@ -110,7 +110,9 @@ def advise(
 
     if not starts:
         return done(Action.INSUFFICIENT_DATA, "no_courses", "No IVIg course recorded.", "-")
-    before = [a for a in ordered if a.assessment_date < starts[0]]
+    # Assessments are taken before the day's infusion: one on a course's start day comes before
+    # that course (so one on the first course's day is still a baseline).
+    before = [a for a in ordered if a.assessment_date <= starts[0]]
     if not before:
         return done(
             Action.INSUFFICIENT_DATA,
@@ -119,14 +121,14 @@ def advise(
             SRC_TRIAL_METHODS,
         )
     baseline = before[-1]
-    after = [a for a in ordered if a.assessment_date >= starts[0]]
+    after = [a for a in ordered if a.assessment_date > starts[0]]
     evidence: list[AssessmentJudgement] = []
     previous: AssessmentLike | None = None
     for a in after:
         evidence.append(
             AssessmentJudgement(
                 a.assessment_date,
-                sum(1 for s in starts if s <= a.assessment_date),
+                courses_before(starts, a.assessment_date),
                 judge(baseline, a),
                 judge(previous, a) if previous is not None else None,
             )
@@ -140,9 +142,36 @@ def advise(
             SRC_TRIAL_METHODS,
         )
     latest = evidence[-1]
-    improved = any(e.vs_baseline.change is Change.IMPROVED for e in evidence)
+    # Response is judged on the LATEST assessment: a transient gain (the trial's patient 1
+    # improved at 9 days, deteriorated by 3 weeks and did not respond to a further course) must
+    # not switch the stop rule off.
+    improved = latest.vs_baseline.change is Change.IMPROVED
+    responded_before = any(e.vs_baseline.change is Change.IMPROVED for e in evidence[:-1])
+    best = _best_state(after, judge)
+    vs_best = judge(best, after[-1]) if best is not after[-1] else None
+    relapsed = vs_best is not None and vs_best.change is Change.WORSE
     n = latest.courses_before
     if not improved:
+        transient = " An earlier improvement was not sustained." if responded_before else ""
+        if n >= settings.stop_after_courses_without_improvement:
+            return done(
+                Action.STOP,
+                "no_improvement_after_third_course",
+                f"No improvement over baseline after {n} courses "
+                f"({latest.vs_baseline.reason}).{transient} Stopping IVIg is reasonable.",
+                SRC_TRIAL_DISCUSSION,
+                evidence=evidence,
+            )
+        if responded_before and relapsed:
+            assert vs_best is not None
+            return done(
+                Action.REVIEW,
+                "deterioration_after_response",
+                "Improved earlier, now no better than baseline and worse than the best "
+                f"post-IVIg assessment ({vs_best.reason}). Clinical review.",
+                "myoivig design rule [D]: the trial paper gives no rule for relapse on IVIg",
+                evidence=evidence,
+            )
         if n < settings.min_courses_before_judging:
             return done(
                 Action.CONTINUE,
@@ -152,36 +181,31 @@ def advise(
                 SRC_TRIAL_METHODS,
                 evidence=evidence,
             )
-        if n >= settings.stop_after_courses_without_improvement:
-            return done(
-                Action.STOP,
-                "no_improvement_after_third_course",
-                f"No improvement over baseline after {n} courses "
-                f"({latest.vs_baseline.reason}). Stopping IVIg is reasonable.",
-                SRC_TRIAL_DISCUSSION,
-                evidence=evidence,
-            )
         return done(
             Action.CONTINUE,
             "no_improvement_yet",
-            f"No improvement yet after {n} courses; improvement may appear only after the "
-            f"course {settings.stop_after_courses_without_improvement}. Continue and reassess.",
+            f"No improvement yet after {n} courses;{transient} improvement may appear only "
+            f"after course {settings.stop_after_courses_without_improvement}. Continue and "
+            "reassess.",
             SRC_TRIAL_DISCUSSION,
             evidence=evidence,
         )
-    if latest.vs_previous is not None and latest.vs_previous.change is Change.WORSE:
+    if relapsed:
+        assert vs_best is not None
         return done(
             Action.REVIEW,
             "deterioration_after_response",
-            f"Worse than the previous assessment after an earlier response "
-            f"({latest.vs_previous.reason}). Clinical review.",
+            f"Still better than baseline but worse than the best post-IVIg assessment "
+            f"({vs_best.reason}). Clinical review.",
             "myoivig design rule [D]: the trial paper gives no rule for relapse on IVIg",
             improved=True,
             evidence=evidence,
         )
     k = settings.stable_assessments
     recent = [e.vs_previous for e in evidence[-k:]]
-    if len(recent) == k and all(j is not None and j.change is Change.NO_CHANGE for j in recent):
+    if len(recent) == k and all(
+        j is not None and j.change is Change.NO_CHANGE and not j.any_gain for j in recent
+    ):
         return done(
             Action.REDUCE,
             "stable_after_response",
@@ -200,3 +224,20 @@ def advise(
         improved=True,
         evidence=evidence,
     )
+
+
+def courses_before(starts: Sequence[date], assessment_date: date) -> int:
+    """Courses started strictly before the assessment: an assessment is taken before the day's
+    infusion, so a course starting that day has not been given yet."""
+    return sum(1 for s in starts if s < assessment_date)
+
+
+def _best_state(after: Sequence[AssessmentLike], judge: ImprovementRule) -> AssessmentLike:
+    """The best post-IVIg assessment: the latest one that improved on (or gained over, without
+    worsening) the best before it. Relapse is judged against it [D]."""
+    best = after[0]
+    for a in after[1:]:
+        j = judge(best, a)
+        if j.change is Change.IMPROVED or (j.change is Change.NO_CHANGE and j.any_gain):
+            best = a
+    return best

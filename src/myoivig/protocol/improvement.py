@@ -9,7 +9,10 @@ Trial rule (Mastaglia 1998, seed 000, methods): MRC grades improved when at leas
 10-level Kendall scale is gained in at least four muscle groups (each side counted separately,
 the outcome engine's default); functional improvement when a task becomes possible or the 30 m
 walk is at least 20 % faster, with no task lost (the outcome engine's documented setting).
-Worsening mirrors this [D]: >= 4 groups down, a task lost, or the walk >= 20 % slower. All
+"Improved" needs BOTH (the trial's responders, `myoivig.outcomes.trial_response`) unless the
+setting `improvement_requires` is "either"; a gain in only one is reported as `any_gain` so
+that advice does not call a still-improving patient "stable". Worsening mirrors this [D]:
+>= 4 groups down, a task lost, or the walk >= 20 % slower, with no gain in either. All
 muscle groups that were graded both times count, not only the trial's four, because clinics
 grade other sets (e.g. MMT-8).
 """
@@ -76,6 +79,9 @@ class Change(StrEnum):
 class Judgement:
     change: Change
     reason: str
+    # True when MRC or function improved, even if that is not enough for IMPROVED under the
+    # `improvement_requires` setting ("no further improvement" means neither improved).
+    any_gain: bool = False
 
 
 ImprovementRule = Callable[[AssessmentLike, AssessmentLike], Judgement]
@@ -114,13 +120,19 @@ def trial_rule(settings: ProtocolSettings = DEFAULT_SETTINGS) -> ImprovementRule
             + (f"; 30 m walk {walk_pct:+.0f} %" if walk_pct is not None else "")
         )
         slower = walk_pct is not None and walk_pct >= DEFAULT_WALK_IMPROVEMENT_PCT
-        better = mrc.improved or tasks.improved()
+        functional = tasks.improved()
+        if settings.improvement_requires == "both":
+            better = mrc.improved and functional
+        else:
+            better = mrc.improved or functional
+        any_gain = mrc.improved or functional
+        detail += f" (improvement requires {settings.improvement_requires})"
         worse = down >= settings.kendall_min_groups or bool(tasks.lost) or slower
         if better and not worse:
-            return Judgement(Change.IMPROVED, detail)
-        if worse and not better:
-            return Judgement(Change.WORSE, detail)
-        return Judgement(Change.NO_CHANGE, detail)
+            return Judgement(Change.IMPROVED, detail, any_gain)
+        if worse and not any_gain:
+            return Judgement(Change.WORSE, detail, any_gain)
+        return Judgement(Change.NO_CHANGE, detail, any_gain)
 
     return judge
 

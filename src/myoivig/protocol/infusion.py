@@ -30,7 +30,9 @@ class InfusionDay:
     day: int
     volume_ml: float
     max_rate_ml_per_kg_min: float
-    max_rate_basis: str  # "label", "label_at_risk", "local_at_risk", "label_no_at_risk_figure"
+    # "label", "label_at_risk", "local_at_risk", "class_at_risk_default" or
+    # "label_no_at_risk_figure" (see `risk_adjusted_max`)
+    max_rate_basis: str
     steps: tuple[RateStep, ...]
     duration_min: float
     steps_basis: str  # "label" or "derived_doubling"
@@ -46,10 +48,28 @@ def pump_rate_ml_per_h(weight_kg: float, rate_ml_per_kg_min: float) -> float:
     return weight_kg * rate_ml_per_kg_min * 60.0
 
 
+def class_at_risk_max_ml_per_kg_min(
+    concentration_g_per_ml: float | None, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> float | None:
+    """The class-wide at-risk cap (mg/kg/min, settings) in mL/kg/min of this product."""
+    mg = settings.class_at_risk_max_mg_per_kg_min
+    if mg is None or concentration_g_per_ml is None:
+        return None
+    return mg / (concentration_g_per_ml * 1000.0)
+
+
 def risk_adjusted_max(
-    profile: RateProfile, at_risk: bool, settings: ProtocolSettings = DEFAULT_SETTINGS
+    profile: RateProfile,
+    at_risk: bool,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    concentration_g_per_ml: float | None = None,
 ) -> tuple[float, str]:
-    """The ceiling for this patient and why."""
+    """The ceiling for this patient and why.
+
+    At risk: the label's own at-risk figure; else the site's cap; else the class-wide default
+    converted by the product's concentration; else (no default, or concentration unknown) the
+    label maximum, flagged so the plan warns.
+    """
     label_max = profile.max_ml_per_kg_min.value
     assert label_max is not None  # enforced by RateProfile validation
     if not at_risk:
@@ -60,6 +80,9 @@ def risk_adjusted_max(
     local = settings.local_at_risk_max_ml_per_kg_min
     if local is not None:
         return min(local, label_max), "local_at_risk"
+    class_cap = class_at_risk_max_ml_per_kg_min(concentration_g_per_ml, settings)
+    if class_cap is not None:
+        return min(class_cap, label_max), "class_at_risk_default"
     return label_max, "label_no_at_risk_figure"
 
 
@@ -84,11 +107,12 @@ def infusion_day(
     profile: RateProfile,
     at_risk: bool,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
+    concentration_g_per_ml: float | None = None,
 ) -> InfusionDay:
     """Titration for one day's volume: each step lasts its interval, the last runs to the end."""
     if volume_ml <= 0:
         raise PlanningError("volume_ml", volume_ml, "must be positive")
-    cap, cap_basis = risk_adjusted_max(profile, at_risk, settings)
+    cap, cap_basis = risk_adjusted_max(profile, at_risk, settings, concentration_g_per_ml)
     rates, steps_basis = _ladder(profile, cap)
     default = settings.default_step_interval_min
     first = profile.start_duration_min.value or default

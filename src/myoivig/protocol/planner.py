@@ -113,6 +113,57 @@ def _profile(product: Product) -> tuple[str | None, RateProfile | None]:
     return product.myositis_profile, product.rate_profiles[product.myositis_profile]
 
 
+def _at_risk_cap_alert(
+    product: Product,
+    profile: RateProfile,
+    day: InfusionDay,
+    catalogue: Catalogue,
+    settings: ProtocolSettings,
+) -> Alert:
+    """Say which at-risk maximum the schedule uses and where it comes from."""
+    cap = day.max_rate_ml_per_kg_min
+    conc = product.concentration_g_per_ml.value
+    mg = f" ({cap * conc * 1000:.1f} mg/kg/min)" if conc is not None else ""
+    figure = f"{cap:.3g} mL/kg/min{mg}"
+    label_src = catalogue.cite(profile.at_risk_max_ml_per_kg_min.source)
+    basis = day.max_rate_basis
+    if basis == "label_at_risk":
+        return Alert(
+            Severity.INFO,
+            "at_risk_rate_cap",
+            f"At-risk maximum {figure} from {product.name}'s label.",
+            label_src,
+        )
+    if basis == "local_at_risk":
+        return Alert(
+            Severity.INFO,
+            "at_risk_rate_cap",
+            f"At-risk maximum {figure}: the site's cap (setting local_at_risk_max_ml_per_kg_min);"
+            f" {product.name}'s label gives no numeric at-risk figure.",
+            "local protocol setting local_at_risk_max_ml_per_kg_min [D]",
+        )
+    if basis == "class_at_risk_default":
+        return Alert(
+            Severity.WARNING,
+            "at_risk_rate_cap",
+            f"At-risk maximum {figure}: {product.name}'s label gives no numeric at-risk figure "
+            '("minimum practicable rate"), so the class-wide default of '
+            f"{settings.class_at_risk_max_mg_per_kg_min:g} mg/kg/min is used (a local cap can be "
+            "set).",
+            "class-wide default [D] from the Octagam 10 % US label (at risk: not to exceed "
+            "3.3 mg/kg/min, 0.03 mL/kg/min; lower 3.0 used, notes §1) and the boxed warning's "
+            "minimum infusion rate practicable (notes §3.1)",
+        )
+    return Alert(
+        Severity.WARNING,
+        "no_at_risk_rate_figure",
+        f"Patient at risk, but {product.name}'s label gives no numeric at-risk maximum and no "
+        f"class-wide or local cap is set: the label maximum {figure} is kept. Infuse at the "
+        "minimum practicable rate (a local cap can be set).",
+        label_src,
+    )
+
+
 def plan_course(
     request: PlanRequest,
     catalogue: Catalogue | None = None,
@@ -135,7 +186,10 @@ def plan_course(
     if product is None:
         missing.append("product")
     dose: CourseDose | None = None
-    if product is not None and (regimen.basis is Basis.FIXED_G or dosing_kg is not None):
+    if product is not None and regimen.basis is Basis.FIXED_G:
+        # A fixed dose is not scaled to the weight: its g/kg is judged on the actual weight.
+        dose = course_dose(spec, days, product, request.weight_kg, settings)
+    elif product is not None and dosing_kg is not None:
         dose = course_dose(spec, days, product, dosing_kg, settings)
     if request.age is None:
         missing.append("age")
@@ -153,7 +207,10 @@ def plan_course(
     course = CourseFacts(product, days, g_per_kg, request.start_date)
     safety = review(patient, course, catalogue, settings)
 
-    notices: list[Alert] = []
+    notices: list[Alert] = [
+        Alert(Severity.WARNING, w.code, w.message, w.source)
+        for w in (dose.warnings if dose else ())
+    ]
     profile_name, profile = _profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
     if product is None:
@@ -183,7 +240,13 @@ def plan_course(
         else:
             infusion = tuple(
                 infusion_day(
-                    d.day, float(d.volume_ml or 0), dosing_kg, profile, safety.at_risk, settings
+                    d.day,
+                    float(d.volume_ml or 0),
+                    dosing_kg,
+                    profile,
+                    safety.at_risk,
+                    settings,
+                    product.concentration_g_per_ml.value,
                 )
                 for d in dose.per_day
             )
@@ -198,16 +261,8 @@ def plan_course(
                     catalogue.cite(profile.max_ml_per_kg_min.source),
                 )
             )
-        if infusion and infusion[0].max_rate_basis == "label_no_at_risk_figure":
-            notices.append(
-                Alert(
-                    Severity.WARNING,
-                    "no_at_risk_rate_figure",
-                    f"Patient at risk, but {product.name}'s label gives no numeric at-risk "
-                    "maximum: infuse at the minimum practicable rate (a local cap can be set).",
-                    catalogue.cite(profile.at_risk_max_ml_per_kg_min.source),
-                )
-            )
+        if infusion and safety.at_risk:
+            notices.append(_at_risk_cap_alert(product, profile, infusion[0], catalogue, settings))
         if infusion and infusion[0].uncertain_figures:
             notices.append(
                 Alert(
@@ -229,6 +284,17 @@ def plan_course(
                     "myoivig protocol setting default_step_interval_min [D]",
                 )
             )
+    if product is not None and safety.at_risk and not infusion:
+        notices.append(
+            Alert(
+                Severity.WARNING,
+                "at_risk_rate_not_planned",
+                f"Patient at risk of thrombosis or renal dysfunction, but no rate schedule is "
+                f"planned for {product.name}: no at-risk maximum has been applied. Infuse at the "
+                "minimum practicable rate following the leaflet.",
+                "Boxed warning (all IVIg): minimum infusion rate practicable (notes §3.1)",
+            )
+        )
     if product is not None and product.historical:
         notices.append(
             Alert(

@@ -270,8 +270,9 @@ def _renal(
                 Severity.WARNING,
                 "renal_severe_impairment",
                 f"eGFR {egfr:g} is below {settings.egfr_severe_below:g} (KDIGO G4-G5). Hydrate "
-                "before starting, infuse at the minimum practicable rate (the at-risk maximum is "
-                "applied), check creatinine during the course and stop if it rises.",
+                "before starting, infuse at the minimum practicable rate (the at-risk maximum; see "
+                "the plan's rate alerts for the figure used), check creatinine during the course "
+                "and stop if it rises.",
                 f"{SRC_KDIGO}; {SRC_BOXED}",
             )
         )
@@ -321,7 +322,7 @@ def _renal(
                 Severity.INFO,
                 "renal_risk_factors",
                 f"Renal risk factors ({', '.join(reasons)}): hydrate first, check creatinine "
-                "before and after the course; the at-risk (slower) maximum rate is applied.",
+                "before and after the course; use the at-risk (slower) maximum rate.",
                 SRC_BOXED,
             )
         )
@@ -338,9 +339,8 @@ def _thrombosis(patient: PatientFacts, at_risk: bool, settings: ProtocolSettings
         Alert(
             Severity.WARNING,
             "thrombosis_risk",
-            f"Thrombosis risk ({', '.join(reasons)}): the infusion maximum is lowered to the "
-            "at-risk rate; hydrate first, consider a 5-day split and watch for thrombosis "
-            "symptoms.",
+            f"Thrombosis risk ({', '.join(reasons)}): use the at-risk (slower) maximum rate; "
+            "hydrate first, consider a 5-day split and watch for thrombosis symptoms.",
             SRC_BOXED,
         )
     ]

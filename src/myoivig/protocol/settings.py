@@ -8,6 +8,7 @@ clinicians override every default). Tags follow the notes: [C] confirmed in a so
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,8 +61,16 @@ class ProtocolSettings(BaseModel):
     # Where a label says "increase gradually" without steps, the engine doubles the rate each
     # interval [D] (the Octagam 10 % ladder 0.01 -> 0.02 -> 0.04 -> 0.08 doubles [C]).
     default_step_interval_min: int = Field(default=30, gt=0)
-    # A site-wide cap for at-risk patients when a label only says "minimum practicable" [D];
-    # None = no numeric cap (a warning asks for one).
+    # At-risk maximum for products whose label gives no figure (boxed warning: "administer at
+    # the minimum infusion rate practicable", notes §3.1). Class-wide default [D] derived from
+    # the only numeric at-risk figure in the catalogue, the Octagam 10 % US label: "not to
+    # exceed 3.3 mg/kg/min (0.03 mL/kg/min)"; the lower 3.0 mg/kg/min (= 0.03 mL/kg/min of a
+    # 10 % product) is used, as the notes advise (notes §1). Converted to mL/kg/min by each
+    # product's concentration (10 %: 0.03, 5 %: 0.06). None = no class cap (label maximum kept,
+    # with a warning).
+    class_at_risk_max_mg_per_kg_min: float | None = Field(default=3.0, gt=0)
+    # A site-wide cap in mL/kg/min for at-risk patients when a label gives no figure; overrides
+    # the class-wide default above [D].
     local_at_risk_max_ml_per_kg_min: float | None = Field(default=None, gt=0)
     infusion_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
 
@@ -100,6 +109,13 @@ class ProtocolSettings(BaseModel):
     # Trial MRC rule: ">= 1 level in >= 4 muscle groups" [C seed 000, methods item 2].
     kendall_min_levels: int = Field(default=1, ge=1)
     kendall_min_groups: int = Field(default=4, ge=1)
+    # What counts as a response over baseline. "both" = functional improvement AND MRC
+    # improvement, the trial's definition: its responders improved "as shown by an increase in
+    # MRC grades, an improvement in functional abilities ... and a fall in serum creatine
+    # kinase" [C seed 000, results], and its table reports the two separately; the outcome
+    # engine's `trial_responder` requires both. "either" (one of them suffices) is a looser
+    # site policy [D].
+    improvement_requires: Literal["both", "either"] = "both"
 
 
 DEFAULT_SETTINGS = ProtocolSettings()

@@ -96,21 +96,28 @@ def _covering(dose_g: float, sizes_t: tuple[float, ...]) -> VialSet:
     raise PlanningError("vial_sizes_g", sizes, f"no combination covers {dose_g:g} g")
 
 
-def nearest_vials(dose_g: float, sizes: list[float], tolerance: float) -> VialSet:
+def nearest_vials(
+    dose_g: float, sizes: list[float], tolerance: float, max_g: float | None = None
+) -> VialSet:
     """Round a day's dose to whole vials: closest total within +/- tolerance, then fewest vials.
 
     Ties between an under- and an over-dose of the same size go to the lower dose (less waste
-    of a scarce product) [D].
+    of a scarce product) [D]. `max_g` is a hard ceiling (a dose limit): totals above it are not
+    considered, so rounding never crosses a limit.
     """
-    return _nearest(round(dose_g, 6), tuple(sizes), tolerance)
+    return _nearest(round(dose_g, 6), tuple(sizes), tolerance, max_g)
 
 
 @lru_cache(maxsize=4096)
-def _nearest(dose_g: float, sizes_t: tuple[float, ...], tolerance: float) -> VialSet:
+def _nearest(
+    dose_g: float, sizes_t: tuple[float, ...], tolerance: float, max_g: float | None
+) -> VialSet:
     sizes = list(sizes_t)
     if dose_g <= 0:
         raise PlanningError("daily_dose_g", dose_g, "must be positive")
     low, high = dose_g * (1 - tolerance), dose_g * (1 + tolerance)
+    if max_g is not None:
+        high = min(high, max_g)
     limit = int(high / UNIT_G) + 1
     table = _fewest_vials_table(sizes, limit)
     candidates = [
@@ -119,10 +126,12 @@ def _nearest(dose_g: float, sizes_t: tuple[float, ...], tolerance: float) -> Via
         if n and low - 1e-9 <= total * UNIT_G <= high + 1e-9
     ]
     if not candidates:
+        ceiling = "" if max_g is None else f" and at or below the limit of {max_g:.1f} g/day"
         raise PlanningError(
             "rounding",
             "vials",
-            f"no vial combination of {sizes} g lies within {tolerance:.0%} of {dose_g:.1f} g",
+            f"no vial combination of {sizes} g lies within {tolerance:.0%} of {dose_g:.1f} g"
+            + ceiling,
         )
     _, _, _, best = min(candidates, key=lambda c: (c[0], c[1], c[2]))
     combo = table.combo(best)
