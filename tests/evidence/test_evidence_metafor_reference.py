@@ -35,6 +35,20 @@ def test_escalc(case: dict[str, Any]) -> None:
     assert not mismatches({"yi": (yi, case["yi"]), "vi": (vi, case["vi"])})
 
 
+def _prediction_interval(
+    case: dict[str, Any], prefix: str, ci_lb: float, ci_ub: float, pi_lb: float, pi_ub: float
+) -> dict[str, tuple[Any, Any]]:
+    """PI pairs to compare; for EE models metafor reports no PI and ours is the CI (τ² = 0)."""
+    if case["method"] == "EE":
+        assert case[prefix + "pi_lb"] is None and case[prefix + "pi_ub"] is None
+        assert (pi_lb, pi_ub) == (ci_lb, ci_ub)
+        return {}
+    return {
+        prefix + "pi_lb": (pi_lb, case[prefix + "pi_lb"]),
+        prefix + "pi_ub": (pi_ub, case[prefix + "pi_ub"]),
+    }
+
+
 @_params("rma")
 def test_rma(case: dict[str, Any]) -> None:
     es = effect_sizes(case["dataset"], case["measure"], case.get("options"))
@@ -57,7 +71,9 @@ def test_rma(case: dict[str, Any]) -> None:
     }
     if case["method"] != "EE":
         pairs["se_tau2"] = (fit.se_tau2, case["se_tau2"])
-    if case.get("R2") is not None:
+    if case.get("R2") is None:
+        pairs["R2"] = (fit.r2, None)
+    else:
         if case.get("tau2_RE") is not None and case["tau2_RE"] < BOUNDARY_TAU2:
             # R² = (τ²_RE − τ²)/τ²_RE is 0/0 here; metafor's Fisher scoring stops at τ²_RE ≈ 1e-13
             # instead of 0 and reports 100. The exact τ²_RE is 0 and we report R² = 0.
@@ -66,20 +82,18 @@ def test_rma(case: dict[str, Any]) -> None:
             pairs["R2"] = (fit.r2, case["R2"])
     if "pred" in case:
         pr = fit.predict()
-        pairs |= {
-            "pred": (pr.pred, case["pred"]),
-            "pi_lb": (pr.pi_lower, case["pi_lb"]),
-            "pi_ub": (pr.pi_upper, case["pi_ub"]),
-        }
+        pairs["pred"] = (pr.pred, case["pred"])
+        pairs |= _prediction_interval(case, "", pr.ci_lower, pr.ci_upper, pr.pi_lower, pr.pi_upper)
     if "nat_pred" in case:
         nat = fit.predict(natural=True)
         pairs |= {
             "nat_pred": (nat.pred, case["nat_pred"]),
             "nat_ci_lb": (nat.ci_lower, case["nat_ci_lb"]),
             "nat_ci_ub": (nat.ci_upper, case["nat_ci_ub"]),
-            "nat_pi_lb": (nat.pi_lower, case["nat_pi_lb"]),
-            "nat_pi_ub": (nat.pi_upper, case["nat_pi_ub"]),
         }
+        pairs |= _prediction_interval(
+            case, "nat_", nat.ci_lower, nat.ci_upper, nat.pi_lower, nat.pi_upper
+        )
     if "tau2_ci" in case:
         ci = fit.confint_tau2()
         pairs |= {
