@@ -132,8 +132,28 @@ def test_example_json_and_plot(tmp_path: Path) -> None:
         < out["primary"]["pooled_upper"]
         < 1
     )
-    assert plot.stat().st_size > 10_000
-    assert plot.read_bytes()[:4] == b"\x89PNG"
+    by_definition = tmp_path / "example_by_definition.png"
+    by_design = tmp_path / "example_by_design.png"
+    assert out["plots"] == {"by_definition": str(by_definition), "by_design": str(by_design)}
+    for path in (by_definition, by_design):
+        assert path.stat().st_size > 10_000
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    assert not plot.exists()
+
+
+def test_example_plot_sections_by_design(tmp_path: Path) -> None:
+    plot = tmp_path / "design.svg"
+    res = RUNNER.invoke(app, ["meta", "example", "--plot", str(plot), "--by", "design", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["plots"] == {"by_design": str(plot)}
+    svg = plot.read_text()
+    # section headings are the design groups; the footnote summarises the response definitions
+    for heading in ("RCT", "Prospective open", "Retrospective", "by design"):
+        assert heading in svg
+    assert "By response definition" in svg
+    res = RUNNER.invoke(app, ["meta", "example", "--plot", str(plot), "--by", "site"])
+    assert res.exit_code == 2
+    assert "--by 'site'" in res.output
 
 
 def test_drop00_keeps_moderators_and_rows_aligned(tmp_path: Path) -> None:
