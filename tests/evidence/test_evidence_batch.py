@@ -125,3 +125,35 @@ def test_interior_maximum_where_metafor_stops_at_zero() -> None:
         ours, best = _profile_max(y, v, float(res.tau2[i]))
         assert ours >= best - 1e-12
         assert ours > reml_log_likelihood(y, v, 0.0) + 1e-4
+
+
+def test_skip_gives_nan_and_a_note_and_leaves_other_groups_unchanged() -> None:
+    rng = np.random.default_rng(11)
+    groups = np.repeat(["g1", "g2", "k1", "g3", "badvi", "nany"], [5, 8, 1, 4, 3, 3])
+    yi = rng.normal(0.2, 0.5, groups.size)
+    vi = rng.uniform(0.02, 0.5, groups.size)
+    vi[np.flatnonzero(groups == "badvi")[1]] = 0.0
+    yi[np.flatnonzero(groups == "nany")[2]] = np.nan
+    with pytest.raises(ModelInputError, match=r"row 20 \(group badvi\): vi = 0.0 must be positive"):
+        batch_fit(groups, yi, vi)
+    res = batch_fit(groups, yi, vi, on_error="skip")
+    assert list(res.groups) == ["badvi", "g1", "g2", "g3", "k1", "nany"]
+    notes = dict(zip(res.groups, res.note, strict=True))
+    assert notes["badvi"] == "row 20 (group badvi): vi = 0.0 must be positive"
+    assert notes["nany"] == "row 24 (group nany): yi = nan is not a number"
+    assert notes["k1"].startswith("batch: group 'k1' has k = 1; method REML needs at least 2")
+    good = np.isin(groups, ["g1", "g2", "g3"])
+    clean = batch_fit(groups[good], yi[good], vi[good])
+    for j, g in enumerate(res.groups):
+        if notes[g]:
+            assert np.isnan([res.estimate[j], res.se[j], res.tau2[j], res.pi_lower[j]]).all()
+            assert res.iterations[j] == 0
+        else:
+            i = list(clean.groups).index(g)
+            for name in ("estimate", "se", "tau2", "i2", "q", "ci_lower", "pi_upper"):
+                assert getattr(res, name)[j] == getattr(clean, name)[i]
+            assert res.k[j] == clean.k[i]
+    assert list(res.k) == [3, 5, 8, 4, 1, 3]
+    # EE needs only one study per group, so k = 1 is fitted there
+    ee = batch_fit(groups, yi, vi, method="EE", on_error="skip")
+    assert ee.note[list(ee.groups).index("k1")] == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -107,6 +108,38 @@ def test_batch_writes_one_row_per_group(tmp_path: Path) -> None:
     assert list(table["group"]) == ["a", "b"]
     for col in ("estimate", "se", "tau2", "ci_lower", "ci_upper", "i2", "q"):
         assert table[col].notna().all()
+
+
+def test_batch_on_error_skip_writes_nan_and_note(tmp_path: Path) -> None:
+    inp = tmp_path / "long.csv"
+    out = tmp_path / "res.csv"
+    pd.DataFrame(
+        {
+            "group": ["a"] * 3 + ["single"] + ["b"] * 2 + ["neg"] * 2,
+            "yi": [0.1, 0.5, 0.3, 0.7, -0.2, 0.4, 0.1, 0.2],
+            "vi": [0.04, 0.09, 0.05, 0.1, 0.2, 0.3, 0.05, -0.1],
+        }
+    ).to_csv(inp, index=False)
+    args = ["meta", "batch", "--input", str(inp), "--out", str(out)]
+    res = RUNNER.invoke(app, args)
+    assert res.exit_code == 2
+    assert "row 8 (group neg): vi = -0.1 must be positive" in res.output
+    assert not out.exists()
+    res = RUNNER.invoke(app, [*args, "--on-error", "skip", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["skipped_groups"] == 2
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    table = table.set_index("group")
+    assert table.loc["neg", "note"] == "row 8 (group neg): vi = -0.1 must be positive"
+    assert "group 'single' has k = 1" in table.loc["single", "note"]
+    for g in ("neg", "single"):
+        assert np.isnan(table.loc[g, ["estimate", "se", "tau2", "ci_lower", "i2"]]).all()
+    assert table.loc[["a", "b"], "note"].isna().all()
+    assert table.loc[["a", "b"], "estimate"].notna().all()
+    assert list(table["k"]) == [3, 2, 2, 1]
+    res = RUNNER.invoke(app, [*args, "--on-error", "ignore"])
+    assert res.exit_code == 2
+    assert "on_error 'ignore'" in res.output
 
 
 def test_batch_missing_column(tmp_path: Path) -> None:

@@ -234,11 +234,18 @@ def batch(
     input_path: Path = typer.Option(..., "--input", help="long CSV with columns group, yi, vi"),
     method: str = typer.Option("REML", "--method", help="REML, DL or EE"),
     out: Path = typer.Option(..., "--out", help="results CSV, one row per group"),
+    on_error: str = typer.Option(
+        "fail",
+        "--on-error",
+        help="fail: stop at the first group that cannot be fitted (k too small, bad vi); "
+        "skip: write NaN estimates and the reason in the note column for such groups",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
 ) -> None:
     """Fit one random-effects model per group of a long table, vectorised across groups."""
     import time
 
+    import numpy as np
     import pandas as pd
 
     from myoivig.evidence.batch import batch_fit
@@ -258,6 +265,7 @@ def batch(
             df["yi"].to_numpy(dtype=float),
             df["vi"].to_numpy(dtype=float),
             method=method,
+            on_error=on_error,
         )
         fit_seconds = time.perf_counter() - t0
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +278,7 @@ def batch(
         "method": method.upper(),
         "fit_seconds": fit_seconds,
         "max_iterations": int(res.iterations.max()) if res.iterations.size else 0,
+        "skipped_groups": int(np.count_nonzero(res.note != "")),
         "out": str(out),
     }
     if as_json:
@@ -279,6 +288,8 @@ def batch(
             f"{summary['groups']} groups ({summary['rows']} rows) fitted by {summary['method']} "
             f"in {fit_seconds:.3f} s -> {out}"
         )
+        if summary["skipped_groups"]:
+            typer.echo(f"{summary['skipped_groups']} group(s) skipped: see the note column")
 
 
 def _has_pyarrow() -> bool:
