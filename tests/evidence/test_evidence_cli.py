@@ -58,7 +58,12 @@ def test_run_knha_subgroups_mods_and_plot(bcg_csv: Path, tmp_path: Path) -> None
     out = json.loads(res.output)
     assert out["test"] == "knha"
     assert [s["group"] for s in out["subgroups"]] == ["random", "alternate", "systematic"]
+    # metafor: rma(mods = ~ factor(alloc), test = "knha") -> F = 0.966, df = (2, 10), p = 0.413
+    assert out["between_test"] == "F"
+    assert [out["q_between_df"], out["q_between_df2"]] == [2, 10]
+    assert out["q_between"] == pytest.approx(0.966220844813303, rel=1e-6)
     assert plot.read_text().startswith("<?xml")
+    assert "F = 0.97, df = (2, 10), p = 0.413" in plot.read_text()
     res = RUNNER.invoke(app, ["meta", "run", "--data", str(bcg_csv), "--measure", "RR",
                               "--mods", "ablat", "--json"])  # fmt: skip
     out = json.loads(res.output)

@@ -229,17 +229,23 @@ def test_subgroups(case: dict[str, Any]) -> None:
     from evidence_reference_cases import dataset
 
     es = effect_sizes(case["dataset"], case["measure"])
-    sg = subgroup_analysis(es, dataset(case["dataset"])[case["by"]], method=case["method"])
+    by = dataset(case["dataset"])[case["by"]]
+    sg = subgroup_analysis(es, by, method=case["method"], test=case["test"])
     assert list(sg.groups) == case["groups"]
-    bad = mismatches(
-        {
-            "estimate": ([f.estimate for f in sg.fits], case["estimate"]),
-            "se": ([float(f.se[0]) for f in sg.fits], case["se"]),
-            "tau2": ([f.tau2 for f in sg.fits], case["tau2"]),
-            "Qb": (sg.q_between, case["Qb"]),
-            "Qbp": (sg.q_between_p, case["Qbp"]),
-        }
-    )
+    pairs: dict[str, tuple[Any, Any]] = {
+        "estimate": ([f.estimate for f in sg.fits], case["estimate"]),
+        "se": ([float(f.se[0]) for f in sg.fits], case["se"]),
+        "tau2": ([f.tau2 for f in sg.fits], case["tau2"]),
+    }
+    if case["test"] == "z":
+        assert sg.between_test == "Q" and sg.q_between_df == len(case["groups"]) - 1
+        pairs |= {"Qb": (sg.q_between, case["Qb"]), "Qbp": (sg.q_between_p, case["Qbp"])}
+    else:
+        # metafor's F test of rma(mods = ~ factor(by), test = "knha")
+        assert sg.between_test == "F"
+        assert [sg.q_between_df, sg.q_between_df2] == case["Fb_df"]
+        pairs |= {"Fb": (sg.q_between, case["Fb"]), "Fbp": (sg.q_between_p, case["Fbp"])}
+    bad = mismatches(pairs)
     assert not bad, "\n".join(bad)
 
 

@@ -139,8 +139,10 @@ def run(
                 by_labels = [lb for lb, om in zip(by_labels, es.omitted, strict=True) if not om]
             sg = subgroup_analysis(es.used(), by_labels, method=method_u, test=test)
             summary["subgroups"] = sg.as_dict()["subgroups"]
+            summary["between_test"] = sg.between_test
             summary["q_between"] = sg.q_between
             summary["q_between_df"] = sg.q_between_df
+            summary["q_between_df2"] = sg.q_between_df2
             summary["q_between_p"] = sg.q_between_p
         if plot is not None:
             _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u)
@@ -224,7 +226,7 @@ def _forest_for(
             sections,
             overall=sg.overall,
             data_header=header,
-            subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
+            subgroup_test=sg.test_text(),
         )
     save_figure(fig, path)
 
@@ -354,7 +356,7 @@ def example(
                     title="IVIg in refractory adult polymyositis/dermatomyositis: response "
                     f"proportion by {GROUPING_TITLES[grouping]}",
                     footnote=footnote(analysis, grouping),
-                    subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
+                    subgroup_test=sg.test_text(),
                 )
                 path = _grouped_plot_path(plot, grouping, by == "both")
                 save_figure(fig, path)

@@ -85,8 +85,10 @@ class ExampleAnalysis:
                     {"group": g, "studies": list(f.es.labels or ())} | brief(f)
                     for g, f in zip(sg.groups, sg.fits, strict=True)
                 ],
+                "between_test": sg.between_test,
                 "q_between": sg.q_between,
                 "q_between_df": sg.q_between_df,
+                "q_between_df2": sg.q_between_df2,
                 "q_between_p": sg.q_between_p,
             }
 

@@ -409,26 +409,38 @@ trimfill_case("egger2001_no_isis", "OR", "REML")
 trimfill_case("hackshaw1998", "GEN", "DL")
 trimfill_case("normand1999", "SMD", "DL")
 
-subgroup_case <- function(dsname, measure, method, by) {
+subgroup_case <- function(dsname, measure, method, by, test = "z") {
   es <- es_for(dsname, measure)
   g <- ds(dsname)[[by]]
   lv <- unique(g)
   fits <- lapply(lv, function(l) {
     sub <- es[g == l, ]
     if (nrow(sub) == 1) rma(yi = sub$yi, vi = sub$vi, method = "EE")
-    else try_rma(sub, method, "z")
+    else try_rma(sub, method, test)
   })
   est <- sapply(fits, function(f) c(f$beta))
   se <- sapply(fits, function(f) f$se)
-  qb <- rma(yi = est, sei = se, method = "EE")
-  add_case(list(kind = "subgroup", dataset = dsname, measure = measure, method = method, by = by,
-                groups = lv, estimate = num(est), se = num(se),
-                tau2 = num(sapply(fits, function(f) f$tau2)),
-                Qb = num(qb$QE), Qbp = num(qb$QEp)))
+  case <- list(kind = "subgroup", dataset = dsname, measure = measure, method = method, by = by,
+               test = test, groups = lv, estimate = num(est), se = num(se),
+               tau2 = num(sapply(fits, function(f) f$tau2)))
+  if (test == "z") {
+    # separate tau2 per subgroup, fixed-effect Q on the subgroup estimates
+    qb <- rma(yi = est, sei = se, method = "EE")
+    case$Qb <- num(qb$QE); case$Qbp <- num(qb$QEp)
+  } else {
+    # what metafor does with a t-based test: the moderator test of rma(mods = ~ factor(by)),
+    # an F test with (m, k - p) df and a common tau2
+    f <- try_rma(es, method, test, model.matrix(~ factor(g, levels = lv))[, -1, drop = FALSE])
+    case$Fb <- num(f$QM); case$Fb_df <- num(f$QMdf); case$Fbp <- num(f$QMp)
+  }
+  add_case(case)
 }
 subgroup_case("bcg", "RR", "REML", "alloc")
 subgroup_case("bcg", "RR", "DL", "alloc")
 subgroup_case("debruin2009", "PLO", "REML", "ethnicity")
+subgroup_case("bcg", "RR", "REML", "alloc", "knha")
+subgroup_case("bcg", "RR", "DL", "alloc", "knha")
+subgroup_case("debruin2009", "PLO", "REML", "ethnicity", "knha")
 
 # ---------------------------------------------------------------- REML Fisher scoring -----
 # metafor's own REML Fisher scoring (HE start) on groups where it fails or stops at a local
