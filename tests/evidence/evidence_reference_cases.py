@@ -92,10 +92,14 @@ def moderators(dsname: str, mods: list[str] | str | None) -> tuple[np.ndarray | 
 
 
 def close(ours: float | None, theirs: float | None) -> bool:
-    """1e-6 relative, or 1e-9 absolute near zero."""
+    """1e-6 relative, or 1e-9 absolute near zero; metafor's NA must be missing on our side too.
+
+    jsonlite writes R's NA, NaN and ±Inf all as null, so null from metafor matches None, NaN or
+    ±Inf here, and nothing else.
+    """
     if theirs is None:
-        return True
-    if ours is None or (isinstance(ours, float) and math.isnan(ours)):
+        return ours is None or not math.isfinite(ours)
+    if ours is None or not math.isfinite(ours):
         return False
     return abs(ours - theirs) <= max(REL_TOL * abs(theirs), ABS_TOL)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,21 @@ def test_boundary_fits_are_numbers_not_nan() -> None:
         assert fit.tau2 == 0.0
         assert fit.estimate == pytest.approx(ee.estimate)
         assert all(np.isfinite(v) for v in fit.summary().values() if isinstance(v, float))
+
+
+@pytest.mark.parametrize("method", ["EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM"])
+def test_identical_effects_fit_without_numpy_errors(method: str) -> None:
+    # All effects equal: residual SS 0, so the Knapp-Hartung SE is 0 and SJ starts at τ² = 0.
+    # metafor 3.8-1 (reference case equal4): τ² = 0, SE 0, z = Inf, p = 0, CI [0.3, 0.3], QM NA.
+    es = generic([0.3, 0.3, 0.3, 0.3], [0.1, 0.2, 0.05, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = rma(es, method=method, test="knha")
+        plain = rma(es, method=method)
+    assert fit.tau2 == 0.0 and plain.tau2 == 0.0
+    assert fit.se[0] == 0.0 and fit.zval[0] == np.inf and fit.pval[0] == 0.0
+    assert (fit.ci_lower[0], fit.ci_upper[0]) == pytest.approx((0.3, 0.3))
+    assert np.isnan(fit.qm) and np.isnan(fit.qm_p)
+    assert plain.se[0] == pytest.approx(0.16151457061745, rel=1e-9)
+    if method == "SJ":
+        assert fit.se_tau2 == 0.0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from evidence_reference_cases import cases, dataset
 
 from myoivig.evidence.batch import batch_fit, reml_log_likelihood
 from myoivig.evidence.effect_sizes import generic
@@ -15,32 +17,16 @@ from myoivig.evidence.model import rma
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# metafor's default REML fails here ("Fisher scoring algorithm did not converge"); with
-# stepadj=0.5 it gives τ² = 0.155918, μ = 0.576905, SE = 0.214085 (research notes §2.11).
-FISHER_FAILS_Y = np.array([-0.0861, 1.2209, 0.0616, 0.3498, 0.3587, -0.0858, 0.7467, 0.5364,
-                           0.6451, 0.8593])  # fmt: skip
-FISHER_FAILS_V = np.array([0.2094, 0.0251, 0.67, 0.6657, 0.426, 0.3272, 0.1467, 0.5704,
-                           0.4525, 0.8285])  # fmt: skip
+
+def _fisher_case(name: str) -> dict[str, Any]:
+    """metafor 3.8-1's own REML Fisher scoring on one group (R reference suite)."""
+    (case,) = [c for c in cases("fisher_scoring") if c["dataset"] == name]
+    return case
 
 
-def metafor_fisher_scoring(y: np.ndarray, v: np.ndarray, threshold: float = 1e-5,
-                           maxiter: int = 100) -> float | None:  # fmt: skip
-    """metafor 3.8-1's REML Fisher scoring (HE start, step halving at 0); None if no convergence."""
-    k = y.shape[0]
-    ymc = y - y.mean()
-    tau2 = max(0.0, (float(np.sum(ymc**2)) - float(np.sum(v)) * (k - 1) / k) / (k - 1))
-    for _ in range(maxiter + 1):
-        w = 1 / (v + tau2)
-        p = np.diag(w) - np.outer(w, w) / w.sum()
-        pp = p @ p
-        adj = (ymc @ pp @ ymc - np.trace(p)) / np.trace(pp)
-        while tau2 + adj < 0:
-            adj /= 2
-        new = tau2 + adj
-        if abs(new - tau2) <= threshold:
-            return new
-        tau2 = new
-    return None
+def _group(name: str) -> tuple[np.ndarray, np.ndarray]:
+    d = dataset(name)
+    return np.asarray(d["yi"], dtype=float), np.asarray(d["vi"], dtype=float)
 
 
 def _profile_max(y: np.ndarray, v: np.ndarray, tau2: float) -> tuple[float, float]:
@@ -53,12 +39,15 @@ def _profile_max(y: np.ndarray, v: np.ndarray, tau2: float) -> tuple[float, floa
 
 
 def test_converges_where_metafor_fisher_scoring_fails() -> None:
-    assert metafor_fisher_scoring(FISHER_FAILS_Y, FISHER_FAILS_V) is None
-    res = batch_fit(np.zeros(10), FISHER_FAILS_Y, FISHER_FAILS_V)
-    assert res.tau2[0] == pytest.approx(0.155918, abs=1e-6)
-    assert res.estimate[0] == pytest.approx(0.576905, abs=1e-6)
-    assert res.se[0] == pytest.approx(0.214085, abs=1e-6)
-    ours, best = _profile_max(FISHER_FAILS_Y, FISHER_FAILS_V, float(res.tau2[0]))
+    case = _fisher_case("fisher_fails")
+    # metafor's default control fails; with stepadj = 0.5 it converges (research notes §2.11).
+    assert "did not converge" in case["error"] and case["tau2"] is None
+    y, v = _group("fisher_fails")
+    res = batch_fit(np.zeros(10), y, v)
+    assert res.tau2[0] == pytest.approx(case["tau2_stepadj"], abs=1e-6)
+    assert res.estimate[0] == pytest.approx(case["beta_stepadj"], abs=1e-6)
+    assert res.se[0] == pytest.approx(case["se_stepadj"], abs=1e-6)
+    ours, best = _profile_max(y, v, float(res.tau2[0]))
     assert ours >= best - 1e-12
 
 
@@ -66,11 +55,12 @@ def test_answer_is_the_global_maximum_when_zero_is_a_local_maximum() -> None:
     data = pd.read_csv(FIXTURES / "reml_bimodal_groups.csv")
     res = batch_fit(data["group"].to_numpy(), data["yi"].to_numpy(), data["vi"].to_numpy())
     # metafor 3.8-1 with threshold 1e-10 (benchmark data, groups g00591 and g01431)
-    expected = {"g00591": 0.17658961749626673, "g01431": 0.16464436011646294}
     for i, g in enumerate(res.groups):
         sub = data[data["group"] == g]
         y, v = sub["yi"].to_numpy(), sub["vi"].to_numpy()
-        assert res.tau2[i] == pytest.approx(expected[g], abs=1e-9)
+        case = _fisher_case(str(g))
+        assert case["error"] is None
+        assert res.tau2[i] == pytest.approx(case["tau2"], abs=1e-9)
         ours, best = _profile_max(y, v, float(res.tau2[i]))
         assert ours >= best - 1e-12
         assert reml_log_likelihood(y, v, float(res.tau2[i])) > reml_log_likelihood(y, v, 0.0)
@@ -129,8 +119,41 @@ def test_interior_maximum_where_metafor_stops_at_zero() -> None:
     for i, g in enumerate(res.groups):
         sub = data[data["group"] == g]
         y, v = sub["yi"].to_numpy(), sub["vi"].to_numpy()
-        assert metafor_fisher_scoring(y, v, threshold=1e-10, maxiter=10000) == 0.0
+        case = _fisher_case(str(g))
+        assert case["error"] is None and case["tau2"] == 0.0
         assert res.tau2[i] > 0
         ours, best = _profile_max(y, v, float(res.tau2[i]))
         assert ours >= best - 1e-12
         assert ours > reml_log_likelihood(y, v, 0.0) + 1e-4
+
+
+def test_skip_gives_nan_and_a_note_and_leaves_other_groups_unchanged() -> None:
+    rng = np.random.default_rng(11)
+    groups = np.repeat(["g1", "g2", "k1", "g3", "badvi", "nany"], [5, 8, 1, 4, 3, 3])
+    yi = rng.normal(0.2, 0.5, groups.size)
+    vi = rng.uniform(0.02, 0.5, groups.size)
+    vi[np.flatnonzero(groups == "badvi")[1]] = 0.0
+    yi[np.flatnonzero(groups == "nany")[2]] = np.nan
+    with pytest.raises(ModelInputError, match=r"row 20 \(group badvi\): vi = 0.0 must be positive"):
+        batch_fit(groups, yi, vi)
+    res = batch_fit(groups, yi, vi, on_error="skip")
+    assert list(res.groups) == ["badvi", "g1", "g2", "g3", "k1", "nany"]
+    notes = dict(zip(res.groups, res.note, strict=True))
+    assert notes["badvi"] == "row 20 (group badvi): vi = 0.0 must be positive"
+    assert notes["nany"] == "row 24 (group nany): yi = nan is not a number"
+    assert notes["k1"].startswith("batch: group 'k1' has k = 1; method REML needs at least 2")
+    good = np.isin(groups, ["g1", "g2", "g3"])
+    clean = batch_fit(groups[good], yi[good], vi[good])
+    for j, g in enumerate(res.groups):
+        if notes[g]:
+            assert np.isnan([res.estimate[j], res.se[j], res.tau2[j], res.pi_lower[j]]).all()
+            assert res.iterations[j] == 0
+        else:
+            i = list(clean.groups).index(g)
+            for name in ("estimate", "se", "tau2", "i2", "q", "ci_lower", "pi_upper"):
+                assert getattr(res, name)[j] == getattr(clean, name)[i]
+            assert res.k[j] == clean.k[i]
+    assert list(res.k) == [3, 5, 8, 4, 1, 3]
+    # EE needs only one study per group, so k = 1 is fitted there
+    ee = batch_fit(groups, yi, vi, method="EE", on_error="skip")
+    assert ee.note[list(ee.groups).index("k1")] == ""

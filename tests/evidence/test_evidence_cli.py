@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -57,7 +58,12 @@ def test_run_knha_subgroups_mods_and_plot(bcg_csv: Path, tmp_path: Path) -> None
     out = json.loads(res.output)
     assert out["test"] == "knha"
     assert [s["group"] for s in out["subgroups"]] == ["random", "alternate", "systematic"]
+    # metafor: rma(mods = ~ factor(alloc), test = "knha") -> F = 0.966, df = (2, 10), p = 0.413
+    assert out["between_test"] == "F"
+    assert [out["q_between_df"], out["q_between_df2"]] == [2, 10]
+    assert out["q_between"] == pytest.approx(0.966220844813303, rel=1e-6)
     assert plot.read_text().startswith("<?xml")
+    assert "F = 0.97, df = (2, 10), p = 0.413" in plot.read_text()
     res = RUNNER.invoke(app, ["meta", "run", "--data", str(bcg_csv), "--measure", "RR",
                               "--mods", "ablat", "--json"])  # fmt: skip
     out = json.loads(res.output)
@@ -109,6 +115,38 @@ def test_batch_writes_one_row_per_group(tmp_path: Path) -> None:
         assert table[col].notna().all()
 
 
+def test_batch_on_error_skip_writes_nan_and_note(tmp_path: Path) -> None:
+    inp = tmp_path / "long.csv"
+    out = tmp_path / "res.csv"
+    pd.DataFrame(
+        {
+            "group": ["a"] * 3 + ["single"] + ["b"] * 2 + ["neg"] * 2,
+            "yi": [0.1, 0.5, 0.3, 0.7, -0.2, 0.4, 0.1, 0.2],
+            "vi": [0.04, 0.09, 0.05, 0.1, 0.2, 0.3, 0.05, -0.1],
+        }
+    ).to_csv(inp, index=False)
+    args = ["meta", "batch", "--input", str(inp), "--out", str(out)]
+    res = RUNNER.invoke(app, args)
+    assert res.exit_code == 2
+    assert "row 8 (group neg): vi = -0.1 must be positive" in res.output
+    assert not out.exists()
+    res = RUNNER.invoke(app, [*args, "--on-error", "skip", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["skipped_groups"] == 2
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    table = table.set_index("group")
+    assert table.loc["neg", "note"] == "row 8 (group neg): vi = -0.1 must be positive"
+    assert "group 'single' has k = 1" in table.loc["single", "note"]
+    for g in ("neg", "single"):
+        assert np.isnan(table.loc[g, ["estimate", "se", "tau2", "ci_lower", "i2"]]).all()
+    assert table.loc[["a", "b"], "note"].isna().all()
+    assert table.loc[["a", "b"], "estimate"].notna().all()
+    assert list(table["k"]) == [3, 2, 2, 1]
+    res = RUNNER.invoke(app, [*args, "--on-error", "ignore"])
+    assert res.exit_code == 2
+    assert "on_error 'ignore'" in res.output
+
+
 def test_batch_missing_column(tmp_path: Path) -> None:
     inp = tmp_path / "long.csv"
     pd.DataFrame({"group": ["a"], "yi": [0.1]}).to_csv(inp, index=False)
@@ -132,8 +170,28 @@ def test_example_json_and_plot(tmp_path: Path) -> None:
         < out["primary"]["pooled_upper"]
         < 1
     )
-    assert plot.stat().st_size > 10_000
-    assert plot.read_bytes()[:4] == b"\x89PNG"
+    by_definition = tmp_path / "example_by_definition.png"
+    by_design = tmp_path / "example_by_design.png"
+    assert out["plots"] == {"by_definition": str(by_definition), "by_design": str(by_design)}
+    for path in (by_definition, by_design):
+        assert path.stat().st_size > 10_000
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    assert not plot.exists()
+
+
+def test_example_plot_sections_by_design(tmp_path: Path) -> None:
+    plot = tmp_path / "design.svg"
+    res = RUNNER.invoke(app, ["meta", "example", "--plot", str(plot), "--by", "design", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["plots"] == {"by_design": str(plot)}
+    svg = plot.read_text()
+    # section headings are the design groups; the footnote summarises the response definitions
+    for heading in ("RCT", "Prospective open", "Retrospective", "by design"):
+        assert heading in svg
+    assert "By response definition" in svg
+    res = RUNNER.invoke(app, ["meta", "example", "--plot", str(plot), "--by", "site"])
+    assert res.exit_code == 2
+    assert "--by 'site'" in res.output
 
 
 def test_drop00_keeps_moderators_and_rows_aligned(tmp_path: Path) -> None:

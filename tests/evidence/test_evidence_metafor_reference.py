@@ -35,6 +35,20 @@ def test_escalc(case: dict[str, Any]) -> None:
     assert not mismatches({"yi": (yi, case["yi"]), "vi": (vi, case["vi"])})
 
 
+def _prediction_interval(
+    case: dict[str, Any], prefix: str, ci_lb: float, ci_ub: float, pi_lb: float, pi_ub: float
+) -> dict[str, tuple[Any, Any]]:
+    """PI pairs to compare; for EE models metafor reports no PI and ours is the CI (τ² = 0)."""
+    if case["method"] == "EE":
+        assert case[prefix + "pi_lb"] is None and case[prefix + "pi_ub"] is None
+        assert (pi_lb, pi_ub) == (ci_lb, ci_ub)
+        return {}
+    return {
+        prefix + "pi_lb": (pi_lb, case[prefix + "pi_lb"]),
+        prefix + "pi_ub": (pi_ub, case[prefix + "pi_ub"]),
+    }
+
+
 @_params("rma")
 def test_rma(case: dict[str, Any]) -> None:
     es = effect_sizes(case["dataset"], case["measure"], case.get("options"))
@@ -57,7 +71,9 @@ def test_rma(case: dict[str, Any]) -> None:
     }
     if case["method"] != "EE":
         pairs["se_tau2"] = (fit.se_tau2, case["se_tau2"])
-    if case.get("R2") is not None:
+    if case.get("R2") is None:
+        pairs["R2"] = (fit.r2, None)
+    else:
         if case.get("tau2_RE") is not None and case["tau2_RE"] < BOUNDARY_TAU2:
             # R² = (τ²_RE − τ²)/τ²_RE is 0/0 here; metafor's Fisher scoring stops at τ²_RE ≈ 1e-13
             # instead of 0 and reports 100. The exact τ²_RE is 0 and we report R² = 0.
@@ -66,20 +82,18 @@ def test_rma(case: dict[str, Any]) -> None:
             pairs["R2"] = (fit.r2, case["R2"])
     if "pred" in case:
         pr = fit.predict()
-        pairs |= {
-            "pred": (pr.pred, case["pred"]),
-            "pi_lb": (pr.pi_lower, case["pi_lb"]),
-            "pi_ub": (pr.pi_upper, case["pi_ub"]),
-        }
+        pairs["pred"] = (pr.pred, case["pred"])
+        pairs |= _prediction_interval(case, "", pr.ci_lower, pr.ci_upper, pr.pi_lower, pr.pi_upper)
     if "nat_pred" in case:
         nat = fit.predict(natural=True)
         pairs |= {
             "nat_pred": (nat.pred, case["nat_pred"]),
             "nat_ci_lb": (nat.ci_lower, case["nat_ci_lb"]),
             "nat_ci_ub": (nat.ci_upper, case["nat_ci_ub"]),
-            "nat_pi_lb": (nat.pi_lower, case["nat_pi_lb"]),
-            "nat_pi_ub": (nat.pi_upper, case["nat_pi_ub"]),
         }
+        pairs |= _prediction_interval(
+            case, "nat_", nat.ci_lower, nat.ci_upper, nat.pi_lower, nat.pi_upper
+        )
     if "tau2_ci" in case:
         ci = fit.confint_tau2()
         pairs |= {
@@ -215,17 +229,23 @@ def test_subgroups(case: dict[str, Any]) -> None:
     from evidence_reference_cases import dataset
 
     es = effect_sizes(case["dataset"], case["measure"])
-    sg = subgroup_analysis(es, dataset(case["dataset"])[case["by"]], method=case["method"])
+    by = dataset(case["dataset"])[case["by"]]
+    sg = subgroup_analysis(es, by, method=case["method"], test=case["test"])
     assert list(sg.groups) == case["groups"]
-    bad = mismatches(
-        {
-            "estimate": ([f.estimate for f in sg.fits], case["estimate"]),
-            "se": ([float(f.se[0]) for f in sg.fits], case["se"]),
-            "tau2": ([f.tau2 for f in sg.fits], case["tau2"]),
-            "Qb": (sg.q_between, case["Qb"]),
-            "Qbp": (sg.q_between_p, case["Qbp"]),
-        }
-    )
+    pairs: dict[str, tuple[Any, Any]] = {
+        "estimate": ([f.estimate for f in sg.fits], case["estimate"]),
+        "se": ([float(f.se[0]) for f in sg.fits], case["se"]),
+        "tau2": ([f.tau2 for f in sg.fits], case["tau2"]),
+    }
+    if case["test"] == "z":
+        assert sg.between_test == "Q" and sg.q_between_df == len(case["groups"]) - 1
+        pairs |= {"Qb": (sg.q_between, case["Qb"]), "Qbp": (sg.q_between_p, case["Qbp"])}
+    else:
+        # metafor's F test of rma(mods = ~ factor(by), test = "knha")
+        assert sg.between_test == "F"
+        assert [sg.q_between_df, sg.q_between_df2] == case["Fb_df"]
+        pairs |= {"Fb": (sg.q_between, case["Fb"]), "Fbp": (sg.q_between_p, case["Fbp"])}
+    bad = mismatches(pairs)
     assert not bad, "\n".join(bad)
 
 

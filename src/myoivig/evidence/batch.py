@@ -18,6 +18,7 @@ Formulas for the intercept-only model (Viechtbauer 2005, Stat Med 24:1057 / meta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,10 +61,12 @@ class BatchResult:
     pi_lower: FloatArray
     pi_upper: FloatArray
     iterations: IntArray
+    # Why a group was not fitted (with on_error="skip"; its estimates are NaN), "" if fitted.
+    note: NDArray[np.object_]
 
     COLUMNS = (
         "group", "k", "estimate", "se", "zval", "pval", "ci_lower", "ci_upper", "tau2",
-        "se_tau2", "q", "q_p", "i2", "h2", "pi_lower", "pi_upper", "iterations",
+        "se_tau2", "q", "q_p", "i2", "h2", "pi_lower", "pi_upper", "iterations", "note",
     )  # fmt: skip
 
     def columns(self) -> dict[str, NDArray[np.generic]]:
@@ -124,7 +127,8 @@ def _dl(seg: _Segments, y: FloatArray, v: FloatArray) -> tuple[FloatArray, Float
     q = seg.sum(w * (y - seg.spread(mu)) ** 2)
     c = sw - seg.sum(w * w) / sw
     k = seg.sizes.astype(np.float64)
-    return np.maximum(0.0, (q - (k - 1)) / c), q
+    with np.errstate(divide="ignore", invalid="ignore"):  # c = 0 for k = 1 (EE only): unused
+        return np.maximum(0.0, (q - (k - 1)) / c), q
 
 
 def _newton_bisection(
@@ -268,6 +272,24 @@ def _subset_segments(seg: _Segments, groups: IntArray) -> _Subset:
     return _Subset(_Segments(new_starts, sizes), flat)
 
 
+ON_ERROR = ("fail", "skip")
+
+
+def _row_problems(gr: NDArray[np.generic], y: FloatArray, v: FloatArray) -> list[tuple[int, str]]:
+    """(row index, message) for every row whose yi or vi cannot be used, in row order."""
+    problems: dict[int, str] = {}
+    for name, arr in (("vi", v), ("yi", y)):
+        for i in np.flatnonzero(~np.isfinite(arr)):
+            problems[int(i)] = (
+                f"row {i + 1} (group {gr[i]}): {name} = {float(arr[i])!r} is not a number"
+            )
+    for i in np.flatnonzero(np.isfinite(v) & (v <= 0)):
+        problems.setdefault(
+            int(i), f"row {i + 1} (group {gr[i]}): vi = {float(v[i])!r} must be positive"
+        )
+    return sorted(problems.items())
+
+
 def batch_fit(
     groups: NDArray[np.generic],
     yi: FloatArray,
@@ -275,41 +297,95 @@ def batch_fit(
     *,
     method: str = "REML",
     level: float = 95.0,
+    on_error: str = "fail",
 ) -> BatchResult:
-    """Fit one intercept-only model per group (z-test CIs, metafor's PI convention)."""
+    """Fit one intercept-only model per group (z-test CIs, metafor's PI convention).
+
+    A group that cannot be fitted (too few studies for the method, or a row with a missing or
+    non-positive variance) raises ModelInputError naming it; with on_error="skip" it gets NaN
+    estimates and a `note` with the reason instead, and every other group is still fitted.
+    """
     method = method.upper()
     if method not in BATCH_METHODS:
         raise ModelInputError(
             f"batch: method {method!r} not supported; use {', '.join(BATCH_METHODS)}"
         )
+    if on_error not in ON_ERROR:
+        raise ModelInputError(f"batch: on_error {on_error!r}; use {' or '.join(ON_ERROR)}")
     y = np.asarray(yi, dtype=np.float64)
     v = np.asarray(vi, dtype=np.float64)
     gr = np.asarray(groups)
     if not (y.shape == v.shape == gr.shape):
         raise ModelInputError("batch: group, yi and vi must have the same length")
-    for name, arr in (("yi", y), ("vi", v)):
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            i = int(bad[0])
-            raise ModelInputError(
-                f"row {i + 1} (group {gr[i]}): {name} = {float(arr[i])!r} is not a number"
-            )
-    bad = np.flatnonzero(v <= 0)
-    if bad.size:
-        i = int(bad[0])
-        raise ModelInputError(f"row {i + 1} (group {gr[i]}): vi = {float(v[i])!r} must be positive")
     inverse, labels = pd.factorize(gr, sort=True)  # hashing: far faster than sorting strings
+    if (inverse < 0).any():
+        raise ModelInputError(f"row {int(np.argmax(inverse < 0)) + 1}: group is missing")
     labels = np.asarray(labels)
-    order = np.argsort(inverse, kind="stable")
-    y, v = y[order], v[order]
-    sizes = np.bincount(inverse, minlength=labels.shape[0]).astype(np.int64)
+    n_groups = labels.shape[0]
+    sizes = np.bincount(inverse, minlength=n_groups).astype(np.int64)
+    notes = np.full(n_groups, "", dtype=object)
+    problems = _row_problems(gr, y, v)
+    if problems and on_error == "fail":
+        raise ModelInputError(problems[0][1])
+    for i, message in reversed(problems):
+        notes[inverse[i]] = message  # reversed: the first bad row of a group is kept
     needed = 1 if method == "EE" else 2
-    small = np.flatnonzero(sizes < needed)
-    if small.size:
-        raise ModelInputError(
-            f"batch: group '{labels[small[0]]}' has k = {int(sizes[small[0]])}; "
+    for j in np.flatnonzero((sizes < needed) & (notes == "")):
+        notes[j] = (
+            f"batch: group '{labels[j]}' has k = {int(sizes[j])}; "
             f"method {method} needs at least {needed} studies per group"
         )
+    bad = np.flatnonzero(notes != "")
+    if bad.size and on_error == "fail":
+        raise ModelInputError(str(notes[bad[0]]))
+    if not bad.size:
+        return _fit_groups(inverse, labels, sizes, y, v, method, level, notes)
+    ok = notes == ""
+    keep_rows = ok[inverse]
+    remap = np.cumsum(ok) - 1
+    fitted = _fit_groups(
+        remap[inverse[keep_rows]], labels[ok], sizes[ok], y[keep_rows], v[keep_rows], method,
+        level, notes[ok],
+    )  # fmt: skip
+    return _merge_skipped(fitted, ok, labels, sizes, notes)
+
+
+def _merge_skipped(
+    fitted: BatchResult,
+    ok: NDArray[np.bool_],
+    labels: NDArray[np.generic],
+    sizes: IntArray,
+    notes: NDArray[np.object_],
+) -> BatchResult:
+    """All groups in label order: fitted values where `ok`, NaN (and the note) elsewhere."""
+    columns: dict[str, Any] = {}
+    for name in BatchResult.COLUMNS[1:]:
+        if name in ("k", "note"):
+            continue
+        values = getattr(fitted, name)
+        full = (
+            np.zeros(ok.shape[0], dtype=np.int64)
+            if name == "iterations"
+            else np.full(ok.shape[0], np.nan)
+        )
+        full[ok] = values
+        columns[name] = full
+    return BatchResult(groups=labels.astype(object), k=sizes, note=notes, **columns)
+
+
+def _fit_groups(
+    inverse: IntArray,
+    labels: NDArray[np.generic],
+    sizes: IntArray,
+    y: FloatArray,
+    v: FloatArray,
+    method: str,
+    level: float,
+    notes: NDArray[np.object_],
+) -> BatchResult:
+    """The vectorised fit of valid groups (`inverse` maps rows to groups 0..n−1)."""
+    order = np.argsort(inverse, kind="stable")
+    y, v = y[order], v[order]
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
     seg = _Segments(starts, sizes)
     dl, q = _dl(seg, y, v)
@@ -328,7 +404,8 @@ def batch_fit(
     k = sizes
     wf = 1.0 / v
     swf = seg.sum(wf)
-    vt = (k - 1) / (swf - seg.sum(wf * wf) / swf)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 for k = 1 (EE only): unused
+        vt = (k - 1) / (swf - seg.sum(wf * wf) / swf)
     if method == "EE":
         i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / np.where(q > 0, q, 1)), 0.0)
         h2 = q / np.maximum(k - 1, 1)
@@ -364,4 +441,5 @@ def batch_fit(
         pi_lower=est - half_pi,
         pi_upper=est + half_pi,
         iterations=iterations,
+        note=notes,
     )

@@ -139,8 +139,10 @@ def run(
                 by_labels = [lb for lb, om in zip(by_labels, es.omitted, strict=True) if not om]
             sg = subgroup_analysis(es.used(), by_labels, method=method_u, test=test)
             summary["subgroups"] = sg.as_dict()["subgroups"]
+            summary["between_test"] = sg.between_test
             summary["q_between"] = sg.q_between
             summary["q_between_df"] = sg.q_between_df
+            summary["q_between_df2"] = sg.q_between_df2
             summary["q_between_p"] = sg.q_between_p
         if plot is not None:
             _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u)
@@ -224,7 +226,7 @@ def _forest_for(
             sections,
             overall=sg.overall,
             data_header=header,
-            subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
+            subgroup_test=sg.test_text(),
         )
     save_figure(fig, path)
 
@@ -234,11 +236,18 @@ def batch(
     input_path: Path = typer.Option(..., "--input", help="long CSV with columns group, yi, vi"),
     method: str = typer.Option("REML", "--method", help="REML, DL or EE"),
     out: Path = typer.Option(..., "--out", help="results CSV, one row per group"),
+    on_error: str = typer.Option(
+        "fail",
+        "--on-error",
+        help="fail: stop at the first group that cannot be fitted (k too small, bad vi); "
+        "skip: write NaN estimates and the reason in the note column for such groups",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
 ) -> None:
     """Fit one random-effects model per group of a long table, vectorised across groups."""
     import time
 
+    import numpy as np
     import pandas as pd
 
     from myoivig.evidence.batch import batch_fit
@@ -258,6 +267,7 @@ def batch(
             df["yi"].to_numpy(dtype=float),
             df["vi"].to_numpy(dtype=float),
             method=method,
+            on_error=on_error,
         )
         fit_seconds = time.perf_counter() - t0
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +280,7 @@ def batch(
         "method": method.upper(),
         "fit_seconds": fit_seconds,
         "max_iterations": int(res.iterations.max()) if res.iterations.size else 0,
+        "skipped_groups": int(np.count_nonzero(res.note != "")),
         "out": str(out),
     }
     if as_json:
@@ -279,6 +290,8 @@ def batch(
             f"{summary['groups']} groups ({summary['rows']} rows) fitted by {summary['method']} "
             f"in {fit_seconds:.3f} s -> {out}"
         )
+        if summary["skipped_groups"]:
+            typer.echo(f"{summary['skipped_groups']} group(s) skipped: see the note column")
 
 
 def _has_pyarrow() -> bool:
@@ -289,38 +302,65 @@ def _has_pyarrow() -> bool:
     return True
 
 
+def _grouped_plot_path(plot: Path, by: str, both: bool) -> Path:
+    """`forest.png` for a single grouping; `forest_by_design.png` etc. when both are written."""
+    return plot.with_name(f"{plot.stem}_by_{by}{plot.suffix}") if both else plot
+
+
 @meta_app.command("example")
 def example(
-    plot: Path | None = typer.Option(None, "--plot", help="forest plot file (.svg/.png/.pdf)"),
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="forest plot file (.svg/.png/.pdf); with --by both, writes FILE_by_definition and "
+        "FILE_by_design",
+    ),
+    by: str = typer.Option(
+        "both", "--by", help="forest plot sections: definition, design or both (two figures)"
+    ),
     measure: str = typer.Option("PLO", "--measure", help="PLO, PFT, PAS or PR"),
     method: str = typer.Option("REML", "--method", help="tau2 estimator"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """The bundled example: IVIg response in refractory PM/DM, with subgroups and sensitivity."""
-    from myoivig.evidence.example import analyse, footnote
+    from myoivig.evidence.example import (
+        GROUPING_TITLES,
+        GROUPINGS,
+        analyse,
+        footnote,
+        subgroups_for,
+    )
     from myoivig.evidence.plots import ForestSection, forest_plot, save_figure
 
+    if by not in (*GROUPINGS, "both"):
+        raise _fail(ValueError(f"--by {by!r}: use definition, design or both"))
     try:
         analysis = analyse(measure.upper(), method.upper())
         result = analysis.as_dict()
         if plot is not None:
             rows = analysis.primary_rows
-            sections = []
-            for g, f in zip(analysis.by_response.groups, analysis.by_response.fits, strict=True):
-                sub = rows[rows["response_group"] == g]
-                text = [f"{int(x)}/{int(n)}" for x, n in zip(sub["xi"], sub["ni"], strict=True)]
-                sections.append(ForestSection(g, f, text))
-            sg = analysis.by_response
-            fig = forest_plot(
-                sections,
-                overall=analysis.primary,
-                data_header="Responders/n",
-                title="IVIg in refractory adult polymyositis/dermatomyositis: response proportion",
-                footnote=footnote(analysis),
-                subgroup_test=(sg.q_between, sg.q_between_df, sg.q_between_p),
-            )
-            save_figure(fig, plot)
-            result["plot"] = str(plot)
+            groupings = list(GROUPINGS) if by == "both" else [by]
+            result["plots"] = {}
+            for grouping in groupings:
+                sg = subgroups_for(analysis, grouping)
+                column = GROUPINGS[grouping]
+                sections = []
+                for g, f in zip(sg.groups, sg.fits, strict=True):
+                    sub = rows[rows[column] == g]
+                    text = [f"{int(x)}/{int(n)}" for x, n in zip(sub["xi"], sub["ni"], strict=True)]
+                    sections.append(ForestSection(g, f, text))
+                fig = forest_plot(
+                    sections,
+                    overall=analysis.primary,
+                    data_header="Responders/n",
+                    title="IVIg in refractory adult polymyositis/dermatomyositis: response "
+                    f"proportion by {GROUPING_TITLES[grouping]}",
+                    footnote=footnote(analysis, grouping),
+                    subgroup_test=sg.test_text(),
+                )
+                path = _grouped_plot_path(plot, grouping, by == "both")
+                save_figure(fig, path)
+                result["plots"][f"by_{grouping}"] = str(path)
     except (EvidenceError, ValueError) as err:
         raise _fail(err) from err
     if as_json:
@@ -336,8 +376,8 @@ def example(
         )
         for s in result["sensitivity"]:
             typer.echo(f"  sensitivity, {s['description']}: {100 * s['pooled']:.1f}%")
-        if plot is not None:
-            typer.echo(f"forest plot -> {plot}")
+        for name, path in result.get("plots", {}).items():
+            typer.echo(f"forest plot ({name.replace('_', ' ')}) -> {path}")
     sys.stdout.flush()
 
 

@@ -85,8 +85,10 @@ class ExampleAnalysis:
                     {"group": g, "studies": list(f.es.labels or ())} | brief(f)
                     for g, f in zip(sg.groups, sg.fits, strict=True)
                 ],
+                "between_test": sg.between_test,
                 "q_between": sg.q_between,
                 "q_between_df": sg.q_between_df,
+                "q_between_df2": sg.q_between_df2,
                 "q_between_p": sg.q_between_p,
             }
 
@@ -165,26 +167,43 @@ def analyse(measure: str = "PLO", method: str = "REML", test: str = "z") -> Exam
     return ExampleAnalysis(studies, primary_rows, primary, by_response, by_design, tuple(sens))
 
 
-def footnote(analysis: ExampleAnalysis) -> str:
-    """Design subgroups and sensitivity results, for the forest plot's foot."""
+# The two subgroupings of the example's forest plots (issue 5 item 7): the study-table column
+# that defines the sections and a human heading.
+GROUPINGS = {"definition": "response_group", "design": "design_group"}
+GROUPING_TITLES = {"definition": "response definition", "design": "design"}
+
+
+def subgroups_for(analysis: ExampleAnalysis, by: str) -> SubgroupAnalysis:
+    """The subgroup analysis behind the forest plot sectioned by `by` ("definition"/"design")."""
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}; known: {', '.join(GROUPINGS)}")
+    return analysis.by_response if by == "definition" else analysis.by_design
+
+
+def _subgroup_line(sg: SubgroupAnalysis, title: str) -> str:
     parts = []
-    for g, f in zip(analysis.by_design.groups, analysis.by_design.fits, strict=True):
+    for g, f in zip(sg.groups, sg.fits, strict=True):
         pr = f.predict(natural=True)
         parts.append(
             f"{g} (k={f.k}) {100 * pr.pred:.0f}% [{100 * pr.ci_lower:.0f}, {100 * pr.ci_upper:.0f}]"
         )
-    sg = analysis.by_design
-    design = "By design: " + "; ".join(parts) + f"; test for differences p = {sg.q_between_p:.2f}."
+    return f"By {title}: " + "; ".join(parts) + f"; test for differences p = {sg.q_between_p:.2f}."
+
+
+def footnote(analysis: ExampleAnalysis, by: str = "definition") -> str:
+    """The other grouping's subgroups and the sensitivity results, for the forest plot's foot."""
+    other = "design" if by == "definition" else "definition"
+    line = _subgroup_line(subgroups_for(analysis, other), GROUPING_TITLES[other])
     sens = []
     for s in analysis.sensitivity:
         pr = s.fit.predict(natural=True)
         ci = f"[{100 * pr.ci_lower:.1f}, {100 * pr.ci_upper:.1f}]"
         sens.append(f"{s.description}: {100 * pr.pred:.1f}% {ci}")
     return (
-        design
+        line
         + "\nSensitivity: "
         + "; ".join(sens)
-        + ".\nResponse definitions differ between studies (see subgroup headings); figures are"
-        " CONFIRMED from the shared study table and the seeds. "
+        + f".\nSections are subgroups by {GROUPING_TITLES[by]}; response definitions differ between"
+        " studies; figures are CONFIRMED from the shared study table and the seeds. "
         f"Measure {analysis.primary.es.measure}, tau² by {analysis.primary.method}, 95% CIs."
     )

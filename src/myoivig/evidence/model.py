@@ -446,9 +446,12 @@ def rma(
             s2w = max(s2w, 1.0)
         vb = s2w * vb
     se = np.sqrt(np.diag(vb))
-    zval = beta / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Knapp-Hartung with a zero residual SS (all effects equal) gives SE 0: like metafor,
+        # z = ±Inf (NaN for 0/0), p = 0 and a degenerate CI at the estimate.
+        zval = beta / se
     btt = np.arange(1, p) if (p > 1 and intercept) else np.arange(p)
-    qm = float(beta[btt] @ np.linalg.solve(vb[np.ix_(btt, btt)], beta[btt]))
+    qm = _wald_statistic(beta[btt], vb[np.ix_(btt, btt)])
     m = btt.shape[0]
     alpha = 1 - level / 100
     ddf: int | None
@@ -516,6 +519,17 @@ def rma(
         s2w=float(s2w),
         weights=wf.weights,
     )
+
+
+def _wald_statistic(b: FloatArray, vb: FloatArray) -> float:
+    """b' V⁻¹ b, or NaN when V is not positive definite (metafor's QM is NA there: its
+    chol() fails, e.g. for the zero Knapp-Hartung covariance of identical effects)."""
+    try:
+        chol = np.linalg.cholesky(vb)
+    except np.linalg.LinAlgError:
+        return float("nan")
+    half = np.linalg.solve(chol, b)
+    return float(half @ half)
 
 
 def _weighted_adjusted_r2(y: FloatArray, w: FloatArray, x: FloatArray) -> float:

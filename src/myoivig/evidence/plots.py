@@ -113,7 +113,7 @@ def forest_plot(
     title: str | None = None,
     show_prediction: bool = True,
     footnote: str | None = None,
-    subgroup_test: tuple[float, int, float] | None = None,
+    subgroup_test: str | None = None,
 ) -> Figure:
     """Draw a forest plot of one or more sections (subgroups) and an optional overall fit."""
     measure = sections[0].fit.es.measure
@@ -165,9 +165,7 @@ def forest_plot(
             add("pi", fit=overall)
         add("het", text=_het_text(overall))
         if subgroup_test is not None:
-            q, df, p = subgroup_test
-            ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-            add("het", text=f"Test for subgroup differences: Q = {q:.2f}, df = {df}, {ptxt}")
+            add("het", text=f"Test for subgroup differences: {subgroup_test}")
     # With an overall fit, weights and marker sizes are the overall model's (matched by label).
     if overall is not None:
         overall_w = {overall.es.label(i): float(w) for i, w in enumerate(overall.weights)}

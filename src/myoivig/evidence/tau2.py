@@ -90,9 +90,8 @@ def sidik_jonkman(y: FloatArray, v: FloatArray, x: FloatArray) -> Tau2Estimate:
     """Sidik & Jonkman (2005) one-step estimator started at var(y)·(k−1)/k."""
     k, p = x.shape
     ymc = y - y.mean()
-    tau2_0 = float(np.var(ymc))  # var(y)·(k−1)/k
-    if tau2_0 <= 0:
-        raise ModelInputError("SJ: all effects are equal, so the SJ starting value is 0")
+    # var(y)·(k−1)/k; 0 when all effects are equal, and then τ² = 0 with SE 0 (as metafor 3.8-1)
+    tau2_0 = float(np.var(ymc))
     proj = _projection(x, 1 / (v + tau2_0))
     rss = float(ymc @ proj @ ymc)
     pv = proj * v[None, :]

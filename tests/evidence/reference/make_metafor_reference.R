@@ -62,6 +62,8 @@ datasets$fisher_fails <- list(
 datasets$pymare <- list(yi = c(-1, 0.5, 0.5, 0.5, 1, 1, 2, 10), vi = c(1, 1, 2.4, 0.5, 1, 1, 1.2, 1.5),
                         x = c(1, 1, 2, 2, 4, 4, 2.8, 2.8))
 datasets$k2 <- list(yi = c(0.1, 0.5), vi = c(0.04, 0.09))
+# All effects equal: residual SS 0 (Knapp-Hartung SE 0, QM NA) and SJ's starting value 0.
+datasets$equal4 <- list(yi = c(0.3, 0.3, 0.3, 0.3), vi = c(0.1, 0.2, 0.05, 0.3))
 
 # Synthetic data: k = 2..50, homogeneous and heterogeneous, zero cells, 0 % and 100 % arms.
 set.seed(20261122)
@@ -200,7 +202,8 @@ prop_sets <- c("pritz1997", "debruin2009", "prop_extremes", "miller",
 bin_sets <- c("bcg", "egger2001", "zero_cells", grep("^bin_", names(datasets), value = TRUE))
 mean_sets <- c("normand1999", grep("^means_", names(datasets), value = TRUE))
 pp_sets <- grep("^prepost_", names(datasets), value = TRUE)
-gen_sets <- c("kacker", "homog5", "convergence1", "fisher_fails", "pymare", "k2", "hackshaw1998",
+gen_sets <- c("kacker", "homog5", "convergence1", "fisher_fails", "pymare", "k2", "equal4",
+              "hackshaw1998",
               grep("^gen_", names(datasets), value = TRUE))
 
 for (s in prop_sets) for (m in c("PR", "PLO", "PAS", "PFT")) escalc_case(s, m)
@@ -255,6 +258,8 @@ for (m in METHODS) {
   rma_case("hackshaw1998", "GEN", m)
   rma_case("homog5", "GEN", m)
   rma_case("k2", "GEN", m)
+  rma_case("equal4", "GEN", m)
+  rma_case("equal4", "GEN", m, "knha")
   rma_case("zero_cells", "OR", m)
   rma_case("zero_cells", "RD", m)
   rma_case("prop_extremes", "PLO", m)
@@ -314,8 +319,18 @@ for (s in c("bcg", "egger2001", "zero_cells", grep("^bin_k(05|10|20|50)", names(
 l1o_case <- function(dsname, measure, method) {
   es <- es_for(dsname, measure)
   res <- try_rma(es, method, "z")
-  l <- leave1out(res)
+  l <- as.data.frame(leave1out(res))
+  # Where metafor's default Fisher scoring fails (NA row), refit with step halving so the row
+  # still has metafor's answer; `fisher_failed` lists those rows (0-based).
+  failed <- which(is.na(l$estimate))
+  for (i in failed) {
+    r <- rma(yi = es$yi[-i], vi = es$vi[-i], method = method,
+             control = list(stepadj = 0.5, threshold = 1e-12, maxiter = 1e5))
+    l[i, c("estimate", "se", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2", "H2")] <-
+      c(r$beta, r$se, r$ci.lb, r$ci.ub, r$QE, r$QEp, r$tau2, r$I2, r$H2)
+  }
   add_case(list(kind = "leave1out", dataset = dsname, measure = measure, method = method,
+                fisher_failed = I(failed - 1),
                 estimate = num(l$estimate), se = num(l$se), ci_lb = num(l$ci.lb),
                 ci_ub = num(l$ci.ub), Q = num(l$Q), Qp = num(l$Qp), tau2 = num(l$tau2),
                 I2 = num(l$I2), H2 = num(l$H2)))
@@ -394,26 +409,62 @@ trimfill_case("egger2001_no_isis", "OR", "REML")
 trimfill_case("hackshaw1998", "GEN", "DL")
 trimfill_case("normand1999", "SMD", "DL")
 
-subgroup_case <- function(dsname, measure, method, by) {
+subgroup_case <- function(dsname, measure, method, by, test = "z") {
   es <- es_for(dsname, measure)
   g <- ds(dsname)[[by]]
   lv <- unique(g)
   fits <- lapply(lv, function(l) {
     sub <- es[g == l, ]
     if (nrow(sub) == 1) rma(yi = sub$yi, vi = sub$vi, method = "EE")
-    else try_rma(sub, method, "z")
+    else try_rma(sub, method, test)
   })
   est <- sapply(fits, function(f) c(f$beta))
   se <- sapply(fits, function(f) f$se)
-  qb <- rma(yi = est, sei = se, method = "EE")
-  add_case(list(kind = "subgroup", dataset = dsname, measure = measure, method = method, by = by,
-                groups = lv, estimate = num(est), se = num(se),
-                tau2 = num(sapply(fits, function(f) f$tau2)),
-                Qb = num(qb$QE), Qbp = num(qb$QEp)))
+  case <- list(kind = "subgroup", dataset = dsname, measure = measure, method = method, by = by,
+               test = test, groups = lv, estimate = num(est), se = num(se),
+               tau2 = num(sapply(fits, function(f) f$tau2)))
+  if (test == "z") {
+    # separate tau2 per subgroup, fixed-effect Q on the subgroup estimates
+    qb <- rma(yi = est, sei = se, method = "EE")
+    case$Qb <- num(qb$QE); case$Qbp <- num(qb$QEp)
+  } else {
+    # what metafor does with a t-based test: the moderator test of rma(mods = ~ factor(by)),
+    # an F test with (m, k - p) df and a common tau2
+    f <- try_rma(es, method, test, model.matrix(~ factor(g, levels = lv))[, -1, drop = FALSE])
+    case$Fb <- num(f$QM); case$Fb_df <- num(f$QMdf); case$Fbp <- num(f$QMp)
+  }
+  add_case(case)
 }
 subgroup_case("bcg", "RR", "REML", "alloc")
 subgroup_case("bcg", "RR", "DL", "alloc")
 subgroup_case("debruin2009", "PLO", "REML", "ethnicity")
+subgroup_case("bcg", "RR", "REML", "alloc", "knha")
+subgroup_case("bcg", "RR", "DL", "alloc", "knha")
+subgroup_case("debruin2009", "PLO", "REML", "ethnicity", "knha")
+
+# ---------------------------------------------------------------- REML Fisher scoring -----
+# metafor's own REML Fisher scoring (HE start) on groups where it fails or stops at a local
+# maximum: `error` is its message with the given control (null when it converged), `tau2` its
+# answer, and `tau2_stepadj` the answer with step halving (stepadj = 0.5), where it converges.
+fisher_case <- function(dsname, yi, vi, ctrl) {
+  res <- try(suppressWarnings(rma(yi = yi, vi = vi, method = "REML", control = ctrl)), silent = TRUE)
+  adj <- suppressWarnings(rma(yi = yi, vi = vi, method = "REML",
+                              control = c(ctrl, list(stepadj = 0.5, maxiter = 1e5))))
+  add_case(list(kind = "fisher_scoring", dataset = dsname, control = ctrl,
+                error = if (inherits(res, "try-error")) conditionMessage(attr(res, "condition")) else NA,
+                tau2 = if (inherits(res, "try-error")) NA else num(res$tau2),
+                tau2_stepadj = num(adj$tau2), beta_stepadj = num(adj$beta), se_stepadj = num(adj$se)))
+}
+fisher_case("fisher_fails", ds("fisher_fails")$yi, ds("fisher_fails")$vi, list())
+fixture_dir <- dirname(out_path)
+for (f in c("reml_metafor_stops_at_zero.csv", "reml_bimodal_groups.csv")) {
+  g <- read.csv(file.path(fixture_dir, f), colClasses = c("character", "numeric", "numeric"))
+  for (name in unique(g$group)) {
+    sub <- g[g$group == name, ]
+    datasets[[name]] <- list(yi = sub$yi, vi = sub$vi)
+    fisher_case(name, sub$yi, sub$vi, list(threshold = 1e-10, maxiter = 10000))
+  }
+}
 
 # ---------------------------------------------------------------- GLMM (binomial-normal) ---
 glmm_case <- function(dsname) {
