@@ -187,6 +187,8 @@ def test_screening_outcomes_become_final_decisions() -> None:
         ("b", "full_text", False, "case report"),
         ("c", "full_text", True, None),
     ]
+    with pytest.raises(PrismaError, match="record m: full_text verdict 'maybe'"):
+        final_decisions([Outcome("m", Stage.FT, Verdict.MAYBE, ())])
     with pytest.raises(PrismaError, match="record x: unknown screening stage"):
         final_decisions([Outcome("x", "abstract", Verdict.INCLUDE, ())])  # type: ignore[arg-type]
 
