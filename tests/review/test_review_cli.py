@@ -193,6 +193,18 @@ def test_example_command_and_stored_example(env: Path) -> None:
     counts = json.loads(run("prisma", "--review", "wang2012", "--out", "w.svg", "--json"))
     # ref:6 and ref:9 leave their own studies for one shared study: 14 - 2 + 1
     assert counts["counts"]["new_studies"] == 13
+    # the study table takes linked reports once: refused until a primary report is designated
+    assert "study s-cherin: linked reports disagree" in fail(
+        "extract", "table", "--review", "wang2012", "--json"
+    )
+    assert "--primary" in fail("study", "s-cherin", "ref:6", "ref:9", "--primary", "ref:1",
+                               "--review", "wang2012")  # fmt: skip
+    run("study", "s-cherin", "ref:6", "ref:9", "--primary", "ref:9", "--review", "wang2012")
+    linked = json.loads(run("extract", "table", "--review", "wang2012", "--json"))
+    assert len(linked) == 13 and [r["study_id"] for r in linked].count("s-cherin") == 1
+    row = next(r for r in linked if r["study_id"] == "s-cherin")
+    cherin2002 = next(r for r in table if r["study_id"] == "cherin2002")
+    assert (row["xi"], row["ni"]) == (cherin2002["xi"], cherin2002["ni"])
     run("merge", "ref:17", "ref:18", "--review", "wang2012")
     assert "decide on the kept one" in fail(
         "decide", "ref:18", "--stage", "title_abstract", "--include", "--review", "wang2012"

@@ -51,6 +51,7 @@ from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, P
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
+from myoivig.review.studies import links_from_assignments
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -496,15 +497,22 @@ def study(
     study_id: Annotated[str, typer.Argument()],
     record_ids: Annotated[list[str], typer.Argument(help="Reports of this one study.")],
     meta_analysis: Annotated[bool, typer.Option("--meta-analysis")] = False,
+    primary: Annotated[
+        str | None,
+        typer.Option("--primary", help="Report whose numbers the study table pools."),
+    ] = None,
     review: ReviewName = repo.DEFAULT_REVIEW,
 ) -> None:
     """Group included reports into one study (patients are then counted once)."""
+    if primary is not None and primary not in record_ids:
+        errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
+        raise typer.Exit(1)
     with _errors():
         store = _store()
         with store.unit_of_work(actor=_actor()) as s:
             repo.append_event(
                 s, StudyAssigned(study_id=study_id, record_ids=record_ids,
-                                 in_meta_analysis=meta_analysis), review
+                                 in_meta_analysis=meta_analysis, primary_report=primary), review
             )  # fmt: skip
     console.print(f"study {study_id}: {', '.join(record_ids)}")
 
@@ -608,10 +616,11 @@ def extract_table(
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`."""
+    """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`:
+    one row per study, reports linked by `review study` taken once."""
     with _errors(), _store().session() as s:
         forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
-        frame = study_table(forms)
+        frame = study_table(forms, links_from_assignments(repo.load_events(s, review)))
         if complete:
             frame = poolable(frame)
     if out:

@@ -4,9 +4,9 @@ The screening package (`myoivig.review.screening`, built separately) reports one
 per record and stage after dual screening and arbitration. It is read structurally here (any
 object with `record_id`, `stage`, `verdict`, `reasons`), so this module does not import it.
 'maybe' moves a record forward like 'include' at title/abstract only; a full-text outcome must be
-include or exclude (a 'maybe' there is refused, never counted as an inclusion). PRISMA needs one primary reason per full-text
-exclusion; when agreeing reviewers gave different reasons, the first in sorted order is used
-(documented in docs/review.md).
+include or exclude (a 'maybe' there is refused, never counted as an inclusion). PRISMA needs one
+primary reason per full-text exclusion; when agreeing reviewers gave different reasons, the first
+in sorted order is used (documented in docs/review.md).
 """
 
 from __future__ import annotations
