@@ -97,6 +97,21 @@ def test_search_pubmed_against_fake_server(env: Path, fake_eutils: FakeEutils) -
     assert dry["stored"] == 0 and dry["count"] > 0
     dedup = json.loads(run("dedup", "--json"))
     assert dedup["records"] == 120 and dedup["clusters"] == []
+    assert out["gaps"] == []
+
+
+def test_search_pubmed_refuses_an_incomplete_fetch(env: Path, fake_eutils: FakeEutils) -> None:
+    fake_eutils.efetch_drops = {"1000001"}
+    args = ["search", "pubmed", "immunoglobulin", "--from", "1985", "--to", "2011",
+            "--base-url", fake_eutils.url, "--email", "t@example.org", "--json"]  # fmt: skip
+    message = fail(*args)
+    assert "nothing stored" in message and "efetch returned 119 of 120" in message
+    assert json.loads(run("dedup", "--json"))["records"] == 0
+    result = runner.invoke(app, ["review", *args, "--allow-gaps"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["stored"] == 119 and any("119 of 120" in g for g in out["gaps"])
+    assert "gap:" in result.stderr
 
 
 def test_extract_diff_reconcile_table(env: Path) -> None:

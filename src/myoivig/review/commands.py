@@ -249,20 +249,46 @@ def search_pubmed(
     ] = DEFAULT_BASE_URL,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10000)] = 200,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; fetch nothing.")] = False,
+    allow_gaps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-gaps",
+            help="Store what was fetched even when it falls short of PubMed's count "
+            "(the gaps are still reported).",
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Search PubMed (E-utilities, history server, rate-limited) and store the records."""
+    """Search PubMed (E-utilities, history server, rate-limited) and store the records.
+
+    The date windows must add up to PubMed's total and the fetched records must equal it;
+    otherwise nothing is stored (unless --allow-gaps) and every gap is reported.
+    """
     config = EutilsConfig(email=email, api_key=api_key, base_url=base_url, batch_size=batch_size)
     client = PubMedClient(config)
+    gaps: list[str] = []
     try:
         with _errors():
             if dry_run:
                 count, parts = client.plan(query, year_from, year_to)
+                windows_total = sum(p.count for p in parts)
+                gaps = (
+                    []
+                    if windows_total == count
+                    else [f"date windows hold {windows_total} records but PubMed counted {count}"]
+                )
                 out = {"query": query, "count": count, "date_windows": len(parts),
-                       "stored": 0, "requests": client.requests}  # fmt: skip
+                       "stored": 0, "requests": client.requests, "gaps": gaps}  # fmt: skip
             else:
                 outcome = client.search(query, year_from, year_to)
+                gaps = outcome.gaps
+                if gaps and not allow_gaps:
+                    raise EutilsError(
+                        f"PubMed counted {outcome.count} records for {query!r} but the fetch is "
+                        "incomplete; nothing stored (use --allow-gaps to store it anyway): "
+                        + "; ".join(gaps)
+                    )
                 result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
                                       encoding="utf-8", records=outcome.records,
                                       issues=outcome.issues)  # fmt: skip
@@ -286,6 +312,7 @@ def search_pubmed(
                     "stored": len(outcome.records),
                     "malformed": len(outcome.issues),
                     "requests": outcome.requests,
+                    "gaps": gaps,
                 }
     finally:
         client.close()
@@ -297,6 +324,8 @@ def search_pubmed(
             f"{out['date_windows']} date window(s); stored {out['stored']}; "
             f"{out['requests']} requests"
         )
+    for gap in gaps:
+        errors.print(f"[yellow]gap:[/yellow] {gap}")
 
 
 def records(
