@@ -224,3 +224,20 @@ def test_example_command_and_stored_example(env: Path) -> None:
     assert "decide on the kept one" in fail(
         "decide", "ref:18", "--stage", "title_abstract", "--include", "--review", "wang2012"
     )
+
+
+def test_person_cannot_merge_records_with_different_dois(env: Path) -> None:
+    run("protocol", "init", "p.yaml")
+    run("protocol", "set", "p.yaml")
+    ris = "".join(
+        f"TY  - JOUR\nTI  - Reply\nAU  - Doe, J\nPY  - 2001\nDO  - 10.1000/reply.{n}\nER  - \n\n"
+        for n in ("a", "b")
+    )
+    (env / "letters.ris").write_text(ris)
+    out = json.loads(run("import", "letters.ris", "--source", "MEDLINE", "--json"))
+    ids = json.loads(run("records", "--json"))
+    rids = [r["record_id"] if isinstance(r, dict) else r for r in ids]
+    assert len(rids) == 2, out
+    message = fail("merge", *rids)
+    assert "not merged" in message and "different DOIs" in message
+    assert len(json.loads(run("records", "--json"))) == 2  # nothing stored

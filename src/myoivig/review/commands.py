@@ -24,7 +24,7 @@ from myoivig.review import repository as repo
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
-from myoivig.review.dedup.merges import MergeError, MergeEvent
+from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
@@ -439,7 +439,16 @@ def merge(
                            rule="confirmed by reviewer", decided_by=_actor()),
                 review,
             )  # fmt: skip
-            repo.merged_view(s, review)  # validates the log with the new event
+            view = repo.merged_view(s, review)  # validates the log with the new event
+            canonical = view.canonical_of[record_ids[0]]
+            by_id = {r.record_id: r for r in repo.load_records(s, review)}
+            group = [by_id[r] for r, c in view.canonical_of.items() if c == canonical]
+            conflict = identifier_conflict(group)
+            if conflict:
+                raise repo.ReviewStateError(
+                    f"not merged: the group {sorted(r.record_id for r in group)} would hold "
+                    f"{conflict}"
+                )
     console.print(f"{event_id}: merged {', '.join(record_ids)}")
 
 

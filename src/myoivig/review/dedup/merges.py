@@ -72,6 +72,20 @@ def unmerge(target: str, reviewer: str, event_id: str) -> MergeEvent:
     return MergeEvent(event_id=event_id, kind="unmerge", target_event=target, decided_by=reviewer)
 
 
+def identifier_conflict(members: list[BibRecord]) -> str | None:
+    """Why these records cannot be one publication (two different DOIs or PMIDs), or None.
+
+    Checked before a person's merge is stored, as `find_duplicates` does for automatic clusters.
+    """
+    dois = sorted({m.doi.lower() for m in members if m.doi})
+    if len(dois) > 1:
+        return f"different DOIs {dois}"
+    pmids = sorted({m.pmid for m in members if m.pmid})
+    if len(pmids) > 1:
+        return f"different PMIDs {pmids}"
+    return None
+
+
 def _combine(members: list[BibRecord], screened: Collection[str] = ()) -> BibRecord:
     """Keep a stable canonical id and fill its empty fields (DOI, abstract, ...) from the others.
 
