@@ -29,6 +29,10 @@ class FakeEutils:
     max_ids: int = 10_000
     failures: list[int] = field(default_factory=list)  # statuses to return first, in order
     forget_history_after: int | None = None  # efetch calls after which WebEnvs are forgotten
+    # (mindate, maxdate) -> records esearch counts on top of the matches (e.g. records without
+    # a publication date that only the whole-range query finds, and efetch never returns)
+    count_extra: dict[tuple[str, str], int] = field(default_factory=dict)
+    efetch_drops: set[str] = field(default_factory=set)  # PMIDs efetch silently leaves out
     efetch_calls: int = 0
     log: list[tuple[float, str, dict[str, str]]] = field(default_factory=list)
     histories: dict[str, list[FakeArticle]] = field(default_factory=dict)
@@ -88,7 +92,10 @@ def make_handler(state: FakeEutils) -> type[BaseHTTPRequestHandler]:
                 body = {
                     "header": {"type": "esearch", "version": "0.3"},
                     "esearchresult": {
-                        "count": str(len(found)),
+                        "count": str(
+                            len(found)
+                            + state.count_extra.get((params["mindate"], params["maxdate"]), 0)
+                        ),
                         "retmax": "0",
                         "retstart": "0",
                         "querykey": "1",
@@ -116,7 +123,7 @@ def make_handler(state: FakeEutils) -> type[BaseHTTPRequestHandler]:
                     '"-//NLM//DTD PubMedArticle, 1st January 2024//EN" '
                     '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_240101.dtd">\n'
                     "<PubmedArticleSet>"
-                    + "".join(_article_xml(a) for a in batch)
+                    + "".join(_article_xml(a) for a in batch if a.pmid not in state.efetch_drops)
                     + "</PubmedArticleSet>"
                 )
                 self._send(200, body.encode(), "text/xml; charset=UTF-8")

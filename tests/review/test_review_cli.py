@@ -97,6 +97,21 @@ def test_search_pubmed_against_fake_server(env: Path, fake_eutils: FakeEutils) -
     assert dry["stored"] == 0 and dry["count"] > 0
     dedup = json.loads(run("dedup", "--json"))
     assert dedup["records"] == 120 and dedup["clusters"] == []
+    assert out["gaps"] == []
+
+
+def test_search_pubmed_refuses_an_incomplete_fetch(env: Path, fake_eutils: FakeEutils) -> None:
+    fake_eutils.efetch_drops = {"1000001"}
+    args = ["search", "pubmed", "immunoglobulin", "--from", "1985", "--to", "2011",
+            "--base-url", fake_eutils.url, "--email", "t@example.org", "--json"]  # fmt: skip
+    message = fail(*args)
+    assert "nothing stored" in message and "efetch returned 119 of 120" in message
+    assert json.loads(run("dedup", "--json"))["records"] == 0
+    result = runner.invoke(app, ["review", *args, "--allow-gaps"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["stored"] == 119 and any("119 of 120" in g for g in out["gaps"])
+    assert "gap:" in result.stderr
 
 
 def test_extract_diff_reconcile_table(env: Path) -> None:
@@ -193,7 +208,36 @@ def test_example_command_and_stored_example(env: Path) -> None:
     counts = json.loads(run("prisma", "--review", "wang2012", "--out", "w.svg", "--json"))
     # ref:6 and ref:9 leave their own studies for one shared study: 14 - 2 + 1
     assert counts["counts"]["new_studies"] == 13
+    # the study table takes linked reports once: refused until a primary report is designated
+    assert "study s-cherin: linked reports disagree" in fail(
+        "extract", "table", "--review", "wang2012", "--json"
+    )
+    assert "--primary" in fail("study", "s-cherin", "ref:6", "ref:9", "--primary", "ref:1",
+                               "--review", "wang2012")  # fmt: skip
+    run("study", "s-cherin", "ref:6", "ref:9", "--primary", "ref:9", "--review", "wang2012")
+    linked = json.loads(run("extract", "table", "--review", "wang2012", "--json"))
+    assert len(linked) == 13 and [r["study_id"] for r in linked].count("s-cherin") == 1
+    row = next(r for r in linked if r["study_id"] == "s-cherin")
+    cherin2002 = next(r for r in table if r["study_id"] == "cherin2002")
+    assert (row["xi"], row["ni"]) == (cherin2002["xi"], cherin2002["ni"])
     run("merge", "ref:17", "ref:18", "--review", "wang2012")
     assert "decide on the kept one" in fail(
         "decide", "ref:18", "--stage", "title_abstract", "--include", "--review", "wang2012"
     )
+
+
+def test_person_cannot_merge_records_with_different_dois(env: Path) -> None:
+    run("protocol", "init", "p.yaml")
+    run("protocol", "set", "p.yaml")
+    ris = "".join(
+        f"TY  - JOUR\nTI  - Reply\nAU  - Doe, J\nPY  - 2001\nDO  - 10.1000/reply.{n}\nER  - \n\n"
+        for n in ("a", "b")
+    )
+    (env / "letters.ris").write_text(ris)
+    out = json.loads(run("import", "letters.ris", "--source", "MEDLINE", "--json"))
+    ids = json.loads(run("records", "--json"))
+    rids = [r["record_id"] if isinstance(r, dict) else r for r in ids]
+    assert len(rids) == 2, out
+    message = fail("merge", *rids)
+    assert "not merged" in message and "different DOIs" in message
+    assert len(json.loads(run("records", "--json"))) == 2  # nothing stored

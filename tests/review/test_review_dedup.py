@@ -45,6 +45,19 @@ def rec(rid: str, **kw: object) -> BibRecord:
         ("Piette JC", "piette j"),
         ("Göttfried I", "gottfried i"),
         ("Dalakas, M. C.", "dalakas m"),
+        # polyphonic surnames are read as surnames, spelled as MEDLINE spells them
+        ("曾伟", "zeng w"),
+        ("单明", "shan m"),
+        ("区海", "ou h"),
+        ("吕静", "lu j"),
+        ("仇军", "qiu j"),
+        ("解涛", "xie t"),
+        ("查丽", "zha l"),
+        ("朴英", "piao y"),
+        ("乐平", "yue p"),
+        ("曾乐", "zeng l"),  # only the surname takes the surname reading
+        ("万俟明", "moqi m"),
+        ("乐正云", "yuezheng y"),
     ],
 )
 def test_author_keys_transliterate(name: str, key: str) -> None:
@@ -191,3 +204,64 @@ def test_blocking_avoids_quadratic_comparisons() -> None:
     result = find_duplicates(records)
     assert result.clusters == []
     assert result.pairs_compared < 800 * 799 // 2 // 20
+
+
+def test_chained_records_never_join_two_different_dois() -> None:
+    title = "Intravenous immunoglobulin in refractory inclusion body myositis"
+    authors = ["Dalakas MC", "Sonies B"]
+    a = rec("a1", title=title, authors=authors, year=1997, doi="10.1/a")
+    b = rec("b2", title=title, authors=authors, year=1997)
+    c = rec("c3", title=title, authors=authors, year=1997, doi="10.1/c")
+    result = find_duplicates([a, b, c])
+    for cluster in result.clusters:
+        dois = {r.doi for r in (a, b, c) if r.record_id in cluster.record_ids and r.doi}
+        assert len(dois) <= 1, cluster
+    assert [sorted(c.record_ids) for c in result.clusters] == [["a1", "b2"]]
+    queued = {(q.a, q.b) for q in result.queue}
+    assert ("b2", "c3") in queued  # the vetoed edge goes to a person
+    assert all("veto" in q.evidence for q in result.queue if (q.a, q.b) == ("b2", "c3"))
+
+
+def test_chained_records_never_join_two_different_pmids() -> None:
+    title = "Intravenous immunoglobulin in refractory inclusion body myositis"
+    a = rec("a1", title=title, authors=["Dalakas MC"], year=1997, pmid="111")
+    b = rec("b2", title=title, authors=["Dalakas MC"], year=1997)
+    c = rec("c3", title=title, authors=["Dalakas MC"], year=1997, pmid="222")
+    result = find_duplicates([a, b, c])
+    assert [sorted(c.record_ids) for c in result.clusters] == [["a1", "b2"]]
+
+
+def test_same_title_without_authors_needs_a_locator_to_auto_merge() -> None:
+    r1 = rec("a1", title="Reply", year=2001, journal="Neurology", volume="56", pages="10-11")
+    r2 = rec("b2", title="Reply", year=2001, journal="Muscle Nerve", volume="24", pages="99")
+    letters = compare(Fingerprint.of(r1), Fingerprint.of(r2), S)
+    assert S.review <= letters.confidence < S.auto_merge  # queued, not merged
+    assert find_duplicates([r1, r2]).clusters == []
+    r3 = rec("c3", title="Reply", year=2001, journal="Neurology", volume="56", pages="10-11")
+    same = compare(Fingerprint.of(r1), Fingerprint.of(r3), S)
+    assert same.confidence >= S.auto_merge
+    bare1, bare2 = rec("d4", title="Reply", year=2001), rec("e5", title="Reply", year=2001)
+    assert compare(Fingerprint.of(bare1), Fingerprint.of(bare2), S).confidence < S.auto_merge
+
+
+def test_merge_keeps_earliest_or_screened_record_as_canonical() -> None:
+    t = "Intravenous immune globulin for dermatomyositis"
+    early = rec("a1", title=t, authors=["Dalakas MC"], year=1993)  # imported first, sparse
+    late = rec(
+        "b2",
+        title=t,
+        authors=["Dalakas MC"],
+        year=1993,
+        doi="10.1056/x",
+        pmid="8247075",
+        abstract="Abstract text",
+        journal="N Engl J Med",
+    )
+    records = [early, late]
+    events = auto_merge_events(find_duplicates(records))
+    merged = replay(records, events).records[0]
+    assert merged.record_id == "a1"  # the id screening events refer to stays valid
+    assert (merged.doi, merged.pmid, merged.abstract) == ("10.1056/x", "8247075", "Abstract text")
+    screened_late = replay(records, events, screened={"b2"})
+    assert screened_late.records[0].record_id == "b2"
+    assert screened_late.canonical_of == {"a1": "b2", "b2": "b2"}

@@ -126,3 +126,45 @@ def test_patient_ledger_counts_linked_reports_once() -> None:
     assert patient_ledger([cherin_a, cherin_b, other], []).total == 108
     with pytest.raises(StudyLinkError, match="linked to studies"):
         patient_ledger([cherin_a], [*links, StudyLink(study_id="x", report_ids=["cherin1991"])])
+
+
+def test_study_table_takes_linked_reports_of_one_study_once() -> None:
+    def report(sid: str, responders: int, evaluated: int) -> Extraction:
+        return extraction_from_mapping(
+            {
+                "study_id": sid,
+                "extractor": "agreed",
+                "year": 1991,
+                "n_ivig": 20,
+                "responses": [
+                    {"measure": "power", "responders": responders, "evaluated": evaluated}
+                ],
+            }
+        )
+
+    english, abstract = report("cherin1991", 15, 20), report("cherin1991_abstract", 14, 18)
+    other = report("marie2010", 12, 20)
+    unlinked = study_table([english, abstract, other])
+    assert len(unlinked) == 3  # without links each report is its own study
+    link = StudyLink(study_id="cherin-cohort", report_ids=["cherin1991", "cherin1991_abstract"])
+    with pytest.raises(ExtractionError, match=r"study cherin-cohort: linked reports disagree.*xi"):
+        study_table([english, abstract, other], [link])
+    primary = link.model_copy(update={"primary_report": "cherin1991"})
+    table = study_table([english, abstract, other], [primary]).set_index("study_id")
+    assert list(table.index) == ["cherin-cohort", "marie2010"]
+    assert (table.loc["cherin-cohort"].xi, table.loc["cherin-cohort"].ni) == (15, 20)
+    same = study_table([english, report("cherin1991_abstract", 15, 20)], [link])
+    assert len(same) == 1 and same.iloc[0].xi == 15  # agreeing reports: one row, no choice needed
+
+
+def test_links_come_from_stored_study_assignments() -> None:
+    from myoivig.review.prisma.events import StudyAssigned
+    from myoivig.review.studies import links_from_assignments
+
+    events = [
+        StudyAssigned(study_id="s1", record_ids=["a", "b"], primary_report="b"),
+        StudyAssigned(study_id="s2", record_ids=["b"]),  # b moves to s2
+    ]
+    links = {link.study_id: link for link in links_from_assignments(events)}
+    assert links["s1"].report_ids == ["a"] and links["s1"].primary_report is None
+    assert links["s2"].report_ids == ["b"]

@@ -70,6 +70,18 @@ def test_counts_are_derived_from_events() -> None:
     assert (c.new_reports, c.new_studies, c.studies_in_meta_analysis) == (3, 2, 1)
 
 
+def test_other_methods_record_removed_as_duplicate_is_not_sought() -> None:
+    events = scenario()
+    events.insert(3, RecordsImported(source="Citation searching", source_kind="citation",
+                                     record_ids=["x2"]))  # fmt: skip
+    events.append(DuplicatesRemoved(record_ids=["x2"]))  # duplicate of a database record
+    c = derive(events)
+    assert c.other_results == {"Citation searching": 2}
+    assert (c.duplicates, c.other_removed, c.records_screened) == (2, 1, 11)
+    assert (c.other.sought, c.other.assessed) == (1, 1)
+    assert c.new_reports == 3
+
+
 def test_log_round_trips_through_json() -> None:
     log = EventLog(events=scenario())
     again = EventLog.model_validate_json(log.model_dump_json())
@@ -187,6 +199,8 @@ def test_screening_outcomes_become_final_decisions() -> None:
         ("b", "full_text", False, "case report"),
         ("c", "full_text", True, None),
     ]
+    with pytest.raises(PrismaError, match="record m: full_text verdict 'maybe'"):
+        final_decisions([Outcome("m", Stage.FT, Verdict.MAYBE, ())])
     with pytest.raises(PrismaError, match="record x: unknown screening stage"):
         final_decisions([Outcome("x", "abstract", Verdict.INCLUDE, ())])  # type: ignore[arg-type]
 

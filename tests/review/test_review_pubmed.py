@@ -142,3 +142,28 @@ def test_changed_result_set_after_expiry_is_an_error(fake_eutils: FakeEutils) ->
     fake_eutils.articles.pop()  # a record disappears from PubMed meanwhile
     with pytest.raises(EutilsError, match="result set changed"):
         next(batches)
+
+
+def test_complete_search_reports_no_gaps(fake_eutils: FakeEutils) -> None:
+    fake_eutils.max_ids = 30
+    client = _client(fake_eutils, FakeClock(), batch_size=30, max_ids_per_query=30)
+    outcome = client.search("myositis", 1985, 2011)
+    assert outcome.gaps == [] and outcome.windows_total == 120 and outcome.repeated == 0
+
+
+def test_windows_that_do_not_add_up_are_reported(fake_eutils: FakeEutils) -> None:
+    fake_eutils.max_ids = 30
+    fake_eutils.count_extra = {("1985/01/01", "2011/12/31"): 3}
+    client = _client(fake_eutils, FakeClock(), batch_size=30, max_ids_per_query=30)
+    outcome = client.search("myositis", 1985, 2011)
+    assert outcome.count == 123 and outcome.windows_total == 120
+    assert any("date windows hold 120 records but PubMed counted 123" in g for g in outcome.gaps)
+    assert any("stored 120 + malformed 0 = 120" in g for g in outcome.gaps)
+
+
+def test_records_efetch_leaves_out_are_reported(fake_eutils: FakeEutils) -> None:
+    fake_eutils.efetch_drops = {"1000005", "1000006"}
+    client = _client(fake_eutils, FakeClock(), batch_size=50)
+    outcome = client.search("myositis", 1985, 2011)
+    assert len(outcome.records) == 118
+    assert any("efetch returned 118 of 120" in g for g in outcome.gaps)

@@ -252,16 +252,18 @@ def test_repository_refusal_rolls_back_the_whole_unit_of_work(store: Store) -> N
 def test_merged_records_set_their_events_aside_and_prisma_follows_order(store: Store) -> None:
     _setup(store)
     with store.unit_of_work(actor="r1") as s:
+        repo.record_screening(s, _event("r1", 1, Verdict.EXCLUDE, NOT_CLINICAL))
         repo.record_screening(s, _event("r1", 8, Verdict.EXCLUDE, NOT_CLINICAL))
     with store.session() as s:
         assert repo.load_screening(s).set_aside == ()
-    with store.unit_of_work(actor="lead") as s:  # record 8 is a duplicate of record 1
+    # record 8 is a duplicate of record 1; both were screened, so the earlier stays canonical
+    with store.unit_of_work(actor="lead") as s:
         for event in auto_merge_events(find_duplicates(repo.merged_view(s).records)):
             repo.append_event(s, event)
     with store.session() as s:
         state = repo.load_screening(s)
     assert [e.record_id for e in state.set_aside] == [rec(8)]
-    assert rec(8) not in state.log.record_ids and state.log.events == ()
+    assert rec(8) not in state.log.record_ids and len(state.log.events) == 1
     # every remaining record screened at T/A: all agreed excluded
     with store.unit_of_work(actor="r1") as s:
         for n in range(1, 8):
@@ -334,3 +336,19 @@ def test_concurrent_screeners_cannot_both_take_the_last_slot(store: Store) -> No
     with store.session() as s:
         log = repo.load_screening(s).log
     assert [e.reviewer for e in log.decisions(Stage.TITLE_ABSTRACT, rec(1))] == ["r1", "r2"]
+
+
+def test_merge_after_screening_keeps_the_screened_record_and_its_decisions(store: Store) -> None:
+    _setup(store)
+    with store.unit_of_work(actor="r1") as s:
+        repo.record_screening(s, _event("r1", 8, Verdict.EXCLUDE, NOT_CLINICAL))
+    with store.unit_of_work(actor="lead") as s:  # record 8 (screened) duplicates record 1
+        for event in auto_merge_events(find_duplicates(repo.merged_view(s).records)):
+            repo.append_event(s, event)
+    with store.session() as s:
+        state = repo.load_screening(s)
+        view = repo.merged_view(s)
+    assert state.set_aside == ()
+    assert rec(8) in state.log.record_ids and rec(1) not in state.log.record_ids
+    assert [e.record_id for e in state.log.events] == [rec(8)]
+    assert view.canonical_of[rec(1)] == rec(8)

@@ -24,7 +24,7 @@ from myoivig.review import repository as repo
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
-from myoivig.review.dedup.merges import MergeError, MergeEvent
+from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
@@ -51,6 +51,7 @@ from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, P
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
+from myoivig.review.studies import links_from_assignments
 from myoivig.store import Store, StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -248,20 +249,46 @@ def search_pubmed(
     ] = DEFAULT_BASE_URL,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10000)] = 200,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; fetch nothing.")] = False,
+    allow_gaps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-gaps",
+            help="Store what was fetched even when it falls short of PubMed's count "
+            "(the gaps are still reported).",
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Search PubMed (E-utilities, history server, rate-limited) and store the records."""
+    """Search PubMed (E-utilities, history server, rate-limited) and store the records.
+
+    The date windows must add up to PubMed's total and the fetched records must equal it;
+    otherwise nothing is stored (unless --allow-gaps) and every gap is reported.
+    """
     config = EutilsConfig(email=email, api_key=api_key, base_url=base_url, batch_size=batch_size)
     client = PubMedClient(config)
+    gaps: list[str] = []
     try:
         with _errors():
             if dry_run:
                 count, parts = client.plan(query, year_from, year_to)
+                windows_total = sum(p.count for p in parts)
+                gaps = (
+                    []
+                    if windows_total == count
+                    else [f"date windows hold {windows_total} records but PubMed counted {count}"]
+                )
                 out = {"query": query, "count": count, "date_windows": len(parts),
-                       "stored": 0, "requests": client.requests}  # fmt: skip
+                       "stored": 0, "requests": client.requests, "gaps": gaps}  # fmt: skip
             else:
                 outcome = client.search(query, year_from, year_to)
+                gaps = outcome.gaps
+                if gaps and not allow_gaps:
+                    raise EutilsError(
+                        f"PubMed counted {outcome.count} records for {query!r} but the fetch is "
+                        "incomplete; nothing stored (use --allow-gaps to store it anyway): "
+                        + "; ".join(gaps)
+                    )
                 result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
                                       encoding="utf-8", records=outcome.records,
                                       issues=outcome.issues)  # fmt: skip
@@ -285,6 +312,7 @@ def search_pubmed(
                     "stored": len(outcome.records),
                     "malformed": len(outcome.issues),
                     "requests": outcome.requests,
+                    "gaps": gaps,
                 }
     finally:
         client.close()
@@ -296,6 +324,8 @@ def search_pubmed(
             f"{out['date_windows']} date window(s); stored {out['stored']}; "
             f"{out['requests']} requests"
         )
+    for gap in gaps:
+        errors.print(f"[yellow]gap:[/yellow] {gap}")
 
 
 def records(
@@ -409,7 +439,16 @@ def merge(
                            rule="confirmed by reviewer", decided_by=_actor()),
                 review,
             )  # fmt: skip
-            repo.merged_view(s, review)  # validates the log with the new event
+            view = repo.merged_view(s, review)  # validates the log with the new event
+            canonical = view.canonical_of[record_ids[0]]
+            by_id = {r.record_id: r for r in repo.load_records(s, review)}
+            group = [by_id[r] for r, c in view.canonical_of.items() if c == canonical]
+            conflict = identifier_conflict(group)
+            if conflict:
+                raise repo.ReviewStateError(
+                    f"not merged: the group {sorted(r.record_id for r in group)} would hold "
+                    f"{conflict}"
+                )
     console.print(f"{event_id}: merged {', '.join(record_ids)}")
 
 
@@ -496,15 +535,22 @@ def study(
     study_id: Annotated[str, typer.Argument()],
     record_ids: Annotated[list[str], typer.Argument(help="Reports of this one study.")],
     meta_analysis: Annotated[bool, typer.Option("--meta-analysis")] = False,
+    primary: Annotated[
+        str | None,
+        typer.Option("--primary", help="Report whose numbers the study table pools."),
+    ] = None,
     review: ReviewName = repo.DEFAULT_REVIEW,
 ) -> None:
     """Group included reports into one study (patients are then counted once)."""
+    if primary is not None and primary not in record_ids:
+        errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
+        raise typer.Exit(1)
     with _errors():
         store = _store()
         with store.unit_of_work(actor=_actor()) as s:
             repo.append_event(
                 s, StudyAssigned(study_id=study_id, record_ids=record_ids,
-                                 in_meta_analysis=meta_analysis), review
+                                 in_meta_analysis=meta_analysis, primary_report=primary), review
             )  # fmt: skip
     console.print(f"study {study_id}: {', '.join(record_ids)}")
 
@@ -608,10 +654,11 @@ def extract_table(
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`."""
+    """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`:
+    one row per study, reports linked by `review study` taken once."""
     with _errors(), _store().session() as s:
         forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
-        frame = study_table(forms)
+        frame = study_table(forms, links_from_assignments(repo.load_events(s, review)))
         if complete:
             frame = poolable(frame)
     if out:

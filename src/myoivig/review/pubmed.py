@@ -99,6 +99,39 @@ class SearchOutcome:
     records: list[BibRecord] = field(default_factory=list)
     issues: list[ImportIssue] = field(default_factory=list)
     requests: int = 0
+    fetched_per_part: list[int] = field(default_factory=list)  # records + malformed, per window
+    repeated: int = 0  # PMIDs returned by more than one window (kept once)
+
+    @property
+    def windows_total(self) -> int:
+        return sum(p.count for p in self.parts)
+
+    @property
+    def gaps(self) -> list[str]:
+        """Every way the fetched set falls short of (or exceeds) what PubMed counted.
+
+        Checked: the date windows add up to the total; each window returned as many records as
+        its count; stored plus malformed records equal the total. An empty list means complete.
+        """
+        problems: list[str] = []
+        if self.windows_total != self.count:
+            problems.append(
+                f"date windows hold {self.windows_total} records but PubMed counted {self.count} "
+                "for the whole range (records outside every window are not fetched)"
+            )
+        for part, fetched in zip(self.parts, self.fetched_per_part, strict=False):
+            if fetched != part.count:
+                problems.append(
+                    f"window {part.mindate}-{part.maxdate}: efetch returned {fetched} of "
+                    f"{part.count} records"
+                )
+        received = len(self.records) + len(self.issues)
+        if received != self.count:
+            problems.append(
+                f"stored {len(self.records)} + malformed {len(self.issues)} = {received} "
+                f"records, but PubMed counted {self.count}"
+            )
+        return problems
 
 
 class PubMedClient:
@@ -251,8 +284,10 @@ class PubMedClient:
         seen: set[str] = set()
         position = 0
         for part in parts:
+            fetched = 0
             for xml in self.efetch_batches(part):
                 records, issues = parse_pubmed_xml(xml, "medline", "pubmed:")
+                fetched += len(records) + len(issues)
                 for issue in issues:
                     outcome.issues.append(
                         issue.model_copy(update={"reason": f"efetch batch: {issue.reason}"})
@@ -260,6 +295,7 @@ class PubMedClient:
                 for rec in records:
                     key = rec.pmid or f"pos{rec.position}"
                     if key in seen:
+                        outcome.repeated += 1
                         continue
                     seen.add(key)
                     position += 1
@@ -273,6 +309,7 @@ class PubMedClient:
                             }
                         )
                     )
+            outcome.fetched_per_part.append(fetched)
         outcome.requests = self.requests
         return outcome
 

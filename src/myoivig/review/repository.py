@@ -182,9 +182,15 @@ def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent
     return [_EVENT.validate_python(payload) for payload in payloads]
 
 
+def _screened_ids(events: list[AnyEvent]) -> set[str]:
+    """Records that already carry screening events (they stay canonical when merged)."""
+    return {e.record_id for e in events if isinstance(e, ScreeningRecorded)}
+
+
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
-    merges = [e for e in load_events(session, review) if isinstance(e, MergeEvent)]
-    return replay(load_records(session, review), merges)
+    events = load_events(session, review)
+    merges = [e for e in events if isinstance(e, MergeEvent)]
+    return replay(load_records(session, review), merges, _screened_ids(events))
 
 
 def next_merge_number(session: Session, review: str = DEFAULT_REVIEW) -> int:
@@ -202,7 +208,11 @@ def prisma_events(session: Session, review: str = DEFAULT_REVIEW) -> list[Review
     final, so a later manual `FinalDecision` still supersedes it and vice versa).
     """
     events = load_events(session, review)
-    view = replay(load_records(session, review), [e for e in events if isinstance(e, MergeEvent)])
+    view = replay(
+        load_records(session, review),
+        [e for e in events if isinstance(e, MergeEvent)],
+        _screened_ids(events),
+    )
     screening = _screening_from(session, review, events, view) if _has_screening(events) else None
     derived: dict[int, list[ReviewEvent]] = {}
     for position, decision in decisions_at(screening) if screening else []:
@@ -249,7 +259,12 @@ def load_screening(session: Session, review: str = DEFAULT_REVIEW) -> StoredScre
     """
     events = load_events(session, review)
     merges = [e for e in events if isinstance(e, MergeEvent)]
-    return _screening_from(session, review, events, replay(load_records(session, review), merges))
+    return _screening_from(
+        session,
+        review,
+        events,
+        replay(load_records(session, review), merges, _screened_ids(events)),
+    )
 
 
 def _lock_for_screening(session: Session, review: str) -> None:

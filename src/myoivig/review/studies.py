@@ -7,7 +7,11 @@ article), so pooled patient counts take each study once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, Field
+
+from myoivig.review.prisma.events import StudyAssigned
 
 
 class StudyLinkError(ValueError):
@@ -17,6 +21,9 @@ class StudyLinkError(ValueError):
 class StudyLink(BaseModel):
     study_id: str
     report_ids: list[str] = Field(min_length=1)
+    primary_report: str | None = Field(
+        default=None, description="The report whose numbers are pooled when reports disagree."
+    )
     reason: str = ""
     decided_by: str = ""
 
@@ -33,3 +40,31 @@ def study_of(links: list[StudyLink]) -> dict[str, str]:
                 )
             owner[report] = link.study_id
     return owner
+
+
+def links_from_assignments(events: Iterable[object]) -> list[StudyLink]:
+    """Study links from the stored `StudyAssigned` events (`review study`).
+
+    Replayed like PRISMA does: a later assignment moves a report to another study; a study's
+    primary report is the latest one designated for it that is still linked to it.
+    """
+    owner: dict[str, str] = {}
+    primary: dict[str, str] = {}
+    for event in events:
+        if not isinstance(event, StudyAssigned):
+            continue
+        for rid in event.record_ids:
+            owner[rid] = event.study_id
+        if event.primary_report is not None:
+            primary[event.study_id] = event.primary_report
+    reports: dict[str, list[str]] = {}
+    for rid, sid in owner.items():
+        reports.setdefault(sid, []).append(rid)
+    return [
+        StudyLink(
+            study_id=sid,
+            report_ids=rids,
+            primary_report=primary.get(sid) if primary.get(sid) in rids else None,
+        )
+        for sid, rids in reports.items()
+    ]

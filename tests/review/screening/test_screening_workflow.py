@@ -220,3 +220,23 @@ def test_three_reviewers_per_record() -> None:
     assert log.view("a", TA, "r1").others is None
     log = log.with_event(ev("c", "r1", EXC, "x"))
     assert log.status(TA, "r1") is RecordStatus.CONFLICT
+
+
+def test_maybe_at_full_text_is_a_conflict_never_an_inclusion() -> None:
+    protocol = ScreeningProtocol(
+        exclusion_reasons=PROTOCOL.exclusion_reasons,
+        reviewers=PROTOCOL.reviewers,
+        resolvers=PROTOCOL.resolvers,
+        maybe_allowed_at=frozenset({TA, FT}),
+    )
+    events = [ev("ann", "r1", INC), ev("bob", "r1", INC)]
+    events += [ev("ann", "r1", MAYBE, stage=FT), ev("bob", "r1", MAYBE, stage=FT)]
+    log = ScreeningLog(protocol, RECORDS, events)
+    assert log.status(FT, "r1") is RecordStatus.CONFLICT
+    assert log.outcome(FT, "r1") is None and log.summary(FT).included == 0
+    mixed = ScreeningLog(protocol, RECORDS, [*events[:2], ev("ann", "r1", INC, stage=FT)])
+    mixed = mixed.with_event(ev("bob", "r1", MAYBE, stage=FT))
+    assert mixed.status(FT, "r1") is RecordStatus.CONFLICT
+    resolved = log.with_event(ev("dee", "r1", EXC, "not_ivig", stage=FT, kind=EventKind.RESOLUTION))
+    outcome = resolved.outcome(FT, "r1")
+    assert outcome is not None and outcome.verdict is EXC

@@ -7,7 +7,7 @@ PRISMA counts 'duplicates removed' from them, and reversing a merge restores the
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from myoivig.review.dedup.compare import DedupSettings, Fingerprint, PairScore, compare
 from myoivig.review.dedup.normalise import title_blocking_keys
@@ -67,8 +67,13 @@ class DedupResult:
 
 
 class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+    """Union-find that also tracks each group's DOIs and PMIDs, so a chain of merges can never
+    put two different identifiers in one cluster (A=DOI x ~ B=no DOI ~ C=DOI y)."""
+
+    def __init__(self, fps: list[Fingerprint]) -> None:
+        self.parent = list(range(len(fps)))
+        self.dois: list[set[str]] = [{fp.doi} if fp.doi else set() for fp in fps]
+        self.pmids: list[set[str]] = [{fp.pmid} if fp.pmid else set() for fp in fps]
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -76,27 +81,63 @@ class _UnionFind:
             i = self.parent[i]
         return i
 
+    def conflict(self, i: int, j: int) -> str | None:
+        """Why joining the groups of i and j is vetoed (two DOIs or two PMIDs), or None."""
+        ri, rj = self.find(i), self.find(j)
+        if ri == rj:
+            return None
+        if len(self.dois[ri] | self.dois[rj]) > 1:
+            return "DOI conflict in cluster"
+        if len(self.pmids[ri] | self.pmids[rj]) > 1:
+            return "PMID conflict in cluster"
+        return None
+
     def union(self, i: int, j: int) -> None:
         ri, rj = self.find(i), self.find(j)
         if ri != rj:
-            self.parent[max(ri, rj)] = min(ri, rj)
+            low, high = min(ri, rj), max(ri, rj)
+            self.parent[high] = low
+            self.dois[low] |= self.dois[high]
+            self.pmids[low] |= self.pmids[high]
 
 
 def find_duplicates(records: list[BibRecord], settings: DedupSettings | None = None) -> DedupResult:
-    """Score candidate pairs; cluster those above the auto-merge threshold, queue the doubtful."""
+    """Score candidate pairs; cluster those above the auto-merge threshold, queue the doubtful.
+
+    Strong edges join clusters strongest first; an edge whose clusters already hold different
+    DOIs or PMIDs is not merged but queued for a person (identifier conflict is a veto, also
+    when it only appears through a chain of records).
+    """
     settings = settings or DedupSettings()
     fps = [Fingerprint.of(r) for r in records]
     pairs = candidate_pairs(fps, settings)
-    uf = _UnionFind(len(fps))
-    strong: list[tuple[int, int, PairScore]] = []
+    uf = _UnionFind(fps)
+    candidates: list[tuple[int, int, PairScore]] = []
     doubtful: list[tuple[int, int, PairScore]] = []
     for i, j in sorted(pairs):
         result = compare(fps[i], fps[j], settings)
         if result.confidence >= settings.auto_merge:
-            strong.append((i, j, result))
-            uf.union(i, j)
+            candidates.append((i, j, result))
         elif result.confidence >= settings.review:
             doubtful.append((i, j, result))
+    strong: list[tuple[int, int, PairScore]] = []
+    vetoed: list[tuple[int, int, PairScore]] = []
+    for i, j, result in sorted(candidates, key=lambda t: (-t[2].confidence, t[0], t[1])):
+        reason = uf.conflict(i, j)
+        if reason is None:
+            uf.union(i, j)
+            strong.append((i, j, result))
+        elif uf.find(i) != uf.find(j):
+            evidence = {**result.evidence, "veto": reason}
+            vetoed.append(
+                (
+                    i,
+                    j,
+                    replace(
+                        result, rule=f"{result.rule} ({reason}: ask a person)", evidence=evidence
+                    ),
+                )
+            )
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(fps)):
         groups[uf.find(i)].append(i)
@@ -117,5 +158,5 @@ def find_duplicates(records: list[BibRecord], settings: DedupSettings | None = N
                 rules=sorted({e.rule for e in edges}),
             )
         )
-    queue = [r for i, j, r in doubtful if uf.find(i) != uf.find(j)]
+    queue = [r for i, j, r in [*vetoed, *doubtful] if uf.find(i) != uf.find(j)]
     return DedupResult(clusters=clusters, queue=queue, pairs_compared=len(pairs), settings=settings)

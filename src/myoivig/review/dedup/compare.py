@@ -164,10 +164,14 @@ def compare(x: Fingerprint, y: Fingerprint, settings: DedupSettings) -> PairScor
     evidence["journal"] = journal_ok
     close_years = year_gap is None or year_gap <= 1
     if title_sim is not None and title_sim >= settings.title_high and close_years:
-        if authors is not False and (located or authors):
-            return score(0.98, "same title, authors or locator agree")
+        if authors:
+            return score(0.98, "same title, authors agree")
         if authors is None:
-            return score(0.92, "same title, no authors to compare")
+            # Without authors a title alone ('Reply', 'Erratum') is not enough: the journal
+            # locator (journal/ISSN, year, volume or issue, first page) must agree as well.
+            if located and journal_ok:
+                return score(0.95, "same title and journal locator, no authors")
+            return score(0.75, "same title, no authors and no matching locator")
         if located:
             return score(0.9, "same title and locator, authors differ")
         return score(0.7, "same title, authors differ")

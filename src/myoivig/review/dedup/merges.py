@@ -6,6 +6,7 @@ members as separate records again. Nothing is deleted.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -71,17 +72,29 @@ def unmerge(target: str, reviewer: str, event_id: str) -> MergeEvent:
     return MergeEvent(event_id=event_id, kind="unmerge", target_event=target, decided_by=reviewer)
 
 
-def _completeness(record: BibRecord) -> tuple[int, int, int]:
-    filled = sum(
-        1 for v in (record.title, record.year, record.journal, record.volume, record.pages) if v
-    )
-    return (int(bool(record.pmid or record.doi)), int(bool(record.abstract)), filled)
+def identifier_conflict(members: list[BibRecord]) -> str | None:
+    """Why these records cannot be one publication (two different DOIs or PMIDs), or None.
+
+    Checked before a person's merge is stored, as `find_duplicates` does for automatic clusters.
+    """
+    dois = sorted({m.doi.lower() for m in members if m.doi})
+    if len(dois) > 1:
+        return f"different DOIs {dois}"
+    pmids = sorted({m.pmid for m in members if m.pmid})
+    if len(pmids) > 1:
+        return f"different PMIDs {pmids}"
+    return None
 
 
-def _combine(members: list[BibRecord]) -> BibRecord:
-    """Most complete member is kept; its empty fields are filled from the others."""
-    ordered = sorted(members, key=lambda r: (_completeness(r), -r.position), reverse=True)
-    base = ordered[0]
+def _combine(members: list[BibRecord], screened: Collection[str] = ()) -> BibRecord:
+    """Keep a stable canonical id and fill its empty fields (DOI, abstract, ...) from the others.
+
+    The canonical record is the first already-screened member, else the earliest imported one
+    (``members`` arrive in import order). Picking the 'most complete' record instead would
+    change the id after screening started and orphan the screening decisions.
+    """
+    base = next((m for m in members if m.record_id in screened), members[0])
+    ordered = [base, *(m for m in members if m is not base)]
     updates: dict[str, object] = {}
     for name in (
         "title",
@@ -109,9 +122,16 @@ def _combine(members: list[BibRecord]) -> BibRecord:
     return base.model_copy(update=updates)
 
 
-def replay(records: list[BibRecord], events: list[MergeEvent]) -> MergedView:
-    """Apply the log in order and return the merged view."""
+def replay(
+    records: list[BibRecord], events: list[MergeEvent], screened: Collection[str] = ()
+) -> MergedView:
+    """Apply the log in order and return the merged view.
+
+    ``records`` must be in import order; ``screened`` names records that already carry screening
+    decisions, which stay canonical when merged so those decisions remain attached.
+    """
     by_id = {r.record_id: r for r in records}
+    order = {r.record_id: k for k, r in enumerate(records)}
     active: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
     seen: set[str] = set()
@@ -150,8 +170,8 @@ def replay(records: list[BibRecord], events: list[MergeEvent]) -> MergedView:
             if owner[rid] in grouped:
                 continue
             grouped.add(owner[rid])
-            group = [by_id[m] for m in active[owner[rid]]]
-            merged = _combine(group)
+            group = sorted((by_id[m] for m in active[owner[rid]]), key=lambda r: order[r.record_id])
+            merged = _combine(group, screened)
             out.append(merged)
             removed += len(group) - 1
             for member in group:

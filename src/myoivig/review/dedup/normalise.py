@@ -1,7 +1,8 @@
 """Normalised keys for comparing bibliographic records across sources and scripts.
 
 Chinese names are reduced to pinyin surname + given-name initial (pypinyin) so that a CNKI record
-('田娟') and its MEDLINE twin ('Tian J', 'Tian, Juan') share an author key. Latin names lose
+('田娟') and its MEDLINE twin ('Tian J', 'Tian, Juan') share an author key. Surnames are read as
+surnames (曾 Zeng, not 'ceng'; table in `surnames.py`), as MEDLINE spells them. Latin names lose
 diacritics ('Göttfried' -> 'gottfried'). Titles keep CJK characters, so Chinese-only records still
 compare (ASReview's [a-z0-9] cleaning would empty them, research notes §1.1).
 """
@@ -14,16 +15,11 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
+from myoivig.review.dedup.surnames import COMPOUND_SURNAMES, SURNAME_READINGS
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
 _INITIALS = re.compile(r"^[A-Z]{1,3}$|^([A-Z]\.?-?\s?){1,3}$")
-# Two-character Chinese surnames; all others are one character.
-_COMPOUND_SURNAMES = frozenset(
-    [
-        *("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐"),
-        *("长孙", "宇文", "司徒", "夏侯", "轩辕", "端木", "独孤", "南宫", "西门", "申屠"),
-    ]
-)
 _STOPWORDS = frozenset(
     ["a", "an", "the", "of", "in", "and", "for", "with", "on", "to", "by", "at", "from", "or"]
 )
@@ -73,6 +69,11 @@ def title_blocking_keys(norm_title: str) -> list[str]:
     return ["tb:" + " ".join(words[:3]), "te:" + " ".join(words[-3:])]
 
 
+def _ascii_u(syllables: str) -> str:
+    """pypinyin writes ü as 'v' (lv); MEDLINE writes it 'u' (Lu)."""
+    return syllables.replace("v", "u")
+
+
 @lru_cache(maxsize=65536)
 def _pinyin(text: str) -> list[str]:
     return [p for p in lazy_pinyin(text, style=Style.NORMAL) if p.strip()]
@@ -87,8 +88,9 @@ def author_key(name: str | None) -> str | None:
         han = "".join(_CJK.findall(name))
         if not han:
             return None
-        split = 2 if han[:2] in _COMPOUND_SURNAMES else 1
-        surname = "".join(_pinyin(han[:split]))
+        compound = COMPOUND_SURNAMES.get(han[:2])
+        split = 2 if compound else 1
+        surname = compound or SURNAME_READINGS.get(han[0]) or _ascii_u("".join(_pinyin(han[0])))
         given_syllables = _pinyin(han[split:])
         return f"{surname} {given_syllables[0][0]}" if given_syllables else surname
     if "," in name:

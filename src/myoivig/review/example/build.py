@@ -34,6 +34,7 @@ from myoivig.review.prisma.events import (
 )
 from myoivig.review.protocol import ReviewProtocol, protocol_from_mapping
 from myoivig.review.records import BibRecord
+from myoivig.review.studies import links_from_assignments
 
 # Figures the seed review reports in its abstract (Wang 2012).
 REPORTED_PATIENTS = 308
@@ -147,7 +148,7 @@ def build() -> ExampleResult:
     diffs = disagreements(mastaglia[0], mastaglia[1])
     agreed = reconcile(mastaglia[0], mastaglia[1], {"responses": MASTAGLIA_CHOICE}, "reviewer")
     extractions = sorted([*others, agreed], key=lambda e: (e.year or 0, e.study_id))
-    ledger = patient_ledger(extractions, links=[])
+    ledger = patient_ledger(extractions, links=links_from_assignments(events()))
     included = {r.study_id for r in selection() if r.include and r.study_id}
     confirmed_designs = Counter(
         e.design.value if e.design else "unknown" for e in extractions if e.study_id in included

@@ -12,6 +12,7 @@ from myoivig.review.prisma.diagram import save
 from myoivig.review.prisma.events import EventLog
 from myoivig.review.prisma.flow import derive
 from myoivig.review.protocol import dump_protocol
+from myoivig.review.studies import links_from_assignments
 
 TITLE = "IVIg in adult PM/DM (Wang 2012), reconstructed from its 23 cited references"
 
@@ -76,7 +77,7 @@ def write_example(out: Path) -> dict[str, Path]:
     put("prisma_counts.json", counts.model_dump_json(indent=1))
     svg, png = save(counts, out / "prisma_flow.svg", title=TITLE)
     paths["prisma_flow.svg"], paths["prisma_flow.png"] = svg, png
-    table = study_table(result.extractions)
+    table = study_table(result.extractions, links_from_assignments(log.events))
     put("study_table.csv", table.to_csv(index=False))
     put("study_table_poolable.csv", poolable(table).to_csv(index=False))
     put("evidence_table.md", evidence_markdown(result))

@@ -149,7 +149,10 @@ def figure(c: PrismaCounts, title: str = "") -> Figure:
 
     if other:
         o = c.other
-        _box(ax, ox, y_id, ow, h_id, "Records identified from:\n" + _sources(c.other_results))
+        identified = "Records identified from:\n" + _sources(c.other_results)
+        if c.other_removed:
+            identified += f"\nRemoved before retrieval (n = {c.other_removed})"
+        _box(ax, ox, y_id, ow, h_id, identified)
         _box(ax, ox, rows[1], ow, h, f"Reports sought for retrieval\n(n = {o.sought})")
         _box(ax, ox, rows[2], ow, h, f"Reports assessed for eligibility\n(n = {o.assessed})")
         _arrow(ax, (ox + ow / 2, y_id), (ox + ow / 2, rows[1] + h))

@@ -65,6 +65,8 @@ class StudyAssigned(_Event):
     study_id: str
     record_ids: list[str]
     in_meta_analysis: bool = False
+    # the report whose numbers the study table pools when linked reports disagree
+    primary_report: str | None = None
 
 
 ReviewEvent = Annotated[

@@ -8,7 +8,9 @@ Invariants (not enforced by that package, enforced here):
   reports_included = reports_assessed - sum(full-text exclusions by reason)
   studies_included <= reports_included
 and the same chain for records found by other methods (websites, organisations, citations),
-which enter at 'reports sought'.
+which enter at 'reports sought'. Other-methods records removed before retrieval (e.g. a citation
+that duplicates a database record) are counted in `other_removed` and never sought:
+  other.sought <= identified(other methods) - other_removed
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class PrismaCounts(BaseModel):
     duplicates: int = 0
     excluded_automatic: int = 0
     excluded_other: int = 0
+    # other-methods records removed before retrieval (duplicates of database records or other
+    # removals); kept out of the database boxes above, which count database/register records only
+    other_removed: int = 0
     records_screened: int = 0
     records_excluded: int = 0
     databases: ReportChain = Field(default_factory=ReportChain)
@@ -78,9 +83,11 @@ def check(c: PrismaCounts) -> None:
         if excluded > chain.assessed:
             problems.append(f"{name}: excluded {excluded} > assessed {chain.assessed}")
         included += chain.assessed - excluded
-    if sum(c.other_results.values()) < c.other.sought:
+    other_available = sum(c.other_results.values()) - c.other_removed
+    if other_available < c.other.sought:
         problems.append(
-            f"other methods: sought {c.other.sought} > identified {sum(c.other_results.values())}"
+            f"other methods: sought {c.other.sought} > identified "
+            f"{sum(c.other_results.values())} - removed {c.other_removed}"
         )
     if included != c.new_reports:
         problems.append(f"new_reports {c.new_reports} != assessed - excluded = {included}")
@@ -101,6 +108,7 @@ def _numbers(c: PrismaCounts) -> list[int]:
         c.duplicates,
         c.excluded_automatic,
         c.excluded_other,
+        c.other_removed,
         c.records_screened,
         c.records_excluded,
         c.new_reports,
@@ -172,9 +180,11 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
             else c.other_results
         )
         bucket[source] = bucket.get(source, 0) + 1
-    c.duplicates = len(removed_dup)
-    c.excluded_automatic = len(removed_auto)
-    c.excluded_other = len(removed_other)
+    other_all = {rid for rid, (_, kind) in origin.items() if kind not in PRE_SCREENING_KINDS}
+    c.duplicates = len(removed_dup - other_all)
+    c.excluded_automatic = len(removed_auto - other_all)
+    c.excluded_other = len(removed_other - other_all)
+    c.other_removed = len(removed & other_all)
     screened = [
         rid
         for rid, (_, kind) in origin.items()
@@ -201,7 +211,8 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
     sought_other = [
         rid
         for rid in other_ids
-        if (d := decisions.get((rid, "title_abstract"))) is None or d.include
+        if rid not in removed
+        and ((d := decisions.get((rid, "title_abstract"))) is None or d.include)
     ]
     included_reports: set[str] = set()
     for chain, sought in ((c.databases, passed), (c.other, sought_other)):

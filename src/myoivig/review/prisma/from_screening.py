@@ -3,9 +3,10 @@
 The screening package (`myoivig.review.screening`, built separately) reports one final outcome
 per record and stage after dual screening and arbitration. It is read structurally here (any
 object with `record_id`, `stage`, `verdict`, `reasons`), so this module does not import it.
-'maybe' moves a record forward like 'include'. PRISMA needs one primary reason per full-text
-exclusion; when agreeing reviewers gave different reasons, the first in sorted order is used
-(documented in docs/review.md).
+'maybe' moves a record forward like 'include' at title/abstract only; a full-text outcome must be
+include or exclude (a 'maybe' there is refused, never counted as an inclusion). PRISMA needs one
+primary reason per full-text exclusion; when agreeing reviewers gave different reasons, the first
+in sorted order is used (documented in docs/review.md).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def final_decisions(
             raise PrismaError(f"record {o.record_id}: unknown screening stage {stage!r}")
         if verdict not in {"include", "exclude", "maybe"}:
             raise PrismaError(f"record {o.record_id}: unknown verdict {verdict!r}")
+        if stage == "full_text" and verdict == "maybe":
+            raise PrismaError(
+                f"record {o.record_id}: full_text verdict 'maybe' is not a final outcome "
+                "(resolve it to include or exclude)"
+            )
         reasons = sorted(r for r in o.reasons if r)
         out.append(
             FinalDecision(

@@ -7,8 +7,9 @@ Rules (each enforced when an event is added, so an invalid log cannot be built):
   their own decision only while the record is incomplete (before anyone can see the others');
 * an exclusion needs a reason from the protocol's list;
 * records whose decisions disagree (forward vs exclude; at full text also different exclusion
-  reasons, because PRISMA reports one primary reason) are conflicts, resolved once by a resolver who
-  did not screen that record at that stage;
+  reasons, because PRISMA reports one primary reason, and any 'maybe', because a full-text outcome
+  must be include or exclude) are conflicts, resolved once by a resolver who did not screen that
+  record at that stage;
 * a reviewer's queue and view never show another reviewer's decision on a record before the
   reviewer has decided it and the record is complete.
 """
@@ -339,10 +340,13 @@ class ScreeningLog:
 
 
 def _disagree(stage: Stage, decided: Sequence[ScreeningEvent]) -> bool:
-    """Forward vs exclude always conflicts; at full text so do different exclusion reasons."""
+    """Forward vs exclude always conflicts; at full text so do different exclusion reasons and
+    any 'maybe' (a full-text outcome must be include or exclude, so a resolver decides)."""
     if len({event.verdict.moves_forward for event in decided}) > 1:
         return True
     if stage is Stage.FULL_TEXT:
+        if any(event.verdict is Verdict.MAYBE for event in decided):
+            return True
         reasons = {event.reason for event in decided if event.verdict is Verdict.EXCLUDE}
         return len(reasons) > 1
     return False
