@@ -130,3 +130,8 @@ def test_a_consistent_dossier_has_no_findings() -> None:
         ],
     )
     assert check_dossier(dossier) == []
+
+
+def test_nul_character_is_rejected_in_any_text_field() -> None:
+    assert "NUL" in _error(r.Patient, code="P", sex="F", diagnosis="polymyositis", note="a\x00b")
+    assert "NUL" in _error(r.AdverseEvent, patient_code="P", term="rash\x00", serious=False)

@@ -93,7 +93,13 @@ dossier = st.builds(
         diagnosis=st.sampled_from([d for d in Diagnosis if d != Diagnosis.OVERLAP_MYOSITIS]),
         age_at_entry=st.one_of(st.none(), st.integers(0, 120)),
         height_cm=st.one_of(st.none(), st.floats(min_value=40, max_value=250)),
-        note=st.one_of(st.none(), st.text(max_size=40)),
+        note=st.one_of(
+            st.none(),
+            st.text(
+                st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                max_size=40,
+            ),
+        ),
     ),
     courses=st.lists(
         st.builds(

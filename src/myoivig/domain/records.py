@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from myoivig.domain.values import (
     NP,
@@ -97,6 +97,14 @@ class Record(BaseModel):
     """Base for all records: unknown fields are errors, strings are stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # A NUL character is never clinical text, and PostgreSQL cannot store it in text columns.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain the NUL character (\\x00)")
+        return value
 
 
 class Site(Record):
