@@ -24,6 +24,7 @@ from myoivig.protocol.report import advice_dict, alert_dict, plan_dict
 from myoivig.protocol.safety import Risk
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
+from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store, StoreError
 from myoivig.store.repository import RecordNotFoundError, load_dossier
 
@@ -36,6 +37,12 @@ protocol_app = typer.Typer(help="IVIg protocol engine: products, regimens, sched
 def _fail(exc: ProtocolError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}. Nothing was planned.")
     return typer.Exit(code=2)
+
+
+def _settings(path: Path | None, rounding: Rounding | None) -> ProtocolSettings:
+    """The site settings (file, env or defaults) with the command line's rounding on top."""
+    settings = load_settings(path)
+    return settings if rounding is None else settings.model_copy(update={"rounding": rounding})
 
 
 def _parse_risks(text: str | None) -> frozenset[Risk]:
@@ -111,13 +118,18 @@ def dose(
     course: Annotated[CourseKind, typer.Option(help="Which course of the regimen")] = (
         CourseKind.INDUCTION
     ),
-    rounding: Annotated[Rounding, typer.Option(help="none, 5g or vials")] = Rounding.NONE,
+    rounding: Annotated[
+        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
+    ] = None,
     risk: Annotated[str | None, typer.Option(help="Comma-separated risk factors")] = None,
     iga_g_per_l: Annotated[float | None, typer.Option(help="Serum IgA (g/L)")] = None,
     anti_iga: Annotated[AntibodyResult | None, typer.Option(help="Anti-IgA antibodies")] = None,
     egfr: Annotated[float | None, typer.Option(help="eGFR mL/min/1.73 m2")] = None,
     blood_group: Annotated[BloodGroup | None, typer.Option(help="ABO group")] = None,
     start_date: Annotated[str | None, typer.Option(help="Course start date (ISO)")] = None,
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Plan one IVIg course: dosing weight, grams, vials, rate steps and safety alerts."""
@@ -141,7 +153,7 @@ def dose(
         )
         if weight_kg is None:
             raise PlanningError("weight_kg", None, "required for the dose command")
-        plan = plan_course(request, settings=ProtocolSettings(rounding=rounding))
+        plan = plan_course(request, settings=_settings(settings_file, rounding))
     except ProtocolError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -320,8 +332,13 @@ def plan(
     ),
     course: Annotated[CourseKind | None, typer.Option(help="Default: next course kind")] = None,
     days: Annotated[int | None, typer.Option(help="Infusion days")] = None,
-    rounding: Annotated[Rounding, typer.Option(help="none, 5g or vials")] = Rounding.NONE,
+    rounding: Annotated[
+        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
+    ] = None,
     risk: Annotated[str | None, typer.Option(help="Extra comma-separated risk factors")] = None,
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Plan the next course of a stored patient; missing weight/height are reported, not guessed."""
@@ -336,7 +353,7 @@ def plan(
             days=days,
             extra_risks=_parse_risks(risk),
         )
-        result = plan_course(facts.request, settings=ProtocolSettings(rounding=rounding))
+        result = plan_course(facts.request, settings=_settings(settings_file, rounding))
     except ProtocolError as exc:
         raise _fail(exc) from exc
     order = {"block": 0, "warning": 1, "info": 2}
@@ -352,11 +369,18 @@ def plan(
 
 def advise_cmd(
     code: Annotated[str, typer.Argument(help="Patient code")],
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Continuation advice for a stored patient, naming the rule that fired."""
+    try:
+        settings = _settings(settings_file, None)
+    except ProtocolError as exc:
+        raise _fail(exc) from exc
     dossier = _load(code)
-    advice = advise_dossier(dossier)
+    advice = advise_dossier(dossier, settings=settings)
     data = {"patient_code": code, "diagnosis": dossier.patient.diagnosis.value}
     data.update(advice_dict(advice))
     if as_json:
