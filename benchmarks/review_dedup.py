@@ -412,6 +412,9 @@ def main() -> int:
     )
     print(f"candidate pairs compared: {result.pairs_compared}")
     print(
+        f"blocks skipped as larger than {result.settings.max_block}: {len(result.skipped_blocks)}"
+    )
+    print(
         f"auto-merge clusters: {len(result.clusters)}, queued pairs for review: {len(result.queue)}"
     )
     print(f"sensitivity (auto-merge): {sensitivity:.4f}  target >= 0.98")

@@ -265,3 +265,13 @@ def test_merge_keeps_earliest_or_screened_record_as_canonical() -> None:
     screened_late = replay(records, events, screened={"b2"})
     assert screened_late.records[0].record_id == "b2"
     assert screened_late.canonical_of == {"a1": "b2", "b2": "b2"}
+
+
+def test_oversized_blocks_are_reported_not_silently_skipped() -> None:
+    records = [
+        rec(f"w{i}", title=f"Distinct title number {i} about topic {i * 31}",
+            authors=["Wang L"], year=2010)
+        for i in range(250)
+    ]  # fmt: skip
+    result = find_duplicates(records)
+    assert result.skipped_blocks.get("au:wang l:2010") == 250

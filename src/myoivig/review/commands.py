@@ -391,6 +391,7 @@ def dedup(
     out = {
         "records": len(view.records),
         "pairs_compared": result.pairs_compared,
+        "skipped_blocks": result.skipped_blocks,
         "merged": [] if dry_run else [e.event_id for e in events],
         "clusters": [
             {"record_ids": c.record_ids, "confidence": c.confidence, "rules": c.rules}
@@ -408,6 +409,13 @@ def dedup(
         f"{len(view.records)} records, {result.pairs_compared} pairs compared; {verb} "
         f"{len(result.clusters)} cluster(s); {len(result.queue)} pair(s) queued for a person"
     )
+    if result.skipped_blocks:
+        console.print(
+            f"[yellow]note:[/yellow] {len(result.skipped_blocks)} blocking key(s) shared by more "
+            f"than {result.settings.max_block} records were not compared (e.g. "
+            + ", ".join(f"{k} ({n})" for k, n in list(result.skipped_blocks.items())[:3])
+            + "); records matching only on those keys are not checked"
+        )
     if result.queue:
         table = Table(title="Queued pairs (confirm with `review merge A B`)", title_justify="left")
         for col in ("A", "B", "Confidence", "Rule"):

@@ -35,19 +35,30 @@ def blocking_keys(fp: Fingerprint) -> list[str]:
     return keys
 
 
-def candidate_pairs(fps: list[Fingerprint], settings: DedupSettings) -> set[tuple[int, int]]:
+def candidate_pairs(
+    fps: list[Fingerprint], settings: DedupSettings
+) -> tuple[set[tuple[int, int]], dict[str, int]]:
+    """Pairs sharing a blocking key, and the blocks skipped as too large (key -> size).
+
+    Skipped blocks are returned so the caller can report them: records that share only such an
+    unspecific key (e.g. a very common surname and year) are never compared.
+    """
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, fp in enumerate(fps):
         for key in blocking_keys(fp):
             blocks[key].append(i)
     pairs: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if len(members) < 2 or len(members) > settings.max_block:
+    skipped: dict[str, int] = {}
+    for key, members in blocks.items():
+        if len(members) > settings.max_block:
+            skipped[key] = len(members)
+            continue
+        if len(members) < 2:
             continue
         for pos, i in enumerate(members):
             for j in members[pos + 1 :]:
                 pairs.add((i, j) if i < j else (j, i))
-    return pairs
+    return pairs, skipped
 
 
 @dataclass
@@ -64,6 +75,7 @@ class DedupResult:
     queue: list[PairScore]  # pairs for a person (review <= confidence < auto_merge)
     pairs_compared: int
     settings: DedupSettings = field(default_factory=DedupSettings)
+    skipped_blocks: dict[str, int] = field(default_factory=dict)  # too-large blocks: key -> size
 
 
 class _UnionFind:
@@ -110,7 +122,7 @@ def find_duplicates(records: list[BibRecord], settings: DedupSettings | None = N
     """
     settings = settings or DedupSettings()
     fps = [Fingerprint.of(r) for r in records]
-    pairs = candidate_pairs(fps, settings)
+    pairs, skipped = candidate_pairs(fps, settings)
     uf = _UnionFind(fps)
     candidates: list[tuple[int, int, PairScore]] = []
     doubtful: list[tuple[int, int, PairScore]] = []
@@ -159,4 +171,10 @@ def find_duplicates(records: list[BibRecord], settings: DedupSettings | None = N
             )
         )
     queue = [r for i, j, r in [*vetoed, *doubtful] if uf.find(i) != uf.find(j)]
-    return DedupResult(clusters=clusters, queue=queue, pairs_compared=len(pairs), settings=settings)
+    return DedupResult(
+        clusters=clusters,
+        queue=queue,
+        pairs_compared=len(pairs),
+        settings=settings,
+        skipped_blocks=skipped,
+    )
