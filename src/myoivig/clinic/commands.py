@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
+from myoivig.command_store import open_store
 from myoivig.demo import load_trial_cohort, trial_cohort_facts
 from myoivig.io.dictionary import render_dictionary
 from myoivig.io.exporter import export_store
 from myoivig.io.importer import import_path
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import FormatError
-from myoivig.store import Store, StoreError
 from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
 
 # Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
@@ -31,20 +31,6 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 
 def _actor() -> str:
     return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
-
-
-def open_store(*, migrate: bool = False) -> Store:
-    """The configured store; `migrate` creates or upgrades the schema first."""
-    store = Store.default()
-    try:
-        if migrate:
-            store.upgrade()
-        else:
-            store.require_current()
-    except StoreError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
-    return store
 
 
 def print_json(data: Any) -> None:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
 from myoivig.outcomes.batch_io import BatchInputError, BatchReport, score_file
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
@@ -26,7 +27,6 @@ from myoivig.outcomes.trial_report import (
     table_cells,
     table_rows,
 )
-from myoivig.store import Store, StoreError
 from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
 
 SHOWN_ISSUES = 20
@@ -101,14 +101,10 @@ cohort_app = typer.Typer(
 
 def _dossiers() -> list[PatientDossier]:
     """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
-    store = Store.default()
+    store = open_store()
     try:
-        store.require_current()
         with store.session() as session:
             dossiers = list_dossiers(session)
-    except StoreError as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
     finally:
         store.dispose()
     if not any(d.reported_outcome for d in dossiers):
@@ -186,12 +182,11 @@ def patient_outcomes_command(
 ) -> None:
     """One patient's outcomes from stored assessments: run-in baseline and trend, myometry,
     MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM deterioration."""
-    store = Store.default()
+    store = open_store()
     try:
-        store.require_current()
         with store.session() as session:
             dossier = load_dossier(session, code)
-    except (StoreError, RecordNotFoundError) as error:
+    except RecordNotFoundError as error:
         Console(stderr=True).print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     finally:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.protocol.calendar_export import to_ics
@@ -25,7 +26,6 @@ from myoivig.protocol.safety import Risk
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 from myoivig.protocol.settings_file import load_settings
-from myoivig.store import Store, StoreError
 from myoivig.store.repository import RecordNotFoundError, load_dossier
 
 console = Console()
@@ -302,18 +302,8 @@ def schedule(
         console.print(f"iCalendar written to {ics}")
 
 
-def _open_store() -> Store:
-    store = Store.default()
-    try:
-        store.require_current()
-    except StoreError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(code=2) from exc
-    return store
-
-
 def _load(code: str) -> PatientDossier:
-    store = _open_store()
+    store = open_store()
     try:
         with store.session() as session:
             return load_dossier(session, code)

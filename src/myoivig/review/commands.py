@@ -20,6 +20,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.command_store import open_store
 from myoivig.review import repository as repo
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
@@ -52,7 +53,7 @@ from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
 from myoivig.review.studies import links_from_assignments
-from myoivig.store import Store, StoreError
+from myoivig.store import StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -109,12 +110,6 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from error
 
 
-def _store() -> Store:
-    store = Store.default()
-    store.upgrade()
-    return store
-
-
 def _read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
 
@@ -142,7 +137,7 @@ def protocol_set(path: Path, review: ReviewName = repo.DEFAULT_REVIEW) -> None:
     """Validate a protocol YAML file and store it for the review."""
     with _errors():
         protocol = load_protocol(path)
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             repo.save_protocol(s, protocol, review)
     console.print(f"stored protocol {protocol.title!r} for review {review!r}")
@@ -151,7 +146,7 @@ def protocol_set(path: Path, review: ReviewName = repo.DEFAULT_REVIEW) -> None:
 @protocol_app.command("show")
 def protocol_show(review: ReviewName = repo.DEFAULT_REVIEW, as_json: JsonFlag = False) -> None:
     """Show the stored protocol."""
-    with _errors(), _store().session() as s:
+    with _errors(), open_store(migrate=True).session() as s:
         protocol = repo.load_protocol(s, review)
     if protocol is None:
         errors.print(f"[red]error:[/red] review {review!r} has no protocol (use `protocol set`)")
@@ -195,7 +190,7 @@ def import_(
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(1)
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             batch = repo.next_batch(s, review)
             result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
@@ -292,7 +287,7 @@ def search_pubmed(
                 result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
                                       encoding="utf-8", records=outcome.records,
                                       issues=outcome.issues)  # fmt: skip
-                store = _store()
+                store = open_store(migrate=True)
                 with store.unit_of_work(actor=_actor()) as s:
                     batch = repo.next_batch(s, review)
                     renamed = [
@@ -337,7 +332,7 @@ def records(
     as_json: JsonFlag = False,
 ) -> None:
     """List the review's records (after merges unless --all), with ids for other commands."""
-    with _errors(), _store().session() as s:
+    with _errors(), open_store(migrate=True).session() as s:
         view = repo.merged_view(s, review)
         rows = repo.load_records(s, review) if include_merged else view.records
     rows = [r for r in rows if source is None or r.source == source]
@@ -380,7 +375,7 @@ def dedup(
     """Find duplicates among not-yet-merged records; merge the confident ones, queue the rest."""
     settings = DedupSettings(auto_merge=auto_merge, review=review_threshold)
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             view = repo.merged_view(s, review)
             result = find_duplicates(view.records, settings)
@@ -434,7 +429,7 @@ def merge(
         errors.print("[red]error:[/red] give at least two record ids")
         raise typer.Exit(1)
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             known = {r.record_id for r in repo.load_records(s, review)}
             unknown = [r for r in record_ids if r not in known]
@@ -466,7 +461,7 @@ def unmerge_(
 ) -> None:
     """Undo a merge; its records become separate again."""
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             active = repo.merged_view(s, review).active_merges
             if merge_id not in active:
@@ -497,7 +492,7 @@ def decide(
         "title_abstract" if stage == "title_abstract" else "full_text"
     )
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             protocol = repo.load_protocol(s, review)
             if not include and stage == "full_text":
@@ -532,7 +527,7 @@ def not_retrieved(
 ) -> None:
     """Mark reports that could not be retrieved."""
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             for rid in record_ids:
                 repo.append_event(s, ReportNotRetrieved(record_id=rid, reason=reason), review)
@@ -554,7 +549,7 @@ def study(
         errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
         raise typer.Exit(1)
     with _errors():
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             repo.append_event(
                 s, StudyAssigned(study_id=study_id, record_ids=record_ids,
@@ -577,7 +572,7 @@ def extract_add(
         data = _read_yaml(path)
         items = data if isinstance(data, list) else [data]
         forms = [extraction_from_mapping(item) for item in items]
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             for form in forms:
                 repo.save_extraction(s, form, review)
@@ -616,7 +611,7 @@ def extract_diff(
 
 
 def _two_forms(study_id: str, a: str, b: str, review: str) -> tuple[Any, Any]:
-    with _store().session() as s:
+    with open_store(migrate=True).session() as s:
         forms = {f.extractor: f for f in repo.load_extractions(s, review, study_id)}
     missing = [x for x in (a, b) if x not in forms]
     if missing:
@@ -646,7 +641,7 @@ def extract_reconcile(
     with _errors():
         a, b = _two_forms(study_id, extractor_a, extractor_b, review)
         agreed = reconcile(a, b, choices, reviewer)
-        store = _store()
+        store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
             repo.save_extraction(s, agreed, review)
     console.print(f"{study_id}: stored reconciled form as {reviewer!r}")
@@ -664,7 +659,7 @@ def extract_table(
 ) -> None:
     """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`:
     one row per study, reports linked by `review study` taken once."""
-    with _errors(), _store().session() as s:
+    with _errors(), open_store(migrate=True).session() as s:
         forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
         frame = study_table(forms, links_from_assignments(repo.load_events(s, review)))
         if complete:
@@ -684,7 +679,7 @@ def extract_table(
 
 def _store_appraisal(study_id: str, tool: str, inputs: dict[str, Any], result: dict[str, Any],
                      review: str) -> None:  # fmt: skip
-    store = _store()
+    store = open_store(migrate=True)
     with store.unit_of_work(actor=_actor()) as s:
         repo.save_appraisal(s, study_id, tool, inputs, result, review)
 
@@ -843,7 +838,7 @@ def prisma(
 ) -> None:
     """PRISMA 2020 flow diagram derived from the recorded events (checked before drawing)."""
     with _errors():
-        with _store().session() as s:
+        with open_store(migrate=True).session() as s:
             counts = derive(repo.prisma_events(s, review))
         paths = save_diagram(counts, out, title=title)
         if checklist_out:
@@ -875,7 +870,7 @@ def example(
         paths = write_example(out)
         reconciliation = json.loads(paths["reconciliation.json"].read_text(encoding="utf-8"))
         if store_as:
-            with _store().unit_of_work(actor=_actor()) as s:
+            with open_store(migrate=True).unit_of_work(actor=_actor()) as s:
                 load_example(s, store_as)
     if as_json:
         _json({"files": {k: str(v) for k, v in paths.items()},

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.command_store import open_store
 from myoivig.review import repository as repo
 from myoivig.review.protocol import ProtocolError
 from myoivig.review.screening.agreement import pair_agreements
@@ -44,7 +45,7 @@ from myoivig.review.screening.stopping import (
     stopping_test,
 )
 from myoivig.review.screening.workflow import ScreeningLog
-from myoivig.store import Store, StoreError
+from myoivig.store import StoreError
 
 app = typer.Typer(
     name="screen",
@@ -114,15 +115,9 @@ class Where:
         return cls(review=None, records=records, protocol=protocol, events=events)
 
 
-def _store() -> Store:
-    store = Store.default()
-    store.upgrade()
-    return store
-
-
 def _load_log(where: Where) -> ScreeningLog:
     if where.review is not None:
-        with _store().session() as session:
+        with open_store(migrate=True).session() as session:
             return repo.load_screening(session, where.review).log
     assert where.records and where.protocol and where.events  # guaranteed by Where.choose
     texts = load_records_csv(where.records)
@@ -132,7 +127,7 @@ def _load_log(where: Where) -> ScreeningLog:
 def _record(where: Where, event: ScreeningEvent) -> None:
     """Validate and append one event; a refused event writes nothing."""
     if where.review is not None:
-        with _store().unit_of_work(actor=event.reviewer) as session:
+        with open_store(migrate=True).unit_of_work(actor=event.reviewer) as session:
             repo.record_screening(session, event, where.review)
         return
     assert where.events is not None
@@ -144,7 +139,7 @@ def _texts(where: Where, log: ScreeningLog) -> RecordTexts:
     if where.review is None:
         assert where.records is not None
         return load_records_csv(where.records)
-    with _store().session() as session:
+    with open_store(migrate=True).session() as session:
         by_id = {r.record_id: r for r in repo.merged_view(session, where.review).records}
     texts = tuple(
         f"{by_id[rid].title or ''} {by_id[rid].abstract or ''}".strip() for rid in log.record_ids
