@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from myoivig.review.importers.csv_format import COLUMNS
+from myoivig.review.importers.fields import has_cjk
 from myoivig.review.importers.tagged import REFWORKS_TAGS
 from myoivig.review.importers.text import decode_head
 
@@ -102,7 +103,7 @@ def detect_format(data: bytes, encoding: str | None = None) -> str:
     scores = {sig.fmt: sig.score(lines) for sig in SIGNATURES}
     best = max(scores, key=lambda fmt: scores[fmt])
     if scores[best] > 0:
-        return best
+        return _refworks_dialect(lines) if best == "cnki_refworks" else best
     csv_reason = _csv_reason(lines)
     if csv_reason is None:
         return "csv"
@@ -114,6 +115,14 @@ def detect_format(data: bytes, encoding: str | None = None) -> str:
         + "; ".join(tried)
         + ". Give the format with --format."
     )
+
+
+def _refworks_dialect(lines: list[str]) -> str:
+    """CNKI and Wanfang RefWorks (Chinese text, CNKI's 'vo' and 'DS CNKI') or generic RefWorks."""
+    for line in lines:
+        if has_cjk(line) or line.startswith("vo") or line.startswith("DS CNKI"):
+            return "cnki_refworks"
+    return "refworks"
 
 
 def _csv_reason(lines: list[str]) -> str | None:

@@ -275,6 +275,7 @@ FORMATS: dict[str, tuple[TagSyntax, Mapper]] = {
     "medline": (MEDLINE, _medline),
     "endnote_tagged": (REFER, _refer),
     "cnki_endnote": (REFER, _refer),
+    "refworks": (REFWORKS, _refworks),
     "cnki_refworks": (REFWORKS, _refworks),
     "cnki_noteexpress": (NOTEEXPRESS, _noteexpress),
     "cnki_estudy": (ESTUDY, _estudy),
