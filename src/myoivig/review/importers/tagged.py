@@ -125,12 +125,63 @@ REFER = TagSyntax(
 # RefWorks tagged format tags (Ex Libris "RefWorks Tagged Format" field list) plus CNKI's
 # lower-case 'vo'. Only these may be written without a space after them.
 REFWORKS_TAGS = (
-    "RT SR ID A1 A2 A3 A4 A5 A6 T1 T2 T3 JF JO YR FD VO IS SP OP K1 AB NO ED PB PP SN AV AD AN "
-    "LA CL SF OT LK DO CN DB DS IP RD ST U1 U2 U3 U4 U5 UL WT WP vo"
-).split()
+    "RT",
+    "SR",
+    "ID",
+    "A1",
+    "A2",
+    "A3",
+    "A4",
+    "A5",
+    "A6",
+    "T1",
+    "T2",
+    "T3",
+    "JF",
+    "JO",
+    "YR",
+    "FD",
+    "VO",
+    "IS",
+    "SP",
+    "OP",
+    "K1",
+    "AB",
+    "NO",
+    "ED",
+    "PB",
+    "PP",
+    "SN",
+    "AV",
+    "AD",
+    "AN",
+    "LA",
+    "CL",
+    "SF",
+    "OT",
+    "LK",
+    "DO",
+    "CN",
+    "DB",
+    "DS",
+    "IP",
+    "RD",
+    "ST",
+    "U1",
+    "U2",
+    "U3",
+    "U4",
+    "U5",
+    "UL",
+    "WT",
+    "WP",
+    "vo",
+)
 REFWORKS = TagSyntax(
-    # RefWorks tagged: two-character tag (CNKI sometimes lower-case, e.g. 'vo'), a space, value.
-    line=re.compile(r"^([A-Za-z][A-Za-z0-9]) (.*)$"),
+    # RefWorks tagged: two-character tag, a space, value. Tags are upper case (unknown vendor tags
+    # included) except CNKI's 'vo'; a wrapped abstract line such as 'In this thesis ...' or
+    # 'of the patients ...' is a continuation, not a tag 'In' that would cut the abstract.
+    line=re.compile(r"^(vo|[A-Z][A-Z0-9]) (.*)$"),
     start_tag="RT",
     end_tag=None,
     blank_separates=True,

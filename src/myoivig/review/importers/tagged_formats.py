@@ -44,7 +44,9 @@ def _people(raw: RawRecord, roles: Roles) -> dict[str, object]:
         if role == "author":
             authors.extend(names)
         else:
-            contributors.extend(Contributor.model_validate({"name": n, "role": role}) for n in names)
+            contributors.extend(
+                Contributor.model_validate({"name": name, "role": role}) for name in names
+            )
     return {"authors": authors, "contributors": contributors}
 
 
@@ -73,7 +75,9 @@ def _text(raw: RawRecord, *tags: str) -> str | None:
     return None
 
 
-def _pmid_if_pubmed(raw: RawRecord, id_tags: tuple[str, ...], db_tags: tuple[str, ...]) -> str | None:
+def _pmid_if_pubmed(
+    raw: RawRecord, id_tags: tuple[str, ...], db_tags: tuple[str, ...]
+) -> str | None:
     """Accession numbers are PMIDs only when the record says it came from PubMed/MEDLINE."""
     provider = " ".join(raw.all(*db_tags)).lower()
     if "pubmed" in provider or "medline" in provider:
@@ -87,8 +91,14 @@ def _ris(raw: RawRecord) -> dict[str, object]:
     second = "supervisor" if thesis else "editor"
     people = _people(
         raw,
-        [("AU", "author"), ("A1", "author"), ("A2", second), ("ED", "editor")]
-        + [("A3", second), ("A4", "translator")],
+        [
+            ("AU", "author"),
+            ("A1", "author"),
+            ("A2", second),
+            ("ED", "editor"),
+            ("A3", second),
+            ("A4", "translator"),
+        ],
     )
     return {
         "title": raw.first("TI", "T1", "CT", "BT"),
@@ -189,8 +199,15 @@ def _refworks(raw: RawRecord) -> dict[str, object]:
     second = "supervisor" if _is_thesis(raw.first("RT")) else "editor"
     people = _people(
         raw,
-        [("A1", "author"), ("U2", "author"), ("A2", second), ("A3", second)]
-        + [("A4", "contributor"), ("A5", "contributor"), ("A6", "editor")],
+        [
+            ("A1", "author"),
+            ("U2", "author"),
+            ("A2", second),
+            ("A3", second),
+            ("A4", "contributor"),
+            ("A5", "contributor"),
+            ("A6", "editor"),
+        ],
     )
     return {
         "title": raw.first("T1"),
@@ -215,8 +232,13 @@ def _noteexpress(raw: RawRecord) -> dict[str, object]:
     second = "supervisor" if _is_thesis(raw.first("Reference Type")) else "editor"
     people = _people(
         raw,
-        [("Author", "author"), ("Secondary Author", second), ("Tertiary Author", second)]
-        + [("Editor", "editor"), ("Subsidiary Author", "translator")],
+        [
+            ("Author", "author"),
+            ("Secondary Author", second),
+            ("Tertiary Author", second),
+            ("Editor", "editor"),
+            ("Subsidiary Author", "translator"),
+        ],
     )
     return {
         "title": raw.first("Title"),
