@@ -243,7 +243,7 @@ def test_wanfang_exports_import() -> None:
 @pytest.mark.parametrize("name", ["empty.txt", "blank_with_bom.txt"])
 @pytest.mark.parametrize("fmt", [None, "csv", "ris", "pubmed_xml"])
 def test_empty_input_says_the_file_is_empty(name: str, fmt: str | None) -> None:
-    with pytest.raises(ImportFormatError, match="^the file is empty$"):
+    with pytest.raises(ImportFormatError, match=r"^the file is empty$"):
         import_file(REAL / name, source="x", fmt=fmt)
 
 
