@@ -264,3 +264,23 @@ def test_older_fixtures_still_detected() -> None:
     assert detect_format((FIX / "pubmed_export.ris").read_bytes()) == "ris"
     assert detect_format((FIX / "scopus_export.csv").read_bytes()) == "csv"
     assert detect_format((FIX / "cnki_noteexpress_gb18030.net").read_bytes()) == "cnki_noteexpress"
+
+
+def test_record_numbers_on_the_opening_line_and_ovid_style_numbers() -> None:
+    data = (
+        b"1. TY  - JOUR\nTI  - First\nER  - \n\n<2>\nTY  - JOUR\nTI  - Second\nER  - \n"
+        b"Record 3 of 3\nTY  - JOUR\nTI  - Third\nER  - \nstray note\nmore stray\n"
+    )
+    result = import_bytes(data, source="x")
+    assert [r.title for r in result.records] == ["First", "Second", "Third"]
+    assert [i.reason for i in result.issues] == [
+        "line 13: text outside a record (to line 14): 'stray note'"
+    ]
+
+
+def test_estudy_supervisor_key_found_by_its_chinese_part() -> None:
+    data = (
+        "DataType: 2\nTitle-题名: 论文\nAuthor-作者: 林行众;\nTutor-导师: 黄三文;杨清;\n".encode()
+    )
+    (rec,) = import_bytes(data, source="cnki").records
+    assert _roles(rec) == [("黄三文", "supervisor"), ("杨清", "supervisor")]

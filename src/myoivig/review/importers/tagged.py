@@ -228,8 +228,8 @@ def split_tagged(text: str, syntax: TagSyntax) -> tuple[list[RawRecord], list[tu
     def flush_stray() -> None:
         if stray_run:
             first, text = stray_run[0]
-            span = f"lines {first}-{stray_run[-1][0]}" if len(stray_run) > 1 else f"line {first}"
-            stray.append((first, f"text outside a record ({span}): {text[:60]!r}"))
+            span = f" (to line {stray_run[-1][0]})" if len(stray_run) > 1 else ""
+            stray.append((first, f"text outside a record{span}: {text[:60]!r}"))
             stray_run.clear()
 
     for number, raw in enumerate(text.split("\n"), start=1):

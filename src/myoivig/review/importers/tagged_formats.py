@@ -259,10 +259,12 @@ def _noteexpress(raw: RawRecord) -> dict[str, object]:
     }
 
 
-def _estudy_field(raw: RawRecord, english: str) -> str | None:
-    """Value of a bilingual E-Study key by its English part ('Title' for 'Title-题名')."""
+def _estudy_field(raw: RawRecord, english: str, chinese: str = "") -> str | None:
+    """Value of a bilingual E-Study key by its English part ('Title' for 'Title-题名'), or by
+    its Chinese part when given ('导师')."""
     for tag in raw.fields:
-        if tag.split("-", 1)[0] == english:
+        parts = tag.split("-", 1)
+        if parts[0] == english or (chinese and parts[-1] == chinese):
             value = " ".join(raw.all(tag))
             if value:
                 return value
@@ -272,7 +274,7 @@ def _estudy_field(raw: RawRecord, english: str) -> str | None:
 def _estudy(raw: RawRecord) -> dict[str, object]:
     # If Year is empty, the year part of PubTime is used (mrhelper's CNKI notes).
     year = parse_year(_estudy_field(raw, "Year")) or parse_year(_estudy_field(raw, "PubTime"))
-    supervisors = split_authors([_estudy_field(raw, "Contributor") or ""])
+    supervisors = split_authors([_estudy_field(raw, "Contributor", "导师") or ""])
     return {
         "title": _estudy_field(raw, "Title"),
         "authors": split_authors([_estudy_field(raw, "Author") or ""]),
