@@ -284,3 +284,9 @@ def test_estudy_supervisor_key_found_by_its_chinese_part() -> None:
     )
     (rec,) = import_bytes(data, source="cnki").records
     assert _roles(rec) == [("黄三文", "supervisor"), ("杨清", "supervisor")]
+
+
+def test_ovid_record_number_first_is_not_taken_for_xml() -> None:
+    data = b"<1>\nTY  - JOUR\nTI  - Numbered\nER  - \n"
+    assert detect_format(data) == "ris"
+    assert [r.title for r in import_bytes(data, source="x").records] == ["Numbered"]

@@ -20,6 +20,7 @@ from myoivig.review.importers.tagged import REFWORKS_TAGS
 from myoivig.review.importers.text import decode_head
 
 HEAD_BYTES = 65536
+_XML_START = re.compile(r"<[?!A-Za-z_]")
 HEAD_LINES = 400
 
 
@@ -90,7 +91,7 @@ def detect_format(data: bytes, encoding: str | None = None) -> str:
     stripped = text.lstrip("\ufeff \t\n")
     if not stripped.strip():
         raise ImportFormatError("the file is empty")
-    if stripped.startswith("<"):
+    if _XML_START.match(stripped):  # not '<1>', the record number of Ovid-style exports
         head = stripped[:4000]
         if "<PubmedArticle" in head:
             return "pubmed_xml"

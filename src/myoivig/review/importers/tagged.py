@@ -124,59 +124,11 @@ REFER = TagSyntax(
 )
 # RefWorks tagged format tags (Ex Libris "RefWorks Tagged Format" field list) plus CNKI's
 # lower-case 'vo'. Only these may be written without a space after them.
-REFWORKS_TAGS = (
-    "RT",
-    "SR",
-    "ID",
-    "A1",
-    "A2",
-    "A3",
-    "A4",
-    "A5",
-    "A6",
-    "T1",
-    "T2",
-    "T3",
-    "JF",
-    "JO",
-    "YR",
-    "FD",
-    "VO",
-    "IS",
-    "SP",
-    "OP",
-    "K1",
-    "AB",
-    "NO",
-    "ED",
-    "PB",
-    "PP",
-    "SN",
-    "AV",
-    "AD",
-    "AN",
-    "LA",
-    "CL",
-    "SF",
-    "OT",
-    "LK",
-    "DO",
-    "CN",
-    "DB",
-    "DS",
-    "IP",
-    "RD",
-    "ST",
-    "U1",
-    "U2",
-    "U3",
-    "U4",
-    "U5",
-    "UL",
-    "WT",
-    "WP",
-    "vo",
+_REFWORKS_TAG_LIST = (
+    "RT SR ID A1 A2 A3 A4 A5 A6 T1 T2 T3 JF JO YR FD VO IS SP OP K1 AB NO ED PB PP SN AV AD AN "
+    "LA CL SF OT LK DO CN DB DS IP RD ST U1 U2 U3 U4 U5 UL WT WP vo"
 )
+REFWORKS_TAGS = tuple(_REFWORKS_TAG_LIST.split())
 REFWORKS = TagSyntax(
     # RefWorks tagged: two-character tag, a space, value. Tags are upper case (unknown vendor tags
     # included) except CNKI's 'vo'; a wrapped abstract line such as 'In this thesis ...' or

@@ -62,32 +62,29 @@ def decode_head(data: bytes, limit: int, encoding: str | None = None) -> tuple[s
     final = len(data) <= limit
     head = data[:limit]
     if encoding:
-        return _incremental(head, encoding, final, f"cannot decode as {encoding}"), encoding
+        try:
+            return _incremental(head, encoding, final), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise DecodeError(f"cannot decode as {encoding}: {exc}") from exc
     for bom, name in _BOMS:
         if head.startswith(bom):
-            text = _incremental(head, name, final, f"not {name} text despite its byte-order mark")
-            return text.lstrip("\ufeff"), name
+            try:
+                return _incremental(head, name, final).lstrip("\ufeff"), name
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"not {name} text despite its byte-order mark: {exc}") from exc
     try:
-        return _incremental(head, "utf-8", final, ""), "utf-8"
-    except DecodeError as exc:
-        utf8_error = exc.__cause__
-    try:
-        return _incremental(head, "gb18030", final, ""), "gb18030"
-    except DecodeError as exc:
-        assert isinstance(utf8_error, UnicodeDecodeError)
-        assert isinstance(exc.__cause__, UnicodeDecodeError)
-        raise DecodeError(_neither(utf8_error, exc.__cause__)) from exc.__cause__
-
-
-def _incremental(data: bytes, encoding: str, final: bool, message: str) -> str:
-    try:
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    except LookupError as exc:
-        raise DecodeError(f"{message}: {exc}") from exc
-    try:
-        return _newlines(decoder.decode(data, final=final))
+        return _incremental(head, "utf-8", final), "utf-8"
     except UnicodeDecodeError as exc:
-        raise DecodeError(f"{message}: {exc}") from exc
+        utf8_error = exc
+    try:
+        return _incremental(head, "gb18030", final), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise DecodeError(_neither(utf8_error, exc)) from exc
+
+
+def _incremental(data: bytes, encoding: str, final: bool) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    return _newlines(decoder.decode(data, final=final))
 
 
 def _neither(utf8: UnicodeDecodeError, gb: UnicodeDecodeError) -> str:
