@@ -44,44 +44,44 @@ class Signature:
 
 
 _RW = "|".join(REFWORKS_TAGS)
-SIGNATURES = (
-    Signature(
-        "ris",
-        re.compile(r"^[A-Z][A-Z0-9]\s{1,2}-(?: |$)"),
-        (re.compile(r"^TY\s{1,2}-"),),
-        "no 'TY  - ' line opens a record",
-    ),
-    Signature(
+# (format, pattern of its lines, anchors: lines without which it is not that format, said if none)
+_SIGNATURE_TABLE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("ris", r"^[A-Z][A-Z0-9]\s{1,2}-(?: |$)", (r"^TY\s{1,2}-",), "no 'TY  - ' line opens a record"),
+    (
         "medline",
-        re.compile(r"^[A-Z][A-Z0-9]{1,3}\s*-(?: |$)"),
-        (re.compile(r"^PMID\s*- "), re.compile(r"^OWN\s*- ")),
+        r"^[A-Z][A-Z0-9]{1,3}\s*-(?: |$)",
+        (r"^PMID\s*- ", r"^OWN\s*- "),
         "no 'PMID- ' (or 'OWN - ') line",
     ),
-    Signature(
+    (
         "endnote_tagged",
-        re.compile(r"^%[A-Za-z0-9@!#$\]&()*+^><\[=~?](?: |$)"),
-        (re.compile(r"^%0 "), re.compile(r"^%T \S")),
+        r"^%[A-Za-z0-9@!#$\]&()*+^><\[=~?](?: |$)",
+        (r"^%0 ", r"^%T \S"),
         "no '%0' or '%T' line",
     ),
-    Signature(
+    (
         "cnki_refworks",
         # Not followed by ' - ' so that RIS 'T1  - ' lines are not taken for RefWorks.
-        re.compile(rf"^(?:{_RW})(?: (?!\s*-)|[^\x00-\x7f]|$)"),
-        (re.compile(r"^RT \S"), re.compile(r"^T1(?: (?!\s*-)|[^\x00-\x7f])")),
+        rf"^(?:{_RW})(?: (?!\s*-)|[^\x00-\x7f]|$)",
+        (r"^RT \S", r"^T1(?: (?!\s*-)|[^\x00-\x7f])"),
         "no 'RT' or 'T1' line",
     ),
-    Signature(
+    (
         "cnki_noteexpress",
-        re.compile(r"^\{[^{}]+\}:"),
-        (re.compile(r"^\{Reference Type\}:"), re.compile(r"^\{Title\}:")),
+        r"^\{[^{}]+\}:",
+        (r"^\{Reference Type\}:", r"^\{Title\}:"),
         "no '{Reference Type}:' or '{Title}:' line",
     ),
-    Signature(
+    (
         "cnki_estudy",
-        re.compile(r"^(?:DataType|[A-Za-z]+-[^:：\s]+)\s*[:：]"),
-        (re.compile(r"^DataType\s*[:：]"), re.compile(r"^Title-[^:：\s]+\s*[:：]")),
+        r"^(?:DataType|[A-Za-z]+-[^:：\s]+)\s*[:：]",
+        (r"^DataType\s*[:：]", r"^Title-[^:：\s]+\s*[:：]"),
         "no 'DataType:' or 'Title-题名:' line",
     ),
+)
+SIGNATURES = tuple(
+    Signature(fmt, re.compile(line), tuple(re.compile(a) for a in anchors), missing)
+    for fmt, line, anchors, missing in _SIGNATURE_TABLE
 )
 
 

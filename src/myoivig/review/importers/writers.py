@@ -7,7 +7,8 @@ manager, and the importers can be checked by writing and reading back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from myoivig.review.records import BibRecord
 
@@ -16,6 +17,11 @@ Line = tuple[str, str | None]
 
 def _names(record: BibRecord, role: str) -> list[str]:
     return [c.name for c in record.contributors if c.role == role]
+
+
+def _joined(names: list[str], end: str = "") -> str | None:
+    """Names on one line as CNKI writes them ('田娟;高金生;')."""
+    return ";".join(names) + end if names else None
 
 
 def _is_thesis(record: BibRecord) -> bool:
@@ -33,154 +39,175 @@ def _year(record: BibRecord) -> str | None:
     return str(record.year) if record.year is not None else None
 
 
-def _render(lines: Iterable[Line], layout: Callable[[str, str], str]) -> list[str]:
-    return [layout(tag, value) for tag, value in lines if value]
+def _pubmed(record: BibRecord, id_tag: str, db_tag: str) -> list[Line]:
+    """Accession number + database name: how tagged formats say 'this is a PMID'."""
+    return [(id_tag, record.pmid), (db_tag, "PubMed")] if record.pmid else []
 
 
-def write_ris(records: list[BibRecord]) -> str:
-    """RIS: 'TAG  - value', TY opens and 'ER  - ' closes each record."""
-    out: list[str] = []
-    for rec in records:
-        start, end = _page_range(rec.pages)
-        lines: list[Line] = [("TY", "THES" if _is_thesis(rec) else "JOUR"), ("TI", rec.title)]
-        lines += [("AU", a) for a in rec.authors]
-        lines += [("A2", s) for s in _names(rec, "supervisor")]
-        lines += [("ED", e) for e in _names(rec, "editor")]
-        lines += [("A4", t) for t in _names(rec, "translator")]
-        lines += [("PY", _year(rec)), ("T2", rec.journal), ("SN", rec.issn)]
-        lines += [("VL", rec.volume), ("IS", rec.issue), ("SP", start), ("EP", end)]
-        lines += [("DO", rec.doi), ("AB", rec.abstract)]
-        if rec.pmid:
-            lines += [("AN", rec.pmid), ("DB", "PubMed")]
-        out += _render(lines, lambda t, v: f"{t}  - {v}")
-        out += ["ER  - ", ""]
-    return "\n".join(out)
+def _ris(rec: BibRecord) -> list[Line]:
+    start, end = _page_range(rec.pages)
+    return [
+        ("TY", "THES" if _is_thesis(rec) else "JOUR"),
+        ("TI", rec.title),
+        *[("AU", a) for a in rec.authors],
+        *[("A2", s) for s in _names(rec, "supervisor")],
+        *[("ED", e) for e in _names(rec, "editor")],
+        *[("A4", t) for t in _names(rec, "translator")],
+        ("PY", _year(rec)),
+        ("T2", rec.journal),
+        ("SN", rec.issn),
+        ("VL", rec.volume),
+        ("IS", rec.issue),
+        ("SP", start),
+        ("EP", end),
+        ("DO", rec.doi),
+        ("AB", rec.abstract),
+        *_pubmed(rec, "AN", "DB"),
+        ("ER", ""),
+    ]
 
 
-def write_refer(records: list[BibRecord]) -> str:
-    """EndNote tagged (Refer): '%X value' lines, a blank line between records."""
-    out: list[str] = []
-    for rec in records:
-        thesis = _is_thesis(rec)
-        lines: list[Line] = [("%0", "Thesis" if thesis else "Journal Article")]
-        lines += [("%A", a) for a in rec.authors]
+def _refer(rec: BibRecord) -> list[Line]:
+    thesis = _is_thesis(rec)
+    return [
+        ("%0", "Thesis" if thesis else "Journal Article"),
+        *[("%A", a) for a in rec.authors],
         # EndNote's thesis type labels the secondary author (%E) "Advisor".
-        lines += [("%E", s) for s in _names(rec, "supervisor")]
-        lines += [("%Y" if thesis else "%E", e) for e in _names(rec, "editor")]
-        lines += [("%?", t) for t in _names(rec, "translator")]
-        lines += [("%T", rec.title), ("%J", rec.journal), ("%D", _year(rec))]
-        lines += [("%V", rec.volume), ("%N", rec.issue), ("%P", rec.pages), ("%@", rec.issn)]
-        lines += [("%R", rec.doi), ("%X", rec.abstract)]
-        if rec.pmid:
-            lines += [("%M", rec.pmid), ("%W", "PubMed")]
-        out += _render(lines, lambda t, v: f"{t} {v}")
-        out.append("")
-    return "\n".join(out)
+        *[("%E", s) for s in _names(rec, "supervisor")],
+        *[("%Y" if thesis else "%E", e) for e in _names(rec, "editor")],
+        *[("%?", t) for t in _names(rec, "translator")],
+        ("%T", rec.title),
+        ("%J", rec.journal),
+        ("%D", _year(rec)),
+        ("%V", rec.volume),
+        ("%N", rec.issue),
+        ("%P", rec.pages),
+        ("%@", rec.issn),
+        ("%R", rec.doi),
+        ("%X", rec.abstract),
+        *_pubmed(rec, "%M", "%W"),
+    ]
 
 
-def write_refworks(records: list[BibRecord]) -> str:
-    """Generic RefWorks tagged: one author per A1 line, SP start page and OP the end page."""
-    out: list[str] = []
-    for rec in records:
-        thesis = _is_thesis(rec)
-        start, end = _page_range(rec.pages)
-        lines: list[Line] = [("RT", "Dissertation/Thesis" if thesis else "Journal Article")]
-        lines += [("A1", a) for a in rec.authors]
-        lines += [("A2", s) for s in _names(rec, "supervisor")]
-        lines += [("A6" if thesis else "A2", e) for e in _names(rec, "editor")]
-        lines += [("A4", c) for c in _names(rec, "contributor")]
-        lines += [("T1", rec.title), ("JF", rec.journal), ("YR", _year(rec))]
-        lines += [("VO", rec.volume), ("IS", rec.issue), ("SP", start), ("OP", end)]
-        lines += [("SN", rec.issn), ("DO", rec.doi), ("AB", rec.abstract)]
-        if rec.pmid:
-            lines += [("AN", rec.pmid), ("DB", "PubMed")]
-        out += _render(lines, lambda t, v: f"{t} {v}")
-        out.append("")
-    return "\n".join(out)
+def _refworks(rec: BibRecord) -> list[Line]:
+    thesis = _is_thesis(rec)
+    start, end = _page_range(rec.pages)
+    return [
+        ("RT", "Dissertation/Thesis" if thesis else "Journal Article"),
+        *[("A1", a) for a in rec.authors],
+        *[("A2", s) for s in _names(rec, "supervisor")],
+        *[("A6" if thesis else "A2", e) for e in _names(rec, "editor")],
+        *[("A4", c) for c in _names(rec, "contributor")],
+        ("T1", rec.title),
+        ("JF", rec.journal),
+        ("YR", _year(rec)),
+        ("VO", rec.volume),
+        ("IS", rec.issue),
+        ("SP", start),
+        ("OP", end),  # RefWorks' "other pages": the end page
+        ("SN", rec.issn),
+        ("DO", rec.doi),
+        ("AB", rec.abstract),
+        *_pubmed(rec, "AN", "DB"),
+    ]
 
 
-def write_cnki_refworks(records: list[BibRecord], compact_authors: bool = False) -> str:
-    """RefWorks as CNKI writes it: authors on one ';'-joined line, 'vo' volume, OP page range.
-
-    `compact_authors` writes 'A1林行众' with no space after the tag, as CNKI thesis and conference
-    records do.
-    """
-    out: list[str] = []
-    for rec in records:
-        thesis = _is_thesis(rec)
-        lines: list[Line] = [("RT", "Dissertation/Thesis" if thesis else "Journal Article")]
-        lines += [("SR", "1"), ("A1", ";".join(rec.authors) if rec.authors else None)]
-        lines += [("A3", ";".join(_names(rec, "supervisor")) or None)]
-        lines += [("A2", ";".join(_names(rec, "editor")) or None)]
-        lines += [("T1", rec.title), ("JF", rec.journal), ("YR", _year(rec))]
-        lines += [("IS", rec.issue), ("vo", rec.volume), ("OP", rec.pages)]
-        lines += [("AB", rec.abstract), ("SN", rec.issn), ("DO", rec.doi), ("DS", "CNKI")]
-        for tag, value in lines:
-            if value:
-                sep = "" if compact_authors and tag in {"A1", "A3"} else " "
-                out.append(f"{tag}{sep}{value}")
-        out.append("")
-    return "\n".join(out)
+def _cnki_refworks(rec: BibRecord) -> list[Line]:
+    return [
+        ("RT", "Dissertation/Thesis" if _is_thesis(rec) else "Journal Article"),
+        ("SR", "1"),
+        ("A1", _joined(rec.authors)),
+        ("A3", _joined(_names(rec, "supervisor"))),
+        ("A2", _joined(_names(rec, "editor"))),
+        ("T1", rec.title),
+        ("JF", rec.journal),
+        ("YR", _year(rec)),
+        ("IS", rec.issue),
+        ("vo", rec.volume),
+        ("OP", rec.pages),  # CNKI writes the whole range under OP
+        ("AB", rec.abstract),
+        ("SN", rec.issn),
+        ("DO", rec.doi),
+        ("DS", "CNKI"),
+    ]
 
 
-def write_noteexpress(records: list[BibRecord]) -> str:
-    """NoteExpress: '{Field}: value' lines, authors joined by ';', a blank line between records."""
-    out: list[str] = []
-    for rec in records:
-        thesis = _is_thesis(rec)
-        start = "Thesis" if thesis else "Journal Article"
-
-        def joined(names: list[str]) -> str | None:
-            return ";".join(names) + ";" if names else None
-
-        lines: list[Line] = [("Reference Type", start), ("Title", rec.title)]
-        lines += [("Author", joined(rec.authors))]
-        lines += [("Secondary Author", joined(_names(rec, "supervisor")))]
-        lines += [("Editor", joined(_names(rec, "editor")))]
-        lines += [("Subsidiary Author", joined(_names(rec, "translator")))]
-        lines += [("Journal", rec.journal), ("Year", _year(rec)), ("Volume", rec.volume)]
-        lines += [("Issue", rec.issue), ("Pages", rec.pages), ("ISBN/ISSN", rec.issn)]
-        lines += [("DOI", rec.doi), ("Abstract", rec.abstract)]
-        if rec.pmid:
-            lines += [("Accession Number", rec.pmid), ("Database Provider", "PubMed")]
-        out += _render(lines, lambda t, v: f"{{{t}}}: {v}")
-        out.append("")
-    return "\n".join(out)
+def _noteexpress(rec: BibRecord) -> list[Line]:
+    return [
+        ("Reference Type", "Thesis" if _is_thesis(rec) else "Journal Article"),
+        ("Title", rec.title),
+        ("Author", _joined(rec.authors, ";")),
+        ("Secondary Author", _joined(_names(rec, "supervisor"), ";")),
+        ("Editor", _joined(_names(rec, "editor"), ";")),
+        ("Subsidiary Author", _joined(_names(rec, "translator"), ";")),
+        ("Journal", rec.journal),
+        ("Year", _year(rec)),
+        ("Volume", rec.volume),
+        ("Issue", rec.issue),
+        ("Pages", rec.pages),
+        ("ISBN/ISSN", rec.issn),
+        ("DOI", rec.doi),
+        ("Abstract", rec.abstract),
+        *_pubmed(rec, "Accession Number", "Database Provider"),
+    ]
 
 
-def write_estudy(records: list[BibRecord]) -> str:
-    """CNKI E-Study: 'DataType: 1' (2 for a thesis) then bilingual 'Key-键: value' lines.
+def _estudy(rec: BibRecord) -> list[Line]:
+    """E-Study has no PubMed identifier, editor or translator fields; those are not written."""
+    thesis = _is_thesis(rec)
+    return [
+        ("DataType", "2" if thesis else "1"),
+        ("Title-题名", rec.title),
+        ("Author-作者", _joined(rec.authors, ";")),
+        ("Contributor-导师", _joined(_names(rec, "supervisor"), ";")),
+        ("Source-刊名", rec.journal),
+        ("Year-年", _year(rec)),
+        ("Roll-卷", rec.volume),
+        ("Period-期", rec.issue),
+        ("Page-页码", rec.pages),
+        ("ISSN-ISSN", rec.issn),
+        ("DOI-DOI", rec.doi),
+        ("Summary-摘要", rec.abstract),
+        ("SrcDatabase-来源库", "硕士" if thesis else "期刊"),
+    ]
 
-    E-Study has no PubMed identifier, editor or translator fields; those are not written.
-    """
-    out: list[str] = []
-    for rec in records:
-        thesis = _is_thesis(rec)
-        lines: list[Line] = [("DataType", "2" if thesis else "1"), ("Title-题名", rec.title)]
-        lines += [("Author-作者", ";".join(rec.authors) + ";" if rec.authors else None)]
-        supervisors = _names(rec, "supervisor")
-        lines += [("Contributor-导师", ";".join(supervisors) + ";" if supervisors else None)]
-        lines += [("Source-刊名", rec.journal), ("Year-年", _year(rec))]
-        lines += [("Roll-卷", rec.volume), ("Period-期", rec.issue), ("Page-页码", rec.pages)]
-        lines += [("ISSN-ISSN", rec.issn), ("DOI-DOI", rec.doi), ("Summary-摘要", rec.abstract)]
-        lines += [("SrcDatabase-来源库", "硕士" if thesis else "期刊")]
-        out += _render(lines, lambda t, v: f"{t}: {v}")
-        out.append("")
-    return "\n".join(out)
+
+@dataclass(frozen=True)
+class Layout:
+    """How one format lays out a tag line; every record is followed by a blank line."""
+
+    lines: Callable[[BibRecord], list[Line]]
+    line: Callable[[str, str], str]
 
 
-WRITERS: dict[str, Callable[[list[BibRecord]], str]] = {
-    "ris": write_ris,
-    "endnote_tagged": write_refer,
-    "refworks": write_refworks,
-    "cnki_refworks": write_cnki_refworks,
-    "cnki_noteexpress": write_noteexpress,
-    "cnki_estudy": write_estudy,
+def _space(tag: str, value: str) -> str:
+    return f"{tag} {value}"
+
+
+LAYOUTS: dict[str, Layout] = {
+    "ris": Layout(_ris, lambda tag, value: f"{tag}  - {value}"),
+    "endnote_tagged": Layout(_refer, _space),
+    "refworks": Layout(_refworks, _space),
+    "cnki_refworks": Layout(_cnki_refworks, _space),
+    # CNKI thesis and conference records write author tags without a space: 'A1林行众'.
+    "cnki_refworks_compact": Layout(
+        _cnki_refworks,
+        lambda tag, value: f"{tag}{value}" if tag in {"A1", "A3"} else f"{tag} {value}",
+    ),
+    "cnki_noteexpress": Layout(_noteexpress, lambda tag, value: f"{{{tag}}}: {value}"),
+    "cnki_estudy": Layout(_estudy, lambda tag, value: f"{tag}: {value}"),
 }
 
 
 def export_records(records: list[BibRecord], fmt: str) -> str:
-    """Records as text in one of the tagged formats (see WRITERS)."""
-    if fmt not in WRITERS:
-        raise ValueError(f"cannot write format {fmt!r}; writable: {sorted(WRITERS)}")
-    return WRITERS[fmt](records)
+    """Records as text in one of the tagged formats (see LAYOUTS)."""
+    if fmt not in LAYOUTS:
+        raise ValueError(f"cannot write format {fmt!r}; writable: {sorted(LAYOUTS)}")
+    layout = LAYOUTS[fmt]
+    out: list[str] = []
+    for record in records:
+        for tag, value in layout.lines(record):
+            if value is not None and (value or tag == "ER"):
+                out.append(layout.line(tag, value))
+        out.append("")
+    return "\n".join(out)
