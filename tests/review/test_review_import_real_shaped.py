@@ -192,7 +192,7 @@ def test_unrecognised_file_says_which_formats_were_tried_and_why() -> None:
         assert f"{fmt}: no " in message
     assert "cnki_estudy: no 'DataType:'" in message
     assert "XML formats: the file does not start with '<'" in message
-    assert "csv: the first line has no title column" in message
+    assert "csv: the first line names no known column such as title or doi" in message
     assert "--format" in message
 
 
@@ -290,3 +290,14 @@ def test_ovid_record_number_first_is_not_taken_for_xml() -> None:
     data = b"<1>\nTY  - JOUR\nTI  - Numbered\nER  - \n"
     assert detect_format(data) == "ris"
     assert [r.title for r in import_bytes(data, source="x").records] == ["Numbered"]
+
+
+def test_csv_is_detected_by_any_known_column() -> None:
+    data = b"doi,pmid\n10.1000/x,123\n"
+    assert detect_format(data) == "csv"
+    # Whether a table without titles imports is the CSV importer's rule (issue 11, defect 11);
+    # detection only must not be what refuses it.
+    try:
+        import_bytes(data, source="x")
+    except ImportFormatError as exc:
+        assert str(exc).startswith("csv: ")

@@ -56,8 +56,8 @@ _SIGNATURE_TABLE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     (
         "endnote_tagged",
         r"^%[A-Za-z0-9@!#$\]&()*+^><\[=~?](?: |$)",
-        (r"^%0 ", r"^%T \S"),
-        "no '%0' or '%T' line",
+        (r"^%0 ", r"^%T \S", r"^%A \S"),
+        "no '%0', '%T' or '%A' line",
     ),
     (
         "cnki_refworks",
@@ -69,14 +69,14 @@ _SIGNATURE_TABLE: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     (
         "cnki_noteexpress",
         r"^\{[^{}]+\}:",
-        (r"^\{Reference Type\}:", r"^\{Title\}:"),
-        "no '{Reference Type}:' or '{Title}:' line",
+        (r"^\{Reference Type\}:", r"^\{Title\}:", r"^\{Author\}:"),
+        "no '{Reference Type}:', '{Title}:' or '{Author}:' line",
     ),
     (
         "cnki_estudy",
         r"^(?:DataType|[A-Za-z]+-[^:：\s]+)\s*[:：]",
-        (r"^DataType\s*[:：]", r"^Title-[^:：\s]+\s*[:：]"),
-        "no 'DataType:' or 'Title-题名:' line",
+        (r"^DataType\s*[:：]", r"^(?:Title|Author)-[^:：\s]+\s*[:：]"),
+        "no 'DataType:', 'Title-题名:' or 'Author-作者:' line",
     ),
 )
 SIGNATURES = tuple(
@@ -127,10 +127,15 @@ def _refworks_dialect(lines: list[str]) -> str:
 
 
 def _csv_reason(lines: list[str]) -> str | None:
-    """None when the first non-blank line is a CSV/TSV header with a title column."""
+    """None when the first non-blank line is a CSV/TSV header naming a known column.
+
+    Any known column will do (title, authors, DOI, PMID, ...): whether the table has what a
+    record needs is for the CSV importer to say, with the row and column.
+    """
     header = next((line for line in lines if line.strip()), "")
     delimiter = "\t" if header.count("\t") > header.count(",") else ","
     columns = [c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter), [])]
-    if any(c in COLUMNS["title"] for c in columns):
+    known = {name for names in COLUMNS.values() for name in names}
+    if any(c in known for c in columns):
         return None
-    return f"the first line has no title column (columns: {columns})"
+    return f"the first line names no known column such as title or doi (columns: {columns})"
