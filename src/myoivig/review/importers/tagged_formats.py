@@ -1,7 +1,9 @@
 """Field mapping for the line-tagged formats (RIS, MEDLINE, EndNote tagged, RefWorks, NoteExpress).
 
-Tag meanings follow the references summarised in research/systematic_review.md §4.2-4.6 (rispy
-default map, MEDLINE element list, EndNote tag table, Zotero's CNKI translator, cnki2bib).
+Tag meanings follow the public format descriptions: the RIS tag list (Research Information
+Systems; rispy's default map), NLM's MEDLINE element list, EndNote's tag table for EndNote tagged /
+Refer, Ex Libris' "RefWorks Tagged Format" page, and for CNKI's dialects Zotero's CNKI translator
+and cnki2bib (NoteExpress).
 """
 
 from __future__ import annotations
