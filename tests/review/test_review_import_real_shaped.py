@@ -301,3 +301,19 @@ def test_csv_is_detected_by_any_known_column() -> None:
         import_bytes(data, source="x")
     except ImportFormatError as exc:
         assert str(exc).startswith("csv: ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DataType: 2\nTitle-题名: 论文\nSummary-摘要: 目的 一。\n\n方法 二。\n\nPage-页码: 1-86\n",
+        "{Reference Type}: Thesis\n{Title}: 论文\n{Abstract}: 目的 一。\n\n方法 二。\n\n"
+        "{Pages}: 1-86\n",
+        "RT Dissertation/Thesis\nT1 论文\nAB 目的 一。\n\n方法 二。\n\nOP 1-86\n",
+    ],
+)
+def test_blank_line_after_an_abstract_does_not_end_the_record(text: str) -> None:
+    result = import_bytes(text.encode(), source="cnki")
+    assert result.issues == []
+    (rec,) = result.records
+    assert (rec.abstract, rec.pages) == ("目的 一。 方法 二。", "1-86")

@@ -207,7 +207,10 @@ def split_tagged(text: str, syntax: TagSyntax) -> tuple[list[RawRecord], list[tu
         if match:
             flush_stray()
             if after_blank:
-                close()
+                # A blank line after an abstract: where every record opens with its start tag,
+                # another tag still belongs to this record; in Refer it may open the next one.
+                if not syntax.start_required:
+                    close()
                 after_blank = False
             tag, value = match.group(1), (match.group(2) or "").strip()
             if syntax.start_tag is not None and tag == syntax.start_tag:
