@@ -158,3 +158,36 @@ def test_generic_refworks_read_as_cnki_dialect_keeps_fields(written: list[BibRec
     data = export_records(written, "refworks").encode("utf-8")
     result = import_bytes(data, source="x", fmt="cnki_refworks")
     assert [_kept(r) for r in result.records] == [_kept(r) for r in written]
+
+
+PREAMBLES = {
+    "ris": 'Provider: Elsevier\nDatabase: ScienceDirect\nContent: text/plain; charset="UTF-8"\n\n',
+    "refworks": "RefWorks Tagged Format\n\n",
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    case=FORMAT_AND_RECORDS,
+    preamble=st.booleans(),
+    numbered=st.booleans(),
+    rules=st.booleans(),
+    crlf=st.booleans(),
+)
+def test_preambles_record_numbers_and_rules_change_nothing(
+    case: tuple[str, list[BibRecord]], preamble: bool, numbered: bool, rules: bool, crlf: bool
+) -> None:
+    """Real exports wrap the same records in headers, numbers and rules: same records come back."""
+    fmt, written = case
+    blocks = export_records(written, fmt).rstrip("\n").split("\n\n")
+    text = "charset=UTF-8\n\n" if preamble else ""
+    if preamble:
+        text = PREAMBLES.get(fmt, text)
+    for number, block in enumerate(blocks, start=1):
+        text += (f"{number}.\n" if numbered else "") + block + "\n\n"
+        text += "-" * 40 + "\n\n" if rules else ""
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    result = import_bytes(text.encode("utf-8"), source="x")
+    assert result.issues == []
+    assert [_kept(r) for r in result.records] == [_kept(r) for r in written]
