@@ -50,6 +50,7 @@ def test_character_cut_at_byte_8192_is_detected_and_imported(
     assert thesis.authors == ["林行众"]
     assert _roles(thesis) == [("黄三文", "supervisor"), ("杨清", "supervisor")]
     assert thesis.abstract is not None and thesis.abstract.endswith("安全性良好。")
+    assert thesis.journal is None  # a university (E-Study 学位授予单位, NoteExpress Publisher)
 
 
 def test_decode_head_holds_back_an_unfinished_character_but_rejects_bad_bytes() -> None:

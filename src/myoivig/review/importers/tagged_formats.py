@@ -282,7 +282,9 @@ def _estudy(raw: RawRecord) -> dict[str, object]:
         "authors": split_authors([_estudy_field(raw, "Author") or ""]),
         "contributors": [Contributor(name=n, role="supervisor") for n in supervisors],
         "year": year,
-        "journal": _estudy_field(raw, "Source"),
+        # A thesis's 'Source-学位授予单位' is the degree-granting university, not a journal (the
+        # other formats put it under publisher); it stays in `raw`.
+        "journal": None if "Source-学位授予单位" in raw.fields else _estudy_field(raw, "Source"),
         "issn": _estudy_field(raw, "ISSN"),
         "volume": _estudy_field(raw, "Roll"),
         "issue": _estudy_field(raw, "Period"),
