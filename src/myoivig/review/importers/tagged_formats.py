@@ -286,7 +286,7 @@ def _estudy(raw: RawRecord) -> dict[str, object]:
         # other formats put it under publisher); it stays in `raw`.
         "journal": None if "Source-学位授予单位" in raw.fields else _estudy_field(raw, "Source"),
         "issn": _estudy_field(raw, "ISSN"),
-        "volume": _estudy_field(raw, "Roll"),
+        "volume": _estudy_field(raw, "Roll") or _estudy_field(raw, "Volume", "卷"),
         "issue": _estudy_field(raw, "Period"),
         "pages": _estudy_field(raw, "Page"),
         "doi": clean_doi(_estudy_field(raw, "DOI")),
