@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from myoivig.domain.plausibility import (
+    Check,
+    check_bmi,
+    check_height_change,
+    check_weight_change,
+)
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
 from myoivig.protocol.body_weight import DosingWeight, check_height, check_weight, dosing_weight
 from myoivig.protocol.catalogue import Catalogue, Product, RateProfile, load_catalogue
@@ -61,6 +67,8 @@ class PlanRequest:
     pre_pregnancy_weight_kg: float | None = None  # dosing basis when pregnant
     live_vaccine_given: date | None = None
     live_vaccine_due: date | None = None
+    previous_weight_kg: float | None = None  # last recorded weight, to catch slips and jumps
+    previous_height_cm: float | None = None  # recorded height, when a new one is entered
 
 
 # Diagnoses that the class-wide dermatomyositis rate cap applies to.
@@ -100,8 +108,13 @@ def _validate(request: PlanRequest) -> None:
         raise PlanningError("iga_g_per_l", request.iga_g_per_l, "must be between 0 and 30 g/L")
     if request.egfr is not None and not 0 <= request.egfr <= 200:
         raise PlanningError("egfr", request.egfr, "must be between 0 and 200 mL/min/1.73 m2")
-    if request.pre_pregnancy_weight_kg is not None:
-        check_weight(request.pre_pregnancy_weight_kg)
+    for name in ("pre_pregnancy_weight_kg", "previous_weight_kg"):
+        value = getattr(request, name)
+        if value is not None:
+            try:
+                check_weight(value)
+            except PlanningError as error:
+                raise PlanningError(name, value, error.reason) from None
     overlap = request.risks & request.ruled_out
     if overlap:
         names = ", ".join(sorted(r.value for r in overlap))
@@ -111,6 +124,35 @@ def _validate(request: PlanRequest) -> None:
 def _choose_product(request: PlanRequest, regimen: Regimen, catalogue: Catalogue) -> Product | None:
     key = request.product or regimen.product
     return None if key is None else catalogue.product(key)
+
+
+SRC_PLAUSIBILITY = (
+    "myoivig plausibility settings (ProtocolSettings.plausibility): local data-quality policy"
+)
+
+
+def plausibility_alerts(request: PlanRequest, settings: ProtocolSettings) -> list[Alert]:
+    """Entered weight/height that need confirming before a dose is based on them (`ask`)."""
+    rules = settings.plausibility
+    checks: list[Check] = []
+    if request.weight_kg is not None and request.previous_weight_kg is not None:
+        checks += check_weight_change(request.previous_weight_kg, request.weight_kg, rules)
+    if request.weight_kg is not None and request.height_cm is not None:
+        checks += check_bmi(request.weight_kg, request.height_cm, rules)
+    if request.height_cm is not None and request.previous_height_cm is not None:
+        checks += check_height_change(
+            request.previous_height_cm, request.height_cm, request.age, rules
+        )
+    return [
+        Alert(
+            Severity.ASK,
+            check.code,
+            f"{check.column} = {check.value}: {check.reason}. Re-measure, correct it, or confirm "
+            "it with an override and a reason.",
+            SRC_PLAUSIBILITY,
+        )
+        for check in checks
+    ]
 
 
 def _pregnant_weight(request: PlanRequest) -> float | None:
@@ -207,9 +249,7 @@ def _dermatomyositis_alert(
 ) -> Alert:
     """Say that the dermatomyositis cap applies, its figure for this product and its basis."""
     who = (
-        "Diagnosis unknown"
-        if request.diagnosis is None
-        else f"Diagnosis {request.diagnosis.value}"
+        "Diagnosis unknown" if request.diagnosis is None else f"Diagnosis {request.diagnosis.value}"
     )
     mg = settings.dermatomyositis_max_mg_per_kg_min
     if dm_cap is None:
@@ -310,6 +350,7 @@ def plan_course(
         Alert(Severity.WARNING, w.code, w.message, w.source)
         for w in (dose.warnings if dose else ())
     ]
+    notices += plausibility_alerts(request, settings)
     profile_name, profile = _profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
     if product is None:

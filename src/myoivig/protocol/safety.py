@@ -108,9 +108,9 @@ SRC_IGA_TEST = (
 SRC_ESID = "ESID registry working definitions: selective IgA deficiency, serum IgA < 0.07 g/L"
 SRC_KDIGO = "KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:19-62), GFR categories table"
 SRC_TRIAL = (
-    "Mastaglia et al., J Neurol Neurosurg Psychiatry 1998;65:107-110, discussion: \"More rapid "
+    'Mastaglia et al., J Neurol Neurosurg Psychiatry 1998;65:107-110, discussion: "More rapid '
     "administration of the standard dose of immunoglobulin over a shorter period of one to two "
-    "days rather than three days should be avoided ..., particularly in elderly patients\""
+    'days rather than three days should be avoided ..., particularly in elderly patients"'
 )
 SRC_HAEMOLYSIS = (
     "Octagam 10 % US prescribing information, section 5 (haemolysis: Hb before and 36-96 h "
@@ -265,9 +265,7 @@ def review(
     alerts += _live_vaccines(patient, course.start_date or today or date.today(), settings)
     meningitis = bool(patient.risks & MENINGITIS_RISKS)
     alerts += _aseptic_meningitis(patient, meningitis)
-    return SafetyReview(
-        sort_alerts(alerts), thrombosis, renal_risk(patient, settings), meningitis
-    )
+    return SafetyReview(sort_alerts(alerts), thrombosis, renal_risk(patient, settings), meningitis)
 
 
 def _iga(patient: PatientFacts, settings: ProtocolSettings) -> list[Alert]:

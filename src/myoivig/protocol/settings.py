@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from myoivig.domain.plausibility import PlausibilitySettings
+
 
 class WeightPolicy(StrEnum):
     """Which body weight the g/kg dose is multiplied by."""
@@ -149,6 +151,10 @@ class ProtocolSettings(BaseModel):
     # engine's `trial_responder` requires both. "either" (one of them suffices) is a looser
     # site policy [D].
     improvement_requires: Literal["both", "either"] = "both"
+
+    # --- plausibility of entered values (weight change, BMI, unit slips, height) -------------
+    # Local policy [D]; see myoivig.domain.plausibility for each threshold.
+    plausibility: PlausibilitySettings = Field(default_factory=PlausibilitySettings)
 
 
 DEFAULT_SETTINGS = ProtocolSettings()
