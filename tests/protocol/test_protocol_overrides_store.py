@@ -37,9 +37,7 @@ def _dossier() -> PatientDossier:
             height_cm=165,
         ),
         courses=[
-            Course(
-                patient_code="SAFE-01", course_number=1, product="panzyga", days=5, weight_kg=70
-            )  # fmt: skip
+            Course(patient_code="SAFE-01", course_number=1, product="panzyga", days=5, weight_kg=70)
         ],
         labs=[LabResult(patient_code="SAFE-01", test="egfr", value=90, unit="mL/min/1.73m2")],
     )
@@ -134,7 +132,7 @@ def test_plan_cli_exit_codes_and_recorded_override(
             "--actor",
             "dr.c",
             "--json",
-        ],  # fmt: skip
+        ],
     )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["overrides"][0]["reason"] == REASON

@@ -29,8 +29,9 @@ CAT = load_catalogue()
 ROOT = Path(__file__).parents[2]
 runner = CliRunner()
 
-DOSE = ["dose", "--diagnosis", "polymyositis", "--sex", "F", "--age", "50", "--height-cm", "165",
-        "--weight-kg", "70", "--regimen", "2g/kg", "--days", "5", "--product", "octagam-10"]  # fmt: skip
+DOSE = ["dose", "--diagnosis", "polymyositis", "--sex", "F", "--age", "50", "--height-cm",
+        "165", "--weight-kg", "70", "--regimen", "2g/kg", "--days", "5", "--product",
+        "octagam-10"]  # fmt: skip
 
 
 def patient(**kw: object) -> PatientFacts:
@@ -291,7 +292,7 @@ def _course_g(sex: Sex, weight: float, height: float) -> float:
             product="gammagard-liquid",
             iga_g_per_l=1.0,
             diagnosis=Diagnosis.POLYMYOSITIS,
-        )  # fmt: skip
+        )
     )
     assert plan.dose is not None
     return plan.dose.dose_g
@@ -393,7 +394,7 @@ def _all_plans() -> list[CoursePlan]:
                         live_vaccine_due=date.today(),
                         regimen="2g/kg",
                         days=2,
-                    )  # fmt: skip
+                    )
                 )
             )
     return plans
