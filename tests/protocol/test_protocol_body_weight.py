@@ -1,4 +1,4 @@
-"""Dosing weight: worked examples from the research notes §2.3 and the policy edge cases."""
+"""Dosing weight: the NBA worked examples and the policy edge cases."""
 
 from __future__ import annotations
 

@@ -182,22 +182,12 @@ def _stabilised(stabiliser: Stabiliser) -> list[str]:
 
 @pytest.mark.parametrize("key", sorted(CAT.products))
 def test_excipient_questions_fire_only_for_their_products(key: str) -> None:
-    product = CAT.product(key)
-    unasked = codes(review(patient(), CourseFacts(product, 5, 2.0), CAT).alerts)
-    declared = codes(
-        review(
-            patient(risks=frozenset({Risk.FRUCTOSE_INTOLERANCE, Risk.HYPERPROLINAEMIA})),
-            CourseFacts(product, 5, 2.0),
-            CAT,
-        ).alerts
-    )
-    ruled_out = codes(
-        review(
-            patient(ruled_out=frozenset({Risk.FRUCTOSE_INTOLERANCE, Risk.HYPERPROLINAEMIA})),
-            CourseFacts(product, 5, 2.0),
-            CAT,
-        ).alerts
-    )
+    both = frozenset({Risk.FRUCTOSE_INTOLERANCE, Risk.HYPERPROLINAEMIA})
+
+    def alerts(**answers: object) -> dict[str, Severity]:
+        return codes(review(patient(**answers), CourseFacts(CAT.product(key), 5, 2.0), CAT).alerts)
+
+    unasked, declared, ruled_out = alerts(), alerts(risks=both), alerts(ruled_out=both)
     sorbitol = key in _stabilised(Stabiliser.SORBITOL)
     proline = key in _stabilised(Stabiliser.PROLINE)
     assert (unasked.get("sorbitol_fructose_intolerance_unasked") is Severity.ASK) == sorbitol

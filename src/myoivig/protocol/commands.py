@@ -60,6 +60,21 @@ OverrideOption = Annotated[
         help='Go on despite a blocking alert: CODE="reason" (repeat per code; reason required)',
     ),
 ]
+PrePregnancyOption = Annotated[
+    float | None, typer.Option(help="Pre-pregnancy weight in kg: the dosing basis when pregnant")
+]
+VaccineGivenOption = Annotated[
+    str | None, typer.Option(help="Date of the last live attenuated vaccine (ISO)")
+]
+VaccineDueOption = Annotated[
+    str | None, typer.Option(help="Date a live attenuated vaccine is due (ISO)")
+]
+RoundingOption = Annotated[
+    Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
+]
+SettingsOption = Annotated[
+    Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+]
 RuledOutOption = Annotated[
     str | None,
     typer.Option(help="Comma-separated questions asked and answered no, e.g. fructose_intolerance"),
@@ -207,9 +222,7 @@ def dose(
     course: Annotated[CourseKind, typer.Option(help="Which course of the regimen")] = (
         CourseKind.INDUCTION
     ),
-    rounding: Annotated[
-        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
-    ] = None,
+    rounding: RoundingOption = None,
     risk: Annotated[str | None, typer.Option(help="Comma-separated risk factors")] = None,
     iga_g_per_l: Annotated[float | None, typer.Option(help="Serum IgA (g/L)")] = None,
     anti_iga: Annotated[AntibodyResult | None, typer.Option(help="Anti-IgA antibodies")] = None,
@@ -220,19 +233,11 @@ def dose(
     previous_weight_kg: Annotated[
         float | None, typer.Option(help="Last recorded weight (checks slips and jumps)")
     ] = None,
-    pre_pregnancy_weight_kg: Annotated[
-        float | None, typer.Option(help="Dosing basis when pregnant")
-    ] = None,
-    live_vaccine_given: Annotated[
-        str | None, typer.Option(help="Date of the last live vaccine (ISO)")
-    ] = None,
-    live_vaccine_due: Annotated[
-        str | None, typer.Option(help="Date a live vaccine is due (ISO)")
-    ] = None,
+    pre_pregnancy_weight_kg: PrePregnancyOption = None,
+    live_vaccine_given: VaccineGivenOption = None,
+    live_vaccine_due: VaccineDueOption = None,
     override: OverrideOption = None,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
-    ] = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Plan one IVIg course: dosing weight, grams, vials, rate steps and safety alerts.
@@ -432,9 +437,7 @@ def plan(
     ),
     course: Annotated[CourseKind | None, typer.Option(help="Default: next course kind")] = None,
     days: Annotated[int | None, typer.Option(help="Infusion days")] = None,
-    rounding: Annotated[
-        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
-    ] = None,
+    rounding: RoundingOption = None,
     risk: Annotated[str | None, typer.Option(help="Extra comma-separated risk factors")] = None,
     ruled_out: RuledOutOption = None,
     weight_kg: Annotated[
@@ -443,23 +446,15 @@ def plan(
     height_cm: Annotated[
         float | None, typer.Option(help="Today's height (default: recorded)")
     ] = None,
-    pre_pregnancy_weight_kg: Annotated[
-        float | None, typer.Option(help="Dosing basis when pregnant")
-    ] = None,
-    live_vaccine_given: Annotated[
-        str | None, typer.Option(help="Date of the last live vaccine (ISO)")
-    ] = None,
-    live_vaccine_due: Annotated[
-        str | None, typer.Option(help="Date a live vaccine is due (ISO)")
-    ] = None,
+    pre_pregnancy_weight_kg: PrePregnancyOption = None,
+    live_vaccine_given: VaccineGivenOption = None,
+    live_vaccine_due: VaccineDueOption = None,
     override: OverrideOption = None,
     actor: Annotated[
         str | None,
         typer.Option(help="Who plans/overrides (default: $MYOIVIG_ACTOR, else $USER)"),
     ] = None,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
-    ] = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Plan the next course of a stored patient; missing weight/height are reported, not guessed.
@@ -503,9 +498,7 @@ def plan(
 
 def advise_cmd(
     code: Annotated[str, typer.Argument(help="Patient code")],
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
-    ] = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Continuation advice for a stored patient, naming the rule that fired."""
