@@ -431,3 +431,22 @@ def test_protocol_docs_list_every_alert_with_severity_trigger_and_source() -> No
         assert len(cells) >= 3 and all(cells[:3]), code  # severity, trigger, source
         assert re.fullmatch(r"(block|ask|warning|info)( / (block|ask|warning|info))*", cells[0])
     assert "sources.md" in full and "sources.md" in doc
+
+
+def test_at_risk_alert_names_the_dermatomyositis_cap_when_it_is_the_lower() -> None:
+    from myoivig.protocol.settings import ProtocolSettings
+
+    no_class = ProtocolSettings(class_at_risk_max_mg_per_kg_min=None)
+    plan = plan_course(
+        request(
+            product="privigen",
+            age=70,
+            diagnosis=Diagnosis.DERMATOMYOSITIS,
+            ruled_out=frozenset({Risk.HYPERPROLINAEMIA}),
+        ),
+        settings=no_class,
+    )
+    assert plan.infusion is not None and plan.infusion[0].max_rate_ml_per_kg_min == 0.04
+    alert = next(a for a in plan.alerts if a.code == "at_risk_rate_cap")
+    assert "dermatomyositis cap" in alert.message
+    assert "no_at_risk_rate_figure" not in codes(plan.alerts)

@@ -217,6 +217,14 @@ def _at_risk_cap_alert(
             f" {product.name}'s label gives no numeric at-risk figure.",
             "local protocol setting local_at_risk_max_ml_per_kg_min [D]",
         )
+    if basis == "dermatomyositis_cap":
+        return Alert(
+            Severity.INFO,
+            "at_risk_rate_cap",
+            f"At-risk maximum {figure}: the dermatomyositis cap, lower than any at-risk figure "
+            f"available for {product.name}.",
+            SRC_DM_CAP,
+        )
     if basis == "class_at_risk_default":
         return Alert(
             Severity.WARNING,
