@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
+from myoivig.clinic.service import CLI_OPERATOR, load_patient, visible_dossiers
 from myoivig.command_store import open_store
 from myoivig.demo import load_trial_cohort, trial_cohort_facts
 from myoivig.io.dictionary import render_dictionary
@@ -21,7 +22,7 @@ from myoivig.io.exporter import export_store
 from myoivig.io.importer import import_path
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import FormatError
-from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
+from myoivig.store.repository import RecordNotFoundError, list_dossiers
 
 # Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -143,7 +144,7 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 def patients_list(as_json: JsonFlag = False) -> None:
     """List all patients with their diagnosis and number of IVIg courses."""
     with open_store().session() as session:
-        dossiers = list_dossiers(session)
+        dossiers = visible_dossiers(session, CLI_OPERATOR)
     if as_json:
         print_json([patient_summary(d) for d in dossiers])
     else:
@@ -158,7 +159,7 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
     """Everything stored about one patient."""
     with open_store().session() as session:
         try:
-            dossier = load_dossier(session, code)
+            dossier = load_patient(session, CLI_OPERATOR, code)
         except RecordNotFoundError as error:
             errors.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1) from error
