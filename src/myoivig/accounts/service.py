@@ -291,10 +291,11 @@ def resume_session(
         if found is None:
             return None
         row = session.scalars(_user_query().where(UserRow.id == found.user_id)).one_or_none()
+        user = None if row is None else _user(row)
     last_seen = found.last_seen_at
     if last_seen.tzinfo is None:  # SQLite returns naive datetimes
         last_seen = last_seen.replace(tzinfo=UTC)
-    if now - last_seen > idle or row is None or not row.active:
+    if now - last_seen > idle or user is None or not user.active:
         end_session(store, token)
         return None
     if now - last_seen > TOUCH_EVERY:
@@ -302,7 +303,7 @@ def resume_session(
             live = session.get(WebSessionRow, found.id)
             if live is not None:
                 live.last_seen_at = now
-    return _user(row), found.csrf_token
+    return user, found.csrf_token
 
 
 # --- secrets ---------------------------------------------------------------------------------

@@ -190,8 +190,15 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
         )
 
 
-def run() -> None:
-    """The main job: set up the database, load the example cohort if empty, show the overview."""
+def run(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Then start the web application.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """The main job: set up the database, load the example cohort if empty, show the overview,
+    then serve the clinic web application (prints where to sign in)."""
     store = open_store(migrate=True)
     if store.patient_count() == 0:
         loaded = load_trial_cohort(store)
@@ -213,6 +220,10 @@ def run() -> None:
         f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
         f"{facts['unattributed_adverse_events']['text']}"
     )
+    if serve:
+        from myoivig.web.launch import start_clinic  # imported here: the web stack is heavy
+
+        start_clinic(store, host, port, lambda line: console.print(line, highlight=False))
 
 
 def register(app: typer.Typer) -> None:
