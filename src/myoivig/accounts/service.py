@@ -140,7 +140,7 @@ def add_user(
             f"user {name}: password must have at least {MIN_PASSWORD_LENGTH} characters"
         )
     if user_role in (Role.CLINICIAN, Role.PHARMACIST) and not site_codes:
-        raise AccountError(f"user {name}: role {user_role.value} needs at least one --site")
+        raise AccountError(f"user {name}: role {user_role.value} needs at least one site")
     with store.unit_of_work(actor) as session:
         if session.scalar(select(UserRow.id).where(UserRow.name == name)):
             raise AccountError(f"user: name {name!r} already exists")

@@ -1,4 +1,5 @@
-"""A small two-site clinic for the web tests: dated visits, courses and adverse events.
+"""Helpers of the web tests: a small two-site clinic (dated visits, courses, adverse events)
+and signing in.
 
 Values are made up for testing (not clinical data). Free-text fields of one patient hold a
 script-injection string and a name, so tests can check that pages escape free text and that a
@@ -7,9 +8,11 @@ researcher never sees it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from myoivig.accounts.service import add_site, add_user
@@ -130,3 +133,23 @@ def build_clinic(store: Store) -> Clinic:
         add_user(store, "setup", name, role, sites_of, PASSWORD)
     add_user(store, "setup", SOUTH_CLINICIAN, "clinician", ["SOUTH"], PASSWORD)
     return Clinic(north, south)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> TestClient:
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
