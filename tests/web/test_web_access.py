@@ -130,3 +130,23 @@ def test_unknown_token_is_refused(client_for: Callable[[str | None], TestClient]
     client = client_for(None)
     bad = client.get("/api/v1/patients", headers={"Authorization": "Bearer myo_not-a-token"})
     assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+
+
+# The same routes for a patient of the other site (S001, SOUTH): 404 like an unknown code.
+OTHER_SITE = {
+    "admin": 200,
+    "clinician": 404,
+    "pharmacist": 404,
+    "researcher": 404,
+    "reviewer": 403,
+}
+
+
+@pytest.mark.parametrize("role", list(OTHER_SITE))
+def test_patient_of_another_site_matrix(
+    role: str, client_for: Callable[[str | None], TestClient]
+) -> None:
+    client = client_for(ROLES_USERS[role][0])
+    for path in ("/patients/S001", "/api/v1/patients/S001"):
+        status = client.get(path, follow_redirects=False).status_code
+        assert status == OTHER_SITE[role], f"{path} as {role}: {status}"
