@@ -146,6 +146,10 @@ def test_clinician_signs_in_lists_searches_and_opens_a_patient_page(
     for series in ("Mean myometry force (N)", "MMT-8 total", "CK × ULN"):
         assert series in legend
     assert visit.page.locator("#timeline .shapelayer path, #timeline .layer-below path").count()
+    groups = visit.page.locator("#force-groups .main-svg").first
+    groups.wait_for(state="visible")
+    group_legend = visit.page.locator("#force-groups .legend").first.text_content() or ""
+    assert "elbow extensors (left)" in group_legend and "knee extensors (right)" in group_legend
     assert "C1 30 g/d × 5" in (visit.page.locator("#timeline").text_content() or "")
     assert NAME_IN_NOTE in visit.page.locator("[data-testid=patient-note]").inner_text()
     assert visit.dialogs == [], "injected script ran"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.clinic.overview import patient_summary
 from myoivig.domain import records as r
-from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme
+from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup
 from myoivig.outcomes.myometry import mean_force, site_forces
 from myoivig.outcomes.record_shapes import numeric
 from myoivig.store.repository import RecordNotFoundError, load_dossier, load_dossiers
@@ -212,14 +212,29 @@ def _mean_force(assessment: r.Assessment) -> float | None:
     return mean_force(forces) if forces else None
 
 
+def _force_by_group(visits: list[r.Assessment]) -> dict[str, list[float | None]]:
+    """Force per muscle group and side at each visit (every group measured, not only the trial's
+    four), like the per-group panel of the trial paper's figure for its patient 10."""
+    per_visit = [site_forces(a.myometry, tuple(MuscleGroup)) for a in visits]
+    measured = sorted(
+        {site for forces in per_visit for site in forces},
+        key=lambda site: (list(MuscleGroup).index(site[0]), site[1].value),
+    )
+    return {
+        f"{group.value.replace('_', ' ')} ({side.value})": [f.get((group, side)) for f in per_visit]
+        for group, side in measured
+    }
+
+
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
 def patient_timeline(dossier: r.PatientDossier) -> dict[str, Any]:
-    """Series for the patient page's chart: mean myometry force (trial muscle groups, N), MMT-8
-    total, CK as a multiple of its upper limit, IVIg courses as date spans with their dose, and
-    adverse events as dated marks. Values not performed or not recorded are left as gaps."""
+    """Series for the patient page's charts: mean myometry force (trial muscle groups, N), MMT-8
+    total, CK as a multiple of its upper limit, force per muscle group and side, IVIg courses as
+    date spans with their dose, and adverse events as dated marks. Values not performed or not
+    recorded are left as gaps."""
     visits = sorted(dossier.assessments, key=lambda a: a.assessment_date)
     courses = [
         {
@@ -239,6 +254,7 @@ def patient_timeline(dossier: r.PatientDossier) -> dict[str, Any]:
         "mean_force_n": [_mean_force(a) for a in visits],
         "mmt8": [_core(a, CoreSetMeasure.MMT8) for a in visits],
         "ck_times_uln": [_ck_times_uln(a) for a in visits],
+        "force_by_group": _force_by_group(visits),
         "courses": courses,
         "courses_without_dates": sum(1 for c in dossier.courses if c.start_date is None),
         "adverse_events": [

@@ -9,11 +9,13 @@ Every state-changing request made with a cookie must carry that CSRF token (form
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from itsdangerous import BadSignature, Signer
+from sqlalchemy.orm import Session
 
 from myoivig.accounts.roles import Role
 from myoivig.accounts.service import User, resume_session, user_for_token
@@ -60,6 +62,16 @@ def store_of(request: Request) -> Store:
     """The application's store (a FastAPI dependency)."""
     store: Store = request.app.state.store
     return store
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A read-only database session for one request (a FastAPI dependency); writes go through
+    `Store.unit_of_work(actor=<signed-in user>)` in the services."""
+    with store_of(request).session() as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
 
 
 def settings_of(request: Request) -> WebSettings:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from myoivig.accounts.roles import READS_PATIENTS
 from myoivig.clinic.service import PatientQuery, QueryError, list_patients, load_patient
 from myoivig.store.repository import RecordNotFoundError
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.auth import Caller, ReadSession, require
 
 router = APIRouter(tags=["patients"])
 Reader = Annotated[Caller, Depends(require(*sorted(READS_PATIENTS)))]
@@ -17,8 +17,8 @@ Reader = Annotated[Caller, Depends(require(*sorted(READS_PATIENTS)))]
 
 @router.get("/patients")
 def api_patient_list(
-    request: Request,
     caller: Reader,
+    session: ReadSession,
     search: Annotated[str, Query(max_length=64)] = "",
     site: Annotated[str | None, Query(max_length=64)] = None,
     diagnosis: Annotated[str | None, Query(max_length=64)] = None,
@@ -26,13 +26,12 @@ def api_patient_list(
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The patients the caller may see (pseudonymised for researchers), one page at a time."""
-    with store_of(request).session() as session:
-        try:
-            result = list_patients(
-                session, caller.viewer, PatientQuery(search, site, diagnosis, page, per_page)
-            )
-        except QueryError as error:
-            raise HTTPException(status_code=422, detail=str(error)) from error
+    try:
+        result = list_patients(
+            session, caller.viewer, PatientQuery(search, site, diagnosis, page, per_page)
+        )
+    except QueryError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
     return {
         "items": result.items,
         "total": result.total,
@@ -43,12 +42,11 @@ def api_patient_list(
 
 
 @router.get("/patients/{code}")
-def api_patient(request: Request, caller: Reader, code: str) -> dict[str, Any]:
+def api_patient(caller: Reader, session: ReadSession, code: str) -> dict[str, Any]:
     """One dossier; 404 both for an unknown code and for a patient the caller may not see."""
-    with store_of(request).session() as session:
-        try:
-            dossier = load_patient(session, caller.viewer, code)
-        except RecordNotFoundError as error:
-            raise HTTPException(status_code=404, detail=f"no patient {code!r}") from error
+    try:
+        dossier = load_patient(session, caller.viewer, code)
+    except RecordNotFoundError as error:
+        raise HTTPException(status_code=404, detail=f"no patient {code!r}") from error
     data: dict[str, Any] = dossier.model_dump(mode="json")
     return data

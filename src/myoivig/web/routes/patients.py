@@ -18,7 +18,7 @@ from myoivig.clinic.service import (
 )
 from myoivig.domain.vocab import Diagnosis
 from myoivig.store.repository import RecordNotFoundError, list_sites
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.auth import Caller, ReadSession, require
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +30,7 @@ PER_PAGE = 25
 def patient_list(
     request: Request,
     caller: Reader,
+    session: ReadSession,
     search: Annotated[str, Query(max_length=64)] = "",
     site: Annotated[str, Query(max_length=64)] = "",
     diagnosis: Annotated[str, Query(max_length=64)] = "",
@@ -37,17 +38,16 @@ def patient_list(
 ) -> Response:
     query = PatientQuery(search, site or None, diagnosis or None, page, PER_PAGE)
     error = None
-    with store_of(request).session() as session:
-        try:
-            result = list_patients(session, caller.viewer, query)
-        except QueryError as problem:
-            error = str(problem)
-            result = list_patients(session, caller.viewer, PatientQuery(per_page=PER_PAGE))
-        sites = [
-            s
-            for s in list_sites(session)
-            if caller.user.all_sites or s.site_code in caller.user.site_codes
-        ]
+    try:
+        result = list_patients(session, caller.viewer, query)
+    except QueryError as problem:
+        error = str(problem)
+        result = list_patients(session, caller.viewer, PatientQuery(per_page=PER_PAGE))
+    sites = [
+        s
+        for s in list_sites(session)
+        if caller.user.all_sites or s.site_code in caller.user.site_codes
+    ]
     partial = request.headers.get("hx-request") == "true"
     return templates.TemplateResponse(
         request,
@@ -66,21 +66,20 @@ def patient_list(
 
 
 @router.get("/patients/{code}")
-def patient_page(request: Request, caller: Reader, code: str) -> Response:
-    with store_of(request).session() as session:
-        try:
-            dossier = load_patient(session, caller.viewer, code)
-        except RecordNotFoundError:
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {
-                    "caller": caller,
-                    "title": "No such patient",
-                    "message": f"There is no patient {code!r} that you may see.",
-                },
-                status_code=404,
-            )
+def patient_page(request: Request, caller: Reader, session: ReadSession, code: str) -> Response:
+    try:
+        dossier = load_patient(session, caller.viewer, code)
+    except RecordNotFoundError:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {
+                "caller": caller,
+                "title": "No such patient",
+                "message": f"There is no patient {code!r} that you may see.",
+            },
+            status_code=404,
+        )
     return templates.TemplateResponse(
         request,
         "patient.html",

@@ -71,6 +71,35 @@
       shapes: shapes, annotations: annotations
     };
     window.Plotly.newPlot(target, traces, layout, { displaylogo: false, responsive: true });
+    drawGroups(t, shapes.filter(function (s) { return s.type === "rect"; }));
+  }
+  var PALETTE = ["#1f5fa8", "#2e8b57", "#b5651d", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d",
+                 "#d35400", "#2c3e50", "#27ae60", "#e84393", "#6c5ce7"];
+  function drawGroups(t, courseShapes) {
+    var target = document.getElementById("force-groups");
+    if (!target) { return; }
+    var names = Object.keys(t.force_by_group);
+    var groups = [];
+    names.forEach(function (n) {
+      var g = n.replace(/ \((left|right|axial)\)$/, "");
+      if (groups.indexOf(g) < 0) { groups.push(g); }
+    });
+    var traces = names.map(function (n) {
+      var g = n.replace(/ \((left|right|axial)\)$/, "");
+      return {
+        x: t.dates, y: t.force_by_group[n], name: esc(n), type: "scatter",
+        mode: "lines+markers", connectgaps: false,
+        line: { color: PALETTE[groups.indexOf(g) % PALETTE.length], width: 2,
+                dash: / \(right\)$/.test(n) ? "dash" : "solid" },
+        marker: { size: 6 }, hovertemplate: "%{x}: %{y:.1f} N<extra>" + esc(n) + "</extra>"
+      };
+    });
+    var layout = {
+      height: 380, margin: { l: 60, r: 20, t: 20, b: 40 },
+      xaxis: { type: "date" }, yaxis: { title: { text: "Force (N)" }, rangemode: "tozero" },
+      legend: { orientation: "v", x: 1.02, y: 1 }, shapes: courseShapes
+    };
+    window.Plotly.newPlot(target, traces, layout, { displaylogo: false, responsive: true });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", draw);
