@@ -16,6 +16,7 @@ from myoivig.clinic.service import (
     patient_timeline,
     pseudonym,
     pseudonymise,
+    visit_criteria,
 )
 from myoivig.domain import records as r
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase, Sex, Side
@@ -85,6 +86,19 @@ def test_timeline_series() -> None:
         "hip flexors (right)": [90],
         "hip extensors (left)": [40],
     }
+
+
+def test_visit_criteria_has_one_row_per_follow_up_visit() -> None:
+    base = _dossier("P1", None)
+    later = base.assessments[0].model_copy(
+        update={"assessment_date": date(2024, 3, 1), "phase": Phase.FOLLOW_UP}
+    )
+    criteria = visit_criteria(base.model_copy(update={"assessments": [base.assessments[0], later]}))
+    assert [v["assessment_date"] for v in criteria["visits"]] == ["2024-03-01"]
+    assert criteria["visits"][0]["myometry"]["percent_change"] == 0.0
+    assert criteria["run_in"]["ck_u_per_l"]["warnings"]  # fewer than three run-in assessments
+    only_run_in = visit_criteria(base)
+    assert only_run_in["visits"] == [] and "needs at least one run-in" in only_run_in["note"]
 
 
 def test_pseudonymise_removes_what_identifies() -> None:

@@ -150,6 +150,10 @@ def test_clinician_signs_in_lists_searches_and_opens_a_patient_page(
     groups.wait_for(state="visible")
     group_legend = visit.page.locator("#force-groups .legend").first.text_content() or ""
     assert "elbow extensors (left)" in group_legend and "knee extensors (right)" in group_legend
+    criteria = visit.page.locator("[data-testid=criteria] tbody tr")
+    expect(criteria).to_have_count(3)  # one row per follow-up visit
+    assert "between 17.5 and 77.5" in criteria.first.inner_text()  # TIS bounds, measures missing
+    assert "+10.0 %" in criteria.first.inner_text()
     assert "C1 30 g/d × 5" in (visit.page.locator("#timeline").text_content() or "")
     assert NAME_IN_NOTE in visit.page.locator("[data-testid=patient-note]").inner_text()
     assert visit.dialogs == [], "injected script ran"

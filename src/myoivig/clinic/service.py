@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from myoivig.clinic.overview import patient_summary
 from myoivig.domain import records as r
-from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup
+from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase
 from myoivig.outcomes.myometry import mean_force, site_forces
+from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.record_shapes import numeric
 from myoivig.store.repository import RecordNotFoundError, load_dossier, load_dossiers
 from myoivig.store.tables import PatientRow, SiteRow
@@ -262,4 +263,30 @@ def patient_timeline(dossier: r.PatientDossier) -> dict[str, Any]:
             for e in dossier.adverse_events
             if e.onset_date is not None
         ],
+    }
+
+
+def visit_criteria(dossier: r.PatientDossier) -> dict[str, Any]:
+    """The outcome criteria at each treatment/follow-up visit, each computed by the outcomes
+    engine (`patient_outcomes`) from the run-in and the visits up to that date: myometry change
+    with its paired t test, MRC and functional rules, CK change, the trial's responder rule,
+    the ACR/EULAR TIS (with bounds when measures are missing) and the IMACS DOI; plus the run-in
+    baselines and the ProDERM confirmed-deterioration check over all visits."""
+    code, diagnosis = dossier.patient.code, dossier.patient.diagnosis
+    visits = sorted(dossier.assessments, key=lambda a: a.assessment_date)
+    rows = []
+    for visit in visits:
+        if visit.phase is Phase.RUN_IN:
+            continue
+        upto = [a for a in visits if a.assessment_date <= visit.assessment_date]
+        latest = patient_outcomes(code, diagnosis, upto)["latest"]
+        if latest is not None:
+            rows.append(latest)
+    overall = patient_outcomes(code, diagnosis, visits)
+    return {
+        "visits": rows,
+        "run_in": overall["run_in"],
+        "run_in_assessments": overall["run_in_assessments"],
+        "proderm": overall.get("proderm_deterioration"),
+        "note": overall.get("note"),
     }

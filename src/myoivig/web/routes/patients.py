@@ -15,6 +15,7 @@ from myoivig.clinic.service import (
     list_patients,
     load_patient,
     patient_timeline,
+    visit_criteria,
 )
 from myoivig.domain.vocab import Diagnosis
 from myoivig.store.repository import RecordNotFoundError, list_sites
@@ -87,6 +88,7 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
             "caller": caller,
             "dossier": dossier,
             "timeline": patient_timeline(dossier),
+            "criteria": visit_criteria(dossier),
             "abbreviations": ABBREVIATIONS,
         },
     )
