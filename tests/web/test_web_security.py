@@ -16,12 +16,13 @@ from web_helpers import INJECTION, NAME_IN_NOTE, PASSWORD, SOUTH_CLINICIAN, Clin
 from myoivig.accounts.service import (
     Throttle,
     add_user,
+    app_secret,
     create_token,
     find_user,
     resume_session,
     start_session,
 )
-from myoivig.accounts.tables import ApiTokenRow, UserRow, WebSessionRow
+from myoivig.accounts.tables import ApiTokenRow, AppSecretRow, UserRow, WebSessionRow
 from myoivig.store import Store
 from myoivig.store.tables import AuditRow
 from myoivig.web.auth import SESSION_COOKIE
@@ -293,3 +294,12 @@ def test_a_write_through_the_pages_is_audited_with_the_signed_in_user(
 def test_openapi_documents_the_api_only(client_for: Clients) -> None:
     spec = client_for(None).get("/api/v1/openapi.json").json()
     assert set(spec["paths"]) == {"/api/v1/patients", "/api/v1/patients/{code}"}
+
+
+def test_generated_secrets_are_kept_and_not_fixed(store: Store) -> None:
+    first = app_secret(store)
+    assert first == app_secret(store) and len(first) >= 60
+    assert app_secret(store, "pseudonym-key") != first
+    with store.unit_of_work("test") as session:  # an existing secret is used, never replaced
+        session.add(AppSecretRow(name="raced", value="theirs"))
+    assert app_secret(store, "raced") == "theirs"

@@ -17,6 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from myoivig.accounts.roles import ALL_SITES, PSEUDONYMISED, Role
@@ -315,10 +316,11 @@ def app_secret(store: Store, name: str = "session-signing-key") -> str:
         value = session.scalar(select(AppSecretRow.value).where(AppSecretRow.name == name))
     if value:
         return value
-    with store.unit_of_work("myoivig-setup") as session:
-        existing = session.get(AppSecretRow, name)
-        if existing is not None:
-            return existing.value
-        value = secrets.token_urlsafe(48)
-        session.add(AppSecretRow(name=name, value=value))
+    value = secrets.token_urlsafe(48)
+    try:
+        with store.unit_of_work("myoivig-setup") as session:
+            session.add(AppSecretRow(name=name, value=value))
+    except IntegrityError:  # another process created it first: use theirs
+        with store.session() as session:
+            return str(session.scalar(select(AppSecretRow.value).where(AppSecretRow.name == name)))
     return value
