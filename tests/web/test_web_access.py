@@ -42,6 +42,7 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/patients/{code}"): {**_expect(READERS, 200, 303), "researcher": 404},
     ("GET", "/admin/users"): _expect({"admin"}, 200, 303),
     ("POST", "/admin/users"): _expect({"admin"}, 201, 303),
+    ("GET", "/admin/audit"): _expect({"admin"}, 200, 303),
     ("GET", "/api/v1/patients"): _expect(READERS, 200, 401),
     ("GET", "/api/v1/patients/{code}"): {**_expect(READERS, 200, 401), "researcher": 404},
     ("GET", "/api/v1/openapi.json"): PUBLIC,

@@ -205,6 +205,12 @@ def test_admin_sees_the_user_list(
     for name in ("ada", "carl", "phil", "rita", "rob", "sam"):
         assert name in names
     visit.shot(artifacts, f"{_backend(clinic_store)}-07-admin-users")
+    visit.page.click("text=Audit trail")
+    visit.page.select_option("select[name=table]", "patients")
+    visit.page.click("button:text('Filter')")
+    visit.page.wait_for_url("**/admin/audit?*table=patients*")
+    assert "5 entries" in visit.page.locator("[data-testid=audit-count]").inner_text()
+    visit.shot(artifacts, f"{_backend(clinic_store)}-08-admin-audit")
     visit.page.click("text=Sign out")
     visit.page.wait_for_url(f"{server}/login")
     visit.page.goto(f"{server}/admin/users")

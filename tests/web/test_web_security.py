@@ -303,3 +303,17 @@ def test_generated_secrets_are_kept_and_not_fixed(store: Store) -> None:
     with store.unit_of_work("test") as session:  # an existing secret is used, never replaced
         session.add(AppSecretRow(name="raced", value="theirs"))
     assert app_secret(store, "raced") == "theirs"
+
+
+def test_admin_audit_trail_filters_and_escapes(client_for: Clients) -> None:
+    ada = client_for("ada")
+    patients = ada.get("/admin/audit", params={"table": "patients"})
+    assert patients.status_code == 200
+    assert "<script>alert" not in patients.text and "&lt;script&gt;alert" in patients.text
+    assert "5 entries" in patients.text  # the five patients inserted by the setup
+    by_setup = ada.get("/admin/audit", params={"actor": "setup", "table": "users"}).text
+    assert "6 entries" in by_setup and "password_hash=[redacted]" in by_setup
+    assert "$argon2" not in by_setup
+    for attempt in SQL_ATTEMPTS:
+        assert "0 entries" in ada.get("/admin/audit", params={"actor": attempt}).text
+    assert client_for("carl").get("/admin/audit").status_code == 403

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from myoivig.accounts.roles import Role
 from myoivig.accounts.service import AccountError, add_user, generate_password, list_users
+from myoivig.store.audit_log import audit_entries, audited_tables
 from myoivig.store.repository import list_sites
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.auth import Caller, ReadSession, require, store_of
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -64,3 +65,38 @@ def create_user(
     except AccountError as error:
         return _users_page(request, caller, 422, str(error))
     return _users_page(request, caller, 201, created=(user.name, password))
+
+
+AUDIT_PAGE = 50
+
+
+@router.get("/admin/audit")
+def audit_page(
+    request: Request,
+    caller: Admin,
+    session: ReadSession,
+    actor: Annotated[str, Query(max_length=128)] = "",
+    table: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The whole audit trail for admins, newest first, filtered by who and by table."""
+    found = audit_entries(
+        session,
+        actor=actor or None,
+        table_name=table or None,
+        limit=AUDIT_PAGE,
+        offset=(page - 1) * AUDIT_PAGE,
+    )
+    return templates.TemplateResponse(
+        request,
+        "admin_audit.html",
+        {
+            "caller": caller,
+            "found": found,
+            "tables": audited_tables(session),
+            "actor": actor,
+            "table": table,
+            "page": page,
+            "pages": max(1, -(-found.total // AUDIT_PAGE)),
+        },
+    )
