@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from typer.testing import CliRunner
-from web_helpers import csrf_of
+from web_helpers import csrf_of, free_port
 
 from myoivig.cli import app
 from myoivig.exit_codes import ExitCode
@@ -88,14 +87,8 @@ def test_serve_refuses_bad_settings(runner: CliRunner, monkeypatch: pytest.Monke
     assert "MYOIVIG_SESSION_IDLE_MINUTES" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_run_loads_the_demo_serves_and_prints_a_one_time_admin_password(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MYOIVIG_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
     code = "from myoivig.launcher import main; main()"
     started = time.monotonic()

@@ -9,7 +9,6 @@ browser console (for example a script refused by the Content-Security-Policy).
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import expect
-from web_helpers import NAME_IN_NOTE, PASSWORD
+from web_helpers import NAME_IN_NOTE, PASSWORD, free_port
 
 from myoivig.store import Store
 
@@ -36,15 +35,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(web_app: FastAPI) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)

@@ -9,6 +9,7 @@ researcher never sees it.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -153,3 +154,10 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> TestClie
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
