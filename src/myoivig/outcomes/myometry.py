@@ -1,6 +1,6 @@
 """Myometry: mean isometric force, percent change from baseline and the paired t test.
 
-Mastaglia 1998 (seed 000, methods item 1): bilateral myometry of shoulder abductors, elbow
+Mastaglia 1998 (methods item 1): bilateral myometry of shoulder abductors, elbow
 extensors, hip flexors and knee extensors; "The force in Newtons for these muscle groups was
 averaged and the mean percentage change before IVIg and after IVIg was calculated. A paired t
 test was performed to determine the statistical significance of changes after IVIg." The table

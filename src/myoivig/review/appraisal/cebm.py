@@ -2,7 +2,7 @@
 
 Levels and definitions: Phillips B, Ball C, Sackett D, et al. Oxford Centre for Evidence-based
 Medicine Levels of Evidence (March 2009) - the table the seed review cites (its reference 2).
-The design-to-level mapping follows research/systematic_review.md §5.1: a low-quality RCT
+The design-to-level mapping follows that table's therapy column: a low-quality RCT
 (< 80 % follow-up) is 2b; poor-quality cohort and case-control studies are 4; a single-arm
 before-after study is a case series (4). A '-' suffix marks inconclusive evidence (wide CI or
 troublesome heterogeneity), which per the 2009 notes can only support grade D.

@@ -47,8 +47,8 @@ def reconciliation_markdown(result: ExampleResult) -> str:
         "- Mastaglia 1998 responders: abstract "
         f"{rec['mastaglia1998_responders']['abstract']}/11, table "
         f"{rec['mastaglia1998_responders']['table']}/11; used "
-        f"{rec['mastaglia1998_responders']['used']} (the table's count; the shared evidence "
-        "table's 9 follows the abstract).",
+        f"{rec['mastaglia1998_responders']['used']} (the paper's per-patient table; its abstract "
+        "says 9).",
         "",
         "The numbers are shown side by side on purpose; nothing is adjusted to make them agree.",
     ]

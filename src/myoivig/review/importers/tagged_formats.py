@@ -1,6 +1,6 @@
 """Field mapping for the line-tagged formats (RIS, MEDLINE, EndNote tagged, RefWorks, NoteExpress).
 
-Tag meanings follow the references summarised in research/systematic_review.md §4.2-4.6 (rispy
+Tag meanings follow the published tag references (RIS specification as in rispy's
 default map, MEDLINE element list, EndNote tag table, Zotero's CNKI translator, cnki2bib).
 """
 
