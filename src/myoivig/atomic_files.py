@@ -15,6 +15,9 @@ import tempfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+FIGURE_SUFFIXES = frozenset({".svg", ".png", ".pdf"})
+"""Figure formats every plot command writes (chosen by the file's extension)."""
+
 
 class OutputPathError(ValueError):
     """An output path that cannot be used; the message names the path and what to change."""

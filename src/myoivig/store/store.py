@@ -92,7 +92,9 @@ class Store:
             try:
                 engine = create_engine(parsed)
             except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
-                raise StoreError(f"cannot use database URL {self.safe(parsed)!r}: {error}") from error
+                raise StoreError(
+                    f"cannot use database URL {self.safe(parsed)!r}: {error}"
+                ) from error
         self.url = url
         self.engine = engine
         if self.engine.dialect.name == "sqlite":
