@@ -7,15 +7,13 @@ importing another area (the console script loads one area at a time).
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from rich.console import Console
 
+from myoivig import terminal
 from myoivig.exit_codes import ExitCode
 from myoivig.store import Store, StoreError
 
-_errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+_errors = terminal.console(stderr=True)
 
 
 def open_store(*, migrate: bool = False) -> Store:

@@ -9,6 +9,7 @@ from rich.table import Table
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.values import NP
 from myoivig.domain.vocab import TherapyTiming
+from myoivig.terminal import key_column
 
 
 def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
@@ -78,8 +79,8 @@ def _therapies(dossier: PatientDossier) -> str:
 
 def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
     table = Table(title=title, title_justify="left")
+    key_column(table, "Code", [d.patient.code for d in dossiers])
     for column in (
-        "Code",
         "Sex",
         "Age",
         "Diagnosis",
@@ -92,7 +93,7 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
         "CK after",
         "AEs",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for d in dossiers:
         s = patient_summary(d)
         o = d.reported_outcome

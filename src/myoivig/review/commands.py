@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
+from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
@@ -55,8 +55,8 @@ from myoivig.review.screening.events import ScreeningError
 from myoivig.review.studies import links_from_assignments
 from myoivig.store import StoreError
 
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+console = terminal.console()
+errors = terminal.console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ReviewName = Annotated[str, typer.Option("--review", help="Name of the review in the database.")]
@@ -361,7 +361,8 @@ def records(
         )
         return
     table = Table(title=f"{len(rows)} record(s)", title_justify="left")
-    for col in ("Id", "Source", "Year", "First author", "Title"):
+    terminal.key_column(table, "Id", [r.record_id for r in rows])
+    for col in ("Source", "Year", "First author", "Title"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.record_id, r.source, str(r.year or ""),
@@ -420,8 +421,10 @@ def dedup(
         )
     if result.queue:
         table = Table(title="Queued pairs (confirm with `review merge A B`)", title_justify="left")
-        for col in ("A", "B", "Confidence", "Rule"):
-            table.add_column(col)
+        terminal.key_column(table, "A", [p.a for p in result.queue])
+        terminal.key_column(table, "B", [p.b for p in result.queue])
+        for col in ("Confidence", "Rule"):
+            table.add_column(col, overflow="fold")
         for p in result.queue:
             table.add_row(p.a, p.b, f"{p.confidence:.2f}", p.rule)
         console.print(table)
