@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from myoivig.cli import app
+from myoivig.exit_codes import ExitCode
 
 runner = CliRunner()
 EXAMPLE = [
@@ -31,9 +32,10 @@ EXAMPLE = [
 
 def run_json(*extra: str) -> dict[str, object]:
     result = runner.invoke(app, [*EXAMPLE, *extra, "--json"])
-    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert isinstance(data, dict)
+    # a plan with a block alert is printed for review but exits 3 (ExitCode.BLOCKED)
+    assert result.exit_code == (ExitCode.BLOCKED if data["blocked"] else ExitCode.OK), result.output
     return data
 
 
@@ -69,6 +71,9 @@ def test_no_iga_blocks_in_json() -> None:
     data = run_json()
     assert data["blocked"] is True
     assert data["alerts"][0]["code"] == "iga_not_measured"  # type: ignore[index]
+    text = runner.invoke(app, EXAMPLE)
+    assert text.exit_code == ExitCode.BLOCKED
+    assert text.output.startswith("BLOCKED: NOT READY TO GIVE (iga_not_measured)")
 
 
 def test_risk_option() -> None:
@@ -126,9 +131,11 @@ def test_trial_regimen_for_a_60_kg_woman_is_planned_with_a_warning() -> None:
     # Review finding: 150 g for 60 kg (2.5 g/kg) was refused; the trial dosed fixed grams.
     args = ["dose", "--sex", "F", "--age", "60", "--height-cm", "160", "--weight-kg", "60"]
     result = runner.invoke(
-        app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
-    )
-    assert result.exit_code == 0, result.output
+        app,
+        [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--iga-g-per-l", "2",
+         "--json"],
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.OK, result.output
     data = json.loads(result.stdout)
     assert data["dose_g"] == 150 and data["daily_dose_g"] == [30] * 5
     assert data["dose_g_per_kg"] == 2.5
@@ -141,9 +148,11 @@ def test_trial_regimen_for_an_obese_patient_uses_actual_weight() -> None:
     # 95 kg, 165 cm: adjusted weight ~70 kg would give 2.14 g/kg; actual weight gives 1.58.
     args = ["dose", "--sex", "F", "--age", "50", "--height-cm", "165", "--weight-kg", "95"]
     result = runner.invoke(
-        app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
-    )
-    assert result.exit_code == 0, result.output
+        app,
+        [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--iga-g-per-l", "2",
+         "--json"],
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.OK, result.output
     data = json.loads(result.stdout)
     assert data["dose_g_per_kg"] == pytest.approx(150 / 95, abs=1e-3)
     assert not [a for a in data["alerts"] if a["code"] == "fixed_dose_above_per_kg_limit"]

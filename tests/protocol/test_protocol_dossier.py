@@ -33,6 +33,7 @@ from myoivig.domain.vocab import (
     Sex,
     Side,
 )
+from myoivig.exit_codes import ExitCode
 from myoivig.protocol.advice import Action
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
@@ -175,8 +176,9 @@ def runner(cohort_db: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def test_plan_trial_patient_says_what_is_missing(runner: CliRunner) -> None:
     args = ["plan", "MAS98-07", "--regimen", "mastaglia-1998", "--product", "privigen", "--json"]
     result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.BLOCKED, result.output  # no IgA recorded: blocked
     data = json.loads(result.stdout)
+    assert data["blocked"] is True
     assert data["dose_g"] == 90 and data["course"] == "maintenance"
     assert data["missing"] == ["weight_kg", "height_cm"]
     assert data["dosing_weight_kg"] is None and data["infusion"] is None

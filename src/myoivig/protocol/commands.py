@@ -12,9 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
+from myoivig.exit_codes import ExitCode
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
@@ -36,7 +38,13 @@ protocol_app = typer.Typer(help="IVIg protocol engine: products, regimens, sched
 
 def _fail(exc: ProtocolError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}. Nothing was planned.")
-    return typer.Exit(code=2)
+    return typer.Exit(ExitCode.USAGE)
+
+
+def _stop_if_blocked(plan: CoursePlan) -> None:
+    """A plan with a `block` alert is shown (to say what is missing) but ends with exit code 3."""
+    if plan.blocked:
+        raise typer.Exit(ExitCode.BLOCKED)
 
 
 def _settings(path: Path | None, rounding: Rounding | None) -> ProtocolSettings:
@@ -65,8 +73,12 @@ def _emit(data: dict[str, Any]) -> None:
 
 
 def print_plan(plan: CoursePlan) -> None:
-    """Readable plan for the terminal."""
+    """Readable plan for the terminal; a blocked plan says so before any dose is shown."""
     w = plan.weight
+    if plan.blocked:
+        codes = ", ".join(a.code for a in plan.alerts if a.severity.value == "block")
+        console.print(f"[bold red]BLOCKED: NOT READY TO GIVE[/bold red] ({codes}); the figures "
+                      "below are for review only.")  # fmt: skip
     console.print(f"[bold]{plan.regimen.name}[/bold] — {plan.request.course.value} course")
     product = plan.product.name if plan.product else "not chosen"
     console.print(f"Product: {product}; {plan.days} day(s)")
@@ -160,6 +172,7 @@ def dose(
         _emit(plan_dict(plan))
     else:
         print_plan(plan)
+    _stop_if_blocked(plan)
 
 
 def _parse_date(field: str, text: str | None) -> date | None:
@@ -241,6 +254,12 @@ def schedule(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Dated infusion days for induction plus maintenance courses; optional .ics export."""
+    if ics is not None:
+        try:
+            check_output(ics, {".ics"})
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     try:
         first = _parse_date("start", start)
         assert first is not None
@@ -281,7 +300,11 @@ def schedule(
     except ProtocolError as exc:
         raise _fail(exc) from exc
     if ics is not None:
-        ics.write_text(to_ics(courses, patient, product_name), encoding="utf-8", newline="")
+        try:
+            write_text(ics, to_ics(courses, patient, product_name), newline="")
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     rows = [
         {
             "course": c.number,
@@ -309,7 +332,7 @@ def _load(code: str) -> PatientDossier:
             return load_dossier(session, code)
     except RecordNotFoundError as exc:
         err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
-        raise typer.Exit(code=2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
     finally:
         store.dispose()
 
@@ -352,9 +375,10 @@ def plan(
         data = plan_dict(result)
         data["alerts"] = [alert_dict(a) for a in alerts]
         _emit({"patient_code": code, "weight_source": facts.weight_source, **data})
-        return
-    console.print(f"Patient {code} ({dossier.patient.diagnosis.value})")
-    print_plan(replace(result, alerts=tuple(alerts)))
+    else:
+        console.print(f"Patient {code} ({dossier.patient.diagnosis.value})")
+        print_plan(replace(result, alerts=tuple(alerts)))
+    _stop_if_blocked(replace(result, alerts=tuple(alerts)))
 
 
 def advise_cmd(
