@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 FIGURE_SUFFIXES = frozenset({".svg", ".png", ".pdf"})
@@ -50,8 +50,11 @@ def check_output(path: Path, suffixes: Collection[str] | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` (same extension) that replaces it if the block succeeds."""
+def replacing(path: Path, *, commit: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+    """A temporary path beside `path` (same extension) that replaces it if the block succeeds.
+
+    `commit` is asked at the end: False discards the temporary file (e.g. rows were invalid).
+    """
     check_output(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +65,8 @@ def replacing(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        if not commit():
+            return
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file gets normal rights
