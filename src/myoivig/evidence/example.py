@@ -2,7 +2,7 @@
 
 Data: `data/ivig_response_studies.csv`, built only from CONFIRMED figures of the primary papers
 (each row cites journal, year, volume, pages and PMID), with its certainty. The primary pool uses
-the trial seed's table (8 of 11); its abstract's 9 of 11 is a sensitivity analysis, as are the
+the trial paper's table (8 of 11); its abstract's 9 of 11 is a sensitivity analysis, as are the
 second-hand Cherin 1991 count and the extra Hara 2003 study. Measure and model are settings
 (default: logit proportions, REML), because the pooled proportion moves with that choice (shown by
 the sensitivity analyses).

@@ -130,7 +130,7 @@ def protocol_init(
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a protocol template (the seed review's protocol) to edit, then `protocol set`."""
+    """Write a protocol template (the example review's, Wang 2012) to edit, then `protocol set`."""
     if path.exists() and not force:
         errors.print(f"[red]error:[/red] {path} exists (use --force to overwrite)")
         raise typer.Exit(ExitCode.USAGE)
@@ -878,7 +878,7 @@ def example(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The seed review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
+    """The example review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
     with _errors():
         paths = write_example(out)
         reconciliation = json.loads(paths["reconciliation.json"].read_text(encoding="utf-8"))

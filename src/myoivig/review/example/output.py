@@ -1,4 +1,4 @@
-"""Write the seed-review example's artefacts to a folder (the I/O edge of `build`)."""
+"""Write the example review's artefacts to a folder (the I/O edge of `build`)."""
 
 from __future__ import annotations
 
