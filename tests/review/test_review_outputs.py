@@ -38,6 +38,9 @@ def test_unknown_review_is_refused_and_existing_diagram_kept(env: Path) -> None:
     assert code == ExitCode.USAGE
     assert "no review named 'wang2021'" in out and "'wang2012'" in out
     assert (env / "flow.svg").read_bytes() == svg and (env / "flow.png").read_bytes() == png
+    for args in (("records",), ("extract", "table")):
+        code, out = _review(*args, "--review", "wang2021")
+        assert code == ExitCode.USAGE and "no review named 'wang2021'" in out
 
 
 def test_unknown_extension_is_refused_and_existing_diagram_kept(env: Path) -> None:

@@ -46,7 +46,7 @@ def test_unreadable_url_is_refused_without_a_traceback(monkeypatch: pytest.Monke
 
 
 def test_postgresql_without_driver_means_psycopg() -> None:
-    with pytest.raises(StoreError, match="host 127.0.0.1, port 1"):
+    with pytest.raises(StoreError, match=r"host 127\.0\.0\.1, port 1"):
         Store("postgresql://postgres@127.0.0.1:1/x").require_current()
 
 

@@ -46,7 +46,10 @@ def _report_problems(problems: list[Problem], as_json: bool) -> None:
         title=f"Import rejected: {len(problems)} problem(s); nothing was written",
         title_justify="left",
     )
-    for column in ("Table", "Row", "Column", "Value", "Reason"):
+    terminal.key_column(table, "Table", [p.table for p in problems])
+    terminal.key_column(table, "Row", ["" if p.row is None else str(p.row) for p in problems])
+    terminal.key_column(table, "Column", [p.column for p in problems])
+    for column in ("Value", "Reason"):
         table.add_column(column, overflow="fold")
     for p in problems:
         table.add_row(

@@ -340,6 +340,7 @@ def records(
 ) -> None:
     """List the review's records (after merges unless --all), with ids for other commands."""
     with _errors(), open_store().session() as s:
+        repo.require_review(s, review)
         view = repo.merged_view(s, review)
         rows = repo.load_records(s, review) if include_merged else view.records
     rows = [r for r in rows if source is None or r.source == source]
