@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from myoivig.cli import app
 from myoivig.exit_codes import ExitCode
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'review.db'}")
-    monkeypatch.setenv("MYOIVIG_ACTOR", "tester")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _review(*args: str) -> tuple[int, str]:

@@ -59,15 +59,15 @@ def _table(title: str) -> Table:
     return table
 
 
-def _unavailable(title: str, part: dict[str, Any]) -> Table:
+def _measure_table(title: str, part: dict[str, Any]) -> Table:
+    """A measure's table, opened with the dates compared or with why it was not computed."""
     table = _table(title)
-    table.add_row("Not computed", part.get("reason", ""))
+    if not part["available"]:
+        table.add_row("Not computed", part.get("reason", ""))
+    else:
+        before = part.get("baseline_date") or "run-in mean"
+        table.add_row("Compared", f"{before} -> {part['follow_up_date']}")
     return table
-
-
-def _dates(table: Table, part: dict[str, Any]) -> None:
-    before = part.get("baseline_date") or "run-in mean"
-    table.add_row("Compared", f"{before} -> {part['follow_up_date']}")
 
 
 MEASURE_WORDS = {"mmt8": "MMT-8", "haq": "HAQ", "ck": "CK"}
@@ -106,10 +106,9 @@ def run_in_table(run_in: dict[str, Any]) -> Table:
 
 def myometry_table(part: dict[str, Any]) -> Table:
     title = "Myometry (mean isometric force over the sites measured both times)"
+    table = _measure_table(title, part)
     if not part["available"]:
-        return _unavailable(title, part)
-    table = _table(title)
-    _dates(table, part)
+        return table
     table.add_row("Sites", f"{len(part['sites'])}")
     table.add_row("Before -> after", f"{number(part['mean_before_n'], 1, 'N')} -> "
                   f"{number(part['mean_after_n'], 1, 'N')}")  # fmt: skip
@@ -127,10 +126,9 @@ def myometry_table(part: dict[str, Any]) -> Table:
 
 def mrc_table(part: dict[str, Any]) -> Table:
     title = "MRC grades (Kendall 0-10, per muscle group and side)"
+    table = _measure_table(title, part)
     if not part["available"]:
-        return _unavailable(title, part)
-    table = _table(title)
-    _dates(table, part)
+        return table
     table.add_row("Values", f"{part['compared_units']} muscle group/side grades")
     table.add_row("Improved", _units(part["improved_units"]))
     table.add_row("Worsened", _units(part["worsened_units"]))
@@ -144,10 +142,9 @@ def mrc_table(part: dict[str, Any]) -> Table:
 
 def functional_table(part: dict[str, Any]) -> Table:
     title = "Functional tasks and 30 m walk"
+    table = _measure_table(title, part)
     if not part["available"]:
-        return _unavailable(title, part)
-    table = _table(title)
-    _dates(table, part)
+        return table
     table.add_row("Tasks gained", _units(part["gained"]))
     table.add_row("Tasks lost", _units(part["lost"]))
     walk = part["walk_30m_change_s"]
@@ -166,10 +163,9 @@ def functional_table(part: dict[str, Any]) -> Table:
 
 def ck_table(part: dict[str, Any]) -> Table:
     title = "Creatine kinase"
+    table = _measure_table(title, part)
     if not part["available"]:
-        return _unavailable(title, part)
-    table = _table(title)
-    _dates(table, part)
+        return table
     table.add_row(
         "Before -> after",
         f"{number(part['before'], 0, 'U/L')} -> {number(part['after'], 0, 'U/L')}",
@@ -183,10 +179,9 @@ def ck_table(part: dict[str, Any]) -> Table:
 
 def tis_table(part: dict[str, Any]) -> Table:
     title = "ACR/EULAR 2016 Total Improvement Score and IMACS 2004 DOI"
+    table = _measure_table(title, part)
     if not part["available"]:
-        return _unavailable(title, part)
-    table = _table(title)
-    _dates(table, part)
+        return table
     if part["tis"] is not None:
         table.add_row("TIS", f"{part['tis']:.1f} points")
     else:
