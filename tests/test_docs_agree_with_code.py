@@ -74,7 +74,7 @@ def test_one_day_1g_per_kg_maintenance_is_refused_as_the_docs_say() -> None:
     result = CliRunner().invoke(
         app,
         ["dose", "--regimen", "2g/kg-then-1g/kg", "--course", "maintenance", "--days", "1",
-         "--weight-kg", "70", "--height-cm", "170", "--sex", "F"],
+         "--weight-kg", "70", "--height-cm", "170", "--sex", "F", "--diagnosis", "polymyositis"],
     )  # fmt: skip
     assert result.exit_code == ExitCode.USAGE
     assert "2-5 days" in result.output and "Traceback" not in result.output
