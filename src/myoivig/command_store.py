@@ -8,27 +8,27 @@ importing another area (the console script loads one area at a time).
 from __future__ import annotations
 
 import os
-import sys
 
 import typer
-from rich.console import Console
 
+from myoivig import terminal
+from myoivig.exit_codes import ExitCode
 from myoivig.store import Store, StoreError
 
-_errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+_errors = terminal.console(stderr=True)
 
 
 def open_store(*, migrate: bool = False) -> Store:
     """The store named by MYOIVIG_DATABASE_URL; `migrate` creates or upgrades the schema first."""
-    store = Store.default()
     try:
+        store = Store.default()
         if migrate:
             store.upgrade()
         else:
             store.require_current()
     except StoreError as error:
         _errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
-        raise typer.Exit(2) from error
+        raise typer.Exit(ExitCode.USAGE) from error
     return store
 
 

@@ -1,4 +1,4 @@
-"""The bundled example data: the 16-patient cohort of the 1998 trial (seed 000)."""
+"""The bundled example data: the 16-patient cohort of the 1998 trial (Mastaglia et al. 1998)."""
 
 from __future__ import annotations
 

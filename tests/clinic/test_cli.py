@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from myoivig.cli import app
+from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,7 +51,7 @@ def test_patients_list_and_show_json(runner: CliRunner) -> None:
     assert shown["reported_outcome"]["ck_after_u_per_l"] == "NP"
     assert len(shown["courses"]) == 6
     missing = runner.invoke(app, ["patient", "show", "NOPE"])
-    assert missing.exit_code == 1 and "NOPE" in missing.output
+    assert missing.exit_code == ExitCode.USAGE and "NOPE" in missing.output
 
 
 def test_import_rejection_exits_non_zero_with_problems(runner: CliRunner) -> None:

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from myoivig import terminal
+from myoivig.atomic_files import OutputPathError, write_text
 from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
 from myoivig.clinic.service import CLI_OPERATOR, load_patient, visible_dossiers
 from myoivig.command_store import open_store
 from myoivig.demo import load_trial_cohort, trial_cohort_facts
+from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 from myoivig.io.exporter import export_store
 from myoivig.io.importer import import_path
@@ -24,9 +26,8 @@ from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import FormatError
 from myoivig.store.repository import RecordNotFoundError, list_dossiers
 
-# Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+console = terminal.console()
+errors = terminal.console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -46,7 +47,10 @@ def _report_problems(problems: list[Problem], as_json: bool) -> None:
         title=f"Import rejected: {len(problems)} problem(s); nothing was written",
         title_justify="left",
     )
-    for column in ("Table", "Row", "Column", "Value", "Reason"):
+    terminal.key_column(table, "Table", [p.table for p in problems])
+    terminal.key_column(table, "Row", ["" if p.row is None else str(p.row) for p in problems])
+    terminal.key_column(table, "Column", [p.column for p in problems])
+    for column in ("Value", "Reason"):
         table.add_column(column, overflow="fold")
     for p in problems:
         table.add_row(
@@ -81,15 +85,18 @@ def import_(
     Impossible values (e.g. a visit before birth) are always refused; implausible ones are
     listed and need --accept-warnings.
     """
+    if not path.exists():
+        errors.print(f"[red]error:[/red] {path}: no such file or folder", soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE)
     store = open_store(migrate=True)
     try:
         counts = import_path(store, path, actor=_actor(), accept_warnings=accept_warnings)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
-        raise typer.Exit(1) from rejected
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
     except FormatError as error:
         _report_problems([Problem(str(path), None, "", None, str(error))], as_json)
-        raise typer.Exit(1) from error
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from error
     if as_json:
         print_json({"ok": True, "imported": counts})
     else:
@@ -107,7 +114,11 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Export every table in the import format."""
-    counts = export_store(open_store(), out, fmt.value)
+    try:
+        counts = export_store(open_store(), out, fmt.value)
+    except OutputPathError as error:
+        errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE) from error
     if as_json:
         print_json({"ok": True, "out": str(out), "rows": counts})
     else:
@@ -122,7 +133,11 @@ def dictionary(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            write_text(out, text)
+        except OutputPathError as error:
+            errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+            raise typer.Exit(ExitCode.USAGE) from error
         console.print(f"wrote {out}")
 
 
@@ -139,7 +154,7 @@ def demo_load(as_json: JsonFlag = False) -> None:
         counts = load_trial_cohort(store)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
-        raise typer.Exit(1) from rejected
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
     if as_json:
         print_json({"ok": True, "imported": counts})
     else:
@@ -173,7 +188,7 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
             dossier = load_patient(session, CLI_OPERATOR, code)
         except RecordNotFoundError as error:
             errors.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1) from error
+            raise typer.Exit(ExitCode.USAGE) from error
     data = dossier.model_dump(mode="json")
     if as_json:
         print_json(data)

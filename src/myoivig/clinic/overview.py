@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rich.table import Table
@@ -9,16 +10,29 @@ from rich.table import Table
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.values import NP
 from myoivig.domain.vocab import TherapyTiming
+from myoivig.terminal import key_column
+
+
+def age_shown(age_at_entry: int | None, birth_year: int | None, today: date) -> int | None:
+    """The age at entry when recorded, else the age reached this year from the birth year.
+
+    A patient recorded with only a birth year has an age; leaving the column blank hid it.
+    """
+    if age_at_entry is not None:
+        return age_at_entry
+    return None if birth_year is None else today.year - birth_year
 
 
 def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
     """The stable JSON summary of one patient used by `patients list --json`."""
     p = dossier.patient
+    age = age_shown(p.age_at_entry, p.birth_year, date.today())
     return {
         "code": p.code,
         "site_code": p.site_code,
         "sex": p.sex.value,
-        "age": p.age_at_entry,
+        "age": age,
+        "age_from_birth_year": age is not None and p.age_at_entry is None,
         "diagnosis": p.diagnosis.value,
         "overlap_disease": p.overlap_disease.value if p.overlap_disease else None,
         "disease_duration_years": p.disease_duration_years,
@@ -78,8 +92,8 @@ def _therapies(dossier: PatientDossier) -> str:
 
 def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
     table = Table(title=title, title_justify="left")
+    key_column(table, "Code", [d.patient.code for d in dossiers])
     for column in (
-        "Code",
         "Sex",
         "Age",
         "Diagnosis",
@@ -92,7 +106,7 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
         "CK after",
         "AEs",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for d in dossiers:
         s = patient_summary(d)
         o = d.reported_outcome
@@ -106,7 +120,7 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
         table.add_row(
             s["code"],
             s["sex"],
-            _cell(s["age"]),
+            _cell(s["age"]) + ("*" if s["age_from_birth_year"] else ""),
             diagnosis,
             duration_text,
             _therapies(d),
@@ -117,6 +131,9 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
             _cell(o.ck_after_u_per_l if o else None),
             _cell(s["adverse_events"]),
         )
+        if s["age_from_birth_year"]:
+            table.caption = "* age reached this year, from the birth year (no age at entry)"
+            table.caption_justify = "left"
     return table
 
 

@@ -38,9 +38,15 @@ ASSESSMENT_LISTS = {
 
 @dataclass
 class Parsed:
-    """Valid rows per table, each with its spreadsheet row number."""
+    """Valid rows per table, each with its spreadsheet row number.
+
+    `rejected` holds the key cells (as written) of rows that failed their own checks, so that
+    rows referring to them are not reported again as "unknown": one bad height cell is one
+    problem, not one per course, lab and assessment of that patient.
+    """
 
     rows: dict[str, list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
+    rejected: dict[str, set[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(set))
 
 
 @dataclass
@@ -127,7 +133,12 @@ def parse_tables(
                 parsed.rows[table.name].append((index, row))
             except ValidationError as error:
                 problems.extend(_pydantic_problems(table, index, raw, error))
+                parsed.rejected[table.name].add(_raw_key(table, raw))
     return parsed, problems
+
+
+def _raw_key(table: Table, raw: dict[str, str | None]) -> tuple[str, ...]:
+    return tuple((raw.get(column) or "").strip() for column in table.key)
 
 
 def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
@@ -157,6 +168,14 @@ def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
     return problems
 
 
+def _refers_to_rejected(parsed: Parsed, row: Any) -> bool:
+    """A measurement whose patient or assessment row was itself refused (already reported)."""
+    return (row.patient_code,) in parsed.rejected["patients"] or (
+        row.patient_code,
+        row.assessment_date.isoformat(),
+    ) in parsed.rejected["assessments"]
+
+
 def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     """Layer 3 (in the file): group rows into dossiers, check keys and references."""
     problems: list[Problem] = []
@@ -182,7 +201,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
 
     def owner(table: str, row_number: int, code: str) -> r.PatientDossier | None:
         dossier = dossiers.get(code)
-        if dossier is None:
+        if dossier is None and (code,) not in parsed.rejected["patients"]:
             problems.append(
                 Problem(
                     table,
@@ -218,7 +237,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     for table in MEASUREMENT_TABLES:
         for row_number, row in parsed.rows.get(table, []):
             assessment = assessments.get((row.patient_code, row.assessment_date))
-            if assessment is None:
+            if assessment is None and not _refers_to_rejected(parsed, row):
                 problems.append(
                     Problem(
                         table,
@@ -229,6 +248,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
                         "assessments table",
                     )
                 )
+            if assessment is None:
                 continue
             getattr(assessment, ASSESSMENT_LISTS[table]).append(row.to_record())
     for code, dossier in dossiers.items():

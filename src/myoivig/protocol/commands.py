@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
@@ -356,6 +357,12 @@ def schedule(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Dated infusion days for induction plus maintenance courses; optional .ics export."""
+    if ics is not None:
+        try:
+            check_output(ics, {".ics"})
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     try:
         first = _parse_date("start", start)
         assert first is not None
@@ -396,7 +403,11 @@ def schedule(
     except ProtocolError as exc:
         raise _fail(exc) from exc
     if ics is not None:
-        ics.write_text(to_ics(courses, patient, product_name), encoding="utf-8", newline="")
+        try:
+            write_text(ics, to_ics(courses, patient, product_name), newline="")
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     rows = [
         {
             "course": c.number,

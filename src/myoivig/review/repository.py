@@ -64,6 +64,32 @@ class ReviewStateError(ValueError):
     """The stored review cannot take this change (unknown record, duplicate import, ...)."""
 
 
+class ReviewNotFoundError(ReviewStateError):
+    """No review of that name is stored (a missing record, not a bad input)."""
+
+
+def review_names(session: Session) -> list[str]:
+    """Every review that has a protocol, records, events, extractions or appraisals, sorted."""
+    names: set[str] = set()
+    for column in (
+        ReviewProtocolRow.review,
+        ReviewRecordRow.review,
+        ReviewEventRow.review,
+        ReviewExtractionRow.review,
+        ReviewAppraisalRow.review,
+    ):
+        names.update(session.scalars(select(column).distinct()).all())
+    return sorted(names)
+
+
+def require_review(session: Session, review: str) -> None:
+    """Raise ReviewNotFoundError naming the stored reviews when `review` is not one of them."""
+    names = review_names(session)
+    if review not in names:
+        known = ", ".join(repr(n) for n in names) if names else "none yet"
+        raise ReviewNotFoundError(f"no review named {review!r} in this database (reviews: {known})")
+
+
 # -- protocol ------------------------------------------------------------------------------------
 
 

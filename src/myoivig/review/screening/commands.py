@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.command_store import open_store
+from myoivig.exit_codes import ExitCode
 from myoivig.review import repository as repo
 from myoivig.review.protocol import ProtocolError
 from myoivig.review.screening.agreement import pair_agreements
@@ -80,7 +81,7 @@ KNOWN_ERRORS = (ScreeningError, ProtocolError, repo.ReviewStateError, StoreError
 
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=2)
+    return typer.Exit(ExitCode.USAGE)
 
 
 def _emit(payload: Any) -> None:
