@@ -13,6 +13,7 @@ from myoivig.domain.records import Patient
 
 SYNTHETIC_SOURCE_PREFIX = "SYNTHETIC"
 SYNTHETIC_LABEL = "SYNTHETIC demo patient, not a real person"
+SYNTHETIC_GROUP_LABEL = "SYNTHETIC demo patients, not real people"
 
 
 def is_synthetic(patient: Patient) -> bool:
@@ -23,5 +24,5 @@ def is_synthetic(patient: Patient) -> bool:
 def patient_label(patient: Patient) -> str:
     """The patient's code, followed by the SYNTHETIC label for a generated patient."""
     if is_synthetic(patient):
-        return f"{patient.code} [{SYNTHETIC_LABEL}]"
+        return f"{patient.code} ({SYNTHETIC_LABEL})"
     return patient.code

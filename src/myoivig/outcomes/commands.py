@@ -14,6 +14,7 @@ from rich.table import Table
 
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import is_synthetic, patient_label
 from myoivig.outcomes.batch_io import BatchInputError, BatchReport, score_file
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
 from myoivig.outcomes.patient_report import patient_outcomes
@@ -104,10 +105,11 @@ def _dossiers() -> list[PatientDossier]:
     store = open_store()
     try:
         with store.session() as session:
-            dossiers = list_dossiers(session)
+            # The trial's cohort is the patients with published outcomes (not the demo clinic).
+            dossiers = [d for d in list_dossiers(session) if d.reported_outcome]
     finally:
         store.dispose()
-    if not any(d.reported_outcome for d in dossiers):
+    if not dossiers:
         Console(stderr=True).print(
             "[red]error:[/red] no patient has a reported outcome; run `myoivig demo load` first"
         )
@@ -198,12 +200,13 @@ def patient_outcomes_command(
         baseline,
         ScoringSettings(enzyme_rule=enzyme_rule),
     )
+    report["synthetic"] = is_synthetic(dossier.patient)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(
-        f"Patient {code}: {report['assessments']} assessments "
+        f"Patient {patient_label(dossier.patient)}: {report['assessments']} assessments "
         f"({report['run_in_assessments']} run-in)"
     )
     for name, part in report["run_in"].items():

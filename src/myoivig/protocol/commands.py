@@ -14,6 +14,7 @@ from rich.table import Table
 
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import patient_label
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
@@ -353,7 +354,7 @@ def plan(
         data["alerts"] = [alert_dict(a) for a in alerts]
         _emit({"patient_code": code, "weight_source": facts.weight_source, **data})
         return
-    console.print(f"Patient {code} ({dossier.patient.diagnosis.value})")
+    console.print(f"Patient {patient_label(dossier.patient)} ({dossier.patient.diagnosis.value})")
     print_plan(replace(result, alerts=tuple(alerts)))
 
 
@@ -376,7 +377,10 @@ def advise_cmd(
     if as_json:
         _emit(data)
         return
-    console.print(f"Patient {code}: [bold]{advice.action.value}[/bold] (rule {advice.rule})")
+    console.print(
+        f"Patient {patient_label(dossier.patient)}: [bold]{advice.action.value}[/bold] "
+        f"(rule {advice.rule})"
+    )
     console.print(advice.message)
     console.print(f"    source: {advice.source}")
     for message in advice.flag_messages:
