@@ -28,6 +28,7 @@ from myoivig.demo_clinic.design import (
 )
 from myoivig.demo_clinic.records import intent_text, patient_dossier
 from myoivig.domain import records as r
+from myoivig.exit_codes import ExitCode
 from myoivig.io.exporter import table_data
 from myoivig.io.sheets import write_csv_folder
 from myoivig.protocol.catalogue import load_catalogue
@@ -158,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or bundled_path()
     try:
         counts = write_clinic(build_clinic(args.seed), out)
-    except (FileExistsError, OSError) as error:
+    except OSError as error:  # includes the refusal to write into a folder that is not ours
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return ExitCode.USAGE
     print(f"wrote the SYNTHETIC demo clinic (seed {args.seed}) to {out}: " +
           ", ".join(f"{n} {name}" for name, n in counts.items() if n))  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

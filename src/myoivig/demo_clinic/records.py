@@ -84,11 +84,11 @@ def timeline(design: PatientDesign, rng: random.Random) -> Timeline:
     elif intent is Intent.RESPONDER:
         plateau = math.ceil((design.lag_days + design.ramp_days) / 28)
         n = min(12, max(6, plateau + rng.randint(1, 3)))  # some still improving at the cut-off
-        courses = [28 * k + (rng.randint(-2, 2) if k else 0) for k in range(n)]
+        courses = _monthly(n, rng)
         visits += [Visit(d, Phase.TREATMENT) for d in courses[1:]]
         visits.append(Visit(courses[-1] + 28, Phase.TREATMENT))
     else:  # three courses, then the follow-up visit at which the stop rule applies
-        courses = [0, 28 + rng.randint(-2, 2), 56 + rng.randint(-2, 2)]
+        courses = _monthly(3, rng)
         if intent is Intent.TRANSIENT:
             visits += [Visit(9, Phase.TREATMENT), Visit(21, Phase.TREATMENT)]
         visits += [Visit(d, Phase.TREATMENT) for d in courses[1:]]
@@ -98,6 +98,14 @@ def timeline(design: PatientDesign, rng: random.Random) -> Timeline:
     latest_day0 = REFERENCE_DATE - timedelta(days=last)
     day0 = first_day0 + timedelta(days=rng.randint(0, (latest_day0 - first_day0).days))
     return Timeline(day0, tuple(courses), tuple(visits))
+
+
+def _monthly(n: int, rng: random.Random) -> list[int]:
+    """Course days every 4 weeks (the regimens' interval), some a few days late."""
+    days = [0]
+    for _ in range(n - 1):
+        days.append(days[-1] + 28 + rng.choice((0, 0, 1, 2, 3)))
+    return days
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def body(design: PatientDesign, rng: random.Random) -> Body:
         bmi = rng.uniform(20, 31)
         drift = rng.uniform(-0.03, 0.05)
     offsets = {}
-    for group in {*GRADED, *MEASURED}:
+    for group in dict.fromkeys((*GRADED, *MEASURED)):  # fixed order: reproducible draws
         sides = (Side.AXIAL,) if group in AXIAL else (Side.LEFT, Side.RIGHT)
         for side in sides:
             offsets[(group, side)] = round(rng.uniform(-0.3, 0.3), 2)
@@ -338,8 +346,8 @@ def _courses(
             )
         else:
             days = 5 if design.age >= 65 else design.site.infusion_days
-            total = 5 * round(2 * weight / 5)  # 2 g/kg, rounded to 5 g (Ontario IVIG rule)
-            daily = round(total / days, 1)
+            total = 5 * math.floor(2 * weight / 5)  # 2 g/kg, down to 5 g: never above 2 g/kg
+            daily = round(total / days, 2)
             note = f"2 g/kg every 4 weeks: {total} g over {days} days"
         given = daily
         if design.special == "septicaemia" and number == 1:
