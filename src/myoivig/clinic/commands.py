@@ -22,7 +22,7 @@ from myoivig.clinic.overview import (
 )
 from myoivig.command_store import open_store
 from myoivig.demo import Dataset, DemoLoad, load_demo, load_demo_if_empty, trial_cohort_facts
-from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic, patient_label
 from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 from myoivig.io.exporter import export_store
@@ -209,7 +209,7 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
         print_json(data)
         return
     if is_synthetic(dossier.patient):
-        console.print(synthetic_table([dossier], f"Patient {code}"))
+        console.print(synthetic_table([dossier], f"Patient {patient_label(dossier.patient)}"))
         console.print(
             f"[bold]{SYNTHETIC_LABEL}[/bold]: generated demo data ({dossier.patient.source})"
         )

@@ -129,8 +129,9 @@ def _diagnosis_text(summary: dict[str, Any]) -> str:
 
 
 def synthetic_table(dossiers: list[PatientDossier], title: str) -> Table:
-    """Generated patients: their visits and courses (they have no published outcome)."""
-    table = Table(title=f"{title} ({SYNTHETIC_GROUP_LABEL})", title_justify="left")
+    """Generated patients: their visits and courses (they have no published outcome); the
+    caller's title says SYNTHETIC."""
+    table = Table(title=title, title_justify="left")
     for column in ("Code", "Site", "Sex", "Age", "Diagnosis", "Courses", "Visits", "First course",
                    "Last visit", "AEs", "Serious"):  # fmt: skip
         table.add_column(column, no_wrap=column == "Code")
@@ -162,7 +163,8 @@ def cohort_tables(dossiers: list[PatientDossier], title: str) -> list[Table]:
     if real or not generated:
         tables.append(overview_table(real, f"{title}: {len(real)} patients"))
     if generated:
-        tables.append(synthetic_table(generated, f"{title}: {len(generated)} patients"))
+        label = f"{SYNTHETIC_GROUP_LABEL}: {len(generated)} patients"
+        tables.append(synthetic_table(generated, label))
     return tables
 
 
