@@ -197,5 +197,9 @@ def test_every_patient_gets_a_plan_with_the_synthetic_warning(
         blocks = [a.code for a in plan.alerts if a.severity.value == "block"]
         if blocks:
             blocked[code] = blocks
-    deficient = {d.code for d in DESIGN.values() if d.anti_iga_positive}
-    assert blocked == {code: ["iga_deficiency_anti_iga_positive"] for code in deficient}
+    positive = {d.code for d in DESIGN.values() if d.anti_iga_positive}
+    assert blocked == {code: ["iga_deficiency_anti_iga_positive"] for code in positive}
+    (negative,) = [d.code for d in DESIGN.values() if d.iga_deficient and not d.anti_iga_positive]
+    facts = facts_from_dossier(loaded[negative], "2g/kg", catalogue, today=date(2026, 7, 1))
+    codes = {a.code for a in plan_course(facts.request).alerts}
+    assert "iga_deficiency_anti_iga_negative" in codes

@@ -36,8 +36,8 @@ IBM_PATTERN: dict[MuscleGroup, float] = {
 PATIENT10_EXTRA = {G.ELBOW_EXTENSORS: 1.0, G.HIP_EXTENSORS: 1.0}
 LOWER_LIMB = (G.HIP_FLEXORS, G.KNEE_EXTENSORS, G.GLUTEUS_MAXIMUS, G.GLUTEUS_MEDIUS, G.QUADRICEPS)
 
-# Typical isometric force of healthy adult men by hand-held myometry, newtons (order of magnitude
-# of published adult reference values; synthetic data only needs plausible, consistent scales).
+# Full-strength force of an adult man by hand-held myometry, newtons: magnitudes chosen for
+# synthetic data to be plausible and consistent, NOT reference values to judge patients by.
 NORMAL_FORCE_N: dict[MuscleGroup, float] = {
     G.SHOULDER_ABDUCTORS: 190, G.ELBOW_EXTENSORS: 170, G.HIP_FLEXORS: 260,
     G.KNEE_EXTENSORS: 380, G.HIP_EXTENSORS: 270,
