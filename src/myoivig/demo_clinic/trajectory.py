@@ -72,7 +72,8 @@ def weakness(design: PatientDesign, day: float) -> float:
     if intent is Intent.TRANSIENT:
         # Better by nine days after the first course, back (and worse) by three weeks.
         bump = _ramp(day / 7) if day < 12 else _ramp((21 - day) / 9)
-        return start * (1 - 0.6 * bump + 0.06 * day / 28 * (day >= 21))
+        worse = 0.06 * day / 28 if day >= 21 else 0.0  # then deterioration resumes
+        return start * (1 - 0.6 * bump + worse)
     if intent is Intent.LATE:
         if day < LATE_RESTART_DAY:  # the first course's complication set the patient back
             return start * (1 + 0.2 * _ramp(day / 21))
