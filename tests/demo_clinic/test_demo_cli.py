@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from myoivig.cli import app
 from myoivig.demo_clinic.design import cohort_design
+from myoivig.exit_codes import ExitCode
 
 CODES = [d.code for d in cohort_design()]
 
@@ -138,9 +139,12 @@ def test_plan_advise_and_outcomes_say_synthetic_and_are_not_empty(both: CliRunne
     for code in sample:
         header = f"Patient {code} (SYNTHETIC demo patient, not a real person)"
         plan = both.invoke(app, ["plan", code])
-        assert plan.exit_code in (0, 3), (code, plan.output)
-        assert header in plan.output and "Dose " in plan.output, (code, plan.output)
+        assert header in plan.output, (code, plan.output)
         assert "WARNING synthetic_patient" in plan.output, code
+        if plan.exit_code == ExitCode.BLOCKED:  # IgA deficiency: see test_engines.py
+            assert "NOT READY TO GIVE" in plan.output and "Dose " not in plan.output, code
+        else:
+            assert plan.exit_code == 0 and "Dose " in plan.output, (code, plan.output)
         advise = both.invoke(app, ["advise", code, "--json"])
         assert advise.exit_code == 0, (code, advise.output)
         advice = json.loads(advise.output)

@@ -8,6 +8,7 @@ rules) must reach it from the stored records.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -23,6 +24,7 @@ from myoivig.protocol.advice import Action
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
 from myoivig.protocol.planner import plan_course
+from myoivig.protocol.safety import BLOCKING, Risk, Severity
 from myoivig.store import Store
 from myoivig.store.repository import list_dossiers
 
@@ -187,19 +189,32 @@ def test_every_patient_has_complete_outcomes_and_advice(loaded: dict[str, Patien
 def test_every_patient_gets_a_plan_with_the_synthetic_warning(
     loaded: dict[str, PatientDossier],
 ) -> None:
+    """Plans are complete; only the IgA-deficient patients (on Privigen, the lowest-IgA product)
+    are held: the hyperprolinaemia question must be answered, and anti-IgA antibodies block."""
     catalogue = load_catalogue()
-    blocked = {}
+    held = {}
     for code, dossier in loaded.items():
         facts = facts_from_dossier(dossier, "2g/kg", catalogue, today=date(2026, 7, 1))
         plan = plan_course(facts.request)
         assert plan.dose is not None and plan.weight is not None and plan.product is not None, code
         assert "synthetic_patient" in {a.code for a in facts.alerts}
-        blocks = [a.code for a in plan.alerts if a.severity.value == "block"]
-        if blocks:
-            blocked[code] = blocks
-    positive = {d.code for d in DESIGN.values() if d.anti_iga_positive}
-    assert blocked == {code: ["iga_deficiency_anti_iga_positive"] for code in positive}
-    (negative,) = [d.code for d in DESIGN.values() if d.iga_deficient and not d.anti_iga_positive]
-    facts = facts_from_dossier(loaded[negative], "2g/kg", catalogue, today=date(2026, 7, 1))
-    codes = {a.code for a in plan_course(facts.request).alerts}
-    assert "iga_deficiency_anti_iga_negative" in codes
+        blocking = sorted(a.code for a in plan.alerts if a.severity in BLOCKING)
+        if blocking:
+            held[code] = blocking
+    deficient = {d.code: d.anti_iga_positive for d in DESIGN.values() if d.iga_deficient}
+    assert held == {
+        code: sorted(
+            ["proline_hyperprolinaemia_unasked"]
+            + (["iga_deficiency_anti_iga_positive"] if positive else [])
+        )
+        for code, positive in deficient.items()
+    }
+    for code, positive in deficient.items():  # once asked: only the antibodies still block
+        facts = facts_from_dossier(loaded[code], "2g/kg", catalogue, today=date(2026, 7, 1))
+        request = replace(facts.request, ruled_out=frozenset({Risk.HYPERPROLINAEMIA}))
+        codes = {a.code: a.severity for a in plan_course(request).alerts}
+        if positive:
+            assert codes["iga_deficiency_anti_iga_positive"] is Severity.BLOCK
+        else:
+            assert codes["iga_deficiency_anti_iga_negative"] is Severity.WARNING
+            assert not any(severity in BLOCKING for severity in codes.values())
