@@ -33,7 +33,7 @@ def test_run_loads_the_cohort_once_and_shows_it(runner: CliRunner) -> None:
 
 
 def test_patients_list_and_show_json(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["demo", "load"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--dataset", "trial"]).exit_code == 0
     result = runner.invoke(app, ["patients", "list", "--json"])
     patients = json.loads(result.output)
     assert len(patients) == 16

@@ -14,10 +14,17 @@ from rich.table import Table
 
 from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, write_text
-from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
+from myoivig.clinic.overview import (
+    cohort_counts,
+    cohort_tables,
+    overview_table,
+    patient_summary,
+    synthetic_table,
+)
 from myoivig.clinic.service import CLI_OPERATOR, load_patient, visible_dossiers
 from myoivig.command_store import open_store
-from myoivig.demo import load_trial_cohort, trial_cohort_facts
+from myoivig.demo import Dataset, DemoLoad, load_demo, load_demo_if_empty, trial_cohort_facts
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic, patient_label
 from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 from myoivig.io.exporter import export_store
@@ -142,25 +149,58 @@ def dictionary(
 
 
 demo_app = typer.Typer(
-    help="The bundled example cohort (1998 trial, 16 patients).", no_args_is_help=True
+    help="The bundled example data: the 1998 trial cohort (16 patients) and the SYNTHETIC demo "
+    "clinic (60 generated patients with visits).",
+    no_args_is_help=True,
 )
 
 
+class DemoChoice(StrEnum):
+    TRIAL = "trial"
+    CLINIC = "clinic"
+    BOTH = "both"
+
+
+def _describe_load(load: DemoLoad) -> str:
+    counts = ", ".join(f"{n} {k}" for k, n in load.counts.items())
+    if load.already_loaded:
+        return f"{load.title} is already loaded ({counts}); nothing was written"
+    return f"loaded {load.title}: {counts}"
+
+
 @demo_app.command("load")
-def demo_load(as_json: JsonFlag = False) -> None:
-    """Load the bundled trial cohort into the database (refused if its codes exist)."""
+def demo_load(
+    dataset: Annotated[
+        DemoChoice,
+        typer.Option("--dataset", help="trial (1998 cohort), clinic (SYNTHETIC) or both."),
+    ] = DemoChoice.BOTH,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load bundled example data; loading again is a no-op, a clash of codes is refused."""
+    chosen = tuple(Dataset) if dataset is DemoChoice.BOTH else (Dataset(dataset.value),)
     store = open_store(migrate=True)
     try:
-        counts = load_trial_cohort(store)
+        loads = load_demo(store, chosen)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
         raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
     if as_json:
-        print_json({"ok": True, "imported": counts})
-    else:
-        console.print(
-            "loaded the 1998 trial cohort: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+        print_json(
+            {
+                "ok": True,
+                "datasets": [
+                    {
+                        "dataset": load.dataset.value,
+                        "already_loaded": load.already_loaded,
+                        "imported": {} if load.already_loaded else load.counts,
+                    }
+                    for load in loads
+                ],
+            }
         )
+    else:
+        for load in loads:
+            console.print(_describe_load(load))
 
 
 patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
@@ -174,7 +214,8 @@ def patients_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([patient_summary(d) for d in dossiers])
     else:
-        console.print(overview_table(dossiers, f"{len(dossiers)} patients"))
+        for table in cohort_tables(dossiers, "Patients"):
+            console.print(table)
 
 
 patient_app = typer.Typer(help="One patient.", no_args_is_help=True)
@@ -193,7 +234,13 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(data)
         return
-    console.print(overview_table([dossier], f"Patient {code}"))
+    if is_synthetic(dossier.patient):
+        console.print(synthetic_table([dossier], f"Patient {patient_label(dossier.patient)}"))
+        console.print(
+            f"[bold]{SYNTHETIC_LABEL}[/bold]: generated demo data ({dossier.patient.source})"
+        )
+    else:
+        console.print(overview_table([dossier], f"Patient {code}"))
     for section in ("therapies", "courses", "assessments", "labs", "adverse_events"):
         console.print(f"[bold]{section}[/bold]: {len(data[section])}")
         for item in data[section]:
@@ -223,29 +270,44 @@ def run(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
-    """The main job: set up the database, load the example cohort if empty, show the overview,
+    """The main job: set up the database, load both example datasets if empty, show the overview,
     then serve the clinic web application (prints where to sign in)."""
     store = open_store(migrate=True)
-    if store.patient_count() == 0:
-        loaded = load_trial_cohort(store)
-        console.print(
-            f"empty database: loaded the bundled 1998 trial cohort ({loaded['patients']}"
-            f" patients, {loaded['courses']} IVIg courses)"
-        )
+    for load in load_demo_if_empty(store):
+        if load.dataset is Dataset.TRIAL:
+            console.print(
+                f"empty database: loaded the bundled 1998 trial cohort ({load.counts['patients']}"
+                f" patients, {load.counts['courses']} IVIg courses)"
+            )
+        else:
+            console.print(
+                f"empty database: loaded the bundled SYNTHETIC demo clinic "
+                f"({load.counts['patients']} generated patients, {load.counts['courses']} IVIg "
+                f"courses, {load.counts['assessments']} assessments)"
+            )
     with store.session() as session:
         dossiers = list_dossiers(session)
+    for table in cohort_tables(dossiers, f"myoivig cohort overview: {store.safe_url}"):
+        console.print(table)
     counts = cohort_counts(dossiers)
-    facts = trial_cohort_facts()
-    console.print(overview_table(dossiers, f"myoivig cohort overview: {store.safe_url}"))
     by_dx = ", ".join(f"{n} {dx.replace('_', ' ')}" for dx, n in counts["by_diagnosis"].items())
     console.print(
         f"{counts['patients']} patients ({by_dx}); {counts['ivig_courses']} IVIg "
         f"courses; {counts['serious_adverse_events']} serious adverse events recorded."
     )
-    console.print(
-        f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
-        f"{facts['unattributed_adverse_events']['text']}"
-    )
+    if counts["synthetic_patients"]:
+        example = next(d.patient for d in dossiers if is_synthetic(d.patient))
+        console.print(
+            f"{counts['synthetic_patients']} of them are SYNTHETIC demo patients (codes SYN-...),"
+            f" not real people. Try: myoivig plan {example.code}; myoivig advise {example.code};"
+            f" myoivig outcomes {example.code}"
+        )
+    if any(d.reported_outcome for d in dossiers):
+        facts = trial_cohort_facts()
+        console.print(
+            f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
+            f"{facts['unattributed_adverse_events']['text']}"
+        )
     if serve:
         from myoivig.web.launch import start_clinic  # imported here: the web stack is heavy
 

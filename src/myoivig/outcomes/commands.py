@@ -114,10 +114,11 @@ def _dossiers() -> list[PatientDossier]:
     """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
     store = open_store()
     try:
-        dossiers = service.stored_dossiers(store)
+        # The trial's cohort is the patients with published outcomes (not the demo clinic).
+        dossiers = [d for d in service.stored_dossiers(store) if d.reported_outcome]
     finally:
         store.dispose()
-    if not any(d.reported_outcome for d in dossiers):
+    if not dossiers:
         terminal.console(stderr=True).print(
             "[red]error:[/red] no patient has a reported outcome; run `myoivig demo load` first"
         )

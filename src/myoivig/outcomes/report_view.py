@@ -233,7 +233,7 @@ def patient_report_view(report: dict[str, Any]) -> Iterator[RenderableType]:
     """The renderables of `myoivig outcomes CODE`, in reading order."""
     later = report["assessments"] - report["run_in_assessments"]
     yield Text(
-        f"Patient {report['code']}: {report['assessments']} assessments "
+        f"Patient {report.get('label', report['code'])}: {report['assessments']} assessments "
         f"({report['run_in_assessments']} run-in, {later} after IVIg)",
         style="bold",
     )

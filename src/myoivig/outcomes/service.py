@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import is_synthetic, patient_label
 from myoivig.outcomes.core_set import ScoringSettings
 from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.runin import BaselineMethod
@@ -26,9 +27,12 @@ def patient_outcome_report(
     """One stored patient's outcome report; RecordNotFoundError when the code is unknown."""
     with store.session() as session:
         dossier = load_dossier(session, code)
-    return patient_outcomes(
+    report = patient_outcomes(
         code, dossier.patient.diagnosis, dossier.assessments, baseline, settings
     )
+    report["synthetic"] = is_synthetic(dossier.patient)
+    report["label"] = patient_label(dossier.patient)
+    return report
 
 
 def stored_dossiers(store: Store) -> list[PatientDossier]:

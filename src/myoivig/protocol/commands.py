@@ -15,6 +15,7 @@ from rich.table import Table
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, patient_label
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
 from myoivig.exit_codes import ExitCode
 from myoivig.protocol.calendar_export import to_ics
@@ -503,7 +504,8 @@ def plan(
         store.dispose()
     if not as_json:
         diagnosis = outcome.diagnosis.value if outcome.diagnosis else "diagnosis unknown"
-        console.print(f"Patient {code} ({diagnosis})")
+        label = f"{code} ({SYNTHETIC_LABEL})" if outcome.synthetic else code
+        console.print(f"Patient {label} ({diagnosis})")
     _finish(outcome, as_json, {"patient_code": code})
 
 
@@ -524,7 +526,10 @@ def advise_cmd(
     if as_json:
         _emit(data)
         return
-    console.print(f"Patient {code}: [bold]{advice.action.value}[/bold] (rule {advice.rule})")
+    console.print(
+        f"Patient {patient_label(dossier.patient)}: [bold]{advice.action.value}[/bold] "
+        f"(rule {advice.rule})"
+    )
     console.print(advice.message)
     console.print(f"    source: {advice.source}")
     for message in advice.flag_messages:

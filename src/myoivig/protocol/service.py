@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date
 
+from myoivig.domain.synthetic import is_synthetic
 from myoivig.domain.vocab import Diagnosis
 from myoivig.protocol.catalogue import Catalogue, load_catalogue
 from myoivig.protocol.dossier import facts_from_dossier
@@ -77,6 +78,7 @@ class PlanOutcome:
     patient_code: str | None = None
     weight_source: str | None = None
     diagnosis: Diagnosis | None = None
+    synthetic: bool = False  # a generated demo patient (myoivig.domain.synthetic)
 
     @property
     def blocking_alerts(self) -> tuple[Alert, ...]:
@@ -228,6 +230,7 @@ def plan_patient(
         patient_code=code,
         weight_source=weight_source,
         diagnosis=dossier.patient.diagnosis,
+        synthetic=is_synthetic(dossier.patient),
     )
 
 
