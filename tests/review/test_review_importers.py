@@ -16,7 +16,7 @@ def test_ris_bom_crlf_wrapped_unknown_tags_and_malformed() -> None:
     result = import_file(FIX / "pubmed_export.ris", source="medline")
     assert result.source_format == "ris"
     assert result.encoding == "utf-8-sig"
-    assert [r.position for r in result.records] == [1, 2]
+    assert [r.position for r in result.records] == [1, 2, 3]
     first = result.records[0]
     assert first.title is not None
     assert first.title.startswith("Results and long-term followup")
@@ -33,8 +33,9 @@ def test_ris_bom_crlf_wrapped_unknown_tags_and_malformed() -> None:
         second.year == 2010 and second.abstract == "Abstract given under N2 as some exporters do."
     )
     assert second.journal == "Arthritis Care Res (Hoboken)"
+    untitled = result.records[2]  # no title but an author: imported, flagged (issue 11)
+    assert untitled.position == 3 and untitled.flags == ["title missing"]
     reasons = {i.position: i.reason for i in result.issues}
-    assert "no title" in reasons[3]
     assert "truncated" in reasons[4]
     assert result.total_seen == 4
 
@@ -50,7 +51,7 @@ def test_medline_nbib_continuations_and_broken_line() -> None:
         "dermatomyositis: an open study in 11 adult patients."
     )
     assert rec.authors == ["Cherin, P", "Piette, J C"]
-    assert rec.year == 1994 and rec.pages == "1092-7" and rec.issn == "0315-162X (Print)"
+    assert rec.year == 1994 and rec.pages == "1092-1097" and rec.issn == "0315-162X (Print)"
     assert "Clinical Trial" in rec.publication_types
     assert "Dermatomyositis/drug therapy" in rec.keywords
     assert rec.raw["XYZ"] == ["unknown tag kept verbatim"]
@@ -138,13 +139,14 @@ def test_cnki_refworks_gb18030_lowercase_volume_and_fullwidth_commas() -> None:
 def test_cnki_noteexpress_gb18030_br_markers_and_missing_title() -> None:
     result = import_file(FIX / "cnki_noteexpress_gb18030.net", source="cnki")
     assert result.source_format == "cnki_noteexpress" and result.encoding == "gb18030"
-    assert len(result.records) == 1
+    assert len(result.records) == 2 and not result.issues
     rec = result.records[0]
     assert rec.authors == ["田娟", "高金生", "陈佳文"]
     assert rec.abstract == "目的 观察疗效。 方法 回顾分析。 结果 有效。"
     assert rec.keywords == ["皮肌炎", "免疫球蛋白类,静脉内", "糖皮质激素类"]
     assert rec.raw["Unknown Field"] == ["kept"]
-    assert result.issues[0].position == 2 and "no title" in result.issues[0].reason
+    untitled = result.records[1]  # no title but an author: imported, flagged (issue 11)
+    assert untitled.position == 2 and untitled.flags == ["title missing"]
 
 
 def test_cnki_notefirst_xml() -> None:
@@ -185,10 +187,10 @@ def test_decode_utf16_bom_and_explicit_encoding() -> None:
 def test_cnki_estudy_bilingual_keys_year_from_pubtime() -> None:
     result = import_file(FIX / "cnki_estudy.txt", source="cnki")
     assert result.source_format == "cnki_estudy"
-    assert len(result.records) == 1
+    assert len(result.records) == 2 and not result.issues
     rec = result.records[0]
     assert rec.authors == ["田娟", "高金生", "陈佳文"] and rec.year == 2008
     assert (rec.journal, rec.issue, rec.pages) == ("中华老年医学杂志", "08", "588-590")
     assert rec.abstract == "目的 观察疗效。 方法 回顾分析。"
     assert rec.raw["Link-链接"][0].startswith("https://kns.cnki.net")
-    assert result.issues[0].position == 2 and "no title" in result.issues[0].reason
+    assert result.records[1].flags == ["title missing"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+TITLE_MISSING = "title missing"
+
 
 class BibRecord(BaseModel):
     """One bibliographic record from one source file or search."""
@@ -22,6 +24,11 @@ class BibRecord(BaseModel):
     position: int = Field(description="1-based position of the record in its source file.")
     title: str | None = None
     authors: list[str] = Field(default_factory=list)
+    group_authors: list[str] = Field(
+        default_factory=list,
+        description="Entries of `authors` that are groups (consortia, study groups), kept whole; "
+        "they are never split at 'and' nor reduced to a surname and initial.",
+    )
     year: int | None = None
     journal: str | None = None
     issn: str | None = None
@@ -37,6 +44,15 @@ class BibRecord(BaseModel):
     raw: dict[str, list[str]] = Field(
         default_factory=dict, description="Verbatim tag -> values, exactly as in the source."
     )
+
+    @property
+    def flags(self) -> list[str]:
+        """Warnings a reviewer sees beside the record; derived, so a merge that fills the title
+        also clears 'title missing'."""
+        return [] if self.title else [TITLE_MISSING]
+
+    def is_group(self, author: str) -> bool:
+        return author in self.group_authors
 
     @property
     def first_page(self) -> str | None:
@@ -63,6 +79,11 @@ class ImportResult(BaseModel):
     encoding: str
     records: list[BibRecord] = Field(default_factory=list)
     issues: list[ImportIssue] = Field(default_factory=list)
+    truncated: str | None = Field(
+        default=None,
+        description="Why and where the file stops early (e.g. 'XML ends at line 88: ...'); the "
+        "complete records before the cut are in `records`.",
+    )
 
     @property
     def total_seen(self) -> int:

@@ -21,10 +21,20 @@ class RawRecord:
     fields: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     last_tag: str | None = None
+    order: list[tuple[str, int]] = field(default_factory=list)
+    """(tag, index in `fields[tag]`) in file order: MEDLINE interleaves FAU and CN authors."""
 
     def add(self, tag: str, value: str) -> None:
-        self.fields.setdefault(tag, []).append(value)
+        values = self.fields.setdefault(tag, [])
+        self.order.append((tag, len(values)))
+        values.append(value)
         self.last_tag = tag
+
+    def in_order(self, *tags: str) -> list[tuple[str, str]]:
+        """(tag, value) of the given tags in file order, blank values skipped."""
+        wanted = set(tags)
+        pairs = [(t, self.fields[t][i].strip()) for t, i in self.order if t in wanted]
+        return [(t, v) for t, v in pairs if v]
 
     def extend_last(self, text: str, joiner: str = " ") -> None:
         if self.last_tag is None:
@@ -56,6 +66,8 @@ class TagSyntax:
     end_tag: str | None
     blank_separates: bool
     continuation: Callable[[str], bool] = lambda raw: True
+    start_required: bool = True
+    """False: a blank-line separated block may open with another tag (ERIC MEDLINE: 'OWN')."""
 
 
 RIS = TagSyntax(
@@ -72,6 +84,8 @@ MEDLINE = TagSyntax(
     end_tag=None,
     blank_separates=True,
     continuation=lambda raw: raw.startswith(" "),
+    # ERIC and other non-PubMed MEDLINE-style exports have no PMID; the record opens with OWN.
+    start_required=False,
 )
 REFER = TagSyntax(
     # EndNote tagged / Refer: '%' + one character, a space, the value.
@@ -144,7 +158,7 @@ def split_tagged(text: str, syntax: TagSyntax) -> tuple[list[RawRecord], list[tu
                     # A blank-line separated block that lacks its opening tag is still one
                     # record: keep it together and report it, rather than one issue per line.
                     current = RawRecord(position=len(records) + 1, line=number)
-                    if syntax.start_tag is not None:
+                    if syntax.start_tag is not None and syntax.start_required:
                         current.problems.append(f"record does not start with {syntax.start_tag}")
                 else:
                     stray.append((number, f"tag {tag} outside a record (no {syntax.start_tag})"))

@@ -6,15 +6,19 @@ default map, MEDLINE element list, EndNote tag table, Zotero's CNKI translator, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from myoivig.review.importers.fields import (
     clean_doi,
     clean_text,
+    expand_pages,
     join_pages,
     parse_year,
     split_authors,
     split_keywords,
+    unusable,
+    with_groups,
 )
 from myoivig.review.importers.tagged import (
     ESTUDY,
@@ -72,15 +76,20 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         if aid.endswith("[doi]"):
             doi = clean_doi(aid)
             break
+    # Authors in file order: FAU (or AU in old records) for people, CN for groups, which MEDLINE
+    # places where the group stands in the by-line.
+    person_tag = "FAU" if raw.all("FAU") else "AU"
+    named = raw.in_order(person_tag, "CN")
     return {
         "title": raw.first("TI", "BTI") or raw.first("TT"),
-        "authors": raw.all("FAU") or raw.all("AU"),
+        "authors": [name for _, name in named],
+        "group_authors": [name for tag, name in named if tag == "CN"],
         "year": parse_year(raw.first("DP")),
         "journal": raw.first("JT", "TA"),
         "issn": raw.first("IS"),
         "volume": raw.first("VI"),
         "issue": raw.first("IP"),
-        "pages": raw.first("PG"),
+        "pages": expand_pages(raw.first("PG")) or _article_number(raw.all("LID", "AID")),
         "doi": doi,
         "pmid": raw.first("PMID"),
         "abstract": clean_text(raw.first("AB")),
@@ -88,6 +97,17 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         "keywords": [m.replace("*", "") for m in raw.all("MH")] + raw.all("OT"),
         "publication_types": raw.all("PT"),
     }
+
+
+def _article_number(ids: list[str]) -> str | None:
+    """Location of an e-only article: the article number MEDLINE gives as 'LID - e0123 [pii]'
+    (a publisher item id like 'S0002-9343(17)30001-2' is not a location and is skipped)."""
+    for value in ids:
+        if value.endswith("[pii]"):
+            number = value.removesuffix("[pii]").strip()
+            if re.fullmatch(r"[A-Za-z]{0,2}\d{1,10}", number):
+                return number
+    return None
 
 
 def _refer(raw: RawRecord) -> dict[str, object]:
@@ -209,12 +229,13 @@ def parse_tagged(
                 )
             )
             continue
-        values = mapper(raw)
-        if not values.get("title"):
+        values = with_groups(mapper(raw))
+        refused = unusable(values)
+        if refused:
             issues.append(
                 ImportIssue(
                     position=raw.position,
-                    reason=f"record starting line {raw.line}: no title",
+                    reason=f"record starting line {raw.line}: {refused}",
                     excerpt=excerpt,
                 )
             )
