@@ -65,7 +65,7 @@ def test_pubmed_xml_structured_abstract_medline_date_vernacular_and_bad_records(
     assert result.source_format == "pubmed_xml"
     assert [r.pmid for r in result.records] == ["11840450", "9999991"]
     first = result.records[0]
-    assert first.doi == "10.1002/art.10053" and first.pages == "467-74"
+    assert first.doi == "10.1002/art.10053" and first.pages == "467-474"
     assert first.abstract == (
         "OBJECTIVE: To assess the efficacy of intravenous immunoglobulin (IVIg). "
         "METHODS: Thirty-five adult patients with chronic PM."
@@ -75,7 +75,8 @@ def test_pubmed_xml_structured_abstract_medline_date_vernacular_and_bad_records(
     second = result.records[1]
     assert second.year == 2008  # from MedlineDate "2008 Aug-Sep"
     assert any("VernacularTitle" in k for k in second.raw)
-    assert {i.position for i in result.issues} == {3, 4}
+    reasons = {i.position: i.reason for i in result.issues}
+    assert reasons.keys() == {3, 4} and "no title, no DOI or PMID" in reasons[4]
 
 
 def test_endnote_xml_style_wrappers_and_chinese() -> None:
@@ -151,7 +152,7 @@ def test_cnki_noteexpress_gb18030_br_markers_and_missing_title() -> None:
 
 def test_cnki_notefirst_xml() -> None:
     result = import_file(FIX / "cnki_notefirst.xml", source="cnki", fmt="cnki_notefirst")
-    assert len(result.records) == 1
+    assert len(result.records) == 2  # the second has an author but no title (issue 11)
     rec = result.records[0]
     assert rec.title is not None and rec.title.startswith("静脉注射免疫球蛋白")
     assert rec.authors == ["田娟", "高金生"]
@@ -162,7 +163,7 @@ def test_cnki_notefirst_xml() -> None:
         "588-590",
     )
     assert rec.keywords == ["皮肌炎", "免疫球蛋白类,静脉内"]
-    assert [i.position for i in result.issues] == [2]
+    assert result.records[1].flags == ["title missing"] and not result.issues
 
 
 def test_detect_format_and_errors() -> None:

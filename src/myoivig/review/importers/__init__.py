@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from myoivig.review.importers.csv_format import parse_csv
@@ -23,6 +24,10 @@ XML_FORMATS = {
 SUPPORTED_FORMATS = sorted([*TAGGED_FORMATS, *XML_FORMATS, "csv"])
 
 
+_PUBMED_XML = re.compile(r"<(!DOCTYPE\s+)?Pubmed(Book)?Article(Set)?\b")
+_MEDLINE_OWN = re.compile(r"^OWN\s*- ")
+
+
 class ImportFormatError(ValueError):
     """Unknown format, or a file that cannot be read as the format at all."""
 
@@ -32,7 +37,7 @@ def detect_format(data: bytes) -> str:
     text, _ = decode_export(data[:8192] if len(data) > 8192 else data)
     head = text.lstrip()[:4000]
     if head.startswith("<"):
-        if "<PubmedArticle" in head:
+        if _PUBMED_XML.search(head):  # book articles too: never fall through to NoteFirst
             return "pubmed_xml"
         if "<records>" in head or "<record>" in head:
             return "endnote_xml"
@@ -40,7 +45,7 @@ def detect_format(data: bytes) -> str:
     first = head.split("\n", 1)[0]
     if first.startswith("TY  -") or first.startswith("TY -"):
         return "ris"
-    if first.startswith("PMID"):
+    if first.startswith("PMID") or _MEDLINE_OWN.match(first):  # ERIC MEDLINE opens with OWN
         return "medline"
     if first.startswith("%0"):
         return "endnote_tagged"
@@ -67,9 +72,10 @@ def import_bytes(
     """
     fmt = fmt or detect_format(data)
     prefix = id_prefix if id_prefix is not None else f"{source}:"
+    truncated = None
     if fmt in XML_FORMATS:
         try:
-            records, issues = XML_FORMATS[fmt](data, source, prefix)
+            records, issues, truncated = XML_FORMATS[fmt](data, source, prefix)
         except ValueError as exc:
             raise ImportFormatError(f"{fmt}: {exc}") from exc
         enc = "xml-declared"
@@ -85,7 +91,12 @@ def import_bytes(
     else:
         raise ImportFormatError(f"unknown format {fmt!r}; supported: {SUPPORTED_FORMATS}")
     return ImportResult(
-        source=source, source_format=fmt, encoding=enc, records=records, issues=issues
+        source=source,
+        source_format=fmt,
+        encoding=enc,
+        records=records,
+        issues=issues,
+        truncated=truncated,
     )
 
 
