@@ -99,15 +99,16 @@ def test_endnote_xml_style_wrappers_and_chinese() -> None:
 def test_csv_bom_quoted_commas_bad_rows() -> None:
     result = import_file(FIX / "scopus_export.csv", source="scopus")
     assert result.source_format == "csv"
-    assert len(result.records) == 2
+    assert len(result.records) == 3
     danieli = result.records[0]
     assert danieli.authors == ["Danieli, M.G.", "Calcabrini, L.", "Calabrese, V."]
     assert danieli.doi == "10.1016/j.autrev.2009.04.001" and danieli.issn == "1568-9972"
     assert danieli.abstract == "Abstract, with a comma"
     assert (danieli.volume, danieli.issue, danieli.pages) == ("9", "2", "124")
     assert result.records[1].doi is None
+    assert result.records[2].flags == ["title missing"]  # an author, no title (issue 11)
     reasons = {i.position: i.reason for i in result.issues}
-    assert "no title" in reasons[3] and "more cells" in reasons[4]
+    assert reasons.keys() == {4} and "more cells" in reasons[4]
 
 
 def test_cnki_endnote_tagged_utf8_bom() -> None:

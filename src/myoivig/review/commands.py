@@ -22,6 +22,7 @@ from rich.table import Table
 
 from myoivig.command_store import open_store
 from myoivig.review import repository as repo
+from myoivig.review import service
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
@@ -35,7 +36,7 @@ from myoivig.review.extraction import (
     extraction_from_mapping,
     reconcile,
 )
-from myoivig.review.importers import ImportFormatError, import_file
+from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.checklist import checklist, to_csv
@@ -72,6 +73,7 @@ KNOWN_ERRORS = (
     MergeError,
     repo.ReviewStateError,
     ScreeningError,
+    service.StrictImportRefused,
     StoreError,
     yaml.YAMLError,
     OSError,
@@ -182,34 +184,31 @@ def import_(
     kind: Annotated[str, typer.Option("--kind", help="database | register | citation ...")] = (
         "database"
     ),
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="All or nothing: refuse the whole file if any record is malformed "
+            "or the file breaks off."
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import an export file; malformed records are listed by position and reason."""
+    """Import an export file; each complete record is kept, malformed ones are listed."""
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(1)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
-            batch = repo.next_batch(s, review)
-            result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
-            repo.add_import(s, result, _source_kind(kind), review)
-    summary = {
-        "file": str(path),
-        "source": source,
-        "format": result.source_format,
-        "encoding": result.encoding,
-        "imported": len(result.records),
-        "malformed": [i.model_dump() for i in result.issues],
-    }
+        result = service.import_export(
+            open_store(migrate=True), path, source, actor=_actor(), fmt=fmt,
+            encoding=encoding, kind=_source_kind(kind), review=review, strict=strict,
+        )  # fmt: skip
+    summary = service.import_summary(path, source, result)
     if as_json:
         _json(summary)
         return
-    console.print(
-        f"imported {len(result.records)} records from {path} "
-        f"({result.source_format}, {result.encoding}) as source {source!r}"
-    )
+    for line in service.summary_lines(summary):
+        console.print(line, soft_wrap=True)
     if result.issues:
         table = Table(title=f"{len(result.issues)} malformed record(s), not imported",
                       title_justify="left")  # fmt: skip
@@ -346,6 +345,7 @@ def records(
                     "year": r.year,
                     "first_author": r.authors[0] if r.authors else None,
                     "title": r.title,
+                    "flags": r.flags,
                     "doi": r.doi,
                     "pmid": r.pmid,
                 }
@@ -358,7 +358,8 @@ def records(
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.record_id, r.source, str(r.year or ""),
-                      r.authors[0] if r.authors else "", r.title or "")  # fmt: skip
+                      r.authors[0] if r.authors else "",
+                      r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}")  # fmt: skip
     console.print(table)
 
 

@@ -1,0 +1,95 @@
+"""The review area's application layer: what the CLI (and later pages and API) call.
+
+Orchestration lives here so that every front end imports the same way: parse the file, decide
+whether the result may be stored (per record by default, all-or-nothing with `strict`), store it
+in one audited unit of work, and describe the outcome in one summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from myoivig.review import repository as repo
+from myoivig.review.importers import import_file
+from myoivig.review.prisma.events import SourceKind
+from myoivig.review.records import TITLE_MISSING, ImportResult
+from myoivig.store import Store
+
+
+class StrictImportRefused(ValueError):
+    """`--strict` and the file has malformed records or breaks off: nothing was stored."""
+
+
+def import_export(
+    store: Store,
+    path: Path,
+    source: str,
+    *,
+    actor: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    kind: SourceKind = "database",
+    review: str = repo.DEFAULT_REVIEW,
+    strict: bool = False,
+) -> ImportResult:
+    """Import one export file into the review.
+
+    Records are atomic: each complete, usable record is stored, each malformed one is reported
+    and left out, and a file that breaks off keeps the records completed before the break.
+    With `strict`, any malformed record or break refuses the whole file (nothing is stored).
+    """
+    with store.unit_of_work(actor=actor) as session:
+        batch = repo.next_batch(session, review)
+        result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
+        if strict and (result.issues or result.truncated):
+            raise StrictImportRefused(f"{path}: --strict and " + _strict_reason(result))
+        repo.add_import(session, result, kind, review)
+    return result
+
+
+def _strict_reason(result: ImportResult) -> str:
+    parts = []
+    if result.truncated:
+        parts.append(f"the file breaks off ({result.truncated})")
+    if result.issues:
+        first = result.issues[0]
+        parts.append(
+            f"{len(result.issues)} malformed record(s), first at position {first.position}: "
+            f"{first.reason}"
+        )
+    return "; ".join(parts) + "; nothing was imported"
+
+
+def import_summary(path: Path, source: str, result: ImportResult) -> dict[str, Any]:
+    """The outcome as stable snake_case keys (the CLI prints it as JSON or as text)."""
+    return {
+        "file": str(path),
+        "source": source,
+        "format": result.source_format,
+        "encoding": result.encoding,
+        "imported": len(result.records),
+        "title_missing": [r.record_id for r in result.records if TITLE_MISSING in r.flags],
+        "group_authors": sum(len(r.group_authors) for r in result.records),
+        "truncated": result.truncated,
+        "malformed": [i.model_dump() for i in result.issues],
+    }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """Plain sentences for the text summary; the malformed records are listed separately."""
+    lines = [
+        f"imported {summary['imported']} records from {summary['file']} "
+        f"({summary['format']}, {summary['encoding']}) as source {summary['source']!r}"
+    ]
+    if summary["truncated"]:
+        lines.append(
+            f"the file is incomplete: {summary['truncated']}; the {summary['imported']} "
+            "complete record(s) before the break were imported, the rest of the file was not"
+        )
+    if summary["title_missing"]:
+        lines.append(
+            f"{len(summary['title_missing'])} record(s) flagged 'title missing' (kept for their "
+            f"DOI, PMID or authors): {', '.join(summary['title_missing'][:10])}"
+        )
+    return lines
