@@ -51,6 +51,23 @@ class BibRecord(BaseModel):
         also clears 'title missing'."""
         return [] if self.title else [TITLE_MISSING]
 
+    @property
+    def screening_text(self) -> str:
+        """What a screener and the ranking model read: title and abstract; a record whose title
+        is missing shows what it can be looked up by instead of an empty line."""
+        if self.title:
+            return f"{self.title} {self.abstract or ''}".strip()
+        lookup = [
+            f"[{TITLE_MISSING}]",
+            f"DOI {self.doi}" if self.doi else "",
+            f"PMID {self.pmid}" if self.pmid else "",
+            "; ".join(self.authors[:3]),
+            self.journal or "",
+            str(self.year or ""),
+            self.abstract or "",
+        ]
+        return " ".join(part for part in lookup if part)
+
     def is_group(self, author: str) -> bool:
         return author in self.group_authors
 

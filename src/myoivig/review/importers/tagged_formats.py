@@ -86,7 +86,8 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         "group_authors": [name for tag, name in named if tag == "CN"],
         "year": parse_year(raw.first("DP")),
         "journal": raw.first("JT", "TA"),
-        "issn": raw.first("IS"),
+        # ERIC writes 'ISSN- ISSN-0148-4834' instead of PubMed's IS.
+        "issn": raw.first("IS") or _eric_issn(raw.first("ISSN")),
         "volume": raw.first("VI"),
         "issue": raw.first("IP"),
         "pages": expand_pages(raw.first("PG")) or _article_number(raw.all("LID", "AID")),
@@ -99,14 +100,18 @@ def _medline(raw: RawRecord) -> dict[str, object]:
     }
 
 
+def _eric_issn(value: str | None) -> str | None:
+    return re.sub(r"^E?ISSN-", "", value) if value else None
+
+
 def _article_number(ids: list[str]) -> str | None:
-    """Location of an e-only article: the article number MEDLINE gives as 'LID - e0123 [pii]'
-    (a publisher item id like 'S0002-9343(17)30001-2' is not a location and is skipped)."""
+    """Location of an e-only article without PG: the article number MEDLINE gives as
+    'LID - e0218765' or 'AID - 5012 [pii]' (a publisher item id such as
+    'S0002-9343(17)30001-2' is not a location and is skipped)."""
     for value in ids:
-        if value.endswith("[pii]"):
-            number = value.removesuffix("[pii]").strip()
-            if re.fullmatch(r"[A-Za-z]{0,2}\d{1,10}", number):
-                return number
+        number = re.sub(r"\s*\[pii\]$", "", value).strip()
+        if re.fullmatch(r"[A-Za-z]{0,2}\d{1,10}", number):
+            return number
     return None
 
 
