@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from myoivig.command_store import open_store
@@ -359,7 +360,7 @@ def records(
     for r in rows:
         table.add_row(r.record_id, r.source, str(r.year or ""),
                       r.authors[0] if r.authors else "",
-                      r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}")  # fmt: skip
+                      escape(r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}"))  # fmt: skip
     console.print(table)
 
 

@@ -104,7 +104,8 @@ _GROUP_WORDS = re.compile(
 _CN_GROUP = re.compile(
     r"(协作组|研究组|小组|委员会|学会|协会|分会|专家组|工作组|联盟|中心|课题组|医院)$"
 )
-_PERSON = re.compile(r",|^\S+\s+[A-Z]{1,3}\.?$|^[A-Z]\.?(\s*[A-Z]\.?)*\s+\S+$")
+# 'Smith, John', 'Smith J', 'Oddis C.V.', 'J. Smith': a person, not part of a group name.
+_PERSON = re.compile(r",|^\S+\s+([A-Z]\.?\s?){1,3}$|^([A-Z]\.\s?)+\S+$")
 
 
 def is_group_name(name: str) -> bool:
@@ -127,28 +128,26 @@ def split_author_cell(cell: str) -> list[str]:
     cuts a group name ('Kidney Disease and Hypertension Study Group' stays whole)."""
     out: list[str] = []
     for piece in split_authors([cell]):
-        out.extend(_split_and(piece))
-    return out
+        # '... and the X Study Group': 'and the' always starts a group.
+        for segment in re.split(r"\s+and\s+(?=the\s)", piece, flags=re.IGNORECASE):
+            out.extend(_split_and(segment.strip()))
+    return [name for name in out if name]
 
 
 def _split_and(piece: str) -> list[str]:
-    tokens = re.split(r"\s+and\s+(?=the\s)|\s+and\s+", piece, flags=re.IGNORECASE)
+    tokens = [t.strip() for t in re.split(r"\s+and\s+", piece, flags=re.IGNORECASE)]
     if len(tokens) == 1:
         return [piece]
     if not is_group_name(piece):
-        return [t.strip() for t in tokens if t.strip()]
-    # A group name somewhere in the cell: split off only leading tokens that are clearly people
+        return [t for t in tokens if t]
+    # A group name in the cell: split off only leading tokens that are clearly people
     # ('Smith J', 'Smith, John'); the rest is one group name, 'and' included.
-    out: list[str] = []
-    rest = piece
+    people: list[str] = []
     for token in tokens[:-1]:
-        if not _PERSON.search(token.strip()) or is_group_name(token):
+        if not _PERSON.search(token) or is_group_name(token):
             break
-        out.append(token.strip())
-        rest = rest[rest.index(token) + len(token) :]
-        rest = re.sub(r"^\s+and\s+", "", rest, flags=re.IGNORECASE)
-    out.append(rest.strip())
-    return out
+        people.append(token)
+    return [*people, " and ".join(tokens[len(people) :])]
 
 
 def unusable(values: dict[str, object]) -> str | None:
