@@ -45,7 +45,7 @@ def test_eric_medline_export_without_pmids_imports_every_record() -> None:
     assert third.flags == ["title missing"] and third.raw["OID"] == ["EJ1199001"]
 
 
-# -- defect 7: PubMed book articles -----------------------------------------------------------------
+# -- defect 7: PubMed book articles ---------------------------------------------------------------
 
 
 def test_book_articles_inside_a_pubmed_article_set_import_as_book_chapters() -> None:
@@ -83,7 +83,7 @@ def test_pubmed_book_article_set_is_detected_as_pubmed_not_cnki() -> None:
     assert book.authors == book.group_authors == ["Tufts Evidence-based Practice Center"]
 
 
-# -- defect 8: group authors, one rule for every format ---------------------------------------------
+# -- defect 8: group authors, one rule for every format -------------------------------------------
 
 KIDNEY = "Chronic Kidney Disease and Hypertension Study Group"
 
@@ -169,7 +169,7 @@ def test_pubmed_xml_e_only_article_keeps_its_elocation_and_short_pages_expand() 
     assert e_only.pages == "5012" and e_only.doi == "10.1038/s41598-021-84512-3"
 
 
-# -- defect 10: partial files -----------------------------------------------------------------------
+# -- defect 10: partial files ---------------------------------------------------------------------
 
 
 def test_truncated_pubmed_xml_keeps_the_five_complete_records() -> None:
@@ -201,7 +201,7 @@ def test_xml_that_is_broken_before_any_record_is_still_refused() -> None:
         import_bytes(b"<PubmedArticleSet><PubmedArticle><x></PubmedArticleSet>", "MEDLINE")
 
 
-# -- defect 11: records without a title ------------------------------------------------------------
+# -- defect 11: records without a title -----------------------------------------------------------
 
 
 def test_records_without_title_but_with_identifier_or_authors_are_flagged() -> None:

@@ -34,7 +34,7 @@ def _count(store: Store) -> int:
 
 def test_partial_file_stores_complete_records_and_strict_stores_none(store: Store) -> None:
     path = REAL / "pubmed_truncated.xml"
-    with pytest.raises(service.StrictImportRefused, match="breaks off.*line 152"):
+    with pytest.raises(service.StrictImportRefused, match=r"breaks off.*line 152"):
         service.import_export(store, path, "MEDLINE", actor="lead", strict=True)
     assert _count(store) == 0  # all or nothing: nothing was written
     result = service.import_export(store, path, "MEDLINE", actor="lead")

@@ -188,8 +188,9 @@ def import_(
     strict: Annotated[
         bool,
         typer.Option(
-            "--strict", help="All or nothing: refuse the whole file if any record is malformed "
-            "or the file breaks off."
+            "--strict",
+            help="All or nothing: refuse the whole file if any record is malformed "
+            "or the file breaks off.",
         ),
     ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
@@ -358,9 +359,9 @@ def records(
     for col in ("Id", "Source", "Year", "First author", "Title"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        shown = r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}"
         table.add_row(r.record_id, r.source, str(r.year or ""),
-                      r.authors[0] if r.authors else "",
-                      escape(r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}"))  # fmt: skip
+                      r.authors[0] if r.authors else "", escape(shown))  # fmt: skip
     console.print(table)
 
 
