@@ -12,7 +12,7 @@ from myoivig.review.dedup import DedupSettings, find_duplicates
 from myoivig.review.dedup.compare import Fingerprint
 from myoivig.review.dedup.merges import MergeEvent, replay
 from myoivig.review.importers import ImportFormatError, detect_format, import_bytes, import_file
-from myoivig.review.importers.fields import clean_doi, expand_pages, split_author_cell
+from myoivig.review.importers.fields import clean_doi
 
 REAL = Path(__file__).parent / "fixtures" / "real_shaped"
 
@@ -135,6 +135,8 @@ def test_dedup_compares_group_authors_by_their_whole_name() -> None:
 
 
 def test_split_author_cell_keeps_people_apart() -> None:
+    from myoivig.review.importers.fields import split_author_cell
+
     assert split_author_cell("John Smith and Kate Jones") == ["John Smith", "Kate Jones"]
     assert split_author_cell(f"Smith J and {KIDNEY}") == ["Smith J", KIDNEY]
 
@@ -159,6 +161,8 @@ def test_medline_page_ranges_are_expanded_and_e_only_articles_keep_their_number(
     assert plos.pages == "e0218765"
     assert sci_rep.pages == "5012"  # no PG: the article number from LID/AID [pii]
     assert sci_rep.doi == "10.1038/s41598-021-84512-3"
+    from myoivig.review.importers.fields import expand_pages
+
     assert expand_pages("588-90") == "588-590" and expand_pages("S12-4") == "S12-S14"
 
 

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from myoivig.cli import app
 from myoivig.review import repository as repo
-from myoivig.review import service
 from myoivig.store import Store
 
 REAL = Path(__file__).parent / "fixtures" / "real_shaped"
@@ -33,6 +32,8 @@ def _count(store: Store) -> int:
 
 
 def test_partial_file_stores_complete_records_and_strict_stores_none(store: Store) -> None:
+    from myoivig.review import service
+
     path = REAL / "pubmed_truncated.xml"
     with pytest.raises(service.StrictImportRefused, match=r"breaks off.*line 152"):
         service.import_export(store, path, "MEDLINE", actor="lead", strict=True)

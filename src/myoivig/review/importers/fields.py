@@ -127,7 +127,10 @@ def split_author_cell(cell: str) -> list[str]:
     """One table cell of authors to names: ';' separates; ' and ' separates people but never
     cuts a group name ('Kidney Disease and Hypertension Study Group' stays whole)."""
     out: list[str] = []
-    for piece in split_authors([cell]):
+    # ';' first, so that 'Lewis, J.; 中华医学会' keeps 'Lewis, J.' whole; CNKI's commas only
+    # separate names inside a piece written in Chinese.
+    pieces = [p.strip() for p in re.split(r"[;；]+", cell) if p.strip()]
+    for piece in (name for p in pieces for name in split_authors([p])):
         # '... and the X Study Group': 'and the' always starts a group.
         for segment in re.split(r"\s+and\s+(?=the\s)", piece, flags=re.IGNORECASE):
             out.extend(_split_and(segment.strip()))
