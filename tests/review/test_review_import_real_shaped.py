@@ -235,3 +235,14 @@ def test_dedup_merges_an_untitled_record_with_its_titled_twin_and_clears_the_fla
     view = replay([untitled_csv, titled], [event])
     merged = next(r for r in view.records if r.record_id == untitled_csv.record_id)
     assert merged.title == "Found later" and merged.flags == []
+
+
+def test_truncated_notefirst_xml_keeps_the_complete_item() -> None:
+    whole = (Path(__file__).parent / "fixtures" / "cnki_notefirst.xml").read_bytes()
+    cut = whole[: whole.index("无名".encode())]
+    result = import_bytes(cut, source="CNKI", fmt="cnki_notefirst")
+    assert [r.title for r in result.records] == [
+        "静脉注射免疫球蛋白联合口服糖皮质激素治疗老年皮肌炎的疗效和安全性"
+    ]
+    assert result.truncated is not None and "line 21" in result.truncated
+    assert [i.position for i in result.issues] == [2]

@@ -83,22 +83,27 @@ def _parse(data: bytes, record_tags: frozenset[str] = frozenset()) -> XmlTree:
         error = exc
     root: _Element | None = None
     complete: set[_Element] = set()
-    started = 0
+    started = finished = 0
+    wanted = {t.lower() for t in record_tags}
     for event, item in pull.read_events():
         if not isinstance(item, etree._Element):
             continue
         el = item
         if root is None:
             root = el
-        if _local(el) in record_tags or (not record_tags and el.getparent() is root):
-            if event == "start":
-                started += 1
-            elif el is not root:
+            continue
+        tagged = _local(el).lower() in wanted
+        if tagged or el.getparent() is root:
+            # Children of the root count as records too, for formats matched loosely (NoteFirst).
+            if event == "end":
                 complete.add(el)
+            if tagged or not wanted:
+                started += event == "start"
+                finished += event == "end"
     if root is None or not complete:
         raise XmlFormatError(f"not well-formed XML: {error}")
     cut = f"XML breaks off at line {error.lineno}: {error.msg}"
-    return XmlTree(root, complete, cut, max(0, started - len(complete)))
+    return XmlTree(root, complete, cut, max(0, started - finished))
 
 
 def _local(el: _Element) -> str:
@@ -437,7 +442,7 @@ def _leaf_texts(el: _Element, *names: str) -> list[str]:
 
 def parse_notefirst_xml(data: bytes, source: str, id_prefix: str) -> Parsed:
     """NoteFirst export: one element per item under the root (names matched loosely)."""
-    tree = _parse(data)
+    tree = _parse(data, frozenset({"Item", "Reference", "Record"}))
     root = tree.root
     items = _find_ci(root, "Item", "Reference", "Record")
     if not items:
