@@ -246,3 +246,14 @@ def test_truncated_notefirst_xml_keeps_the_complete_item() -> None:
     ]
     assert result.truncated is not None and "line 21" in result.truncated
     assert [i.position for i in result.issues] == [2]
+
+
+def test_medline_book_chapter_record() -> None:
+    result = import_file(REAL / "medline_book_chapter.nbib", source="MEDLINE")
+    [chapter] = result.records
+    assert chapter.title == "Sporadic and Hereditary Inclusion Body Myopathies"
+    assert chapter.journal == "GeneReviews((R))" and chapter.year == 1993
+    assert chapter.publication_types == ["Review", "Book Chapter"]
+    assert chapter.authors == ["Needham, Merrilee", "Inclusion Body Myositis Study Group"]
+    assert chapter.group_authors == ["Inclusion Body Myositis Study Group"]
+    assert chapter.raw["FED"] == ["Adam, Margaret P", "Feldman, Jerry"]  # editors, not authors

@@ -85,7 +85,8 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         "authors": [name for _, name in named],
         "group_authors": [name for tag, name in named if tag == "CN"],
         "year": parse_year(raw.first("DP")),
-        "journal": raw.first("JT", "TA"),
+        # A book chapter (MEDLINE book records: TI chapter, BTI book) has the book as container.
+        "journal": raw.first("JT", "TA") or (raw.first("BTI") if raw.first("TI") else None),
         # ERIC writes 'ISSN- ISSN-0148-4834' instead of PubMed's IS.
         "issn": raw.first("IS") or _eric_issn(raw.first("ISSN")),
         "volume": raw.first("VI"),
@@ -96,8 +97,17 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         "abstract": clean_text(raw.first("AB")),
         "language": raw.first("LA"),
         "keywords": [m.replace("*", "") for m in raw.all("MH")] + raw.all("OT"),
-        "publication_types": raw.all("PT"),
+        "publication_types": _medline_book_kind(raw) + raw.all("PT"),
     }
+
+
+def _medline_book_kind(raw: RawRecord) -> list[str]:
+    """MEDLINE book records (BTI) are a 'Book Chapter' (with TI) or a whole 'Book', as for
+    PubMed XML book articles; their editors (ED/FED) are not authors and stay in `raw`."""
+    if not raw.first("BTI"):
+        return []
+    kind = "Book Chapter" if raw.first("TI") else "Book"
+    return [] if kind in raw.all("PT") else [kind]
 
 
 def _eric_issn(value: str | None) -> str | None:
