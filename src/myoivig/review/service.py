@@ -50,12 +50,14 @@ def import_export(
 
 def _strict_reason(result: ImportResult) -> str:
     parts = []
+    malformed = result.issues
     if result.truncated:
         parts.append(f"the file breaks off ({result.truncated})")
-    if result.issues:
-        first = result.issues[0]
+        malformed = [i for i in malformed if result.truncated not in i.reason]
+    if malformed:
+        first = malformed[0]
         parts.append(
-            f"{len(result.issues)} malformed record(s), first at position {first.position}: "
+            f"{len(malformed)} malformed record(s), first at position {first.position}: "
             f"{first.reason}"
         )
     return "; ".join(parts) + "; nothing was imported"

@@ -7,6 +7,7 @@ names case-insensitively and keeps every leaf in `raw`, so an unexpected layout 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -102,7 +103,8 @@ def _parse(data: bytes, record_tags: frozenset[str] = frozenset()) -> XmlTree:
                 finished += event == "end"
     if root is None or not complete:
         raise XmlFormatError(f"not well-formed XML: {error}")
-    cut = f"XML breaks off at line {error.lineno}: {error.msg}"
+    message = re.sub(r",? line \d+, column \d+$", "", str(error.msg))
+    cut = f"XML breaks off at line {error.lineno}, column {error.position[1]}: {message}"
     return XmlTree(root, complete, cut, max(0, started - finished))
 
 
