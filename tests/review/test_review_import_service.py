@@ -18,14 +18,6 @@ REAL = Path(__file__).parent / "fixtures" / "real_shaped"
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_store(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setenv("MYOIVIG_DATABASE_URL", store.url)
-    monkeypatch.setenv("MYOIVIG_ACTOR", "lead")
-    monkeypatch.chdir(tmp_path)
-    return store
-
-
 def _count(store: Store) -> int:
     with store.session() as session:
         return len(repo.load_records(session))
