@@ -5,13 +5,11 @@ authors are part of the generated data (defect 11)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from bib_writers import write_csv, write_endnote_xml, write_medline, write_pubmed_xml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from myoivig.review.exports import WRITERS
 from myoivig.review.importers import detect_format, import_bytes
 from myoivig.review.records import BibRecord
 
@@ -78,13 +76,6 @@ def records(draw: st.DrawFn) -> BibRecord:
 
 FIELDS = ("title", "authors", "group_authors", "year", "journal", "volume", "issue", "pages",
           "doi", "pmid", "abstract")  # fmt: skip
-
-WRITERS: dict[str, Callable[[list[BibRecord]], bytes]] = {
-    "medline": lambda rs: write_medline(rs).encode(),
-    "pubmed_xml": write_pubmed_xml,
-    "endnote_xml": write_endnote_xml,
-    "csv": lambda rs: write_csv(rs).encode(),
-}
 
 
 def _round_trip(fmt: str, written: list[BibRecord]) -> None:

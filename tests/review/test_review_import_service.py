@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from myoivig.cli import app
 from myoivig.review import repository as repo
+from myoivig.review.importers import import_file
 from myoivig.store import Store
 
 REAL = Path(__file__).parent / "fixtures" / "real_shaped"
@@ -77,3 +78,24 @@ def test_untitled_records_are_listed_flagged_and_can_be_ranked(cli_store: Store)
                                  "--reviewer", "r1", "--json"])  # fmt: skip
     assert ranked.exit_code == 0, ranked.output
     assert json.loads(ranked.output)["n_queue"] == 2
+
+
+@pytest.mark.parametrize("fmt", ["medline", "pubmed_xml", "endnote_xml", "csv"])
+def test_export_reads_back_and_never_overwrites(cli_store: Store, fmt: str) -> None:
+    path = str(REAL / "pubmed_with_book_articles.xml")
+    assert runner.invoke(app, ["review", "import", path, "--source", "MEDLINE"]).exit_code == 0
+    wrote = runner.invoke(app, ["review", "export", "out.txt", "--format", fmt])
+    assert wrote.exit_code == 0, wrote.output
+    assert "wrote 3 records" in wrote.output
+    again = runner.invoke(app, ["review", "export", "out.txt", "--format", fmt])
+    assert again.exit_code == 1 and "exists" in again.output
+    back = import_file(Path("out.txt"), source="MEDLINE")
+    assert back.source_format == fmt and not back.issues
+    with cli_store.session() as session:
+        stored = repo.load_records(session)
+    for before, after in zip(stored, back.records, strict=True):
+        for name in ("title", "authors", "group_authors", "year", "journal", "pages", "doi"):
+            assert getattr(after, name) == getattr(before, name), (fmt, name)
+        assert after.pmid == before.pmid
+    bad = runner.invoke(app, ["review", "export", "x.bib", "--format", "bibtex"])
+    assert bad.exit_code == 1 and "cannot export as 'bibtex'" in bad.output

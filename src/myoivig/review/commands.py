@@ -31,6 +31,7 @@ from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_confl
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
+from myoivig.review.exports import ExportFormatError
 from myoivig.review.extraction import (
     ExtractionError,
     disagreements,
@@ -75,6 +76,7 @@ KNOWN_ERRORS = (
     repo.ReviewStateError,
     ScreeningError,
     service.StrictImportRefused,
+    ExportFormatError,
     StoreError,
     yaml.YAMLError,
     OSError,
@@ -363,6 +365,26 @@ def records(
         table.add_row(r.record_id, r.source, str(r.year or ""),
                       r.authors[0] if r.authors else "", escape(shown))  # fmt: skip
     console.print(table)
+
+
+def export(
+    path: Annotated[Path, typer.Argument(help="File to write (must not exist yet).")],
+    fmt: Annotated[str, typer.Option("--format", help="medline | pubmed_xml | endnote_xml | csv")],
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    include_merged: Annotated[
+        bool, typer.Option("--all", help="Also records merged into another.")
+    ] = False,
+    review: ReviewName = repo.DEFAULT_REVIEW,
+) -> None:
+    """Export the review's records (after merges unless --all) for a reference manager."""
+    with _errors():
+        data, count = service.export_records(
+            open_store(migrate=True), fmt, review=review, include_merged=include_merged,
+            source=source,
+        )  # fmt: skip
+        with path.open("xb") as out:  # never overwrite a file by surprise
+            out.write(data)
+    console.print(f"wrote {count} records to {path} ({fmt})")
 
 
 # -- dedup ---------------------------------------------------------------------------------------
@@ -890,6 +912,7 @@ def register(app: typer.Typer) -> None:
     review_app.add_typer(protocol_app, name="protocol")
     review_app.command("import")(import_)
     review_app.command("records")(records)
+    review_app.command("export")(export)
     review_app.add_typer(search_app, name="search")
     review_app.command("dedup")(dedup)
     review_app.command("merge")(merge)

@@ -1,8 +1,8 @@
 """The review area's application layer: what the CLI (and later pages and API) call.
 
-Orchestration lives here so that every front end imports the same way: parse the file, decide
-whether the result may be stored (per record by default, all-or-nothing with `strict`), store it
-in one audited unit of work, and describe the outcome in one summary.
+Orchestration lives here so that every front end imports and exports the same way: parse the
+file, decide whether the result may be stored (per record by default, all-or-nothing with
+`strict`), store it in one audited unit of work, and describe the outcome in one summary.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from myoivig.review import repository as repo
+from myoivig.review.exports import export_bytes
 from myoivig.review.importers import import_file
 from myoivig.review.prisma.events import SourceKind
 from myoivig.review.records import TITLE_MISSING, ImportResult
@@ -95,3 +96,20 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             f"DOI, PMID or authors): {', '.join(summary['title_missing'][:10])}"
         )
     return lines
+
+
+def export_records(
+    store: Store,
+    fmt: str,
+    *,
+    review: str = repo.DEFAULT_REVIEW,
+    include_merged: bool = False,
+    source: str | None = None,
+) -> tuple[bytes, int]:
+    """The review's records (after merges unless `include_merged`) in an export format, and
+    how many were written."""
+    with store.session() as session:
+        view = repo.merged_view(session, review)
+        rows = repo.load_records(session, review) if include_merged else view.records
+    rows = [r for r in rows if source is None or r.source == source]
+    return export_bytes(rows, fmt), len(rows)

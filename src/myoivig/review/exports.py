@@ -1,9 +1,10 @@
-"""Writers of the real export formats, for round-trip tests: a record written as MEDLINE/.nbib,
-PubMed XML, EndNote XML or a Scopus-style CSV must read back with the same fields.
+"""Export records as MEDLINE/.nbib, PubMed XML, EndNote XML or Scopus-style CSV, for reference
+managers and other review tools; the importers read every one of them back field for field
+(title, authors with groups, year, journal, volume, issue, pages, DOI, PMID, abstract).
 
-They write what the exporters write: MEDLINE abbreviates the last page ('1092-7') and wraps long
-values onto lines indented by six spaces; PubMed XML puts an e-only article's number in
-ELocationID; EndNote marks a corporate author with a trailing comma.
+They write what the databases' own exporters write: MEDLINE abbreviates the last page ('1092-7')
+and wraps long values onto lines indented by six spaces; PubMed XML puts an e-only article's
+number in ELocationID; EndNote marks a corporate author with a trailing comma.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import io
 import re
 import textwrap
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -51,21 +53,25 @@ def _tag(tag: str, value: str) -> list[str]:
     return [head + lines[0], *("      " + line for line in lines[1:])]
 
 
+def _initials(fore: str) -> str:
+    """'Jean Charles' -> 'JC', 'J C' -> 'JC' (MEDLINE's AU form)."""
+    return "".join(part[0] for part in fore.replace("-", " ").split())
+
+
+def is_book_chapter(record: BibRecord) -> bool:
+    return "Book Chapter" in record.publication_types
+
+
 def write_medline(records: list[BibRecord]) -> str:
+    """MEDLINE/.nbib. A record without a PMID opens with `OWN - <source>`, as ERIC's records
+    open with `OWN - ERIC`; only what the record holds is written (no invented month, owner,
+    language or publication type)."""
     blocks = []
     for r in records:
-        lines: list[str] = []
-        if r.pmid:
-            lines += _tag("PMID", r.pmid)
-        lines += _tag("OWN", "NLM")
-        if r.volume:
-            lines += _tag("VI", r.volume)
-        if r.issue:
-            lines += _tag("IP", r.issue)
-        if r.year:
-            lines += _tag("DP", f"{r.year} Mar")
-        if r.title:
-            lines += _tag("TI", r.title)
+        lines: list[str] = _tag("PMID", r.pmid) if r.pmid else _tag("OWN", r.source)
+        for tag, value in (("VI", r.volume), ("IP", r.issue), ("DP", r.year), ("TI", r.title)):
+            if value:
+                lines += _tag(tag, str(value))
         if r.pages and is_e_location(r.pages):
             lines += _tag("LID", r.pages)
         elif r.pages:
@@ -80,11 +86,15 @@ def write_medline(records: list[BibRecord]) -> str:
                 continue
             last, fore = _person_parts(name)
             lines += _tag("FAU", name)
-            lines += _tag("AU", f"{last} {fore[0]}" if fore else last)
-        lines += _tag("LA", "eng")
-        lines += _tag("PT", "Journal Article")
+            lines += _tag("AU", f"{last} {_initials(fore)}" if fore else last)
+        if r.language:
+            lines += _tag("LA", r.language)
+        for kind in r.publication_types:
+            lines += _tag("PT", kind)
         if r.journal:
-            lines += _tag("JT", r.journal)
+            lines += _tag("BTI" if is_book_chapter(r) else "JT", r.journal)
+        if r.issn:
+            lines += _tag("IS", r.issn)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
@@ -93,15 +103,20 @@ def write_medline(records: list[BibRecord]) -> str:
 
 
 def write_pubmed_xml(records: list[BibRecord]) -> bytes:
+    """PubMed XML (`PubmedArticleSet`). Book chapters are written as journal articles with the
+    book as `Journal/Title`; attributes and elements the record cannot know (Status, Owner,
+    PubModel, a missing Language) are left out rather than invented."""
     root = E("PubmedArticleSet")
     for r in records:
         art = Sub(root, "PubmedArticle")
-        cit = Sub(art, "MedlineCitation", Status="MEDLINE", Owner="NLM")
+        cit = Sub(art, "MedlineCitation")
         if r.pmid:
             Sub(cit, "PMID", Version="1").text = r.pmid
-        article = Sub(cit, "Article", PubModel="Print")
+        article = Sub(cit, "Article")
         journal = Sub(article, "Journal")
-        issue = Sub(journal, "JournalIssue", CitedMedium="Print")
+        if r.issn:
+            Sub(journal, "ISSN").text = r.issn
+        issue = Sub(journal, "JournalIssue")
         if r.volume:
             Sub(issue, "Volume").text = r.volume
         if r.issue:
@@ -130,7 +145,12 @@ def write_pubmed_xml(records: list[BibRecord]) -> bytes:
                 Sub(author, "LastName").text = last
                 if fore:
                     Sub(author, "ForeName").text = fore
-        Sub(article, "Language").text = "eng"
+        if r.language:
+            Sub(article, "Language").text = r.language
+        if r.publication_types:
+            kinds = Sub(article, "PublicationTypeList")
+            for kind in r.publication_types:
+                Sub(kinds, "PublicationType").text = kind
         data = Sub(art, "PubmedData")
         ids = Sub(data, "ArticleIdList")
         if r.pmid:
@@ -147,35 +167,49 @@ def _styled(parent: etree._Element, tag: str, text: str) -> None:
     Sub(Sub(parent, tag), "style", face="normal", font="default", size="100%").text = text
 
 
+# EndNote reference types (name, number) as EndNote XML writes them in <ref-type>.
+_REF_TYPES = {"Book Chapter": ("Book Section", "5"), "Book": ("Book", "6")}
+_JOURNAL_ARTICLE = ("Journal Article", "17")
+
+
 def write_endnote_xml(records: list[BibRecord]) -> bytes:
+    """EndNote XML. A PMID goes into `accession-num` with PubMed named as the remote database,
+    which is how EndNote marks an accession number as a PMID."""
     root = E("xml")
     recs = Sub(root, "records")
     for n, r in enumerate(records, start=1):
         rec = Sub(recs, "record")
         Sub(rec, "rec-number").text = str(n)
-        Sub(rec, "ref-type", name="Journal Article").text = "17"
+        kind = next((_REF_TYPES[k] for k in r.publication_types if k in _REF_TYPES), None)
+        name, number = kind or _JOURNAL_ARTICLE
+        Sub(rec, "ref-type", name=name).text = number
         authors = Sub(Sub(rec, "contributors"), "authors")
-        for name in r.authors:
-            _styled(authors, "author", f"{name}," if r.is_group(name) else name)
+        for author in r.authors:
+            _styled(authors, "author", f"{author}," if r.is_group(author) else author)
         titles = Sub(rec, "titles")
         if r.title:
             _styled(titles, "title", r.title)
         if r.journal:
             _styled(titles, "secondary-title", r.journal)
-            _styled(Sub(rec, "periodical"), "full-title", r.journal)
+            if kind is None:
+                _styled(Sub(rec, "periodical"), "full-title", r.journal)
         for tag, value in (("pages", r.pages), ("volume", r.volume), ("number", r.issue)):
             if value:
                 _styled(rec, tag, value)
         if r.year:
             _styled(Sub(rec, "dates"), "year", str(r.year))
+        if r.issn:
+            _styled(rec, "isbn", r.issn)
         if r.doi:
             _styled(rec, "electronic-resource-num", r.doi)
         if r.pmid:
             _styled(rec, "accession-num", r.pmid)
+            _styled(rec, "remote-database-name", "PubMed")
+            _styled(rec, "remote-database-provider", "NLM")
         if r.abstract:
             _styled(rec, "abstract", r.abstract)
-        _styled(rec, "remote-database-name", "PubMed")
-        _styled(rec, "remote-database-provider", "NLM")
+        if r.language:
+            _styled(rec, "language", r.language)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -218,3 +252,23 @@ def write_csv(records: list[BibRecord]) -> str:
             ]
         )
     return "\ufeff" + out.getvalue()
+
+
+WRITERS: dict[str, Callable[[list[BibRecord]], bytes]] = {
+    "medline": lambda records: write_medline(records).encode("utf-8"),
+    "pubmed_xml": write_pubmed_xml,
+    "endnote_xml": write_endnote_xml,
+    "csv": lambda records: write_csv(records).encode("utf-8"),
+}
+EXPORT_FORMATS = sorted(WRITERS)
+
+
+class ExportFormatError(ValueError):
+    """An export format that is not written."""
+
+
+def export_bytes(records: list[BibRecord], fmt: str) -> bytes:
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise ExportFormatError(f"cannot export as {fmt!r}; formats: {EXPORT_FORMATS}")
+    return writer(records)
