@@ -123,22 +123,29 @@ def groups_in(authors: list[str]) -> list[str]:
     return [a for a in authors if is_group_name(a)]
 
 
+_SEMICOLONS = re.compile(r"[;；]+")
+_AND_THE = re.compile(r"\s+and\s+(?=the\s)", re.IGNORECASE)
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
 def split_author_cell(cell: str) -> list[str]:
     """One table cell of authors to names: ';' separates; ' and ' separates people but never
     cuts a group name ('Kidney Disease and Hypertension Study Group' stays whole)."""
     out: list[str] = []
     # ';' first, so that 'Lewis, J.; 中华医学会' keeps 'Lewis, J.' whole; CNKI's commas only
     # separate names inside a piece written in Chinese.
-    pieces = [p.strip() for p in re.split(r"[;；]+", cell) if p.strip()]
+    pieces = [p.strip() for p in _SEMICOLONS.split(cell) if p.strip()]
     for piece in (name for p in pieces for name in split_authors([p])):
         # '... and the X Study Group': 'and the' always starts a group.
-        for segment in re.split(r"\s+and\s+(?=the\s)", piece, flags=re.IGNORECASE):
+        for segment in _AND_THE.split(piece):
             out.extend(_split_and(segment.strip()))
     return [name for name in out if name]
 
 
 def _split_and(piece: str) -> list[str]:
-    tokens = [t.strip() for t in re.split(r"\s+and\s+", piece, flags=re.IGNORECASE)]
+    if not _AND.search(piece):
+        return [piece]
+    tokens = [t.strip() for t in _AND.split(piece)]
     if len(tokens) == 1:
         return [piece]
     if not is_group_name(piece):
