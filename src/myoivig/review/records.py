@@ -6,7 +6,23 @@ decision (dedup, screening) can be traced back to what the file actually said.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+ContributorRole = Literal["editor", "supervisor", "translator", "contributor"]
+
+
+class Contributor(BaseModel):
+    """A named person who is not an author of the work: editors, thesis supervisors, ...
+
+    Kept apart from `authors` so that a thesis supervisor or a book editor is never counted as an
+    author (dedup and citation use `authors`), yet nothing the export names is dropped.
+    """
+
+    name: str
+    role: ContributorRole
+
 
 TITLE_MISSING = "title missing"
 
@@ -28,6 +44,9 @@ class BibRecord(BaseModel):
         default_factory=list,
         description="Entries of `authors` that are groups (consortia, study groups), kept whole; "
         "they are never split at 'and' nor reduced to a surname and initial.",
+    )
+    contributors: list[Contributor] = Field(
+        default_factory=list, description="Non-author roles (editor, supervisor) in file order."
     )
     year: int | None = None
     journal: str | None = None
