@@ -58,6 +58,8 @@ def test_book_articles_inside_a_pubmed_article_set_import_as_book_chapters() -> 
     assert chapter.pmid == "20301475" and chapter.year == 1993
     # The book's editors are not the chapter's authors.
     assert chapter.authors == ["Needham, Merrilee", "Inclusion Body Myositis Study Group"]
+    editors = [(c.name, c.role) for c in chapter.contributors]
+    assert editors == [("Adam, Margaret P", "editor"), ("Feldman, Jerry", "editor")]
     assert chapter.group_authors == ["Inclusion Body Myositis Study Group"]
     assert chapter.abstract == (
         "CLINICAL CHARACTERISTICS: Slowly progressive weakness of finger flexors and "
@@ -256,4 +258,5 @@ def test_medline_book_chapter_record() -> None:
     assert chapter.publication_types == ["Review", "Book Chapter"]
     assert chapter.authors == ["Needham, Merrilee", "Inclusion Body Myositis Study Group"]
     assert chapter.group_authors == ["Inclusion Body Myositis Study Group"]
-    assert chapter.raw["FED"] == ["Adam, Margaret P", "Feldman, Jerry"]  # editors, not authors
+    editors = [(c.name, c.role) for c in chapter.contributors]  # editors, not authors
+    assert editors == [("Adam, Margaret P", "editor"), ("Feldman, Jerry", "editor")]

@@ -87,6 +87,10 @@ def write_medline(records: list[BibRecord]) -> str:
             last, fore = _person_parts(name)
             lines += _tag("FAU", name)
             lines += _tag("AU", f"{last} {_initials(fore)}" if fore else last)
+        for editor in (c.name for c in r.contributors if c.role == "editor"):
+            last, fore = _person_parts(editor)
+            lines += _tag("FED", editor)
+            lines += _tag("ED", f"{last} {_initials(fore)}" if fore else last)
         if r.language:
             lines += _tag("LA", r.language)
         for kind in r.publication_types:
@@ -183,9 +187,15 @@ def write_endnote_xml(records: list[BibRecord]) -> bytes:
         kind = next((_REF_TYPES[k] for k in r.publication_types if k in _REF_TYPES), None)
         name, number = kind or _JOURNAL_ARTICLE
         Sub(rec, "ref-type", name=name).text = number
-        authors = Sub(Sub(rec, "contributors"), "authors")
+        contributors = Sub(rec, "contributors")
+        authors = Sub(contributors, "authors")
         for author in r.authors:
             _styled(authors, "author", f"{author}," if r.is_group(author) else author)
+        editors = [c.name for c in r.contributors if c.role == "editor"]
+        if editors:
+            secondary = Sub(contributors, "secondary-authors")
+            for editor in editors:
+                _styled(secondary, "author", editor)
         titles = Sub(rec, "titles")
         if r.title:
             _styled(titles, "title", r.title)

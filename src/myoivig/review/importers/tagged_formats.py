@@ -147,6 +147,10 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         "title": raw.first("TI", "BTI") or raw.first("TT"),
         "authors": [name for _, name in named],
         "group_authors": [name for tag, name in named if tag == "CN"],
+        # Book records name their editors under FED (full) / ED.
+        "contributors": [
+            Contributor(name=name, role="editor") for name in raw.all("FED") or raw.all("ED")
+        ],
         "year": parse_year(raw.first("DP")),
         # A book chapter (MEDLINE book records: TI chapter, BTI book) has the book as container.
         "journal": raw.first("JT", "TA") or (raw.first("BTI") if raw.first("TI") else None),

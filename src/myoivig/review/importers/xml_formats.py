@@ -24,7 +24,7 @@ from myoivig.review.importers.fields import (
     unusable,
     with_groups,
 )
-from myoivig.review.records import BibRecord, ImportIssue
+from myoivig.review.records import BibRecord, Contributor, ImportIssue
 
 _Element = etree._Element
 
@@ -294,7 +294,8 @@ def _pubmed_book(art: _Element) -> dict[str, object] | str:
     """A <PubmedBookArticle>: a chapter (ArticleTitle inside Book/BookTitle) or a whole book.
 
     The book title is the container, kept in `journal` as for a journal article; the book's
-    editors (Book/AuthorList Type="editors") are not the chapter's authors and stay in `raw`.
+    editors (AuthorList Type="editors") are not the chapter's authors: they are contributors
+    with the role 'editor'.
     """
     doc = art.find("BookDocument")
     if doc is None:
@@ -309,6 +310,13 @@ def _pubmed_book(art: _Element) -> dict[str, object] | str:
         for au in author_list.findall("Author")
     ]
     authors, groups = _pubmed_authors(author_elements)
+    editor_elements = [
+        au
+        for author_list in [*doc.findall("AuthorList"), *doc.findall("Book/AuthorList")]
+        if author_list.get("Type") == "editors"
+        for au in author_list.findall("Author")
+    ]
+    editors, _ = _pubmed_authors(editor_elements)
     doi = _id_of(doc, "ArticleIdList/ArticleId", "IdType", "doi") or _id_of(
         art, "PubmedBookData/ArticleIdList/ArticleId", "IdType", "doi"
     )
@@ -321,6 +329,7 @@ def _pubmed_book(art: _Element) -> dict[str, object] | str:
         "title": chapter_title or book_title,
         "authors": authors,
         "group_authors": groups,
+        "contributors": [Contributor(name=name, role="editor") for name in editors],
         "year": _year(book.find("PubDate") if book is not None else None)
         or _year(doc.find("ContributionDate")),
         "journal": book_title if chapter_title else None,
@@ -351,10 +360,14 @@ def parse_endnote_xml(data: bytes, source: str, id_prefix: str) -> Parsed:
     for position, rec in enumerate(found, start=1):
         ref_type = rec.find("ref-type")
         authors, groups = _endnote_authors(rec)
+        kind = ref_type.get("name", "") if ref_type is not None else ""
+        role = "editor" if kind in _EDITED_TYPES else "contributor"
+        secondary = [_text(a) for a in rec.findall("contributors/secondary-authors/author")]
         values: dict[str, object] = {
             "title": _first_text(rec, "titles/title"),
             "authors": authors,
             "group_authors": groups,
+            "contributors": [Contributor(name=n, role=role) for n in secondary if n],
             "year": parse_year(_first_text(rec, "dates/year")),
             "journal": _first_text(rec, "periodical/full-title")
             or _first_text(rec, "titles/secondary-title"),
@@ -384,6 +397,10 @@ def parse_endnote_xml(data: bytes, source: str, id_prefix: str) -> Parsed:
             )
         )
     return records, issues + tree.cut_issues(len(found)), tree.cut
+
+
+# EndNote reference types whose secondary authors are the editors of the container.
+_EDITED_TYPES = {"Book Section", "Edited Book", "Conference Proceedings", "Conference Paper"}
 
 
 def _endnote_authors(rec: _Element) -> tuple[list[str], list[str]]:
