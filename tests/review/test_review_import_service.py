@@ -80,7 +80,7 @@ def test_untitled_records_are_listed_flagged_and_can_be_ranked(cli_store: Store)
     assert json.loads(ranked.output)["n_queue"] == 2
 
 
-@pytest.mark.parametrize("fmt", ["medline", "pubmed_xml", "endnote_xml", "csv"])
+@pytest.mark.parametrize("fmt", ["medline", "pubmed_xml", "endnote_xml", "csv", "ris"])
 def test_export_reads_back_and_never_overwrites(cli_store: Store, fmt: str) -> None:
     path = str(REAL / "pubmed_with_book_articles.xml")
     assert runner.invoke(app, ["review", "import", path, "--source", "MEDLINE"]).exit_code == 0

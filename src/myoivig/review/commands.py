@@ -369,7 +369,9 @@ def records(
 
 def export(
     path: Annotated[Path, typer.Argument(help="File to write (must not exist yet).")],
-    fmt: Annotated[str, typer.Option("--format", help="medline | pubmed_xml | endnote_xml | csv")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="medline, pubmed_xml, endnote_xml, csv, ris, ...")
+    ],
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     include_merged: Annotated[
         bool, typer.Option("--all", help="Also records merged into another.")

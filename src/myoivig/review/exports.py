@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from myoivig.review.importers.writers import LAYOUTS as TAGGED_LAYOUTS
+from myoivig.review.importers.writers import export_records as export_tagged
 from myoivig.review.records import BibRecord
 
 E = etree.Element
@@ -270,7 +272,9 @@ WRITERS: dict[str, Callable[[list[BibRecord]], bytes]] = {
     "endnote_xml": write_endnote_xml,
     "csv": lambda records: write_csv(records).encode("utf-8"),
 }
-EXPORT_FORMATS = sorted(WRITERS)
+# The line-tagged formats (RIS, EndNote tagged, RefWorks, CNKI) are written by
+# importers/writers.py; `review export` offers both sets, in UTF-8.
+EXPORT_FORMATS = sorted({*WRITERS, *TAGGED_LAYOUTS})
 
 
 class ExportFormatError(ValueError):
@@ -279,6 +283,8 @@ class ExportFormatError(ValueError):
 
 def export_bytes(records: list[BibRecord], fmt: str) -> bytes:
     writer = WRITERS.get(fmt)
-    if writer is None:
-        raise ExportFormatError(f"cannot export as {fmt!r}; formats: {EXPORT_FORMATS}")
-    return writer(records)
+    if writer is not None:
+        return writer(records)
+    if fmt in TAGGED_LAYOUTS:
+        return export_tagged(records, fmt).encode("utf-8")
+    raise ExportFormatError(f"cannot export as {fmt!r}; formats: {EXPORT_FORMATS}")
