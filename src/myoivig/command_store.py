@@ -7,6 +7,7 @@ importing another area (the console script loads one area at a time).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -29,3 +30,8 @@ def open_store(*, migrate: bool = False) -> Store:
         _errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from error
     return store
+
+
+def cli_actor() -> str:
+    """Who a command line write is recorded as: MYOIVIG_ACTOR, else the login name."""
+    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"

@@ -17,11 +17,13 @@ import typer
 from typer.core import TyperGroup
 
 AREA_MODULES = {
+    "accounts": "myoivig.accounts.commands",
     "clinic": "myoivig.clinic.commands",
     "evidence": "myoivig.evidence.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
     "review": "myoivig.review.commands",
+    "web": "myoivig.web.commands",
 }
 
 COMMAND_AREAS = {
@@ -42,6 +44,9 @@ COMMAND_AREAS = {
     "advise": "protocol",
     "protocol": "protocol",
     "review": "review",
+    "users": "accounts",
+    "sites": "accounts",
+    "serve": "web",
 }
 
 

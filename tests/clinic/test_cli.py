@@ -23,11 +23,11 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_run_loads_the_cohort_once_and_shows_it(runner: CliRunner) -> None:
-    first = runner.invoke(app, ["run"])
+    first = runner.invoke(app, ["run", "--no-serve"])
     assert first.exit_code == 0, first.output
     assert "loaded the bundled 1998 trial cohort (16 patients, 80 IVIg courses)" in first.output
     assert "MAS98-16" in first.output
-    second = runner.invoke(app, ["run"])
+    second = runner.invoke(app, ["run", "--no-serve"])
     assert second.exit_code == 0 and "loaded the bundled" not in second.output
 
 

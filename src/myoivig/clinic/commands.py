@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
+from myoivig.clinic.service import CLI_OPERATOR, load_patient, visible_dossiers
 from myoivig.command_store import open_store
 from myoivig.demo import load_trial_cohort, trial_cohort_facts
 from myoivig.io.dictionary import render_dictionary
@@ -21,7 +22,7 @@ from myoivig.io.exporter import export_store
 from myoivig.io.importer import import_path
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import FormatError
-from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
+from myoivig.store.repository import RecordNotFoundError, list_dossiers
 
 # Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -154,7 +155,7 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 def patients_list(as_json: JsonFlag = False) -> None:
     """List all patients with their diagnosis and number of IVIg courses."""
     with open_store().session() as session:
-        dossiers = list_dossiers(session)
+        dossiers = visible_dossiers(session, CLI_OPERATOR)
     if as_json:
         print_json([patient_summary(d) for d in dossiers])
     else:
@@ -169,7 +170,7 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
     """Everything stored about one patient."""
     with open_store().session() as session:
         try:
-            dossier = load_dossier(session, code)
+            dossier = load_patient(session, CLI_OPERATOR, code)
         except RecordNotFoundError as error:
             errors.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1) from error
@@ -200,8 +201,15 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
         )
 
 
-def run() -> None:
-    """The main job: set up the database, load the example cohort if empty, show the overview."""
+def run(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Then start the web application.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """The main job: set up the database, load the example cohort if empty, show the overview,
+    then serve the clinic web application (prints where to sign in)."""
     store = open_store(migrate=True)
     if store.patient_count() == 0:
         loaded = load_trial_cohort(store)
@@ -223,6 +231,10 @@ def run() -> None:
         f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
         f"{facts['unattributed_adverse_events']['text']}"
     )
+    if serve:
+        from myoivig.web.launch import start_clinic  # imported here: the web stack is heavy
+
+        start_clinic(store, host, port, lambda line: console.print(line, highlight=False))
 
 
 def register(app: typer.Typer) -> None:

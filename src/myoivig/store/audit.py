@@ -18,13 +18,18 @@ from myoivig.store.tables import AuditRow, Versioned
 ACTOR_KEY = "myoivig.actor"
 READ_ONLY_KEY = "myoivig.read_only"
 SKIP = {"id", "version", "created_at", "updated_at", "updated_by"}
+# Columns whose values never enter the audit trail: the entry says they changed, not to what.
+SECRET_COLUMNS = {"password_hash", "token_hash"}
+REDACTED = "[redacted]"
 
 
 class ReadOnlySessionError(RuntimeError):
     """A write was attempted in a session opened for reading."""
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, key: str = "") -> Any:
+    if key in SECRET_COLUMNS and value is not None:
+        return REDACTED
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -33,7 +38,7 @@ def _jsonable(value: Any) -> Any:
 def _snapshot(obj: Versioned) -> dict[str, Any]:
     state: Any = inspect(obj)
     return {
-        attr.key: _jsonable(attr.value)
+        attr.key: _jsonable(attr.value, attr.key)
         for attr in state.attrs
         if attr.key in state.mapper.columns and attr.key not in SKIP
     }
@@ -50,7 +55,10 @@ def _diff(obj: Versioned) -> dict[str, Any]:
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
             if before != after:
-                changes[attr.key] = {"from": _jsonable(before), "to": _jsonable(after)}
+                changes[attr.key] = {
+                    "from": _jsonable(before, attr.key),
+                    "to": _jsonable(after, attr.key),
+                }
     return changes
 
 

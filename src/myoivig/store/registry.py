@@ -12,7 +12,11 @@ from sqlalchemy import MetaData
 
 from myoivig.store.tables import Base
 
-AREA_TABLE_MODULES: tuple[str, ...] = ("myoivig.review.tables", "myoivig.protocol.tables")
+AREA_TABLE_MODULES: tuple[str, ...] = (
+    "myoivig.review.tables",
+    "myoivig.protocol.tables",
+    "myoivig.accounts.tables",
+)
 
 
 def target_metadata() -> MetaData:
