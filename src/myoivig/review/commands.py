@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from myoivig import terminal
@@ -32,13 +33,14 @@ from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_confl
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
+from myoivig.review.exports import ExportFormatError
 from myoivig.review.extraction import (
     ExtractionError,
     disagreements,
     extraction_from_mapping,
     reconcile,
 )
-from myoivig.review.importers import ImportFormatError, import_file
+from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.events import (
@@ -72,6 +74,8 @@ KNOWN_ERRORS = (
     MergeError,
     repo.ReviewStateError,
     ScreeningError,
+    service.StrictImportRefused,
+    ExportFormatError,
     StoreError,
     OutputPathError,
     yaml.YAMLError,
@@ -189,34 +193,32 @@ def import_(
     kind: Annotated[str, typer.Option("--kind", help="database | register | citation ...")] = (
         "database"
     ),
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="All or nothing: refuse the whole file if any record is malformed "
+            "or the file breaks off.",
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import an export file; malformed records are listed by position and reason."""
+    """Import an export file; each complete record is kept, malformed ones are listed."""
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
-            batch = repo.next_batch(s, review)
-            result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
-            repo.add_import(s, result, _source_kind(kind), review)
-    summary = {
-        "file": str(path),
-        "source": source,
-        "format": result.source_format,
-        "encoding": result.encoding,
-        "imported": len(result.records),
-        "malformed": [i.model_dump() for i in result.issues],
-    }
+        result = service.import_export(
+            open_store(migrate=True), path, source, actor=_actor(), fmt=fmt,
+            encoding=encoding, kind=_source_kind(kind), review=review, strict=strict,
+        )  # fmt: skip
+    summary = service.import_summary(path, source, result)
     if as_json:
         _json(summary)
         return
-    console.print(
-        f"imported {len(result.records)} records from {path} "
-        f"({result.source_format}, {result.encoding}) as source {source!r}"
-    )
+    for line in service.summary_lines(summary):
+        console.print(line, soft_wrap=True)
     if result.issues:
         table = Table(title=f"{len(result.issues)} malformed record(s), not imported",
                       title_justify="left")  # fmt: skip
@@ -354,6 +356,7 @@ def records(
                     "year": r.year,
                     "first_author": r.authors[0] if r.authors else None,
                     "title": r.title,
+                    "flags": r.flags,
                     "doi": r.doi,
                     "pmid": r.pmid,
                 }
@@ -366,9 +369,32 @@ def records(
     for col in ("Source", "Year", "First author", "Title"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        shown = r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}"
         table.add_row(r.record_id, r.source, str(r.year or ""),
-                      r.authors[0] if r.authors else "", r.title or "")  # fmt: skip
+                      r.authors[0] if r.authors else "", escape(shown))  # fmt: skip
     console.print(table)
+
+
+def export(
+    path: Annotated[Path, typer.Argument(help="File to write (must not exist yet).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="medline, pubmed_xml, endnote_xml, csv, ris, ...")
+    ],
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    include_merged: Annotated[
+        bool, typer.Option("--all", help="Also records merged into another.")
+    ] = False,
+    review: ReviewName = repo.DEFAULT_REVIEW,
+) -> None:
+    """Export the review's records (after merges unless --all) for a reference manager."""
+    with _errors():
+        data, count = service.export_records(
+            open_store(migrate=True), fmt, review=review, include_merged=include_merged,
+            source=source,
+        )  # fmt: skip
+        with path.open("xb") as out:  # never overwrite a file by surprise
+            out.write(data)
+    console.print(f"wrote {count} records to {path} ({fmt})")
 
 
 # -- dedup ---------------------------------------------------------------------------------------
@@ -901,6 +927,7 @@ def register(app: typer.Typer) -> None:
     review_app.add_typer(protocol_app, name="protocol")
     review_app.command("import")(import_)
     review_app.command("records")(records)
+    review_app.command("export")(export)
     review_app.add_typer(search_app, name="search")
     review_app.command("dedup")(dedup)
     review_app.command("merge")(merge)
