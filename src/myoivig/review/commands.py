@@ -35,7 +35,7 @@ from myoivig.review.extraction import (
     extraction_from_mapping,
     reconcile,
 )
-from myoivig.review.importers import ImportFormatError, import_file
+from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.checklist import checklist, to_csv
@@ -47,11 +47,13 @@ from myoivig.review.prisma.events import (
     StudyAssigned,
 )
 from myoivig.review.prisma.flow import derive
+from myoivig.review.progress import import_progress
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
+from myoivig.review.service import import_records_file
 from myoivig.review.studies import links_from_assignments
 from myoivig.store import StoreError
 
@@ -182,24 +184,37 @@ def import_(
     kind: Annotated[str, typer.Option("--kind", help="database | register | citation ...")] = (
         "database"
     ),
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again", help="Import a file whose exact bytes are already in the review again."
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import an export file; malformed records are listed by position and reason."""
+    """Import an export file; malformed records are listed by position and reason.
+
+    The same file (same bytes) is imported into a review once; `--again` imports it anyway.
+    """
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(1)
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
-            batch = repo.next_batch(s, review)
-            result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
-            repo.add_import(s, result, _source_kind(kind), review)
+        with import_progress(errors, enabled=errors.is_terminal and not as_json) as progress:
+            done = import_records_file(
+                store, path, source, actor=_actor(), fmt=fmt, encoding=encoding,
+                kind=_source_kind(kind), review=review, again=again, progress=progress,
+            )  # fmt: skip
+    result = done.result
     summary = {
         "file": str(path),
         "source": source,
         "format": result.source_format,
         "encoding": result.encoding,
+        "batch": done.batch,
+        "content_sha256": done.content_sha256,
         "imported": len(result.records),
         "malformed": [i.model_dump() for i in result.issues],
     }
@@ -208,8 +223,13 @@ def import_(
         return
     console.print(
         f"imported {len(result.records)} records from {path} "
-        f"({result.source_format}, {result.encoding}) as source {source!r}"
+        f"({result.source_format}, {result.encoding}) as source {source!r}, batch {done.batch}"
     )
+    if done.earlier:
+        console.print(
+            f"[yellow]note:[/yellow] the same file was imported before as batch(es) "
+            f"{', '.join(str(e.batch) for e in done.earlier)} (imported again with --again)"
+        )
     if result.issues:
         table = Table(title=f"{len(result.issues)} malformed record(s), not imported",
                       title_justify="left")  # fmt: skip

@@ -6,6 +6,7 @@ Writes take a session from `Store.unit_of_work(actor)`, so every change is audit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
@@ -39,10 +40,11 @@ from myoivig.review.tables import (
     ReviewAppraisalRow,
     ReviewEventRow,
     ReviewExtractionRow,
+    ReviewImportBatchRow,
     ReviewProtocolRow,
     ReviewRecordRow,
 )
-from myoivig.store.audit import ACTOR_KEY
+from myoivig.store.audit import ACTOR_KEY, bulk_insert
 
 DEFAULT_REVIEW = "default"
 
@@ -103,19 +105,68 @@ def next_batch(session: Session, review: str = DEFAULT_REVIEW) -> int:
     return int(count or 0) + 1
 
 
-def add_records(session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW) -> None:
-    """Store records (ids must be new to the review); the caller records the import event."""
-    ids = [r.record_id for r in records]
+ProgressCallback = Callable[[int, int], None]
+"""Called as `progress(done, total)` while records are written."""
+
+
+_ID_CHUNK = 900  # below SQLite's oldest bound-parameter limit (999)
+
+
+def _refuse_known_ids(session: Session, ids: list[str], review: str) -> None:
     if len(set(ids)) != len(ids):
         raise ReviewStateError("record ids repeat within one import")
-    if ids:
+    for start in range(0, len(ids), _ID_CHUNK):
         existing = session.scalars(
             select(ReviewRecordRow.record_id).where(
-                ReviewRecordRow.review == review, ReviewRecordRow.record_id.in_(ids)
+                ReviewRecordRow.review == review,
+                ReviewRecordRow.record_id.in_(ids[start : start + _ID_CHUNK]),
             )
         ).all()
         if existing:
             raise ReviewStateError(f"records already imported: {sorted(existing)[:5]}")
+
+
+def add_records(
+    session: Session,
+    records: list[BibRecord],
+    review: str = DEFAULT_REVIEW,
+    *,
+    context: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Store records (ids must be new to the review) with the store's audited bulk insert: one
+    multi-row INSERT per chunk and one audit entry listing every record id (`context`, e.g. the
+    import batch, goes into that entry). The caller records the import event.
+    """
+    _refuse_known_ids(session, [r.record_id for r in records], review)
+    rows = [
+        {
+            "review": review,
+            "record_id": record.record_id,
+            "source": record.source,
+            "source_format": record.source_format,
+            "position": record.position,
+            "data": record.model_dump(mode="json"),
+        }
+        for record in records
+    ]
+    bulk_insert(
+        session,
+        ReviewRecordRow,
+        rows,
+        key="record_id",
+        context={"review": review, **(context or {})},
+        progress=progress,
+    )
+
+
+def add_records_per_row(
+    session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW
+) -> None:
+    """The path `add_records` replaced (one ORM object and one audit entry per record), kept as
+    the named peer of benchmarks/review_import.py and for the test that both write the same rows.
+    """
+    _refuse_known_ids(session, [r.record_id for r in records], review)
     for record in records:
         session.add(
             ReviewRecordRow(
@@ -136,9 +187,12 @@ def add_import(
     review: str = DEFAULT_REVIEW,
     source_label: str | None = None,
     query: str | None = None,
+    *,
+    context: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RecordsImported:
     """Store the imported records and the import event (malformed ones stay in the report)."""
-    add_records(session, result.records, review)
+    add_records(session, result.records, review, context=context, progress=progress)
     event = RecordsImported(
         source=source_label or result.source,
         source_kind=source_kind,
@@ -148,6 +202,50 @@ def add_import(
     )
     append_event(session, event, review)
     return event
+
+
+def record_import_batch(
+    session: Session,
+    event: RecordsImported,
+    *,
+    number: int,
+    source_format: str,
+    review: str = DEFAULT_REVIEW,
+    file_name: str | None = None,
+    size_bytes: int | None = None,
+    content_sha256: str | None = None,
+) -> ReviewImportBatchRow:
+    """Keep what one import held (file, size, content hash, counts) under its batch number."""
+    row = ReviewImportBatchRow(
+        review=review,
+        number=number,
+        source=event.source,
+        source_kind=event.source_kind,
+        source_format=source_format,
+        file_name=file_name,
+        size_bytes=size_bytes,
+        content_sha256=content_sha256,
+        record_count=len(event.record_ids),
+        malformed_count=event.malformed,
+    )
+    session.add(row)
+    return row
+
+
+def imports_of_content(
+    session: Session, content_sha256: str, review: str = DEFAULT_REVIEW
+) -> list[ReviewImportBatchRow]:
+    """Earlier imports of a file with these bytes into the review, oldest first."""
+    return list(
+        session.scalars(
+            select(ReviewImportBatchRow)
+            .where(
+                ReviewImportBatchRow.review == review,
+                ReviewImportBatchRow.content_sha256 == content_sha256,
+            )
+            .order_by(ReviewImportBatchRow.number)
+        ).all()
+    )
 
 
 AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
