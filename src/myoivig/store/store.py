@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from myoivig.store import audit
+from myoivig.store import audit, json_text
 from myoivig.store.tables import PatientRow
 
 DEFAULT_URL = "sqlite:///./myoivig.db"
@@ -46,7 +46,7 @@ class Store:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine or create_engine(url)
+        self.engine = engine or create_engine(url, json_serializer=json_text.dumps)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
