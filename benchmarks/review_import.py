@@ -148,7 +148,8 @@ def _chinese(rng: random.Random, n: int) -> dict[str, Any]:
     return {
         "TY": "JOUR",
         "AU": [
-            rng.choice(CN_SURNAMES) + "".join(rng.choice(CN_GIVEN) for _ in range(rng.randint(1, 2)))
+            rng.choice(CN_SURNAMES)
+            + "".join(rng.choice(CN_GIVEN) for _ in range(rng.randint(1, 2)))
             for _ in range(rng.randint(2, 6))
         ],
         "TI": "".join(rng.sample(CN_TITLE, rng.randint(4, 7))),
@@ -393,7 +394,9 @@ def main() -> int:
             for way in ["bulk"] + ([] if args.no_peer else ["per-row"]):
                 if backend == "sqlite":
                     db = Path(tmp) / f"{way}.db"
-                    figures = _measure(f"sqlite:///{db}", path, way, pairs_file if way == "bulk" else None)
+                    figures = _measure(
+                        f"sqlite:///{db}", path, way, pairs_file if way == "bulk" else None
+                    )
                 else:
                     made = _postgres_database(args.postgres_url)
                     if made is None:
@@ -405,9 +408,7 @@ def main() -> int:
                     finally:
                         _drop_postgres(args.postgres_url, name)
                 rows.append((backend, way, figures))
-                print(
-                    f"  {backend:10s} {way:8s} done: {figures['total_s']:.1f} s", file=sys.stderr
-                )
+                print(f"  {backend:10s} {way:8s} done: {figures['total_s']:.1f} s", file=sys.stderr)
     print()
     print(f"{'backend':10s} {'path':8s} {'records':>8s} {'parse s':>8s} {'store s':>8s} "
           f"{'total s':>8s} {'records/s':>10s} {'peak MB':>8s} {'audit rows':>10s}")  # fmt: skip

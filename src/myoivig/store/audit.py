@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, event, func, insert, inspect, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from myoivig.store import json_text
@@ -221,8 +222,25 @@ def _copy_rows(
     json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
     quote = connection.dialect.identifier_preparer.quote
     command = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    fixed = tuple(stamp.values())
     raw: Any = connection.connection.driver_connection
+    dbapi: Any = connection.dialect.dbapi
+    try:
+        _write_copy(raw, command, rows, json_columns, tuple(stamp.values()), chunk_size, progress)
+    except dbapi.Error as error:  # the same exception classes as any other statement
+        raise DBAPIError.instance(
+            command, None, error, dbapi.Error, dialect=connection.dialect
+        ) from error
+
+
+def _write_copy(
+    raw: Any,
+    command: str,
+    rows: Sequence[Mapping[str, Any]],
+    json_columns: set[str],
+    fixed: tuple[Any, ...],
+    chunk_size: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     with raw.cursor() as cursor, cursor.copy(command) as copy:
         for done, row in enumerate(rows, start=1):
             if row.keys() != rows[0].keys():
