@@ -42,7 +42,7 @@ ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 # -- a realistic RIS export -------------------------------------------------------------------
 
-SURNAMES = (
+_SURNAMES = (
     "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
     "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
     "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
@@ -51,9 +51,10 @@ SURNAMES = (
     "Lundberg Aggarwal Oddis Danieli Marie Hachulla Benveniste Tanimoto Yamamoto Suzuki Sato "
     "Takahashi Kobayashi Rossi Russo Ferrari Esposito Bianchi Romano Colombo Ricci Dubois Moreau "
     "Laurent Simon Michel Lefebvre Leroy Roux Jansen Visser Bakker Nielsen Hansen Pedersen"
-).split()
+)
+SURNAMES = _SURNAMES.split()
 INITIALS = "ABCDEFGHIJKLMNOPRSTVW"
-WORDS = (
+_WORDS = (
     "intravenous immunoglobulin dermatomyositis polymyositis myositis inflammatory myopathy "
     "inclusion body overlap juvenile refractory treatment therapy efficacy safety randomized "
     "controlled trial open-label cohort retrospective prospective study patients adults children "
@@ -62,7 +63,8 @@ WORDS = (
     "response outcome long-term follow-up multicentre systematic review meta-analysis dose "
     "maintenance infusion adverse events thrombosis renal function quality of life "
     "autoantibodies anti-Jo-1 anti-MDA5 anti-TIF1 anti-SRP anti-HMGCR necrotizing biopsy MRI"
-).split()
+)
+WORDS = _WORDS.split()
 JOURNALS = (
     ("Arthritis and Rheumatism", "0004-3591"),
     ("Neurology", "0028-3878"),
@@ -219,7 +221,7 @@ def _peak_mb() -> float:
 def _run_bulk(store: Any, path: Path) -> dict[str, Any]:
     from myoivig.review.service import import_records_file
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     done = import_records_file(store, path, "RIS", actor="benchmark")
     total = time.perf_counter() - started
     return {
@@ -227,6 +229,7 @@ def _run_bulk(store: Any, path: Path) -> dict[str, Any]:
         "parse_s": done.parse_seconds,
         "store_s": done.store_seconds,
         "total_s": total,
+        "cpu_s": time.process_time() - cpu,
         "peak_mb": _peak_mb(),
     }
 
@@ -236,7 +239,7 @@ def _run_per_row(store: Any, path: Path) -> dict[str, Any]:
     from myoivig.review.importers import import_bytes
     from myoivig.review.prisma.events import RecordsImported
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     data = path.read_bytes()
     with store.unit_of_work(actor="benchmark") as session:
         batch = repo.next_batch(session)
@@ -258,6 +261,7 @@ def _run_per_row(store: Any, path: Path) -> dict[str, Any]:
         "parse_s": parsed - parse_start,
         "store_s": finished - parsed,
         "total_s": finished - started,
+        "cpu_s": time.process_time() - cpu,
         "peak_mb": _peak_mb(),
     }
 
@@ -312,12 +316,12 @@ def worker(backend_url: str, path: Path, way: str, pairs_file: Path | None) -> N
 
     store = Store.from_url(backend_url)
     store.upgrade()
-    figures = {"baseline_mb": _peak_mb()}
+    figures: dict[str, Any] = {"baseline_mb": _peak_mb()}
     figures.update(_run_bulk(store, path) if way == "bulk" else _run_per_row(store, path))
     figures["audit_entries"] = _audit_entries(store)
     if pairs_file is not None:
-        pairs = [tuple(p) for p in json.loads(pairs_file.read_text())]
-        figures.update(_dedup(store, pairs))  # type: ignore[arg-type]
+        pairs = [(int(a), int(b)) for a, b in json.loads(pairs_file.read_text())]
+        figures.update(_dedup(store, pairs))
     store.dispose()
     sys.stdout.write(json.dumps(figures) + "\n")
 
@@ -364,8 +368,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-peer", action="store_true", help="Skip the slow per-row peer runs.")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--postgres-url", default=os.environ.get("MYOIVIG_TEST_POSTGRES_URL")
-                        or ADMIN_URL, help="An existing database to create the scratch one from.")  # fmt: skip
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("MYOIVIG_TEST_POSTGRES_URL") or ADMIN_URL,
+        help="An existing database to create the scratch one from.",
+    )
     parser.add_argument("--keep", type=Path, help="Also write the generated RIS file here.")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -374,11 +381,13 @@ def main() -> int:
         worker(url, Path(path), way, Path(rest[0]) if rest else None)
         return 0
 
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     data, pairs = generate_ris(args.records, args.seed)
+    took = time.perf_counter() - started
     print(
         f"generated {args.records:,} RIS records ({len(data) / 1e6:.1f} MB, "
-        f"{len(pairs):,} duplicate pairs, seed {args.seed}) in {time.perf_counter() - started:.1f} s"
+        f"{len(pairs):,} duplicate pairs, seed {args.seed}) in {took:.1f} s"
     )
     rows: list[tuple[str, str, dict[str, Any]]] = []
     missed = False
@@ -392,11 +401,10 @@ def main() -> int:
         backends = ["sqlite"] + ([] if args.no_postgres else ["postgresql"])
         for backend in backends:
             for way in ["bulk"] + ([] if args.no_peer else ["per-row"]):
+                dedup_pairs = pairs_file if way == "bulk" else None
                 if backend == "sqlite":
                     db = Path(tmp) / f"{way}.db"
-                    figures = _measure(
-                        f"sqlite:///{db}", path, way, pairs_file if way == "bulk" else None
-                    )
+                    figures = _measure(f"sqlite:///{db}", path, way, dedup_pairs)
                 else:
                     made = _postgres_database(args.postgres_url)
                     if made is None:
@@ -404,20 +412,26 @@ def main() -> int:
                         break
                     url, name = made
                     try:
-                        figures = _measure(url, path, way, pairs_file if way == "bulk" else None)
+                        figures = _measure(url, path, way, dedup_pairs)
                     finally:
                         _drop_postgres(args.postgres_url, name)
                 rows.append((backend, way, figures))
                 print(f"  {backend:10s} {way:8s} done: {figures['total_s']:.1f} s", file=sys.stderr)
     print()
     print(f"{'backend':10s} {'path':8s} {'records':>8s} {'parse s':>8s} {'store s':>8s} "
-          f"{'total s':>8s} {'records/s':>10s} {'peak MB':>8s} {'audit rows':>10s}")  # fmt: skip
+          f"{'total s':>8s} {'CPU s':>6s} {'records/s':>10s} {'peak MB':>8s} "
+          f"{'audit rows':>10s}")  # fmt: skip
     for backend, way, f in rows:
         print(
-            f"{backend:10s} {way:8s} {f['records']:>8,d} {f['parse_s']:>8.2f} {f['store_s']:>8.2f} "
-            f"{f['total_s']:>8.2f} {f['records'] / f['total_s']:>10,.0f} {f['peak_mb']:>8.0f} "
-            f"{f['audit_entries']:>10,d}"
+            f"{backend:10s} {way:8s} {f['records']:>8,d} {f['parse_s']:>8.2f} "
+            f"{f['store_s']:>8.2f} {f['total_s']:>8.2f} {f['cpu_s']:>6.2f} "
+            f"{f['records'] / f['total_s']:>10,.0f} {f['peak_mb']:>8.0f} {f['audit_entries']:>10,d}"
         )
+    print(
+        "(total = read + SHA-256 + parse + store incl. commit; CPU = this process only, the "
+        f"PostgreSQL server's work is not in it; load average {os.getloadavg()[0]:.1f} at "
+        f"the end, {load_before:.1f} at the start, on {os.cpu_count()} cores)"
+    )
     print()
     for backend, way, f in rows:
         if way != "bulk":

@@ -112,6 +112,8 @@ def import_records_file(
         started = time.perf_counter()
         result = import_bytes(data, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
         parsed = time.perf_counter()
+        size = len(data)
+        del data  # the parsed records are all that is needed now (50 MB files)
 
         def stored(done: int, total: int) -> None:
             if progress is not None:
@@ -133,7 +135,7 @@ def import_records_file(
             source_format=result.source_format,
             review=review,
             file_name=path.name,
-            size_bytes=len(data),
+            size_bytes=size,
             content_sha256=digest,
         )
     finished = time.perf_counter()
