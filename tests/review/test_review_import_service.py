@@ -168,6 +168,7 @@ def test_the_same_file_twice_is_refused_unless_again(store: Store, tmp_path: Pat
     assert "as pubmed_export.ris" in message  # the copy names the file it matched
     assert _count(store, ReviewRecordRow) == len(first.result.records)
     assert _count(store, ReviewImportBatchRow) == 1
+    assert _count(store, ReviewRecordRow, source="MEDLINE") == 0
     again = import_records_file(store, copy, "RIS", actor="lead", again=True)
     assert again.batch == 2 and [e.batch for e in again.earlier] == [1]
     assert again.result.records[0].record_id == "RIS-2:1"
@@ -212,3 +213,15 @@ def test_progress_bar_only_when_enabled() -> None:
     with import_progress(Console(file=quiet, force_terminal=True), enabled=False) as progress:
         progress("store", 10, 10)
     assert quiet.getvalue() == ""
+
+
+def test_two_imports_taking_one_batch_number_fail_clearly(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_records_file(store, FIX / "pubmed_export.ris", "RIS", actor="first")
+    # the second import read the batch count before the first one committed
+    monkeypatch.setattr(repo, "next_batch", lambda session, review="default": 1)
+    with pytest.raises(repo.ReviewStateError, match="another import .* stored batch 1"):
+        import_records_file(store, FIX / "screening_small.ris", "MEDLINE", actor="second")
+    assert _count(store, ReviewImportBatchRow) == 1
+    assert _count(store, ReviewRecordRow, source="MEDLINE") == 0

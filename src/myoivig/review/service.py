@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from myoivig.review import repository as repo
 from myoivig.review.importers import import_bytes
 from myoivig.review.prisma.events import RecordsImported, SourceKind
 from myoivig.review.records import ImportResult
+from myoivig.review.tables import ReviewImportBatchRow
 from myoivig.store import Store
 
 ImportProgress = Callable[[str, int, int], None]
@@ -90,6 +94,45 @@ def import_records_file(
     Refused with AlreadyImportedError when a file with the same bytes is already in the review
     and `again` is false. Record ids are '<source>-<batch>:<position>'.
     """
+    attempt: list[int] = []  # the batch number this import tried to take
+    try:
+        return _import_in_one_unit(
+            store, path, source, actor, fmt, encoding, kind, review, again, progress, attempt
+        )
+    except IntegrityError as error:
+        if attempt and _batch_stored(store, review, attempt[0]):
+            raise repo.ReviewStateError(
+                f"{path} was not imported: another import into review {review!r} stored batch "
+                f"{attempt[0]} at the same time; nothing of this one was written, run it again"
+            ) from error
+        raise
+
+
+def _batch_stored(store: Store, review: str, number: int) -> bool:
+    with store.session() as session:
+        return (
+            session.scalar(
+                select(ReviewImportBatchRow.id).where(
+                    ReviewImportBatchRow.review == review, ReviewImportBatchRow.number == number
+                )
+            )
+            is not None
+        )
+
+
+def _import_in_one_unit(
+    store: Store,
+    path: Path,
+    source: str,
+    actor: str,
+    fmt: str | None,
+    encoding: str | None,
+    kind: SourceKind,
+    review: str,
+    again: bool,
+    progress: ImportProgress | None,
+    attempt: list[int],
+) -> FileImport:
     data = path.read_bytes()
     digest = content_hash(data)
     with store.unit_of_work(actor=actor) as session:
@@ -107,6 +150,7 @@ def import_records_file(
         if earlier and not again:
             raise AlreadyImportedError(path, review, digest, earlier[-1])
         batch = repo.next_batch(session, review)
+        attempt.append(batch)
         if progress is not None:
             progress("parse", 0, 0)
         started = time.perf_counter()
