@@ -221,7 +221,7 @@ def test_two_imports_taking_one_batch_number_fail_clearly(
     import_records_file(store, FIX / "pubmed_export.ris", "RIS", actor="first")
     # the second import read the batch count before the first one committed
     monkeypatch.setattr(repo, "next_batch", lambda session, review="default": 1)
-    with pytest.raises(repo.ReviewStateError, match="another import .* stored batch 1"):
+    with pytest.raises(repo.ReviewStateError, match=r"another import .* stored batch 1"):
         import_records_file(store, FIX / "screening_small.ris", "MEDLINE", actor="second")
     assert _count(store, ReviewImportBatchRow) == 1
     assert _count(store, ReviewRecordRow, source="MEDLINE") == 0
