@@ -140,15 +140,7 @@ def add_records(
     """
     _refuse_known_ids(session, [r.record_id for r in records], review)
     rows = [
-        {
-            "review": review,
-            "record_id": record.record_id,
-            "source": record.source,
-            "source_format": record.source_format,
-            "position": record.position,
-            "data": JsonText(record.model_dump_json()),
-        }
-        for record in records
+        _record_columns(record, review, JsonText(record.model_dump_json())) for record in records
     ]
     bulk_insert(
         session,
@@ -169,15 +161,19 @@ def add_records_per_row(
     _refuse_known_ids(session, [r.record_id for r in records], review)
     for record in records:
         session.add(
-            ReviewRecordRow(
-                review=review,
-                record_id=record.record_id,
-                source=record.source,
-                source_format=record.source_format,
-                position=record.position,
-                data=record.model_dump(mode="json"),
-            )
+            ReviewRecordRow(**_record_columns(record, review, record.model_dump(mode="json")))
         )
+
+
+def _record_columns(record: BibRecord, review: str, data: object) -> dict[str, Any]:
+    return {
+        "review": review,
+        "record_id": record.record_id,
+        "source": record.source,
+        "source_format": record.source_format,
+        "position": record.position,
+        "data": data,
+    }
 
 
 def add_import(
