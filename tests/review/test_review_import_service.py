@@ -208,7 +208,7 @@ def test_progress_bar_only_when_enabled() -> None:
         progress("store", 0, 3000)
         progress("store", 3000, 3000)
     drawn = screen.getvalue()
-    assert "reading and parsing" in drawn and "storing records" in drawn and "3000/3000" in drawn
+    assert "reading and parsing" in drawn and "storing records" in drawn and "3,000/3,000" in drawn
     quiet = io.StringIO()
     with import_progress(Console(file=quiet, force_terminal=True), enabled=False) as progress:
         progress("store", 10, 10)

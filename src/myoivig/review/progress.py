@@ -28,20 +28,13 @@ def import_progress(console: Console, *, enabled: bool) -> Iterator[ImportProgre
     if not enabled:
         yield _ignore
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[count]}"),  # "n/N", blank while the total is unknown
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -51,9 +44,10 @@ def import_progress(console: Console, *, enabled: bool) -> Iterator[ImportProgre
     def update(phase: str, done: int, total: int) -> None:
         if phase not in tasks:
             for earlier in tasks.values():  # a new phase means the earlier ones are finished
-                bar.update(earlier, total=1, completed=1)
-            tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total or None)
-        bar.update(tasks[phase], completed=done, total=total or None)
+                bar.update(earlier, visible=False)
+            tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total or None, count="")
+        count = f"{done:,}/{total:,}" if total else ""
+        bar.update(tasks[phase], completed=done, total=total or None, count=count)
 
     with bar:
         yield update
