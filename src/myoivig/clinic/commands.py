@@ -66,12 +66,23 @@ def init() -> None:
 
 def import_(
     path: Annotated[Path, typer.Argument(help="Folder of CSV files, or an .xlsx workbook.")],
+    accept_warnings: Annotated[
+        bool,
+        typer.Option(
+            "--accept-warnings",
+            help="Confirm implausible values (weight jumps, unit slips, BMI outside 13-60).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import records atomically: all rows land, or none and every problem is listed."""
+    """Import records atomically: all rows land, or none and every problem is listed.
+
+    Impossible values (e.g. a visit before birth) are always refused; implausible ones are
+    listed and need --accept-warnings.
+    """
     store = open_store(migrate=True)
     try:
-        counts = import_path(store, path, actor=_actor())
+        counts = import_path(store, path, actor=_actor(), accept_warnings=accept_warnings)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
         raise typer.Exit(1) from rejected

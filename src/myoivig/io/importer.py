@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
+from myoivig.domain.plausibility import DEFAULT_PLAUSIBILITY, PlausibilitySettings
+from myoivig.io.plausibility_gate import plausibility_problems
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import RawTable, read_tables
 from myoivig.io.tables import TABLES, TABLES_BY_NAME, Table
@@ -245,21 +247,35 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     return Bundle(sites=sites, dossiers=list(dossiers.values())), problems
 
 
-def load_bundle(path: Path) -> Bundle:
-    """Read and check a tabular file or folder; raise with every problem if any."""
+def load_bundle(
+    path: Path,
+    accept_warnings: bool = False,
+    plausibility: PlausibilitySettings = DEFAULT_PLAUSIBILITY,
+) -> Bundle:
+    """Read and check a tabular file or folder; raise with every problem if any.
+
+    Implausible values (see `plausibility_gate`) are problems unless `accept_warnings`.
+    """
     raw_tables, headers = read_tables(path)
     parsed, problems = parse_tables(raw_tables, headers)
     problems.extend(_duplicates(raw_tables))
     bundle, more = assemble(parsed)
     problems.extend(more)
+    problems.extend(plausibility_problems(bundle.dossiers, accept_warnings, plausibility))
     if problems:
         raise ImportRejectedError(problems)
     return bundle
 
 
-def import_path(store: Store, path: Path, actor: str) -> dict[str, int]:
+def import_path(
+    store: Store,
+    path: Path,
+    actor: str,
+    accept_warnings: bool = False,
+    plausibility: PlausibilitySettings = DEFAULT_PLAUSIBILITY,
+) -> dict[str, int]:
     """Import a tabular file or folder into the store atomically; returns what was written."""
-    bundle = load_bundle(path)
+    bundle = load_bundle(path, accept_warnings, plausibility)
     return write_bundle(store, bundle, actor)
 
 

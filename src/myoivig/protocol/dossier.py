@@ -116,6 +116,7 @@ def facts_from_dossier(
         blood_group=blood_group,
         risks=extra_risks,
         start_date=today,
+        diagnosis=patient.diagnosis,
     )
     return DossierFacts(request, tuple(alerts), weight_source)
 
