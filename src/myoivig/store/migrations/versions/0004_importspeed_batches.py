@@ -1,7 +1,7 @@
 """review import batches: file name, size and SHA-256 per imported file (issue 10 item 4, issue 11)
 
-Revision ID: 0003_importspeed_batches
-Revises: 0002_review
+Revision ID: 0004_importspeed_batches
+Revises: 0003_safety_overrides
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_importspeed_batches"
-down_revision: str | None = "0002_review"
+revision: str = "0004_importspeed_batches"
+down_revision: str | None = "0003_safety_overrides"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
