@@ -49,6 +49,7 @@ from myoivig.review.prisma.events import (
     SourceKind,
     StudyAssigned,
 )
+from myoivig.review.progress import import_progress
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
@@ -201,24 +202,44 @@ def import_(
             "or the file breaks off.",
         ),
     ] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again", help="Import a file whose exact bytes are already in the review again."
+        ),
+    ] = False,
     review: ReviewName = repo.DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import an export file; each complete record is kept, malformed ones are listed."""
+    """Import an export file; each complete record is kept, malformed ones are listed.
+
+    The same file (same bytes) is imported into a review once; `--again` imports it anyway.
+    """
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        result = service.import_export(
-            open_store(migrate=True), path, source, actor=_actor(), fmt=fmt,
-            encoding=encoding, kind=_source_kind(kind), review=review, strict=strict,
-        )  # fmt: skip
+        store = open_store(migrate=True)
+        with import_progress(errors, enabled=errors.is_terminal and not as_json) as progress:
+            done = service.import_records_file(
+                store, path, source, actor=_actor(), fmt=fmt, encoding=encoding,
+                kind=_source_kind(kind), review=review, again=again, strict=strict,
+                progress=progress,
+            )  # fmt: skip
+    result = done.result
     summary = service.import_summary(path, source, result)
+    summary["batch"] = done.batch
+    summary["content_sha256"] = done.content_sha256
     if as_json:
         _json(summary)
         return
     for line in service.summary_lines(summary):
         console.print(line, soft_wrap=True)
+    if done.earlier:
+        console.print(
+            f"[yellow]note:[/yellow] the same file was imported before as batch(es) "
+            f"{', '.join(str(e.batch) for e in done.earlier)} (imported again with --again)"
+        )
     if result.issues:
         table = Table(title=f"{len(result.issues)} malformed record(s), not imported",
                       title_justify="left")  # fmt: skip

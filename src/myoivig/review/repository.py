@@ -6,10 +6,11 @@ Writes take a session from `Store.unit_of_work(actor)`, so every change is audit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from myoivig.review.dedup.merges import MergedView, MergeEvent, replay
@@ -39,10 +40,12 @@ from myoivig.review.tables import (
     ReviewAppraisalRow,
     ReviewEventRow,
     ReviewExtractionRow,
+    ReviewImportBatchRow,
     ReviewProtocolRow,
     ReviewRecordRow,
 )
-from myoivig.store.audit import ACTOR_KEY
+from myoivig.store.audit import ACTOR_KEY, bulk_insert
+from myoivig.store.json_text import JsonText
 
 DEFAULT_REVIEW = "default"
 
@@ -129,30 +132,74 @@ def next_batch(session: Session, review: str = DEFAULT_REVIEW) -> int:
     return int(count or 0) + 1
 
 
-def add_records(session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW) -> None:
-    """Store records (ids must be new to the review); the caller records the import event."""
-    ids = [r.record_id for r in records]
+ProgressCallback = Callable[[int, int], None]
+"""Called as `progress(done, total)` while records are written."""
+
+
+def _refuse_known_ids(session: Session, ids: list[str], review: str) -> None:
     if len(set(ids)) != len(ids):
         raise ReviewStateError("record ids repeat within one import")
-    if ids:
-        existing = session.scalars(
-            select(ReviewRecordRow.record_id).where(
-                ReviewRecordRow.review == review, ReviewRecordRow.record_id.in_(ids)
-            )
+    if not ids:
+        return
+    # One query for the review's ids: an IN list of 25,000 parameters costs more than reading them.
+    known = set(
+        session.scalars(
+            select(ReviewRecordRow.record_id).where(ReviewRecordRow.review == review)
         ).all()
-        if existing:
-            raise ReviewStateError(f"records already imported: {sorted(existing)[:5]}")
+    )
+    existing = known.intersection(ids)
+    if existing:
+        raise ReviewStateError(f"records already imported: {sorted(existing)[:5]}")
+
+
+def add_records(
+    session: Session,
+    records: list[BibRecord],
+    review: str = DEFAULT_REVIEW,
+    *,
+    context: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Store records (ids must be new to the review) with the store's audited bulk insert: one
+    multi-row INSERT per chunk and one audit entry listing every record id (`context`, e.g. the
+    import batch, goes into that entry). The caller records the import event.
+    """
+    _refuse_known_ids(session, [r.record_id for r in records], review)
+    rows = [
+        _record_columns(record, review, JsonText(record.model_dump_json())) for record in records
+    ]
+    bulk_insert(
+        session,
+        ReviewRecordRow,
+        rows,
+        key="record_id",
+        context={"review": review, **(context or {})},
+        progress=progress,
+    )
+
+
+def add_records_per_row(
+    session: Session, records: list[BibRecord], review: str = DEFAULT_REVIEW
+) -> None:
+    """The path `add_records` replaced (one ORM object and one audit entry per record), kept as
+    the named peer of benchmarks/review_import.py and for the test that both write the same rows.
+    """
+    _refuse_known_ids(session, [r.record_id for r in records], review)
     for record in records:
         session.add(
-            ReviewRecordRow(
-                review=review,
-                record_id=record.record_id,
-                source=record.source,
-                source_format=record.source_format,
-                position=record.position,
-                data=record.model_dump(mode="json"),
-            )
+            ReviewRecordRow(**_record_columns(record, review, record.model_dump(mode="json")))
         )
+
+
+def _record_columns(record: BibRecord, review: str, data: object) -> dict[str, Any]:
+    return {
+        "review": review,
+        "record_id": record.record_id,
+        "source": record.source,
+        "source_format": record.source_format,
+        "position": record.position,
+        "data": data,
+    }
 
 
 def add_import(
@@ -162,9 +209,12 @@ def add_import(
     review: str = DEFAULT_REVIEW,
     source_label: str | None = None,
     query: str | None = None,
+    *,
+    context: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RecordsImported:
     """Store the imported records and the import event (malformed ones stay in the report)."""
-    add_records(session, result.records, review)
+    add_records(session, result.records, review, context=context, progress=progress)
     event = RecordsImported(
         source=source_label or result.source,
         source_kind=source_kind,
@@ -174,6 +224,50 @@ def add_import(
     )
     append_event(session, event, review)
     return event
+
+
+def record_import_batch(
+    session: Session,
+    event: RecordsImported,
+    *,
+    number: int,
+    source_format: str,
+    review: str = DEFAULT_REVIEW,
+    file_name: str | None = None,
+    size_bytes: int | None = None,
+    content_sha256: str | None = None,
+) -> ReviewImportBatchRow:
+    """Keep what one import held (file, size, content hash, counts) under its batch number."""
+    row = ReviewImportBatchRow(
+        review=review,
+        number=number,
+        source=event.source,
+        source_kind=event.source_kind,
+        source_format=source_format,
+        file_name=file_name,
+        size_bytes=size_bytes,
+        content_sha256=content_sha256,
+        record_count=len(event.record_ids),
+        malformed_count=event.malformed,
+    )
+    session.add(row)
+    return row
+
+
+def imports_of_content(
+    session: Session, content_sha256: str, review: str = DEFAULT_REVIEW
+) -> list[ReviewImportBatchRow]:
+    """Earlier imports of a file with these bytes into the review, oldest first."""
+    return list(
+        session.scalars(
+            select(ReviewImportBatchRow)
+            .where(
+                ReviewImportBatchRow.review == review,
+                ReviewImportBatchRow.content_sha256 == content_sha256,
+            )
+            .order_by(ReviewImportBatchRow.number)
+        ).all()
+    )
 
 
 AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
@@ -190,12 +284,14 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
-    data = session.scalars(
-        select(ReviewRecordRow.data)
+    """The review's records in import order. Read as JSON text and validated by pydantic in one
+    step (about twice as fast as decoding to dicts first, for 25,000-record reviews)."""
+    texts = session.scalars(
+        select(cast(ReviewRecordRow.data, Text))
         .where(ReviewRecordRow.review == review)
         .order_by(ReviewRecordRow.id)
     ).all()
-    return [BibRecord.model_validate(item) for item in data]
+    return [BibRecord.model_validate_json(text) for text in texts]
 
 
 def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent]:

@@ -1,27 +1,36 @@
 """Application layer of the review area: what the CLI (and any page or API) asks for, in one place.
 
 Each function checks everything that can be checked before work starts (the review exists,
-output paths are usable), computes the result, and only then writes, atomically: files through
-a temporary file, records in one audited unit of work (per record by default, all-or-nothing
-with `strict`), with one summary of the outcome for every front end.
+output paths are usable, the file was not imported before), computes the result, and only then
+writes, atomically: files through a temporary file; records, import event and batch in ONE
+audited unit of work through the store's bulk insert (per record by default, all-or-nothing with
+`strict`), so a failure anywhere leaves nothing written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from myoivig.atomic_files import check_output, write_text
 from myoivig.review import repository as repo
 from myoivig.review.exports import export_bytes
-from myoivig.review.importers import import_file
+from myoivig.review.importers import import_bytes
 from myoivig.review.prisma.checklist import checklist, to_csv
 from myoivig.review.prisma.diagram import diagram_paths
 from myoivig.review.prisma.diagram import save as save_diagram
-from myoivig.review.prisma.events import SourceKind
+from myoivig.review.prisma.events import RecordsImported, SourceKind
 from myoivig.review.prisma.flow import PrismaCounts, derive
 from myoivig.review.records import TITLE_MISSING, ImportResult
+from myoivig.review.tables import ReviewImportBatchRow
 from myoivig.store import Store
 
 
@@ -60,33 +69,6 @@ def prisma_diagram(
 
 class StrictImportRefused(ValueError):
     """`--strict` and the file has malformed records or breaks off: nothing was stored."""
-
-
-def import_export(
-    store: Store,
-    path: Path,
-    source: str,
-    *,
-    actor: str,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    kind: SourceKind = "database",
-    review: str = repo.DEFAULT_REVIEW,
-    strict: bool = False,
-) -> ImportResult:
-    """Import one export file into the review.
-
-    Records are atomic: each complete, usable record is stored, each malformed one is reported
-    and left out, and a file that breaks off keeps the records completed before the break.
-    With `strict`, any malformed record or break refuses the whole file (nothing is stored).
-    """
-    with store.unit_of_work(actor=actor) as session:
-        batch = repo.next_batch(session, review)
-        result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
-        if strict and (result.issues or result.truncated):
-            raise StrictImportRefused(f"{path}: --strict and " + _strict_reason(result))
-        repo.add_import(session, result, kind, review)
-    return result
 
 
 def _strict_reason(result: ImportResult) -> str:
@@ -153,3 +135,193 @@ def export_records(
         rows = repo.load_records(session, review) if include_merged else view.records
     rows = [r for r in rows if source is None or r.source == source]
     return export_bytes(rows, fmt), len(rows)
+
+
+ImportProgress = Callable[[str, int, int], None]
+"""`progress(phase, done, total)`; phases "parse" (total 0: size unknown) and "store"."""
+
+
+@dataclass(frozen=True)
+class EarlierImport:
+    """An import batch already holding a file's bytes."""
+
+    batch: int
+    imported_at: datetime
+    actor: str
+    file_name: str | None
+    record_count: int
+    source: str
+
+
+class AlreadyImportedError(repo.ReviewStateError):
+    """The file's bytes are already in the review; importing it again needs `again`."""
+
+    def __init__(self, path: Path, review: str, content_sha256: str, earlier: EarlierImport):
+        self.path, self.review, self.content_sha256 = path, review, content_sha256
+        self.earlier = earlier
+        when = earlier.imported_at.strftime("%Y-%m-%d %H:%M UTC")
+        named = f" as {earlier.file_name}" if earlier.file_name != path.name else ""
+        super().__init__(
+            f"{path} was already imported into review {review!r}{named} on {when} by "
+            f"{earlier.actor}: batch {earlier.batch} ({earlier.record_count} records, ids "
+            f"{earlier.source}-{earlier.batch}:…; same SHA-256 {content_sha256[:16]}…); nothing "
+            "imported. Use --again to import it a second time."
+        )
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What one file import stored, and how long parsing and storing took."""
+
+    path: Path
+    review: str
+    batch: int
+    content_sha256: str
+    result: ImportResult
+    event: RecordsImported
+    earlier: tuple[EarlierImport, ...]
+    parse_seconds: float
+    store_seconds: float
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of a file's bytes: the same export imported twice has the same hash."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def import_records_file(
+    store: Store,
+    path: Path,
+    source: str,
+    *,
+    actor: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    kind: SourceKind = "database",
+    review: str = repo.DEFAULT_REVIEW,
+    again: bool = False,
+    strict: bool = False,
+    progress: ImportProgress | None = None,
+) -> FileImport:
+    """Import one export file into a review in one audited unit of work.
+
+    Records are atomic: each complete, usable record is stored, each malformed one is reported
+    and left out, and a file that breaks off keeps the records completed before the break. With
+    `strict`, any malformed record or break refuses the whole file (StrictImportRefused, nothing
+    stored). Refused with AlreadyImportedError when a file with the same bytes is already in the
+    review and `again` is false. Record ids are '<source>-<batch>:<position>'.
+    """
+    attempt: list[int] = []  # the batch number this import tried to take
+    try:
+        return _import_in_one_unit(
+            store,
+            path,
+            source,
+            actor,
+            fmt,
+            encoding,
+            kind,
+            review,
+            again,
+            strict,
+            progress,
+            attempt,
+        )
+    except IntegrityError as error:
+        if attempt and _batch_stored(store, review, attempt[0]):
+            raise repo.ReviewStateError(
+                f"{path} was not imported: another import into review {review!r} stored batch "
+                f"{attempt[0]} at the same time; nothing of this one was written, run it again"
+            ) from error
+        raise
+
+
+def _batch_stored(store: Store, review: str, number: int) -> bool:
+    with store.session() as session:
+        return (
+            session.scalar(
+                select(ReviewImportBatchRow.id).where(
+                    ReviewImportBatchRow.review == review, ReviewImportBatchRow.number == number
+                )
+            )
+            is not None
+        )
+
+
+def _import_in_one_unit(
+    store: Store,
+    path: Path,
+    source: str,
+    actor: str,
+    fmt: str | None,
+    encoding: str | None,
+    kind: SourceKind,
+    review: str,
+    again: bool,
+    strict: bool,
+    progress: ImportProgress | None,
+    attempt: list[int],
+) -> FileImport:
+    data = path.read_bytes()
+    digest = content_hash(data)
+    with store.unit_of_work(actor=actor) as session:
+        earlier = tuple(
+            EarlierImport(
+                batch=row.number,
+                imported_at=row.created_at,
+                actor=row.updated_by,
+                file_name=row.file_name,
+                record_count=row.record_count,
+                source=row.source,
+            )
+            for row in repo.imports_of_content(session, digest, review)
+        )
+        if earlier and not again:
+            raise AlreadyImportedError(path, review, digest, earlier[-1])
+        batch = repo.next_batch(session, review)
+        attempt.append(batch)
+        if progress is not None:
+            progress("parse", 0, 0)
+        started = time.perf_counter()
+        result = import_bytes(data, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
+        parsed = time.perf_counter()
+        if strict and (result.issues or result.truncated):
+            raise StrictImportRefused(f"{path}: --strict and " + _strict_reason(result))
+        size = len(data)
+        del data  # the parsed records are all that is needed now (50 MB files)
+
+        def stored(done: int, total: int) -> None:
+            if progress is not None:
+                progress("store", done, total)
+
+        stored(0, len(result.records))
+        event = repo.add_import(
+            session,
+            result,
+            kind,
+            review,
+            context={"batch": batch, "file": path.name, "content_sha256": digest},
+            progress=stored,
+        )
+        repo.record_import_batch(
+            session,
+            event,
+            number=batch,
+            source_format=result.source_format,
+            review=review,
+            file_name=path.name,
+            size_bytes=size,
+            content_sha256=digest,
+        )
+    finished = time.perf_counter()
+    return FileImport(
+        path=path,
+        review=review,
+        batch=batch,
+        content_sha256=digest,
+        result=result,
+        event=event,
+        earlier=earlier,
+        parse_seconds=parsed - started,
+        store_seconds=finished - parsed,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myoivig.store.tables import Base, Versioned
@@ -60,3 +60,24 @@ class ReviewAppraisalRow(Versioned, Base):
     tool: Mapped[str] = mapped_column(String(32), nullable=False)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class ReviewImportBatchRow(Versioned, Base):
+    """One imported file (or search): its batch number, what it held and its content hash.
+
+    `content_sha256` (of the file's bytes) lets a second import of the same file into the same
+    review be refused unless asked for; `created_at`/`updated_by` say when and by whom.
+    """
+
+    __tablename__ = "review_import_batches"
+    __table_args__ = (UniqueConstraint("review", "number"),)
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    source_format: Mapped[str] = mapped_column(String(32), nullable=False)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    record_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    malformed_count: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from myoivig.store import audit
+from myoivig.store import audit, json_text
 from myoivig.store.tables import PatientRow
 
 DEFAULT_URL = "sqlite:///./myoivig.db"
@@ -90,7 +90,7 @@ class Store:
             parsed = parse_url(url)
             url = parsed.render_as_string(hide_password=False)
             try:
-                engine = create_engine(parsed)
+                engine = create_engine(parsed, json_serializer=json_text.dumps)
             except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
                 raise StoreError(
                     f"cannot use database URL {self.safe(parsed)!r}: {error}"
