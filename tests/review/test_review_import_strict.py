@@ -47,7 +47,7 @@ def test_cli_summary_reports_truncation_with_its_line(cli_store: Store) -> None:
     assert "imported 5 records" in text.output
     assert "the file is incomplete: XML breaks off at line 152" in text.output
     assert "record cut off" in text.output
-    out = runner.invoke(app, ["review", "import", path, "--source", "MEDLINE", "--json"])
+    out = runner.invoke(app, ["review", "import", path, "--source", "MEDLINE", "--again", "--json"])
     summary = json.loads(out.output)
     assert summary["imported"] == 5 and "line 152" in summary["truncated"]
     assert [m["position"] for m in summary["malformed"]] == [6]
@@ -88,7 +88,7 @@ def test_export_reads_back_and_never_overwrites(cli_store: Store, fmt: str) -> N
     assert wrote.exit_code == 0, wrote.output
     assert "wrote 3 records" in wrote.output
     again = runner.invoke(app, ["review", "export", "out.txt", "--format", fmt])
-    assert again.exit_code == 1 and "exists" in again.output
+    assert again.exit_code == 2 and "exists" in again.output  # usage: choose another path
     back = import_file(Path("out.txt"), source="MEDLINE")
     assert back.source_format == fmt and not back.issues
     with cli_store.session() as session:

@@ -106,6 +106,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         f"imported {summary['imported']} records from {summary['file']} "
         f"({summary['format']}, {summary['encoding']}) as source {summary['source']!r}"
+        + (f", batch {summary['batch']}" if summary.get("batch") is not None else "")
     ]
     if summary["truncated"]:
         lines.append(
