@@ -36,17 +36,56 @@ COLUMNS: tuple[str, ...] = (
     "Field Annotation",
 )
 FIELD_TYPES = frozenset(
-    {"text", "notes", "dropdown", "radio", "checkbox", "yesno", "truefalse", "calc", "file",
-     "slider", "descriptive", "sql"}  # fmt: skip
+    {
+        "text",
+        "notes",
+        "dropdown",
+        "radio",
+        "checkbox",
+        "yesno",
+        "truefalse",
+        "calc",
+        "file",
+        "slider",
+        "descriptive",
+        "sql",
+    }
 )
 CHOICE_TYPES = frozenset({"dropdown", "radio", "checkbox"})
 VALIDATION_TYPES = frozenset(
-    {"date_ymd", "date_mdy", "date_dmy", "datetime_ymd", "datetime_mdy", "datetime_dmy",
-     "datetime_seconds_ymd", "datetime_seconds_mdy", "datetime_seconds_dmy", "time",
-     "time_mm_ss", "time_hh_mm_ss", "integer", "number", "number_1dp", "number_2dp",
-     "number_3dp", "number_4dp", "number_comma_decimal", "number_1dp_comma_decimal",
-     "number_2dp_comma_decimal", "email", "phone", "zipcode", "alpha_only", "signature",
-     "mrn_10d", "mrn_generic", "postalcode_canada", "ssn", "vmrn"}  # fmt: skip
+    {
+        "date_ymd",
+        "date_mdy",
+        "date_dmy",
+        "datetime_ymd",
+        "datetime_mdy",
+        "datetime_dmy",
+        "datetime_seconds_ymd",
+        "datetime_seconds_mdy",
+        "datetime_seconds_dmy",
+        "time",
+        "time_mm_ss",
+        "time_hh_mm_ss",
+        "integer",
+        "number",
+        "number_1dp",
+        "number_2dp",
+        "number_3dp",
+        "number_4dp",
+        "number_comma_decimal",
+        "number_1dp_comma_decimal",
+        "number_2dp_comma_decimal",
+        "email",
+        "phone",
+        "zipcode",
+        "alpha_only",
+        "signature",
+        "mrn_10d",
+        "mrn_generic",
+        "postalcode_canada",
+        "ssn",
+        "vmrn",
+    }
 )
 NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 100
@@ -125,9 +164,14 @@ def check_dictionary(
     problems: list[Problem] = []
     if tuple(header) != COLUMNS:
         problems.append(
-            Problem(source, 1, "", ", ".join(header),
-                    f"the header must be REDCap's {len(COLUMNS)} columns in order: "
-                    + ", ".join(COLUMNS))  # fmt: skip
+            Problem(
+                source,
+                1,
+                "",
+                ", ".join(header),
+                f"the header must be REDCap's {len(COLUMNS)} columns in order: "
+                + ", ".join(COLUMNS),
+            )
         )
         return problems
     names = [row["Variable / Field Name"] for row in rows]
@@ -137,7 +181,9 @@ def check_dictionary(
         name = row["Variable / Field Name"]
         if name in seen:
             problems.append(
-                Problem(source, number, COLUMNS[0], name, f"duplicate field; first at row {seen[name]}")
+                Problem(
+                    source, number, COLUMNS[0], name, f"duplicate field; first at row {seen[name]}"
+                )
             )
         seen.setdefault(name, number)
     return problems

@@ -97,23 +97,39 @@ def _code_of(vocab: type[Enum], value: Enum) -> str:
     return str([m.value for m in vocab].index(value.value) + 1)
 
 
-def _number(name: str, form: str, label: str, attr: str, low: float, high: float | None,
-            integer: bool = False, **kw: object) -> RedcapField:  # fmt: skip
+def _number(
+    name: str,
+    form: str,
+    label: str,
+    attr: str,
+    low: float,
+    high: float | None,
+    integer: bool = False,
+    **kw: object,
+) -> RedcapField:
     def text(x: float | None) -> str:
         return "" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
 
     return RedcapField(
-        name, form, "text", label, attr, validation="integer" if integer else "number",
-        minimum=text(low), maximum=text(high), **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+        name,
+        form,
+        "text",
+        label,
+        attr,
+        validation="integer" if integer else "number",
+        minimum=text(low),
+        maximum=text(high),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def _date(name: str, form: str, label: str, attr: str, **kw: object) -> RedcapField:
     return RedcapField(name, form, "text", label, attr, validation="date_ymd", **kw)  # type: ignore[arg-type]
 
 
-def _text(name: str, form: str, label: str, attr: str, notes: bool = False,
-          **kw: object) -> RedcapField:  # fmt: skip
+def _text(
+    name: str, form: str, label: str, attr: str, notes: bool = False, **kw: object
+) -> RedcapField:
     return RedcapField(name, form, "notes" if notes else "text", label, attr, **kw)  # type: ignore[arg-type]
 
 
@@ -141,13 +157,31 @@ def _patient() -> list[RedcapField]:
         _number("age_at_entry", f, "Age at entry (years)", "age_at_entry", 0, 120, True),
         _number("birth_year", f, "Year of birth", "birth_year", 1900, 2100, True),
         _enum("diagnosis", f, "Diagnosis", "diagnosis", Diagnosis, required=True),
-        _enum("overlap_disease", f, "Overlap connective-tissue disease", "overlap_disease",
-              OverlapDisease, branching=f"[diagnosis] = '{overlap}'"),  # fmt: skip
+        _enum(
+            "overlap_disease",
+            f,
+            "Overlap connective-tissue disease",
+            "overlap_disease",
+            OverlapDisease,
+            branching=f"[diagnosis] = '{overlap}'",
+        ),
         _date("onset_date", f, "Disease onset date", "onset_date"),
-        _number("disease_duration_years", f, "Disease duration (years)",
-                "disease_duration_years", 0, 100),  # fmt: skip
-        _enum("disease_duration_qualifier", f, "Disease duration is", "disease_duration_qualifier",
-              Qualifier, branching="[disease_duration_years] <> ''"),  # fmt: skip
+        _number(
+            "disease_duration_years",
+            f,
+            "Disease duration (years)",
+            "disease_duration_years",
+            0,
+            100,
+        ),
+        _enum(
+            "disease_duration_qualifier",
+            f,
+            "Disease duration is",
+            "disease_duration_qualifier",
+            Qualifier,
+            branching="[disease_duration_years] <> ''",
+        ),
         _number("height_cm", f, "Height (cm)", "height_cm", 40, 250),
         _text("patient_source", f, "Source of the data", "source", notes=True),
         _text("patient_note", f, "Note", "note", notes=True),
@@ -159,8 +193,13 @@ def _therapy() -> list[RedcapField]:
     other = _code_of(Drug, Drug.OTHER)
     return [
         _enum("th_drug", f, "Drug", "drug", Drug, required=True),
-        _text("th_drug_label", f, "Drug name as given by the source", "drug_label",
-              branching=f"[th_drug] = '{other}'"),  # fmt: skip
+        _text(
+            "th_drug_label",
+            f,
+            "Drug name as given by the source",
+            "drug_label",
+            branching=f"[th_drug] = '{other}'",
+        ),
         _number("th_dose_mg_per_day", f, "Dose (mg/day)", "dose_mg_per_day", 0, 2000),
         _date("th_start_date", f, "Start date", "start_date"),
         _date("th_stop_date", f, "Stop date", "stop_date"),
@@ -174,13 +213,24 @@ def _lab() -> list[RedcapField]:
     return [
         _date("lab_sample_date", f, "Sample date", "sample_date"),
         _enum("lab_test", f, "Test", "test", LabTest, required=True),
-        RedcapField("lab_not_performed", f, "yesno", "Not performed", "not_performed",
-                    choices=YESNO, values=("true", "false")),  # fmt: skip
-        _number("lab_value", f, "Value", "value", 0, None,
-                branching="[lab_not_performed] <> '1'"),  # fmt: skip
+        RedcapField(
+            "lab_not_performed",
+            f,
+            "yesno",
+            "Not performed",
+            "not_performed",
+            choices=YESNO,
+            values=("true", "false"),
+        ),
+        _number("lab_value", f, "Value", "value", 0, None, branching="[lab_not_performed] <> '1'"),
         _text("lab_unit", f, "Unit", "unit", branching="[lab_not_performed] <> '1'"),
-        _text("lab_text_value", f, "Text result (blood group, antibodies)", "text_value",
-              branching="[lab_not_performed] <> '1'"),  # fmt: skip
+        _text(
+            "lab_text_value",
+            f,
+            "Text result (blood group, antibodies)",
+            "text_value",
+            branching="[lab_not_performed] <> '1'",
+        ),
     ]
 
 
@@ -191,12 +241,19 @@ def _course() -> list[RedcapField]:
         _text("crs_product", f, "IVIg product", "product"),
         _date("crs_start_date", f, "First infusion day", "start_date"),
         _number("crs_days", f, "Infusion days", "days", 1, 7, True, required=True),
-        _number("crs_planned_dose_g", f, "Planned daily dose (g/day)", "planned_daily_dose_g",
-                0, 200),  # fmt: skip
+        _number(
+            "crs_planned_dose_g", f, "Planned daily dose (g/day)", "planned_daily_dose_g", 0, 200
+        ),
         _number("crs_given_dose_g", f, "Given daily dose (g/day)", "given_daily_dose_g", 0, 200),
         _number("crs_weight_kg", f, "Body weight at the course (kg)", "weight_kg", 2, 400),
-        _number("crs_rate_ml_kg_min", f, "Maximum infusion rate (mL/kg/min)",
-                "infusion_rate_ml_per_kg_min", 0, 0.2),  # fmt: skip
+        _number(
+            "crs_rate_ml_kg_min",
+            f,
+            "Maximum infusion rate (mL/kg/min)",
+            "infusion_rate_ml_per_kg_min",
+            0,
+            0.2,
+        ),
         _text("crs_note", f, "Note", "note", notes=True),
     ]
 
@@ -205,8 +262,9 @@ def _infusion_day() -> list[RedcapField]:
     f = "infusion_day"
     derived = "Derived from the course; on import it must agree with the course."
     return [
-        _number("inf_course_number", f, "Course number", "", 1, 1000, True, required=True,
-                note=derived),  # fmt: skip
+        _number(
+            "inf_course_number", f, "Course number", "", 1, 1000, True, required=True, note=derived
+        ),
         _number("inf_day", f, "Day of the course", "", 1, 7, True, required=True),
         _date("inf_date", f, "Infusion date", ""),
         _number("inf_dose_g", f, "Dose given (g)", "", 0, 200),
@@ -220,11 +278,25 @@ def _adverse_event() -> list[RedcapField]:
         _text("ae_term", f, "Adverse event", "term", required=True),
         _date("ae_onset_date", f, "Onset date", "onset_date"),
         _number("ae_course_number", f, "During IVIg course number", "course_number", 1, 1000, True),
-        RedcapField("ae_serious", f, "yesno", "Serious", "serious", choices=YESNO,
-                    values=("true", "false"), required=True),  # fmt: skip
-        RedcapField("ae_ctcae_grade", f, "dropdown", "CTCAE grade", "ctcae_grade",
-                    choices=tuple((str(g), f"Grade {g}") for g in range(1, 6)),
-                    values=tuple(str(g) for g in range(1, 6))),  # fmt: skip
+        RedcapField(
+            "ae_serious",
+            f,
+            "yesno",
+            "Serious",
+            "serious",
+            choices=YESNO,
+            values=("true", "false"),
+            required=True,
+        ),
+        RedcapField(
+            "ae_ctcae_grade",
+            f,
+            "dropdown",
+            "CTCAE grade",
+            "ctcae_grade",
+            choices=tuple((str(g), f"Grade {g}") for g in range(1, 6)),
+            values=tuple(str(g) for g in range(1, 6)),
+        ),
         _enum("ae_outcome", f, "Outcome", "outcome", AdverseEventOutcome),
         _enum("ae_action", f, "Action taken", "action", AdverseEventAction),
         _text("ae_note", f, "Note", "note", notes=True),
@@ -247,13 +319,27 @@ def _core_set() -> list[RedcapField]:
     for measure in CoreSetMeasure:
         low, high, unit = CORE_SET_RANGES[measure]
         out.append(
-            _number(f"cs_{measure.value}", f, f"{_label(measure.value)} ({unit})", "",
-                    low, high, np_allowed=True)  # fmt: skip
+            _number(
+                f"cs_{measure.value}",
+                f,
+                f"{_label(measure.value)} ({unit})",
+                "",
+                low,
+                high,
+                np_allowed=True,
+            )
         )
     out.append(
-        RedcapField("cs_mmt8_scale", f, "radio", "MMT-8 scale maximum", "",
-                    choices=(("80", "80"), ("150", "150"), ("260", "260")),
-                    values=("80", "150", "260"), branching="[cs_mmt8] <> ''")  # fmt: skip
+        RedcapField(
+            "cs_mmt8_scale",
+            f,
+            "radio",
+            "MMT-8 scale maximum",
+            "",
+            choices=(("80", "80"), ("150", "150"), ("260", "260")),
+            values=("80", "150", "260"),
+            branching="[cs_mmt8] <> ''",
+        )
     )
     return out
 
@@ -263,10 +349,14 @@ def _enzymes() -> list[RedcapField]:
     out = []
     for enzyme in Enzyme:
         name = enzyme.value.upper() if len(enzyme.value) <= 3 else _label(enzyme.value)
-        out.append(_number(f"enz_{enzyme.value}", f, f"{name} (U/L)", "", 0, 1_000_000,
-                           np_allowed=True))  # fmt: skip
-        out.append(_number(f"enz_{enzyme.value}_uln", f, f"{name} upper limit of normal (U/L)",
-                           "", 0, 100_000))  # fmt: skip
+        out.append(
+            _number(f"enz_{enzyme.value}", f, f"{name} (U/L)", "", 0, 1_000_000, np_allowed=True)
+        )
+        out.append(
+            _number(
+                f"enz_{enzyme.value}_uln", f, f"{name} upper limit of normal (U/L)", "", 0, 100_000
+            )
+        )
     return out
 
 
@@ -278,23 +368,47 @@ def _strength() -> list[RedcapField]:
     f = "strength"
     out = []
     for i, (group, side) in enumerate(muscle_sites()):
-        out.append(_number(f"myo_{site_suffix(group, side)}", f,
-                           f"Myometry {_label(group.value).lower()} {side.value} (N)", "",
-                           0, 2000, np_allowed=True,
-                           section="Myometry (N)" if i == 0 else ""))  # fmt: skip
+        out.append(
+            _number(
+                f"myo_{site_suffix(group, side)}",
+                f,
+                f"Myometry {_label(group.value).lower()} {side.value} (N)",
+                "",
+                0,
+                2000,
+                np_allowed=True,
+                section="Myometry (N)" if i == 0 else "",
+            )
+        )
     for i, (group, side) in enumerate(muscle_sites()):
-        out.append(_number(f"mrc_{site_suffix(group, side)}", f,
-                           f"Kendall grade {_label(group.value).lower()} {side.value} (0-10)",
-                           "", 0, 10, True, np_allowed=True,
-                           section="Kendall 0-10 grades" if i == 0 else ""))  # fmt: skip
+        out.append(
+            _number(
+                f"mrc_{site_suffix(group, side)}",
+                f,
+                f"Kendall grade {_label(group.value).lower()} {side.value} (0-10)",
+                "",
+                0,
+                10,
+                True,
+                np_allowed=True,
+                section="Kendall 0-10 grades" if i == 0 else "",
+            )
+        )
     return out
 
 
 def _function() -> list[RedcapField]:
     f = "function"
     out = [
-        RedcapField(f"fn_{task.value}", f, "radio", _label(task.value), "",
-                    choices=ABLE_CHOICES, values=("true", "false", "NP"))  # fmt: skip
+        RedcapField(
+            f"fn_{task.value}",
+            f,
+            "radio",
+            _label(task.value),
+            "",
+            choices=ABLE_CHOICES,
+            values=("true", "false", "NP"),
+        )
         for task in FunctionalTask
     ]
     out.append(_number("fn_walk_30m_time_s", f, "30 m walk time (s)", "", 0, 3600))
@@ -302,9 +416,18 @@ def _function() -> list[RedcapField]:
 
 
 FIELDS: tuple[RedcapField, ...] = tuple(
-    _patient() + _therapy() + _lab() + _course() + _infusion_day() + _adverse_event()
-    + _visit() + _core_set() + _enzymes() + _strength() + _function()
-)  # fmt: skip
+    _patient()
+    + _therapy()
+    + _lab()
+    + _course()
+    + _infusion_day()
+    + _adverse_event()
+    + _visit()
+    + _core_set()
+    + _enzymes()
+    + _strength()
+    + _function()
+)
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 FORMS: tuple[str, ...] = tuple(dict.fromkeys(f.form for f in FIELDS))
 
