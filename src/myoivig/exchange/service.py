@@ -13,14 +13,22 @@ from typing import Any
 
 from myoivig.domain import records as r
 from myoivig.exchange import output
+from myoivig.exchange.analysis import Pseudonymiser, analysis_tables, dictionary_table
 from myoivig.exchange.csvfiles import read_csv, write_csv
+from myoivig.exchange.fhir.export import bundle_of
+from myoivig.exchange.fhir.read import read_bundle_text
+from myoivig.exchange.fhir.validate import structure_errors
 from myoivig.exchange.redcap import project
 from myoivig.exchange.redcap.dictionary import COLUMNS, check_dictionary, dictionary_rows
+from myoivig.exchange.redcap.fields import FIELDS_BY_NAME
 from myoivig.exchange.redcap.records import export_records, header, read_records
+from myoivig.exchange.tablefiles import write_table_csv, write_table_parquet
 from myoivig.io.importer import Bundle, write_bundle
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.store import Store, repository
 from myoivig.store.repository import RecordNotFoundError
+
+__all__ = ["RecordNotFoundError"]
 
 REDCAP_FILES = {
     "data_dictionary.csv": "Project Setup > Data Dictionary > Upload (Designer > Data Dictionary)",
@@ -87,8 +95,6 @@ def read_redcap(dictionary: Path, records: Path) -> Bundle:
     columns, rows = read_csv(records)
     if not problems:
         declared = {row[COLUMNS[0]] for row in dict_rows}
-        from myoivig.exchange.redcap.fields import FIELDS_BY_NAME
-
         for column in columns:
             if column in FIELDS_BY_NAME and column not in declared:
                 problems.append(
@@ -128,9 +134,88 @@ def import_redcap(store: Store, dictionary: Path, records: Path, actor: str) -> 
     return write_new(store, read_redcap(dictionary, records), actor)
 
 
-__all__ = [
-    "RecordNotFoundError",
-    "export_redcap",
-    "import_redcap",
-    "json",
-]
+# --- FHIR ----------------------------------------------------------------------------------------
+
+
+def fhir_bundle(store: Store, patient: str | None = None) -> dict[str, Any]:
+    """The Bundle of every patient (or one); each resource validated against FHIR R4."""
+    sites, dossiers = load(store, patient)
+    bundle = bundle_of(sites, dossiers)
+    problems = [
+        Problem(f"{e['resource']['resourceType']} (entry {i})", i, path, value, reason)
+        for i, e in enumerate(bundle["entry"], 1)
+        for path, value, reason in structure_errors(e["resource"])
+    ]
+    if problems:  # a mapping bug, never user input: refuse rather than write an invalid file
+        raise ImportRejectedError(problems)
+    return bundle
+
+
+def export_fhir(
+    store: Store, out: Path, force: bool = False, patient: str | None = None
+) -> dict[str, Any]:
+    output.check_file(out, force)
+    bundle = fhir_bundle(store, patient)
+    output.write_file(
+        out, force, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode()
+    )
+    kinds: dict[str, int] = {}
+    for entry in bundle["entry"]:
+        kind = entry["resource"]["resourceType"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return {"out": str(out), "entries": len(bundle["entry"]), "resources": kinds}
+
+
+def read_fhir(path: Path) -> Bundle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImportRejectedError(
+            [Problem(str(path), None, "", None, f"cannot read: {error}")]
+        ) from error
+    bundle, problems = read_bundle_text(text, path.name)
+    if problems:
+        raise ImportRejectedError(problems)
+    return bundle
+
+
+def import_fhir(store: Store, path: Path, actor: str) -> dict[str, int]:
+    return write_new(store, read_fhir(path), actor)
+
+
+# --- analysis ------------------------------------------------------------------------------------
+
+
+def export_analysis(
+    store: Store,
+    out: Path,
+    fmt: str,
+    force: bool = False,
+    pseudonymise: bool = False,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Write the analysis tables and their dictionary as CSV or Parquet files in `out`."""
+    if fmt not in {"csv", "parquet"}:
+        raise ValueError(f"unknown format {fmt!r}: use csv or parquet")
+    output.check_folder(out, force)
+    _, dossiers = load(store)
+    pseudonymiser = (
+        Pseudonymiser([d.patient.code for d in dossiers], seed) if pseudonymise else None
+    )
+    tables = analysis_tables(dossiers, pseudonymiser)
+    tables.append(dictionary_table(tables))
+
+    def fill(folder: Path) -> None:
+        for t in tables:
+            if fmt == "csv":
+                write_table_csv(folder / f"{t.name}.csv", t)
+            else:
+                write_table_parquet(folder / f"{t.name}.parquet", t)
+
+    files = output.write_folder(out, force, fill)
+    return {
+        "out": str(out),
+        "files": files,
+        "rows": {t.name: len(t.rows) for t in tables},
+        "pseudonymised": pseudonymise,
+    }

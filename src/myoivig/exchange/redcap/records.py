@@ -385,7 +385,7 @@ class _Reader:
         for measure in CoreSetMeasure:
             name = f"cs_{measure.value}"
             if row.get(name):
-                data = {"measure": measure.value, "value": row[name]}
+                data: dict[str, Any] = {"measure": measure.value, "value": row[name]}
                 names = {"value": name, "measure": name}
                 if measure is CoreSetMeasure.MMT8:
                     data["scale_max"] = row.get("cs_mmt8_scale") or None
