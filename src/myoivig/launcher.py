@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 AREA_MODULES = {
     "clinic": "myoivig.clinic.commands",
     "evidence": "myoivig.evidence.commands",
+    "exchange": "myoivig.exchange.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
     "review": "myoivig.review.commands",
@@ -26,8 +27,8 @@ AREA_MODULES = {
 
 COMMAND_AREAS = {
     "init": "clinic",
-    "import": "clinic",
-    "export": "clinic",
+    "import": "exchange",
+    "export": "exchange",
     "dictionary": "clinic",
     "run": "clinic",
     "demo": "clinic",

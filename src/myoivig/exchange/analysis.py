@@ -162,7 +162,10 @@ def visit_scores(a: r.Assessment, earlier: Sequence[r.Assessment], diagnosis: An
     except (ValueError, CoreSetError) as error:
         return Scores(force, None, None, None, reference.assessment_date, str(error))
     category = tis.category.value if tis.category else None
-    return Scores(force, tis.tis, category, doi.responder, reference.assessment_date, None)
+    note = None
+    if tis.tis is None:
+        note = "TIS not computable; missing: " + ", ".join(m.value for m in tis.missing)
+    return Scores(force, tis.tis, category, doi.responder, reference.assessment_date, note)
 
 
 SCORE_COLUMNS = [

@@ -249,8 +249,10 @@ class _Reader:
             return None
 
     def simple(self, form: str, row: Row, number: int, rid: str, **extra: Any) -> Any:
+        """One record from a form's fields; every bad cell is reported, not just the first."""
         data: dict[str, Any] = dict(extra)
         names = {}
+        refused = set()
         for f in form_fields(form):
             if not f.attr:
                 continue
@@ -259,9 +261,18 @@ class _Reader:
             if raw != "":
                 value = self.decode(f, raw, number, rid)
                 if value is None:
-                    return None
-                data[f.attr] = value
-        return self.model(MODELS[form], data, names, row, number, rid)
+                    refused.add(f.attr)
+                else:
+                    data[f.attr] = value
+        before = len(self.problems)
+        record = self.model(MODELS[form], data, names, row, number, rid)
+        if refused:  # drop the "missing" follow-ups of cells already reported
+            kept = self.problems[before:]
+            del self.problems[before:]
+            refused_names = {names[a] for a in refused}
+            self.problems += [p for p in kept if p.column not in refused_names]
+            return None
+        return record
 
     def read_row(self, row: Row, number: int) -> None:
         rid = row.get(RECORD_ID, "")
@@ -460,6 +471,7 @@ class _Reader:
         sites: dict[str, r.Site] = {}
         dossiers = []
         for rid, rec in self.records.items():
+            patient = None
             if len(rec.patients) != 1:
                 reason = (
                     "no patient form in the enrolment event"
@@ -471,8 +483,8 @@ class _Reader:
                     self.problems.append(
                         Problem(SOURCE, number, RECORD_ID, rid, f"record {rid}: {reason}")
                     )
-                continue
-            patient = rec.patients[0][1]
+            else:
+                patient = rec.patients[0][1]
             if rec.site is not None:
                 self._site(rid, rec.site, sites)
             courses = self._unique_courses(rid, rec.courses)
@@ -488,6 +500,8 @@ class _Reader:
                         rid,
                     )
                 dates.setdefault(a.assessment_date, number)
+            if patient is None:
+                continue
             dossier = r.PatientDossier(
                 patient=patient,
                 therapies=rec.therapies,
