@@ -10,6 +10,7 @@ data always gives the same Bundle.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -69,7 +70,8 @@ class BundleWriter:
 
     def add(self, key: str, resource: Resource) -> str:
         url = full_url(key)
-        self.entries.append({"fullUrl": url, "resource": resource})
+        # a copy: resources share small dicts (subject) while they are built
+        self.entries.append({"fullUrl": url, "resource": copy.deepcopy(resource)})
         return url
 
     def bundle(self) -> Resource:
