@@ -255,3 +255,10 @@ def test_cli_export_and_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert runner.invoke(app, args).exit_code == 0
     again = runner.invoke(app, [*args, "--json"])
     assert again.exit_code == 1 and '"duplicated code' in again.output
+
+
+def test_every_redcap_field_family_is_documented() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "exchange.md").read_text(encoding="utf-8")
+    for f in FIELDS:
+        family = f"`{f.name}`" if f.form == "patient" else f"`{f.name.split('_')[0]}_"
+        assert family in text, f.name
