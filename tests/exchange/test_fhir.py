@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import json
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,32 @@ def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'b.db'}")
     assert runner.invoke(app, ["import", "fhir", str(out)]).exit_code == 0
     assert runner.invoke(app, ["import", "fhir", str(out), "--json"]).exit_code == 1
+
+
+def test_fixture_bundle_imports_with_its_values(store: Store) -> None:
+    """A stored Bundle: a course without a start date carries a data-absent effective period."""
+    path = Path(__file__).parent / "fixtures" / "fhir_bundle_overlap.json"
+    bundle = json.loads(path.read_text())
+    absent = [ma["effectivePeriod"] for ma in _entries(bundle, "MedicationAdministration")]
+    assert len(absent) == 5 and all("extension" in period for period in absent)
+    counts = service.import_fhir(store, path, "tester")
+    assert counts == {
+        "sites": 1,
+        "patients": 1,
+        "courses": 1,
+        "assessments": 2,
+        "labs": 2,
+        "adverse_events": 1,
+    }
+    [d] = service.load(store)[1]
+    assert d.patient.overlap_disease is not None and d.courses[0].weight_kg == 81
+
+
+def test_written_file_has_ordinary_permissions(store: Store, tmp_path: Path) -> None:
+    dossiers.load(store)
+    out = tmp_path / "b.json"
+    service.export_fhir(store, out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private mode of a temp file
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from myoivig.cli import app
+from myoivig.domain.values import NP
 from myoivig.exchange import service
 from myoivig.exchange.csvfiles import read_csv
 from myoivig.exchange.output import OutputExistsError
@@ -262,3 +263,23 @@ def test_every_redcap_field_family_is_documented() -> None:
     for f in FIELDS:
         family = f"`{f.name}`" if f.form == "patient" else f"`{f.name.split('_')[0]}_"
         assert family in text, f.name
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_fixture_export_imports_with_its_values(store: Store) -> None:
+    """A REDCap raw export (with the data access group column REDCap adds) and its dictionary."""
+    counts = service.import_redcap(
+        store, FIXTURES / "redcap_data_dictionary.csv", FIXTURES / "redcap_records.csv", "t"
+    )
+    assert counts["patients"] == 1 and counts["courses"] == 1 and counts["assessments"] == 2
+    [d] = service.load(store)[1]
+    assert (d.patient.sex.value, d.patient.diagnosis.value) == ("M", "overlap_myositis")
+    assert d.patient.overlap_disease is not None
+    assert d.patient.overlap_disease.value == "systemic_sclerosis"
+    assert d.patient.disease_duration_years == 3.5
+    [course] = d.courses
+    assert (course.days, course.start_date, course.planned_daily_dose_g) == (5, None, 16)
+    assert all(lab.not_performed for lab in d.labs)
+    assert d.assessments[0].enzymes[2].value_u_per_l is NP

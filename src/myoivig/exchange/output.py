@@ -57,6 +57,9 @@ def write_file(out: Path, force: bool, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(name, 0o666 & ~mask)  # mkstemp makes the file private; give it normal rights
         os.replace(name, out)
     except BaseException:
         Path(name).unlink(missing_ok=True)

@@ -42,6 +42,8 @@ EVENT_COLUMN = "redcap_event_name"
 INSTRUMENT_COLUMN = "redcap_repeat_instrument"
 INSTANCE_COLUMN = "redcap_repeat_instance"
 STANDARD_COLUMNS = (RECORD_ID, EVENT_COLUMN, INSTRUMENT_COLUMN, INSTANCE_COLUMN)
+# REDCap's own columns that an export may add on request; they carry no clinical data.
+SYSTEM_COLUMNS = ("redcap_data_access_group", "redcap_survey_identifier")
 COMPLETE = "2"  # REDCap's form status "Complete"
 ENROLMENT, TREATMENT, VISIT = (e.unique_name for e in EVENTS)
 SOURCE = "records.csv"
@@ -642,7 +644,11 @@ MODELS: dict[str, type[Any]] = {
 
 
 def known_columns() -> set[str]:
-    return set(STANDARD_COLUMNS) | {f.name for f in FIELDS} | {f"{f}_complete" for f in FORMS}
+    return (
+        set(STANDARD_COLUMNS + SYSTEM_COLUMNS)
+        | {f.name for f in FIELDS}
+        | {f"{f}_complete" for f in FORMS}
+    )
 
 
 def read_records(columns: list[str], rows: list[Row]) -> tuple[Bundle, list[Problem]]:
