@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
 from myoivig.exchange.fhir.codes import (
@@ -35,6 +33,7 @@ from myoivig.exchange.fhir.codes import (
     table,
 )
 from myoivig.exchange.fhir.validate import structure_errors
+from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
 
@@ -120,16 +119,10 @@ class BundleReader:
         where: Where,
         values: dict[str, Any] | None = None,
     ) -> Any:
-        try:
-            return model.model_validate(data)
-        except ValidationError as error:
-            for item in error.errors():
-                loc = [str(p) for p in item["loc"] if isinstance(p, str)]
-                attr = loc[0] if loc else getattr(item.get("ctx", {}).get("error"), "field", "")
-                path = names.get(attr, attr)
-                value = (values or data).get(attr)
-                self.problem(where, path, value, str(item["msg"]).removeprefix("Value error, "))
-            return None
+        record, failed = validated(model, data)
+        for attr, reason in failed:
+            self.problem(where, names.get(attr, attr), (values or data).get(attr), reason)
+        return record
 
     # --- layer 1 and 2: structure and references ---------------------------------------------
 

@@ -15,8 +15,6 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
-from pydantic import ValidationError
-
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
 from myoivig.domain.values import NotPerformed
@@ -34,6 +32,7 @@ from myoivig.exchange.redcap.fields import (
     muscle_sites,
     site_suffix,
 )
+from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
 from myoivig.io.sheets import format_value
@@ -239,16 +238,11 @@ class _Reader:
         number: int,
         rid: str,
     ) -> Any:
-        try:
-            return model.model_validate(data)
-        except ValidationError as error:
-            for item in error.errors():
-                loc = [str(p) for p in item["loc"] if isinstance(p, str)]
-                attr = loc[0] if loc else getattr(item.get("ctx", {}).get("error"), "field", "")
-                column = names.get(attr, attr)
-                reason = str(item["msg"]).removeprefix("Value error, ")
-                self.problem(number, column, row.get(column), reason, rid)
-            return None
+        record, failed = validated(model, data)
+        for attr, reason in failed:
+            column = names.get(attr, attr)
+            self.problem(number, column, row.get(column), reason, rid)
+        return record
 
     def simple(self, form: str, row: Row, number: int, rid: str, **extra: Any) -> Any:
         """One record from a form's fields; every bad cell is reported, not just the first."""
