@@ -32,7 +32,7 @@ from myoivig.exchange.fhir.codes import (
     loinc_index,
     table,
 )
-from myoivig.exchange.fhir.validate import structure_errors
+from myoivig.exchange.fhir.validate import READ_ORDER, structure_errors
 from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
@@ -185,17 +185,7 @@ class BundleReader:
             self._check_references(where, res, "")
         if self.problems:
             return Bundle(sites=[], dossiers=[])
-        order = [
-            "Organization",
-            "Patient",
-            "Condition",
-            "MedicationStatement",
-            "MedicationAdministration",
-            "Encounter",
-            "Observation",
-            "AdverseEvent",
-        ]
-        valid.sort(key=lambda item: order.index(item[1]["resourceType"]))
+        valid.sort(key=lambda item: READ_ORDER.index(item[1]["resourceType"]))
         for where, res, url in valid:
             getattr(self, "_" + res["resourceType"].lower())(where, res, url)
         return self._assemble()

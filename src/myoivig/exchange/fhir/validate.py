@@ -12,18 +12,19 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-SUPPORTED = frozenset(
-    {
-        "Organization",
-        "Patient",
-        "Condition",
-        "MedicationStatement",
-        "MedicationAdministration",
-        "Encounter",
-        "Observation",
-        "AdverseEvent",
-    }
+# The resource types myoivig reads and writes, in the order an import must read them (a
+# resource is read after the ones it refers to).
+READ_ORDER = (
+    "Organization",
+    "Patient",
+    "Condition",
+    "MedicationStatement",
+    "MedicationAdministration",
+    "Encounter",
+    "Observation",
+    "AdverseEvent",
 )
+SUPPORTED = frozenset(READ_ORDER)
 
 
 def structure_errors(resource: dict[str, Any]) -> list[tuple[str, str | None, str]]:
