@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from myoivig.clinic.commands import export as tabular_export
+from myoivig.clinic.commands import import_ as tabular_import
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
 from myoivig.io.problems import Problem
@@ -220,10 +222,11 @@ def import_fhir(
     )
 
 
-def register(app: typer.Typer) -> None:
-    from myoivig.clinic.commands import export, import_
+# The tabular format's commands stay where they are; registered once, as the default commands.
+import_app.command(DEFAULT_COMMAND)(tabular_import)
+export_app.command(DEFAULT_COMMAND)(tabular_export)
 
-    import_app.command(DEFAULT_COMMAND)(import_)
-    export_app.command(DEFAULT_COMMAND)(export)
+
+def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
