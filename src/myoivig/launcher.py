@@ -20,6 +20,7 @@ AREA_MODULES = {
     "accounts": "myoivig.accounts.commands",
     "clinic": "myoivig.clinic.commands",
     "evidence": "myoivig.evidence.commands",
+    "exchange": "myoivig.exchange.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
     "review": "myoivig.review.commands",
@@ -28,8 +29,8 @@ AREA_MODULES = {
 
 COMMAND_AREAS = {
     "init": "clinic",
-    "import": "clinic",
-    "export": "clinic",
+    "import": "exchange",
+    "export": "exchange",
     "dictionary": "clinic",
     "run": "clinic",
     "demo": "clinic",

@@ -315,9 +315,7 @@ def run(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("import")(import_)
-    app.command("export")(export)
+    app.command("init")(init)  # import/export: registered by myoivig.exchange.commands
     app.command("dictionary")(dictionary)
     app.command("run")(run)
     app.add_typer(demo_app, name="demo")

@@ -1,0 +1,1 @@
+"""REDCap: a longitudinal project (data dictionary, events, repeating instruments) and its data."""

@@ -1,0 +1,188 @@
+"""FHIR R4: a valid Bundle with the required codes; round trip; bad input lists every problem."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import exchange_dossiers as dossiers
+import pytest
+from fhir.resources.R4B.bundle import Bundle as FhirBundle
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from myoivig.cli import app
+from myoivig.exchange import service
+from myoivig.exchange.fhir.codes import ATC, ICD10, LOINC, SNOMED
+from myoivig.exchange.fhir.read import read_bundle_text
+from myoivig.io.problems import ImportRejectedError
+from myoivig.store import Store
+from myoivig.store.tables import PatientRow
+
+
+def _entries(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _codes(resource: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(c["system"], c["code"]) for c in resource["code"]["coding"]}
+
+
+def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
+    dossiers.load(store)
+    bundle = service.fhir_bundle(store)
+    FhirBundle.model_validate(bundle)
+    conditions = _entries(bundle, "Condition")
+    dm = next(c for c in conditions if (ICD10, "M33.1") in _codes(c))
+    assert (SNOMED, "396230008") in _codes(dm)
+    assert any((ICD10, "M34.9") in _codes(c) for c in conditions)  # overlap: systemic sclerosis
+    administrations = _entries(bundle, "MedicationAdministration")
+    assert len(administrations) == 3 * 2 + 5  # one per infusion day
+    assert all(
+        ma["medicationCodeableConcept"]["coding"][0]
+        == {
+            "system": ATC,
+            "code": "J06BA02",
+            "display": "immunoglobulins, normal human, for intravascular adm.",
+        }
+        for ma in administrations
+    )
+    first = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-10")
+    assert first["dosage"]["dose"]["value"] == 32.5 and first["dosage"]["dose"]["code"] == "g"
+    assert first["dosage"]["rateQuantity"]["value"] == 0.08
+    loinc = {c for o in _entries(bundle, "Observation") for s, c in _codes(o) if s == LOINC}
+    assert {"2157-6", "1761-6", "2458-8", "29463-7", "8302-2"} <= loinc
+    assert len(_entries(bundle, "AdverseEvent")) == 3
+    assert len(_entries(bundle, "Encounter")) == 8
+
+
+def test_round_trip_keeps_every_mapped_value(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    dossiers.load(store)
+    out = tmp_path / "bundle.json"
+    service.export_fhir(store, out)
+    counts = service.import_fhir(other_store, out, "tester")
+    assert counts["patients"] == 3 and counts["courses"] == 4
+    before = sorted((dossiers.canonical(d) for d in service.load(store)[1]), key=str)
+    after = sorted((dossiers.canonical(d) for d in service.load(other_store)[1]), key=str)
+    assert before == after
+    assert service.load(other_store)[0] == service.load(store)[0]
+
+
+def test_one_patient_bundle(store: Store, tmp_path: Path) -> None:
+    dossiers.load(store)
+    service.export_fhir(store, tmp_path / "one.json", patient="IBM-7")
+    bundle = json.loads((tmp_path / "one.json").read_text())
+    assert len(_entries(bundle, "Patient")) == 1 and not _entries(bundle, "Organization")
+
+
+def _broken(bundle: dict[str, Any]) -> dict[str, Any]:
+    bad = copy.deepcopy(bundle)
+    resources = [e["resource"] for e in bad["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    patient["favouriteColour"] = "blue"  # unknown element
+    ck = next(
+        r
+        for r in resources
+        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "2157-6"
+    )
+    ck["code"]["coding"][0]["code"] = "9999-9"  # wrong code
+    ma = next(r for r in resources if r["resourceType"] == "MedicationAdministration")
+    ma["subject"]["reference"] = "urn:uuid:00000000-0000-0000-0000-000000000000"  # broken
+    lab = next(
+        r
+        for r in resources
+        if r["resourceType"] == "Observation"
+        and r["code"]["coding"][0]["code"] == "2458-8"
+        and "valueQuantity" in r
+    )
+    lab["valueQuantity"]["code"] = "mg/dL"  # wrong unit for IgA
+    return bad
+
+
+def test_bad_bundle_lists_every_problem_and_writes_nothing(
+    store: Store, other_store: Store
+) -> None:
+    dossiers.load(store)
+    bad = _broken(service.fhir_bundle(store))
+    _, structure = read_bundle_text(json.dumps(bad), "bad.json")
+    fields = {(p.column, p.value) for p in structure}
+    assert ("favouriteColour", "blue") in fields
+    assert ("subject.reference", "urn:uuid:00000000-0000-0000-0000-000000000000") in fields
+    assert all(p.table and p.row and p.reason for p in structure)
+    # with the structure fixed, the code and unit problems are listed together
+    patient = next(e for e in bad["entry"] if e["resource"]["resourceType"] == "Patient")
+    del patient["resource"]["favouriteColour"]
+    for e in bad["entry"]:
+        if e["resource"]["resourceType"] == "MedicationAdministration":
+            e["resource"]["subject"] = {"reference": patient["fullUrl"]}
+    _, semantic = read_bundle_text(json.dumps(bad), "bad.json")
+    reasons = " | ".join(p.reason for p in semantic)
+    assert "unknown observation code" in reasons and "must be reported in g/L" in reasons
+    with pytest.raises(ImportRejectedError):
+        service.read_fhir(Path("/nonexistent/bundle.json"))
+    path = Path(other_store.engine.url.database or "x").with_suffix(".json")
+    if other_store.engine.dialect.name == "sqlite":
+        path.write_text(json.dumps(_broken(service.fhir_bundle(store))))
+        with pytest.raises(ImportRejectedError):
+            service.import_fhir(other_store, path, "tester")
+    with other_store.session() as s:
+        assert int(s.scalar(select(func.count()).select_from(PatientRow)) or 0) == 0
+
+
+def test_not_a_bundle_and_not_json() -> None:
+    _, problems = read_bundle_text("{", "x.json")
+    assert problems and "not JSON" in problems[0].reason
+    _, problems = read_bundle_text('{"resourceType": "Patient"}', "x.json")
+    assert problems[0].column == "resourceType"
+
+
+def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    source = Store.default()
+    source.upgrade()
+    dossiers.load(source)
+    runner = CliRunner()
+    out = tmp_path / "b.json"
+    assert runner.invoke(app, ["export", "fhir", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["export", "fhir", "--out", str(out)]).exit_code == 2
+    missing = runner.invoke(
+        app, ["export", "fhir", "--out", str(tmp_path / "c"), "--patient", "NO"]
+    )
+    assert missing.exit_code == 2
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'b.db'}")
+    assert runner.invoke(app, ["import", "fhir", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["import", "fhir", str(out), "--json"]).exit_code == 1
+
+
+def test_fixture_bundle_imports_with_its_values(store: Store) -> None:
+    """A stored Bundle: a course without a start date carries a data-absent effective period."""
+    path = Path(__file__).parent / "fixtures" / "fhir_bundle_overlap.json"
+    bundle = json.loads(path.read_text())
+    absent = [ma["effectivePeriod"] for ma in _entries(bundle, "MedicationAdministration")]
+    assert len(absent) == 5 and all("extension" in period for period in absent)
+    counts = service.import_fhir(store, path, "tester")
+    assert counts == {
+        "sites": 1,
+        "patients": 1,
+        "courses": 1,
+        "assessments": 2,
+        "labs": 2,
+        "adverse_events": 1,
+    }
+    [d] = service.load(store)[1]
+    assert d.patient.overlap_disease is not None and d.courses[0].weight_kg == 81
+
+
+def test_written_file_has_ordinary_permissions(store: Store, tmp_path: Path) -> None:
+    dossiers.load(store)
+    out = tmp_path / "b.json"
+    service.export_fhir(store, out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private mode of a temp file
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
