@@ -20,12 +20,14 @@ from myoivig.clinic.commands import register as register_clinic  # noqa: E402
 from myoivig.evidence.commands import register as register_evidence  # noqa: E402
 from myoivig.outcomes.commands import register as register_outcomes  # noqa: E402
 from myoivig.protocol.commands import register as register_protocol  # noqa: E402
+from myoivig.reports.commands import register as register_reports  # noqa: E402
 from myoivig.review.commands import register as register_review  # noqa: E402
 
 register_clinic(app)
 register_evidence(app)
 register_outcomes(app)
 register_protocol(app)
+register_reports(app)
 register_review(app)
 # -------------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ AREA_MODULES = {
     "evidence": "myoivig.evidence.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
+    "reports": "myoivig.reports.commands",
     "review": "myoivig.review.commands",
 }
 
@@ -41,6 +42,7 @@ COMMAND_AREAS = {
     "plan": "protocol",
     "advise": "protocol",
     "protocol": "protocol",
+    "report": "reports",
     "review": "review",
 }
 
