@@ -14,8 +14,17 @@ from myoivig.domain.vocab import TRIAL_MUSCLE_GROUPS, Diagnosis, Sex, Side
 SYNTHETIC_SOURCE = "SYNTHETIC: test dossier for the report tests; not a real person"
 
 
-def _visit(code: str, when: date, phase: str, force: float, grade: int, chair: bool,
-           mmt8: float, ck: float, pga: float) -> r.Assessment:  # fmt: skip
+def _visit(
+    code: str,
+    when: date,
+    phase: str,
+    force: float,
+    grade: int,
+    chair: bool,
+    mmt8: float,
+    ck: float,
+    pga: float,
+) -> r.Assessment:
     sites = [(g, s) for g in TRIAL_MUSCLE_GROUPS for s in (Side.LEFT, Side.RIGHT)]
     return r.Assessment(
         patient_code=code,
@@ -58,10 +67,17 @@ def responder_dossier(code: str = "RPT-01", today: date | None = None) -> r.Pati
         )
     ]
     courses = [
-        r.Course(patient_code=code, course_number=n + 1, product="octagam-10",
-                 start_date=first_course + timedelta(days=28 * n), days=5,
-                 planned_daily_dose_g=28, given_daily_dose_g=28, weight_kg=70,
-                 infusion_rate_ml_per_kg_min=0.04)  # fmt: skip
+        r.Course(
+            patient_code=code,
+            course_number=n + 1,
+            product="octagam-10",
+            start_date=first_course + timedelta(days=28 * n),
+            days=5,
+            planned_daily_dose_g=28,
+            given_daily_dose_g=28,
+            weight_kg=70,
+            infusion_rate_ml_per_kg_min=0.04,
+        )
         for n in range(4)
     ]
     recent = today - timedelta(days=5)
@@ -76,29 +92,54 @@ def responder_dossier(code: str = "RPT-01", today: date | None = None) -> r.Pati
             source=SYNTHETIC_SOURCE,
         ),
         therapies=[
-            r.Therapy(patient_code=code, drug="prednisolone", dose_mg_per_day=20,
-                      start_date=first_course - timedelta(days=300), timing="concurrent"),
-            r.Therapy(patient_code=code, drug="methotrexate",
-                      start_date=first_course - timedelta(days=250), timing="concurrent"),
-        ],  # fmt: skip
+            r.Therapy(
+                patient_code=code,
+                drug="prednisolone",
+                dose_mg_per_day=20,
+                start_date=first_course - timedelta(days=300),
+                timing="concurrent",
+            ),
+            r.Therapy(
+                patient_code=code,
+                drug="methotrexate",
+                start_date=first_course - timedelta(days=250),
+                timing="concurrent",
+            ),
+        ],
         courses=courses,
         assessments=[*run_in, *later],
         labs=[
             r.LabResult(patient_code=code, sample_date=recent, test="iga", value=2.1, unit="g/L"),
-            r.LabResult(patient_code=code, sample_date=recent, test="egfr", value=92,
-                        unit="mL/min/1.73m2"),
+            r.LabResult(
+                patient_code=code, sample_date=recent, test="egfr", value=92, unit="mL/min/1.73m2"
+            ),
             r.LabResult(patient_code=code, sample_date=recent, test="blood_group", text_value="O+"),
-            r.LabResult(patient_code=code, sample_date=recent, test="haemoglobin", value=128,
-                        unit="g/L"),
-        ],  # fmt: skip
+            r.LabResult(
+                patient_code=code, sample_date=recent, test="haemoglobin", value=128, unit="g/L"
+            ),
+        ],
         adverse_events=[
-            r.AdverseEvent(patient_code=code, onset_date=first_course + timedelta(days=1),
-                           course_number=1, term="Headache", serious=False, ctcae_grade=1,
-                           outcome="recovered", action="infusion_slowed"),
-            r.AdverseEvent(patient_code=code, onset_date=first_course + timedelta(days=30),
-                           course_number=2, term="Aseptic meningitis", serious=True,
-                           ctcae_grade=3, outcome="recovered", action="none"),
-        ],  # fmt: skip
+            r.AdverseEvent(
+                patient_code=code,
+                onset_date=first_course + timedelta(days=1),
+                course_number=1,
+                term="Headache",
+                serious=False,
+                ctcae_grade=1,
+                outcome="recovered",
+                action="infusion_slowed",
+            ),
+            r.AdverseEvent(
+                patient_code=code,
+                onset_date=first_course + timedelta(days=30),
+                course_number=2,
+                term="Aseptic meningitis",
+                serious=True,
+                ctcae_grade=3,
+                outcome="recovered",
+                action="none",
+            ),
+        ],
     )
 
 
@@ -106,15 +147,31 @@ def blocked_dossier(code: str = "RPT-02", today: date | None = None) -> r.Patien
     """One course on record and no IgA: the next course is blocked by iga_not_measured."""
     today = today or date.today()
     return r.PatientDossier(
-        patient=r.Patient(code=code, sex=Sex.MALE, birth_year=today.year - 61,
-                          diagnosis=Diagnosis.POLYMYOSITIS, height_cm=178,
-                          source=SYNTHETIC_SOURCE),  # fmt: skip
+        patient=r.Patient(
+            code=code,
+            sex=Sex.MALE,
+            birth_year=today.year - 61,
+            diagnosis=Diagnosis.POLYMYOSITIS,
+            height_cm=178,
+            source=SYNTHETIC_SOURCE,
+        ),
         courses=[
-            r.Course(patient_code=code, course_number=1, product="privigen",
-                     start_date=today - timedelta(days=30), days=5, weight_kg=82)  # fmt: skip
+            r.Course(
+                patient_code=code,
+                course_number=1,
+                product="privigen",
+                start_date=today - timedelta(days=30),
+                days=5,
+                weight_kg=82,
+            )
         ],
         labs=[
-            r.LabResult(patient_code=code, sample_date=today - timedelta(days=3), test="egfr",
-                        value=75, unit="mL/min/1.73m2")  # fmt: skip
+            r.LabResult(
+                patient_code=code,
+                sample_date=today - timedelta(days=3),
+                test="egfr",
+                value=75,
+                unit="mL/min/1.73m2",
+            )
         ],
     )

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from myoivig.cli import app
 from myoivig.demo import load_trial_cohort
 from myoivig.exit_codes import ExitCode
+from myoivig.protocol.safety import Risk
 from myoivig.protocol.service import Override, PatientPlanOptions, plan_patient
 from myoivig.reports.cohort import cohort_context
 from myoivig.reports.patient import patient_context
@@ -67,8 +68,15 @@ def test_patient_report_html_and_pdf(clinic: Store, tmp_path: Path) -> None:
     code, output = report(["patient", "RPT-01", "--format", "pdf", "--out", str(out)])
     assert code == ExitCode.OK, output
     text = flat(pdf_text(out.read_bytes()))
-    for expected in ("Patient report RPT-01", "SYNTHETIC", "dermatomyositis", "Octagam 10 %",
-                     "Aseptic meningitis", "Response criteria per visit", "Current advice"):  # fmt: skip
+    for expected in (
+        "Patient report RPT-01",
+        "SYNTHETIC",
+        "dermatomyositis",
+        "Octagam 10 %",
+        "Aseptic meningitis",
+        "Response criteria per visit",
+        "Current advice",
+    ):
         assert expected in text, expected
 
 
@@ -89,8 +97,18 @@ def test_infusion_sheet_pdf_has_rates_vials_checks_and_signatures(
     assert code == ExitCode.OK, output
     text = flat(pdf_text(out.read_bytes()))
     # 2 g/kg of 70 kg over 5 days = 28 g/day of Octagam 10 % (280 mL); DM cap 0.04 mL/kg/min
-    for expected in ("IVIg infusion sheet", "2 of 5", "Octagam 10 %", "28 g", "280 mL",
-                     "Pump (mL/h)", "168", "Second checker", "Lot numbers", "SYNTHETIC"):  # fmt: skip
+    for expected in (
+        "IVIg infusion sheet",
+        "2 of 5",
+        "Octagam 10 %",
+        "28 g",
+        "280 mL",
+        "Pump (mL/h)",
+        "168",
+        "Second checker",
+        "Lot numbers",
+        "SYNTHETIC",
+    ):
         assert expected in text, expected
     assert "GIVEN DESPITE" not in text
 
@@ -100,20 +118,35 @@ def test_blocked_plan_gives_no_sheet(clinic: Store, tmp_path: Path) -> None:
     folder.mkdir()
     out = folder / "sheet.html"
     code, output = report(
-        ["infusion", "RPT-02", "--course", "2", "--day", "1", "--format", "html", "--out", str(out),
-         "--ruled-out", "hyperprolinaemia"]
-    )  # fmt: skip
+        [
+            "infusion",
+            "RPT-02",
+            "--course",
+            "2",
+            "--day",
+            "1",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+            "--ruled-out",
+            "hyperprolinaemia",
+        ]
+    )
     assert code == ExitCode.BLOCKED
     assert "iga_not_measured" in output and "NOT READY TO GIVE" in output
     assert list(folder.iterdir()) == []
 
 
 def test_sheet_of_an_overridden_plan_shows_who_and_why(clinic: Store, tmp_path: Path) -> None:
-    options = PatientPlanOptions(ruled_out=frozenset({"hyperprolinaemia"}))  # type: ignore[arg-type]
+    options = PatientPlanOptions(ruled_out=frozenset({Risk.HYPERPROLINAEMIA}))
     outcome = plan_patient(
-        clinic, "RPT-02", options, overrides=(Override("iga_not_measured", REASON),),
+        clinic,
+        "RPT-02",
+        options,
+        overrides=(Override("iga_not_measured", REASON),),
         actor="dr.prescriber",
-    )  # fmt: skip
+    )
     assert not outcome.blocked
     out = tmp_path / "sheet.pdf"
     args = ["infusion", "RPT-02", "--course", "2", "--day", "1", "--out", str(out)]
@@ -124,8 +157,22 @@ def test_sheet_of_an_overridden_plan_shows_who_and_why(clinic: Store, tmp_path: 
     assert "iga_not_measured" in text and "dr.prescriber" in text and "scanned" in text
     # The override was for that plan: a different weight is a new plan, blocked again.
     other = tmp_path / "other.pdf"
-    code, output = report(["infusion", "RPT-02", "--course", "2", "--day", "1", "--out",
-                           str(other), "--ruled-out", "hyperprolinaemia", "--weight-kg", "90"])  # fmt: skip
+    code, output = report(
+        [
+            "infusion",
+            "RPT-02",
+            "--course",
+            "2",
+            "--day",
+            "1",
+            "--out",
+            str(other),
+            "--ruled-out",
+            "hyperprolinaemia",
+            "--weight-kg",
+            "90",
+        ]
+    )
     assert code == ExitCode.BLOCKED and not other.exists()
 
 
@@ -173,8 +220,11 @@ def test_cohort_report_reproduces_the_trial_table(clinic: Store, tmp_path: Path)
     context = cohort_context(clinic)
     assert len(context["rows"]) == 16 and context["other_patients"] == 2
     groups = {g["name"]: (g["responders"], g["patients"]) for g in context["groups"]}
-    assert groups == {"Isolated DM or PM": (4, 7), "Overlap syndromes": (4, 4),
-                      "Inclusion body myositis": (0, 5)}  # fmt: skip
+    assert groups == {
+        "Isolated DM or PM": (4, 7),
+        "Overlap syndromes": (4, 4),
+        "Inclusion body myositis": (0, 5),
+    }
     said = {(d["paper_says"], d["data_give"]) for d in context["discrepancies"]}
     assert ("5 of 7", "4 of 7") in said and ("9 of 11", "8 of 11") in said
     assert context["trajectory"]["code"] == "RPT-01" and context["trajectory"]["synthetic"]
@@ -182,11 +232,18 @@ def test_cohort_report_reproduces_the_trial_table(clinic: Store, tmp_path: Path)
     code, output = report(["cohort", "--out", str(out), "--trajectory-patient", "RPT-01"])
     assert code == ExitCode.OK, output
     text = flat(pdf_text(out.read_bytes()))
-    for expected in ("Details of patients treated with IVIg", "PM/SLE", "Where the paper",
-                     "4 of 7", "RPT-01", "SYNTHETIC"):  # fmt: skip
+    for expected in (
+        "Details of patients treated with IVIg",
+        "PM/SLE",
+        "Where the paper",
+        "4 of 7",
+        "RPT-01",
+        "SYNTHETIC",
+    ):
         assert expected in text, expected
-    code, output = report(["cohort", "--out", str(tmp_path / "x.pdf"),
-                           "--trajectory-patient", "RPT-02"])  # fmt: skip
+    code, output = report(
+        ["cohort", "--out", str(tmp_path / "x.pdf"), "--trajectory-patient", "RPT-02"]
+    )
     assert code == ExitCode.USAGE and "fewer than two visits" in output
 
 
@@ -201,11 +258,21 @@ def test_cohort_report_says_when_no_patient_has_visits(store: Store) -> None:
 def test_review_report_of_the_worked_example(clinic: Store, tmp_path: Path) -> None:
     with clinic.unit_of_work("tester") as session:
         load_example(session, "wang2012")
-        repo.save_appraisal(session, "outcome:response", "grade", {}, {
-            "outcome": "response", "start": "low", "certainty": "very_low", "symbol": "⊕◯◯◯",
-            "steps": [{"domain": "imprecision", "change": -1, "reason": "few patients"}],
-            "notes": [],
-        }, "wang2012")  # fmt: skip
+        repo.save_appraisal(
+            session,
+            "outcome:response",
+            "grade",
+            {},
+            {
+                "outcome": "response",
+                "start": "low",
+                "certainty": "very_low",
+                "symbol": "⊕◯◯◯",
+                "steps": [{"domain": "imprecision", "change": -1, "reason": "few patients"}],
+                "notes": [],
+            },
+            "wang2012",
+        )
     context = review_context(clinic, "wang2012")
     assert context["prisma"]["uri"] and context["forest"]["uri"]
     assert context["forest"]["k"] == 7  # studies with responders and patients evaluated
@@ -214,9 +281,15 @@ def test_review_report_of_the_worked_example(clinic: Store, tmp_path: Path) -> N
     code, output = report(["review", "wang2012", "--out", str(out)])
     assert code == ExitCode.OK, output
     text = flat(pdf_text(out.read_bytes()))
-    for expected in ("PRISMA 2020 flow diagram", "Characteristics of included studies",
-                     "Dalakas 1993", "Forest plot", "Summary of findings", "very_low",
-                     "few patients"):  # fmt: skip
+    for expected in (
+        "PRISMA 2020 flow diagram",
+        "Characteristics of included studies",
+        "Dalakas 1993",
+        "Forest plot",
+        "Summary of findings",
+        "very_low",
+        "few patients",
+    ):
         assert expected in text, expected
     code, output = report(["review", "nope", "--out", str(tmp_path / "n.pdf")])
     assert code == ExitCode.USAGE and "not found" in output

@@ -53,17 +53,14 @@ def trajectory(dossiers: list[PatientDossier], code: str | None) -> dict[str, An
         if chosen is None:
             raise ReportError(f"--trajectory-patient {code!r}: no such patient")
         if not _with_visits(chosen):
-            raise ReportError(
-                f"--trajectory-patient {code!r}: fewer than two visits with myometry"
-            )
+            raise ReportError(f"--trajectory-patient {code!r}: fewer than two visits with myometry")
         how = "chosen with --trajectory-patient"
     elif candidates:
         chosen = candidates[0]
         how = "the first stored patient with myometry visits; choose another with "
         how += "--trajectory-patient CODE"
     else:
-        return {"figures": [], "code": None, "how": "", "synthetic": False,
-                "candidates": []}  # fmt: skip
+        return {"figures": [], "code": None, "how": "", "synthetic": False, "candidates": []}
     line = timeline(chosen.assessments, chosen.courses)
     synthetic = is_synthetic(chosen.patient)
     label = f"Patient {chosen.patient.code}" + (" — SYNTHETIC" if synthetic else "")
@@ -74,12 +71,16 @@ def trajectory(dossiers: list[PatientDossier], code: str | None) -> dict[str, An
         "synthetic_label": SYNTHETIC_LABEL,
         "candidates": [d.patient.code for d in candidates],
         "figures": [
-            {"title": "Force per muscle group with the IVIg courses shaded (as in the "
-                      "paper's figure of patient 10)",
-             "uri": figure_data_uri(muscle_group_figure(line, label))},
-            {"title": "Mean myometry force, MMT-8 and CK (x ULN) over time",
-             "uri": figure_data_uri(timeline_figure(line, label))},
-        ],  # fmt: skip
+            {
+                "title": "Force per muscle group with the IVIg courses shaded (as in the "
+                "paper's figure of patient 10)",
+                "uri": figure_data_uri(muscle_group_figure(line, label)),
+            },
+            {
+                "title": "Mean myometry force, MMT-8 and CK (x ULN) over time",
+                "uri": figure_data_uri(timeline_figure(line, label)),
+            },
+        ],
     }
 
 
@@ -98,6 +99,8 @@ def cohort_context(store: Store, trajectory_patient: str | None = None) -> dict[
     assert isinstance(ck, dict)
     myometry = summary["myometry_change_pct"]
     assert isinstance(myometry, dict)
+    non_ibm = summary["non_ibm"]
+    assert isinstance(non_ibm, dict)
     trial_codes = {r.patient_code for r in rows}
     figure = trajectory(dossiers, trajectory_patient)
     return {
@@ -107,8 +110,9 @@ def cohort_context(store: Store, trajectory_patient: str | None = None) -> dict[
         "headers": TABLE_HEADERS,
         "rows": [table_cells(r) for r in rows],
         "legend": LEGEND,
-        "footnote": FOOTNOTE_PREDNISONE if any(r.prednisone_stopped_before_ivig for r in rows)
-        else "",  # fmt: skip
+        "footnote": FOOTNOTE_PREDNISONE
+        if any(r.prednisone_stopped_before_ivig for r in rows)
+        else "",
         "patients": summary["patients"],
         "trial_patients": len(trial_codes),
         "total_courses": summary["total_courses"],
@@ -125,8 +129,9 @@ def cohort_context(store: Store, trajectory_patient: str | None = None) -> dict[
             }
             for name, g in groups.items()
         ],
-        "non_ibm": summary["non_ibm"],
-        "non_ibm_cp": _interval(summary["non_ibm"]["clopper_pearson_95"]),  # type: ignore[index]
+        "non_ibm": non_ibm,
+        "non_ibm_cp": _interval(non_ibm["clopper_pearson_95"]),
+        "non_ibm_wilson": _interval(non_ibm["wilson_95"]),
         "ck": ck.get("all"),
         "myometry": myometry.get("all"),
         "adverse_events": summary["adverse_events"],

@@ -137,9 +137,11 @@ def infusion_sheet(
 def cohort_report(
     trajectory_patient: Annotated[
         str | None,
-        typer.Option(help="Stored patient with visits for the trajectory figure (default: the "
-                     "first one with myometry visits)"),
-    ] = None,  # fmt: skip
+        typer.Option(
+            help="Stored patient with visits for the trajectory figure (default: the "
+            "first one with myometry visits)"
+        ),
+    ] = None,
     fmt: FormatOption = ReportFormat.PDF,
     out: OutOption = Path("cohort-report.pdf"),
     force: ForceOption = False,
@@ -148,8 +150,9 @@ def cohort_report(
     disagrees with its own table, and a trajectory figure like the paper's patient 10."""
     from myoivig.reports.cohort import cohort_context
 
-    _produce(lambda store: cohort_context(store, trajectory_patient), "cohort.html", fmt, out,
-             force)  # fmt: skip
+    _produce(
+        lambda store: cohort_context(store, trajectory_patient), "cohort.html", fmt, out, force
+    )
 
 
 @report_app.command("review")

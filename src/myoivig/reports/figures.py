@@ -12,12 +12,12 @@ from datetime import timedelta
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from myoivig.reports.timeline import Timeline  # noqa: E402
+from myoivig.reports.timeline import Timeline
 
 COURSE_COLOUR = "#f4c2c2"
 GROUP_LABELS = {
@@ -66,8 +66,13 @@ def timeline_figure(t: Timeline, title: str) -> Figure:
         scales = sorted({s for _, _, s in t.mmt8})
         for scale in scales:
             points = [(d, v) for d, v, s in t.mmt8 if s == scale]
-            mmt_ax.plot(*zip(*points, strict=True), "s-", color="#2e7d32", ms=4,
-                        label=f"MMT-8 (0-{scale:g})")  # fmt: skip
+            mmt_ax.plot(
+                *zip(*points, strict=True),
+                "s-",
+                color="#2e7d32",
+                ms=4,
+                label=f"MMT-8 (0-{scale:g})",
+            )
         mmt_ax.legend(loc="lower right", fontsize=7)
         mmt_ax.set_ylabel("MMT-8 total")
     else:
@@ -95,8 +100,13 @@ def muscle_group_figure(t: Timeline, title: str) -> Figure:
     _shade(ax, t, label=True)
     markers = ("o", "s", "^", "D")
     for (group, points), marker in zip(t.group_force_n.items(), markers, strict=False):
-        ax.plot(*zip(*points, strict=True), marker=marker, ms=4, lw=1.2,
-                label=GROUP_LABELS.get(group.value, group.value))  # fmt: skip
+        ax.plot(
+            *zip(*points, strict=True),
+            marker=marker,
+            ms=4,
+            lw=1.2,
+            label=GROUP_LABELS.get(group.value, group.value),
+        )
     if not t.group_force_n:
         _empty(ax, "no myometry recorded")
     ax.set_ylabel("Force (N), mean of sides")

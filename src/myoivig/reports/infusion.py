@@ -7,7 +7,7 @@ sheet then prints every override with who made it, when and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -30,16 +30,27 @@ from myoivig.store.repository import load_dossier
 # Bedside checks. Each names where it comes from; none adds a clinical number of its own.
 BEDSIDE_CHECKS: tuple[tuple[str, str], ...] = (
     ("Patient identity confirmed against this sheet (name, date of birth, code)", "local policy"),
-    ("Product, vial sizes and vial count match this sheet; lot number and expiry written "
-     "below for every vial", "IVIg product labels: traceability of name and batch"),
+    (
+        "Product, vial sizes and vial count match this sheet; lot number and expiry written "
+        "below for every vial",
+        "IVIg product labels: traceability of name and batch",
+    ),
     ("Patient adequately hydrated before the infusion", SRC_BOXED),
-    ("Vital signs (blood pressure, pulse, temperature) recorded before the start and at each "
-     "rate change", SRC_BOXED),
-    ("Pump set to the rate of each step at the time shown; rate not raised early",
-     "this plan's rate schedule (product label titration)"),
-    ("Watched for headache, chills, chest pain, breathlessness, limb swelling or pain; "
-     "infusion slowed or stopped and the prescriber called if they occur", SRC_BOXED),
-)  # fmt: skip
+    (
+        "Vital signs (blood pressure, pulse, temperature) recorded before the start and at each "
+        "rate change",
+        SRC_BOXED,
+    ),
+    (
+        "Pump set to the rate of each step at the time shown; rate not raised early",
+        "this plan's rate schedule (product label titration)",
+    ),
+    (
+        "Watched for headache, chills, chest pain, breathlessness, limb swelling or pain; "
+        "infusion slowed or stopped and the prescriber called if they occur",
+        SRC_BOXED,
+    ),
+)
 SIGNATURES = (
     "Prescriber (plan reviewed)",
     "Nurse preparing the infusion",
@@ -56,7 +67,7 @@ class SheetBlocked(Exception):
         codes = ", ".join(outcome.blocking_codes)
         super().__init__(
             f"the plan is blocked by {codes} and no override is recorded for this plan; "
-            'resolve the alert or record an override with `myoivig plan CODE --override '
+            "resolve the alert or record an override with `myoivig plan CODE --override "
             'CODE="reason"`. No sheet was written'
         )
 
@@ -66,7 +77,7 @@ class SheetRequest:
     code: str
     course: int
     day: int
-    options: PatientPlanOptions = PatientPlanOptions()
+    options: PatientPlanOptions = field(default_factory=PatientPlanOptions)
     settings: ProtocolSettings = DEFAULT_SETTINGS
 
 
@@ -92,7 +103,9 @@ def _override_rows(store: Store, outcome: PlanOutcome) -> list[dict[str, str]]:
     return rows
 
 
-def infusion_context(store: Store, request: SheetRequest, today: date | None = None) -> dict[str, Any]:
+def infusion_context(
+    store: Store, request: SheetRequest, today: date | None = None
+) -> dict[str, Any]:
     """The sheet's content; raises SheetBlocked, ReportError or RecordNotFoundError."""
     today = today or date.today()
     with store.session() as session:
@@ -105,8 +118,9 @@ def infusion_context(store: Store, request: SheetRequest, today: date | None = N
             f"{request.code}, which is course {next_course} "
             f"({len(numbers)} course(s) recorded)"
         )
-    outcome = plan_patient(store, request.code, request.options, settings=request.settings,
-                           today=today)  # fmt: skip
+    outcome = plan_patient(
+        store, request.code, request.options, settings=request.settings, today=today
+    )
     outcome = with_recorded_overrides(store, outcome)
     if outcome.blocked:
         raise SheetBlocked(outcome)

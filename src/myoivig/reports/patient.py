@@ -94,7 +94,9 @@ def _part(part: dict[str, Any], text: str) -> dict[str, str]:
 
 
 def _sign(flag: object) -> str:
-    return {True: "improved", False: "not improved", None: "undetermined"}.get(flag, str(flag))  # type: ignore[call-overload]
+    if flag is None:
+        return "undetermined"
+    return "improved" if flag is True else "not improved" if flag is False else str(flag)
 
 
 def visit_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
@@ -136,8 +138,12 @@ def visit_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
                     if core.get("tis") is not None
                     else f"incomplete ({core.get('tis_min')}–{core.get('tis_max')})",
                 ),
-                "doi": _part(core, {True: "met", False: "not met", None: "undetermined"}.get(
-                    core.get("imacs_doi"), "undetermined")),  # fmt: skip
+                "doi": _part(
+                    core,
+                    {True: "met", False: "not met", None: "undetermined"}.get(
+                        core.get("imacs_doi"), "undetermined"
+                    ),
+                ),
                 "trial": words(latest["trial_response"]["outcome"]),
             }
         )
@@ -155,7 +161,7 @@ def adverse_event_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
             "outcome": words(e.outcome) if e.outcome else "",
             "action": words(e.action) if e.action else "",
         }
-        for e in sorted(dossier.adverse_events, key=lambda e: (e.onset_date or date.min))
+        for e in sorted(dossier.adverse_events, key=lambda e: e.onset_date or date.min)
     ]
 
 

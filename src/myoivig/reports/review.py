@@ -10,7 +10,6 @@ and GRADE ratings from what was recorded with `myoivig review appraise`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pandas as pd
 from myoivig.evidence.effect_sizes import escalc
 from myoivig.evidence.model import rma
 from myoivig.evidence.plots import ForestSection, data_text_for, forest_plot
+from myoivig.reports.render import ReportError, figure_data_uri
 from myoivig.review import repository as repo
 from myoivig.review.appraisal.cebm import CebmInput, kind_from_design, level
 from myoivig.review.evidence_table import poolable, study_table
@@ -25,7 +25,6 @@ from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.diagram import figure as prisma_figure
 from myoivig.review.prisma.flow import derive
 from myoivig.review.studies import links_from_assignments
-from myoivig.reports.render import ReportError, figure_data_uri
 from myoivig.store import Store
 
 POOLING = ("PLO", "REML")  # logit proportion, REML random effects (see module docstring)
@@ -51,18 +50,30 @@ def _judgement(result: dict[str, Any]) -> tuple[str, str]:
 def _forest(frame: Any) -> dict[str, Any]:
     table = poolable(frame)
     if len(table) < 2:
-        return {"uri": None, "why": f"{len(table)} study(ies) with responders and patients "
-                "evaluated; pooling needs at least two", "summary": None}  # fmt: skip
+        return {
+            "uri": None,
+            "why": f"{len(table)} study(ies) with responders and patients "
+            "evaluated; pooling needs at least two",
+            "summary": None,
+        }
     measure, method = POOLING
     xi = table["xi"].to_numpy(dtype=float)
     ni = table["ni"].to_numpy(dtype=float)
     es = escalc(measure, xi=xi, ni=ni, labels=[str(s) for s in table["study"]])
     fit = rma(es, method=method)
     text = data_text_for({"xi": xi, "ni": ni}, measure)
-    fig = forest_plot([ForestSection(None, fit, text)], data_header="Events/n",
-                      title="Response to IVIg (proportion of patients)")  # fmt: skip
-    return {"uri": figure_data_uri(fig), "why": "", "summary": fit.summary(), "k": fit.k,
-            "patients": int(ni.sum())}  # fmt: skip
+    fig = forest_plot(
+        [ForestSection(None, fit, text)],
+        data_header="Events/n",
+        title="Response to IVIg (proportion of patients)",
+    )
+    return {
+        "uri": figure_data_uri(fig),
+        "why": "",
+        "summary": fit.summary(),
+        "k": fit.k,
+        "patients": int(ni.sum()),
+    }
 
 
 def review_context(store: Store, name: str) -> dict[str, Any]:
@@ -77,8 +88,11 @@ def review_context(store: Store, name: str) -> dict[str, Any]:
         appraisals = repo.load_appraisals(s, name)
     try:
         counts = derive(events)
-        prisma = {"uri": figure_data_uri(prisma_figure(counts)), "error": None,
-                  "counts": counts.model_dump(mode="json")}  # fmt: skip
+        prisma = {
+            "uri": figure_data_uri(prisma_figure(counts)),
+            "error": None,
+            "counts": counts.model_dump(mode="json"),
+        }
     except PrismaError as error:
         prisma = {"uri": None, "error": str(error), "counts": None}
     frame = study_table(forms, links)
@@ -89,14 +103,27 @@ def review_context(store: Store, name: str) -> dict[str, Any]:
         if a["tool"] == "grade":
             continue
         judgement, reason = _judgement(a["result"])
-        appraisal_rows.append({"study": a["study_id"], "tool": a["tool"],
-                               "judgement": judgement, "reason": reason, "basis": "recorded"})  # fmt: skip
+        appraisal_rows.append(
+            {
+                "study": a["study_id"],
+                "tool": a["tool"],
+                "judgement": judgement,
+                "reason": reason,
+                "basis": "recorded",
+            }
+        )
     for row in studies:
         if row["study_id"] not in stored_cebm and row["design"]:
             derived = level(CebmInput(kind_from_design(str(row["design"]))))
-            appraisal_rows.append({"study": row["study_id"], "tool": "cebm",
-                                   "judgement": derived.level, "reason": "; ".join(derived.reasons),
-                                   "basis": "from the extracted design"})  # fmt: skip
+            appraisal_rows.append(
+                {
+                    "study": row["study_id"],
+                    "tool": "cebm",
+                    "judgement": derived.level,
+                    "reason": "; ".join(derived.reasons),
+                    "basis": "from the extracted design",
+                }
+            )
     grade = [a["result"] for a in appraisals if a["tool"] == "grade"]
     forest = _forest(frame)
     return {
