@@ -27,6 +27,17 @@ from myoivig.store import Store
 from myoivig.store.repository import add_dossier, existing_sites
 
 runner = CliRunner()
+# Day 1 of RPT-02's next course; proline intolerance asked and ruled out, IgA never measured.
+SHEET_RPT02 = [
+    "infusion",
+    "RPT-02",
+    "--course",
+    "2",
+    "--day",
+    "1",
+    "--ruled-out",
+    "hyperprolinaemia",
+]
 REASON = "IgA 2.3 g/L at the referring hospital on 2026-10-30, report scanned"
 
 
@@ -49,6 +60,14 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def shows(path: Path, *expected: str) -> str:
+    """The PDF's text (whitespace folded), after checking that it shows each expected phrase."""
+    text = flat(pdf_text(path.read_bytes()))
+    missing = [e for e in expected if e not in text]
+    assert not missing, f"{path.name} lacks {missing}"
+    return text
+
+
 def report(args: list[str]) -> tuple[int, str]:
     result = runner.invoke(app, ["report", *args])
     return result.exit_code, result.output
@@ -67,8 +86,8 @@ def test_patient_report_html_and_pdf(clinic: Store, tmp_path: Path) -> None:
     out = tmp_path / "p.pdf"
     code, output = report(["patient", "RPT-01", "--format", "pdf", "--out", str(out)])
     assert code == ExitCode.OK, output
-    text = flat(pdf_text(out.read_bytes()))
-    for expected in (
+    shows(
+        out,
         "Patient report RPT-01",
         "SYNTHETIC",
         "dermatomyositis",
@@ -76,8 +95,7 @@ def test_patient_report_html_and_pdf(clinic: Store, tmp_path: Path) -> None:
         "Aseptic meningitis",
         "Response criteria per visit",
         "Current advice",
-    ):
-        assert expected in text, expected
+    )
 
 
 def test_blocked_patient_report_says_not_ready(clinic: Store) -> None:
@@ -95,9 +113,9 @@ def test_infusion_sheet_pdf_has_rates_vials_checks_and_signatures(
     out = tmp_path / "sheet.pdf"
     code, output = report(["infusion", "RPT-01", "--course", "5", "--day", "2", "--out", str(out)])
     assert code == ExitCode.OK, output
-    text = flat(pdf_text(out.read_bytes()))
     # 2 g/kg of 70 kg over 5 days = 28 g/day of Octagam 10 % (280 mL); DM cap 0.04 mL/kg/min
-    for expected in (
+    text = shows(
+        out,
         "IVIg infusion sheet",
         "2 of 5",
         "Octagam 10 %",
@@ -108,8 +126,7 @@ def test_infusion_sheet_pdf_has_rates_vials_checks_and_signatures(
         "Second checker",
         "Lot numbers",
         "SYNTHETIC",
-    ):
-        assert expected in text, expected
+    )
     assert "GIVEN DESPITE" not in text
 
 
@@ -117,22 +134,7 @@ def test_blocked_plan_gives_no_sheet(clinic: Store, tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
     out = folder / "sheet.html"
-    code, output = report(
-        [
-            "infusion",
-            "RPT-02",
-            "--course",
-            "2",
-            "--day",
-            "1",
-            "--format",
-            "html",
-            "--out",
-            str(out),
-            "--ruled-out",
-            "hyperprolinaemia",
-        ]
-    )
+    code, output = report([*SHEET_RPT02, "--format", "html", "--out", str(out)])
     assert code == ExitCode.BLOCKED
     assert "iga_not_measured" in output and "NOT READY TO GIVE" in output
     assert list(folder.iterdir()) == []
@@ -149,30 +151,12 @@ def test_sheet_of_an_overridden_plan_shows_who_and_why(clinic: Store, tmp_path: 
     )
     assert not outcome.blocked
     out = tmp_path / "sheet.pdf"
-    args = ["infusion", "RPT-02", "--course", "2", "--day", "1", "--out", str(out)]
-    code, output = report([*args, "--ruled-out", "hyperprolinaemia"])
+    code, output = report([*SHEET_RPT02, "--out", str(out)])
     assert code == ExitCode.OK, output
-    text = flat(pdf_text(out.read_bytes()))
-    assert "GIVEN DESPITE BLOCKING ALERT" in text
-    assert "iga_not_measured" in text and "dr.prescriber" in text and "scanned" in text
+    shows(out, "GIVEN DESPITE BLOCKING ALERT", "iga_not_measured", "dr.prescriber", "scanned")
     # The override was for that plan: a different weight is a new plan, blocked again.
     other = tmp_path / "other.pdf"
-    code, output = report(
-        [
-            "infusion",
-            "RPT-02",
-            "--course",
-            "2",
-            "--day",
-            "1",
-            "--out",
-            str(other),
-            "--ruled-out",
-            "hyperprolinaemia",
-            "--weight-kg",
-            "90",
-        ]
-    )
+    code, output = report([*SHEET_RPT02, "--out", str(other), "--weight-kg", "90"])
     assert code == ExitCode.BLOCKED and not other.exists()
 
 
@@ -231,16 +215,15 @@ def test_cohort_report_reproduces_the_trial_table(clinic: Store, tmp_path: Path)
     out = tmp_path / "c.pdf"
     code, output = report(["cohort", "--out", str(out), "--trajectory-patient", "RPT-01"])
     assert code == ExitCode.OK, output
-    text = flat(pdf_text(out.read_bytes()))
-    for expected in (
+    shows(
+        out,
         "Details of patients treated with IVIg",
         "PM/SLE",
         "Where the paper",
         "4 of 7",
         "RPT-01",
         "SYNTHETIC",
-    ):
-        assert expected in text, expected
+    )
     code, output = report(
         ["cohort", "--out", str(tmp_path / "x.pdf"), "--trajectory-patient", "RPT-02"]
     )
@@ -280,8 +263,8 @@ def test_review_report_of_the_worked_example(clinic: Store, tmp_path: Path) -> N
     out = tmp_path / "r.pdf"
     code, output = report(["review", "wang2012", "--out", str(out)])
     assert code == ExitCode.OK, output
-    text = flat(pdf_text(out.read_bytes()))
-    for expected in (
+    shows(
+        out,
         "PRISMA 2020 flow diagram",
         "Characteristics of included studies",
         "Dalakas 1993",
@@ -289,7 +272,6 @@ def test_review_report_of_the_worked_example(clinic: Store, tmp_path: Path) -> N
         "Summary of findings",
         "very_low",
         "few patients",
-    ):
-        assert expected in text, expected
+    )
     code, output = report(["review", "nope", "--out", str(tmp_path / "n.pdf")])
     assert code == ExitCode.USAGE and "not found" in output
