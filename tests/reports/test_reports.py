@@ -5,6 +5,7 @@ and no existing file is ever replaced without --force."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,12 @@ def test_write_report_is_atomic_and_refuses_existing(tmp_path: Path) -> None:
         write_report(tmp_path / "missing" / "r.pdf", b"x")
     write_report(target, b"%PDF-second", force=True)
     assert target.read_bytes() == b"%PDF-second" and len(list(tmp_path.iterdir())) == 1
+    umask = os.umask(0o022)
+    try:
+        write_report(tmp_path / "shared.pdf", b"%PDF")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "shared.pdf").stat().st_mode & 0o777 == 0o644  # readable, as files are
 
 
 def test_cohort_report_reproduces_the_trial_table(clinic: Store, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.dossier import advise_dossier, patient_age
 from myoivig.protocol.errors import ProtocolError
 from myoivig.protocol.report import advice_dict, alert_dict
-from myoivig.protocol.service import plan_patient
+from myoivig.protocol.service import plan_patient, plan_summary
 from myoivig.reports.figures import muscle_group_figure, timeline_figure
 from myoivig.reports.render import figure_data_uri
 from myoivig.reports.timeline import timeline
@@ -183,9 +183,10 @@ def next_course_alerts(store: Store, code: str, today: date) -> dict[str, Any]:
     try:
         outcome = plan_patient(store, code, today=today)
     except ProtocolError as error:
-        return {"error": str(error), "alerts": [], "blocked": True, "blocking": []}
+        return {"error": str(error), "alerts": [], "blocked": True, "blocking": [], "plan": ""}
     return {
         "error": None,
+        "plan": plan_summary(outcome.plan),
         "alerts": [alert_dict(a) for a in outcome.alerts],
         "blocked": outcome.blocked,
         "blocking": list(outcome.blocking_codes),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-import tempfile
+import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,9 @@ def write_report(path: Path, data: bytes, force: bool = False) -> None:
         raise ReportError(f"--out {path}: folder {folder} does not exist")
     if path.exists() and not force:
         raise ReportError(f"--out {path} exists; nothing was written (use --force to replace it)")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    temporary = str(folder / f".{path.name}.{secrets.token_hex(6)}.part")
+    # os.open with mode 0o666 respects the umask (mkstemp would leave the report private, 0600)
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
