@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from myoivig.evidence.effect_sizes import escalc
+from myoivig.evidence.errors import EvidenceError
 from myoivig.evidence.model import rma
 from myoivig.evidence.plots import ForestSection, data_text_for, forest_plot
 from myoivig.reports.render import ReportError, figure_data_uri
@@ -59,8 +60,11 @@ def _forest(frame: Any) -> dict[str, Any]:
     measure, method = POOLING
     xi = table["xi"].to_numpy(dtype=float)
     ni = table["ni"].to_numpy(dtype=float)
-    es = escalc(measure, xi=xi, ni=ni, labels=[str(s) for s in table["study"]])
-    fit = rma(es, method=method)
+    try:
+        es = escalc(measure, xi=xi, ni=ni, labels=[str(s) for s in table["study"]])
+        fit = rma(es, method=method)
+    except EvidenceError as error:  # e.g. REML not converging: say so, draw nothing
+        return {"uri": None, "why": f"the model could not be fitted ({error})", "summary": None}
     text = data_text_for({"xi": xi, "ni": ni}, measure)
     fig = forest_plot(
         [ForestSection(None, fit, text)],
