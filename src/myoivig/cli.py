@@ -22,6 +22,7 @@ from myoivig.evidence.commands import register as register_evidence  # noqa: E40
 from myoivig.exchange.commands import register as register_exchange  # noqa: E402
 from myoivig.outcomes.commands import register as register_outcomes  # noqa: E402
 from myoivig.protocol.commands import register as register_protocol  # noqa: E402
+from myoivig.reports.commands import register as register_reports  # noqa: E402
 from myoivig.review.commands import register as register_review  # noqa: E402
 from myoivig.web.commands import register as register_web  # noqa: E402
 
@@ -31,6 +32,7 @@ register_evidence(app)
 register_exchange(app)
 register_outcomes(app)
 register_protocol(app)
+register_reports(app)
 register_review(app)
 register_web(app)
 # -------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ AREA_MODULES = {
     "exchange": "myoivig.exchange.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
+    "reports": "myoivig.reports.commands",
     "review": "myoivig.review.commands",
     "web": "myoivig.web.commands",
 }
@@ -44,6 +45,7 @@ COMMAND_AREAS = {
     "plan": "protocol",
     "advise": "protocol",
     "protocol": "protocol",
+    "report": "reports",
     "review": "review",
     "users": "accounts",
     "sites": "accounts",

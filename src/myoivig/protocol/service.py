@@ -79,6 +79,7 @@ class PlanOutcome:
     weight_source: str | None = None
     diagnosis: Diagnosis | None = None
     synthetic: bool = False  # a generated demo patient (myoivig.domain.synthetic)
+    plan_hash: str | None = None  # stored patients: the digest overrides are recorded under
 
     @property
     def blocking_alerts(self) -> tuple[Alert, ...]:
@@ -231,6 +232,7 @@ def plan_patient(
         weight_source=weight_source,
         diagnosis=dossier.patient.diagnosis,
         synthetic=is_synthetic(dossier.patient),
+        plan_hash=plan_hash(plan),
     )
 
 
@@ -277,3 +279,23 @@ def recorded_overrides(store: Store, code: str) -> list[dict[str, str]]:
             }
             for row in rows
         ]
+
+
+def with_recorded_overrides(store: Store, outcome: PlanOutcome) -> PlanOutcome:
+    """The outcome with the overrides already on record for this very plan (same digest).
+
+    A sheet printed later (by a nurse) may rely on a prescriber's recorded decision, but only
+    for the plan it was made for: a changed dose, weight or product is a new plan.
+    """
+    if outcome.patient_code is None or outcome.plan_hash is None:
+        return outcome
+    blocking = {a.code: a for a in outcome.blocking_alerts}
+    chosen: dict[str, dict[str, str]] = {}
+    for row in recorded_overrides(store, outcome.patient_code):
+        if row["plan_hash"] == outcome.plan_hash and row["code"] in blocking:
+            chosen[row["code"]] = row  # the latest decision per code
+    applied = tuple(
+        AppliedOverride(code, row["reason"], blocking[code].severity.value, blocking[code].message)
+        for code, row in chosen.items()
+    )
+    return replace(outcome, overrides=(*outcome.overrides, *applied))
