@@ -238,12 +238,12 @@ def add_assessment(
     store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
 ) -> r.Assessment:
     """A run-in, treatment or follow-up assessment (one per patient and date)."""
-    assessment = validated(
-        r.Assessment, f"patient {code} assessment", {**data, "patient_code": code}
-    )
-    record = f"patient {code} assessment"
     with store.unit_of_work(writer.name) as session:
         row = _writable_patient(session, writer, code)
+        assessment = validated(
+            r.Assessment, f"patient {code} assessment", {**data, "patient_code": code}
+        )
+        record = f"patient {code} assessment"
         dossier = dossier_from_row(row)
         if any(a.assessment_date == assessment.assessment_date for a in dossier.assessments):
             raise _duplicate(
@@ -260,10 +260,10 @@ def add_course(
     store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
 ) -> r.Course:
     """An IVIg course; its weight is checked against the earlier courses and the height."""
-    course = validated(r.Course, f"patient {code} course", {**data, "patient_code": code})
-    record = f"patient {code} course {course.course_number}"
     with store.unit_of_work(writer.name) as session:
         row = _writable_patient(session, writer, code)
+        course = validated(r.Course, f"patient {code} course", {**data, "patient_code": code})
+        record = f"patient {code} course {course.course_number}"
         dossier = dossier_from_row(row)
         if any(c.course_number == course.course_number for c in dossier.courses):
             raise _duplicate(
@@ -277,10 +277,10 @@ def add_course(
 def add_lab(
     store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
 ) -> r.LabResult:
-    lab = validated(r.LabResult, f"patient {code} lab", {**data, "patient_code": code})
-    record = f"patient {code} lab {lab.test.value}"
     with store.unit_of_work(writer.name) as session:
         row = _writable_patient(session, writer, code)
+        lab = validated(r.LabResult, f"patient {code} lab", {**data, "patient_code": code})
+        record = f"patient {code} lab {lab.test.value}"
         _plausibility(_with(dossier_from_row(row), labs=[lab]), "labs", record, confirmed)
         row.labs.append(LabResultRow(**_columns(lab, {"patient_code"})))
     return lab
@@ -290,12 +290,12 @@ def add_adverse_event(
     store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
 ) -> r.AdverseEvent:
     """An adverse event, linked to its course when a course number is given."""
-    event = validated(
-        r.AdverseEvent, f"patient {code} adverse event", {**data, "patient_code": code}
-    )
-    record = f"patient {code} event {event.term!r}"
     with store.unit_of_work(writer.name) as session:
         row = _writable_patient(session, writer, code)
+        event = validated(
+            r.AdverseEvent, f"patient {code} adverse event", {**data, "patient_code": code}
+        )
+        record = f"patient {code} event {event.term!r}"
         dossier = dossier_from_row(row)
         course = None
         if event.course_number is not None:
