@@ -105,7 +105,11 @@ def validated(model: type[M], record: str, data: dict[str, Any]) -> M:
             message = str(item["msg"]).removeprefix("Value error, ")
             field = _field_of(item)
             value = item.get("input")
-            if not isinstance(value, dict | list) and field != "record":
+            if (
+                not isinstance(value, dict | list)
+                and field != "record"
+                and repr(value) not in message
+            ):
                 message = f"{message} (got {value!r})"
             problems.append(FieldProblem(field, message))
         raise RecordRejectedError(record, problems) from error
