@@ -13,6 +13,7 @@ from myoivig.accounts.roles import Role
 from myoivig.clinic.recording import patient_audit_trail
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web.auth import Caller, ReadSession, require
+from myoivig.web.routes.forms_records import no_such_patient
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -34,16 +35,7 @@ def patient_audit(
             session, caller.viewer, code, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
         )
     except RecordNotFoundError:
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {
-                "caller": caller,
-                "title": "No such patient",
-                "message": f"There is no patient {code!r} that you may see.",
-            },
-            status_code=404,
-        )
+        return no_such_patient(request, caller, code, "see")
     return templates.TemplateResponse(
         request,
         "patient_audit.html",

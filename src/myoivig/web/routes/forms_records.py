@@ -42,16 +42,11 @@ def _errors(problem: RecordRejectedError, where: dict[str, str] | None = None) -
     return shown
 
 
-def _not_found(request: Request, caller: Caller, code: str) -> Response:
+def no_such_patient(request: Request, caller: Caller, code: str, verb: str = "change") -> Response:
+    """404 alike for an unknown patient and one of another site (existence does not leak)."""
+    page = {"title": "No such patient", "message": f"There is no patient {code!r} you may {verb}."}
     return templates.TemplateResponse(
-        request,
-        "error.html",
-        {
-            "caller": caller,
-            "title": "No such patient",
-            "message": f"There is no patient {code!r} that you may change.",
-        },
-        status_code=404,
+        request, "error.html", {"caller": caller, **page}, status_code=404
     )
 
 
@@ -147,7 +142,7 @@ def edit_patient_form(
     try:
         patient, version = recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     values = {
         i.name: "" if (v := getattr(patient, i.name)) is None else getattr(v, "value", v)
         for i in EDIT_INPUTS
@@ -185,7 +180,7 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
             confirmed=posted.get("confirm") == "yes",
         )
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except StaleEditError as stale:
         # Shown again with everything typed, against the version now stored: saving again
         # is a deliberate choice made after seeing the other person's values.
@@ -231,7 +226,7 @@ def new_assessment_form(
     try:
         recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     return _assessment_page(request, caller, code, {"phase": "run_in", "uln__ck": ""})
 
 
@@ -248,7 +243,7 @@ async def create_assessment(request: Request, caller: Writer, code: str) -> Resp
             confirmed=posted.get("confirm") == "yes",
         )
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
         return _assessment_page(
             request, caller, code, posted, _errors(problem, where), problem.confirmable, 422
@@ -264,11 +259,11 @@ def new_record_form(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: str
 ) -> Response:
     if kind not in FLAT_FORMS:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     try:
         recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     title, inputs, _ = FLAT_FORMS[kind]
     return _flat_page(
         request,
@@ -284,7 +279,7 @@ def new_record_form(
 @router.post("/patients/{code}/{kind}/new")
 async def create_record(request: Request, caller: Writer, code: str, kind: str) -> Response:
     if kind not in FLAT_FORMS:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     title, inputs, save = FLAT_FORMS[kind]
     posted = await _posted(request)
     try:
@@ -296,7 +291,7 @@ async def create_record(request: Request, caller: Writer, code: str, kind: str) 
             confirmed=posted.get("confirm") == "yes",
         )
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
         return _flat_page(
             request,
