@@ -120,11 +120,14 @@ def test_a_clinician_records_care_and_sees_the_criteria(
     page.fill("input[name=course_number]", "1")
     page.select_option("select[name=serious]", "false")
     page.select_option("select[name=ctcae_grade]", "2")
+    page.select_option("select[name=relation_to_ivig]", "probable")
     page.select_option("select[name=outcome]", "recovered")
     page.select_option("select[name=action]", "infusion_slowed")
     page.click("button:text('Save')")
     page.wait_for_url(f"**/patients/{code}")
     expect(page.locator("text=Adverse events (1)")).to_be_visible()
+    event_row = page.locator("section:has(h2:text('Adverse events')) tbody tr").first
+    expect(event_row).to_contain_text("probable")
     assert visit.dialogs == [], "injected script ran"
 
     page.click("[data-testid=patient-actions] >> text=Audit trail")

@@ -217,8 +217,15 @@ def test_api_writes_validate_lock_and_isolate(client_for: Clients, clinic_store:
         == 201
     )
     event = {"term": "Headache", "serious": False, "ctcae_grade": 2, "course_number": 1}
+    guess = {**event, "relation_to_ivig": "maybe"}
+    refused = api.post(f"/api/v1/patients/{code}/adverse-events", json=guess, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "relation_to_ivig"
+    event["relation_to_ivig"] = "probable"
     made = api.post(f"/api/v1/patients/{code}/adverse-events", json=event, headers=headers)
     assert made.status_code == 201 and made.json()["course_number"] == 1
+    stored = api.get(f"/api/v1/patients/{code}", headers=headers).json()
+    assert stored["adverse_events"][0]["relation_to_ivig"] == "probable"
     lab = {"test": "iga", "value": 0.1, "unit": "mg/dL", "sample_date": "2024-03-01"}
     wrong_unit = api.post(f"/api/v1/patients/{code}/labs", json=lab, headers=headers)
     assert wrong_unit.status_code == 422 and wrong_unit.json()["errors"][0]["field"] == "unit"
