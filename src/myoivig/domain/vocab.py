@@ -190,7 +190,7 @@ class AdverseEventAction(StrEnum):
 
 class IvigRelation(StrEnum):
     """How likely IVIg caused an adverse event: the categories of the WHO-UMC system for
-    standardised case causality assessment (Uppsala Monitoring Centre, 2018)."""
+    standardised case causality assessment (Uppsala Monitoring Centre; docs/sources.md)."""
 
     CERTAIN = "certain"
     PROBABLE = "probable"
