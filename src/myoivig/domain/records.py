@@ -30,6 +30,7 @@ from myoivig.domain.vocab import (
     Drug,
     Enzyme,
     FunctionalTask,
+    IvigRelation,
     LabTest,
     MuscleGroup,
     OverlapDisease,
@@ -348,6 +349,7 @@ class AdverseEvent(Record):
     ctcae_grade: Annotated[
         int | None, Spec(unit="CTCAE grade", minimum=1, maximum=5, integer=True)
     ] = None
+    relation_to_ivig: IvigRelation | None = None
     outcome: AdverseEventOutcome | None = None
     action: AdverseEventAction | None = None
     note: Text | None = None

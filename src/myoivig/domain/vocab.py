@@ -188,6 +188,18 @@ class AdverseEventAction(StrEnum):
     THERAPY_DISCONTINUED = "therapy_discontinued"
 
 
+class IvigRelation(StrEnum):
+    """How likely IVIg caused an adverse event: the categories of the WHO-UMC system for
+    standardised case causality assessment (Uppsala Monitoring Centre; docs/sources.md)."""
+
+    CERTAIN = "certain"
+    PROBABLE = "probable"
+    POSSIBLE = "possible"
+    UNLIKELY = "unlikely"
+    CONDITIONAL = "conditional"
+    UNASSESSABLE = "unassessable"
+
+
 class Qualifier(StrEnum):
     """How a reported number relates to the true value (e.g. the paper's "<1" years)."""
 

@@ -147,6 +147,7 @@ COLUMN_NOTES: dict[str, str] = {
     "course_number_ae": "Course after which the event occurred.",
     "serious": "Serious adverse event (true/false).",
     "ctcae_grade": "CTCAE grade 1-5 when graded.",
+    "relation_to_ivig": "Causality of IVIg (WHO-UMC categories) when assessed.",
     "ivig_courses_reported": "Courses as the source writes them (e.g. '1 + 3').",
     "functional_improvement": "Reported yes/no/NP.",
     "mrc_improvement": "Reported yes/no/NP (>=1 level in >=4 muscle groups in the trial).",

@@ -236,6 +236,7 @@ class AdverseEventRow(Versioned, Base):
     term: Mapped[str] = mapped_column(String(256), nullable=False)
     serious: Mapped[bool] = mapped_column(Boolean, nullable=False)
     ctcae_grade: Mapped[int | None] = mapped_column(Integer)
+    relation_to_ivig: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,15 @@ from itsdangerous import Signer
 from myoivig.accounts.service import app_secret
 from myoivig.store import Store
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
-from myoivig.web.routes import admin, api_patients, auth, patients
+from myoivig.web.routes import (
+    admin,
+    api_patients,
+    api_records,
+    audit,
+    auth,
+    forms_records,
+    patients,
+)
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
 
@@ -109,9 +117,12 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     ).digest()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth.router)
+    app.include_router(forms_records.router)  # before /patients/{code}: /patients/new is a form
+    app.include_router(audit.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
+    app.include_router(api_records.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     _security_headers(app)
     return app

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from myoivig.accounts.roles import Role
 from myoivig.accounts.service import AccountError, add_user, generate_password, list_users
+from myoivig.clinic.recording import AuditFilterError, audit_patient_records, audit_window
 from myoivig.store.audit_log import audit_entries, audited_tables
 from myoivig.store.repository import list_sites
 from myoivig.web.auth import Caller, ReadSession, require, store_of
@@ -77,13 +78,26 @@ def audit_page(
     session: ReadSession,
     actor: Annotated[str, Query(max_length=128)] = "",
     table: Annotated[str, Query(max_length=64)] = "",
+    patient: Annotated[str, Query(max_length=64)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """The whole audit trail for admins, newest first, filtered by who and by table."""
+    """The whole audit trail for admins, newest first, filtered by who, table, patient and
+    date range (UTC days, both included)."""
+    error = None
+    try:
+        window = audit_window(since, until)
+        records = audit_patient_records(session, patient)
+    except AuditFilterError as problem:
+        error, window, records = str(problem), (None, None), None
     found = audit_entries(
         session,
         actor=actor or None,
         table_name=table or None,
+        since=window[0],
+        before=window[1],
+        records=records,
         limit=AUDIT_PAGE,
         offset=(page - 1) * AUDIT_PAGE,
     )
@@ -96,7 +110,12 @@ def audit_page(
             "tables": audited_tables(session),
             "actor": actor,
             "table": table,
+            "patient": patient,
+            "since": since,
+            "until": until,
+            "error": error,
             "page": page,
             "pages": max(1, -(-found.total // AUDIT_PAGE)),
         },
+        status_code=422 if error else 200,
     )

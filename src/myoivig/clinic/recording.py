@@ -1,0 +1,365 @@
+"""Recording clinic data (patients, assessments, courses, labs, adverse events): the one place
+where pages and the JSON API validate and save what a clinician enters.
+
+Each save is one audited unit of work with the signed-in user as the actor. Validation is the
+domain's: the pydantic records (ranges, consistency) and the plausibility rules; an *implausible*
+finding is accepted only when the writer confirms it, an *impossible* one never. Edits carry the
+`version` the form was opened at: if someone else saved in between, nothing is written and the
+caller gets what changed (field, their value, your value) so the form can be shown again with
+everything the user typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from myoivig.clinic.service import Viewer, load_patient
+from myoivig.domain import records as r
+from myoivig.domain.plausibility import Level, check_dossier_plausibility
+from myoivig.domain.values import FieldRuleError
+from myoivig.store import Store
+from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
+from myoivig.store.repository import (
+    RecordNotFoundError,
+    _assessment_row,
+    _columns,
+    dossier_from_row,
+)
+from myoivig.store.tables import (
+    AdverseEventRow,
+    CourseRow,
+    LabResultRow,
+    PatientRow,
+    SiteRow,
+)
+
+M = TypeVar("M", bound=BaseModel)
+PATIENT_FIELDS = tuple(name for name in r.Patient.model_fields if name not in {"source"})
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One reason a value was refused (or needs confirming), naming the field and the value."""
+
+    field: str
+    message: str
+    needs_confirmation: bool = False
+
+
+class RecordRejectedError(ValueError):
+    """The record was not saved: field-named problems; `confirmable` when all of them are
+    implausible values a writer may confirm."""
+
+    def __init__(self, record: str, problems: list[FieldProblem]) -> None:
+        super().__init__(f"{record}: " + "; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.record = record
+        self.problems = problems
+
+    @property
+    def confirmable(self) -> bool:
+        return all(p.needs_confirmation for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    theirs: Any
+    yours: Any
+
+
+class StaleEditError(RuntimeError):
+    """The record changed since the form was opened; nothing was written."""
+
+    def __init__(self, record: str, current_version: int, changes: list[Change]) -> None:
+        super().__init__(
+            f"{record} was changed by someone else (now version {current_version}); "
+            + ", ".join(c.field for c in changes)
+        )
+        self.record = record
+        self.current_version = current_version
+        self.changes = changes
+
+
+def _field_of(error: Any) -> str:
+    found = (error.get("ctx") or {}).get("error")
+    if isinstance(found, FieldRuleError):
+        return found.field
+    return ".".join(str(part) for part in error.get("loc", ())) or "record"
+
+
+def validated(model: type[M], record: str, data: dict[str, Any]) -> M:
+    """The record, or RecordRejectedError naming each field the domain rules refuse."""
+    try:
+        return model.model_validate(data)
+    except FieldRuleError as error:
+        raise RecordRejectedError(record, [FieldProblem(error.field, str(error))]) from error
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            message = str(item["msg"]).removeprefix("Value error, ")
+            field = _field_of(item)
+            value = item.get("input")
+            if (
+                not isinstance(value, dict | list)
+                and field != "record"
+                and repr(value) not in message
+            ):
+                message = f"{message} (got {value!r})"
+            problems.append(FieldProblem(field, message))
+        raise RecordRejectedError(record, problems) from error
+
+
+def _writable_patient(session: Session, writer: Viewer, code: str) -> PatientRow:
+    """The patient row, if the writer may change it (their site); else RecordNotFoundError, as
+    for a patient that does not exist, so that existence does not leak."""
+    statement = (
+        select(PatientRow)
+        .outerjoin(SiteRow, PatientRow.site_id == SiteRow.id)
+        .where(PatientRow.code == code)
+    )
+    if not writer.all_sites:
+        statement = statement.where(SiteRow.site_code.in_(sorted(writer.site_codes)))
+    row = session.scalars(statement).one_or_none()
+    if row is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return row
+
+
+def _site_row(session: Session, writer: Viewer, site_code: str | None) -> SiteRow:
+    if site_code is None:
+        raise RecordRejectedError("patient", [FieldProblem("site_code", "a site is required")])
+    if not writer.all_sites and site_code not in writer.site_codes:
+        raise RecordRejectedError(
+            "patient",
+            [FieldProblem("site_code", f"you may not record patients of site {site_code!r}")],
+        )
+    row = session.scalars(select(SiteRow).where(SiteRow.site_code == site_code)).one_or_none()
+    if row is None:
+        raise RecordRejectedError("patient", [FieldProblem("site_code", f"no site {site_code!r}")])
+    return row
+
+
+def _plausibility(
+    dossier: r.PatientDossier, table: str, record: str, confirmed: bool, today: date | None = None
+) -> None:
+    """Refuse impossible findings on the new record; implausible ones unless confirmed."""
+    found = [
+        f
+        for f in check_dossier_plausibility(dossier, today=today)
+        if f.table == table and f.record == record
+    ]
+    problems = [
+        FieldProblem(f.check.column, f.check.reason, f.check.level is Level.IMPLAUSIBLE)
+        for f in found
+        if f.check.level is Level.IMPOSSIBLE or not confirmed
+    ]
+    if problems:
+        raise RecordRejectedError(record, problems)
+
+
+def _duplicate(record: str, field: str, message: str) -> RecordRejectedError:
+    return RecordRejectedError(record, [FieldProblem(field, message)])
+
+
+# --- patients --------------------------------------------------------------------------------
+
+
+def create_patient(
+    store: Store, writer: Viewer, data: dict[str, Any], confirmed: bool = False
+) -> r.Patient:
+    """A new patient at one of the writer's sites."""
+    patient = validated(r.Patient, "patient", data)
+    record = f"patient {patient.code}"
+    _plausibility(r.PatientDossier(patient=patient), "patients", record, confirmed)
+    with store.unit_of_work(writer.name) as session:
+        site = _site_row(session, writer, patient.site_code)
+        if session.scalar(select(PatientRow.id).where(PatientRow.code == patient.code)):
+            raise _duplicate(record, "code", f"a patient {patient.code!r} already exists")
+        row = PatientRow(**_columns(patient, {"site_code"}))
+        row.site = site
+        session.add(row)
+    return patient
+
+
+def patient_for_edit(session: Session, writer: Viewer, code: str) -> tuple[r.Patient, int]:
+    """The patient as a form shows it, with the version the edit must be saved against."""
+    row = _writable_patient(session, writer, code)
+    return dossier_from_row(row).patient, row.version
+
+
+def _shown(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def update_patient(
+    store: Store,
+    writer: Viewer,
+    code: str,
+    data: dict[str, Any],
+    version: int,
+    confirmed: bool = False,
+) -> tuple[r.Patient, int]:
+    """Saves the edited patient if nobody saved it since `version`; returns it and its new
+    version. The code and site of a patient are not edited here."""
+    record = f"patient {code}"
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        current = dossier_from_row(row)
+        wanted = validated(
+            r.Patient, record, {**data, "code": code, "site_code": current.patient.site_code}
+        )
+        if row.version != version:
+            changes = [
+                Change(name, _shown(getattr(current.patient, name)), _shown(getattr(wanted, name)))
+                for name in PATIENT_FIELDS
+                if getattr(current.patient, name) != getattr(wanted, name)
+            ]
+            raise StaleEditError(record, row.version, changes)
+        _plausibility(current.model_copy(update={"patient": wanted}), "patients", record, confirmed)
+        for name, value in _columns(wanted, {"code", "site_code", "source"}).items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+        session.flush()
+        return wanted, row.version
+
+
+# --- assessments, courses, labs, adverse events ----------------------------------------------
+
+
+def _with(dossier: r.PatientDossier, **extra: list[Any]) -> r.PatientDossier:
+    return dossier.model_copy(
+        update={name: [*getattr(dossier, name), *items] for name, items in extra.items()}
+    )
+
+
+def add_assessment(
+    store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
+) -> r.Assessment:
+    """A run-in, treatment or follow-up assessment (one per patient and date)."""
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        assessment = validated(
+            r.Assessment, f"patient {code} assessment", {**data, "patient_code": code}
+        )
+        record = f"patient {code} assessment"
+        dossier = dossier_from_row(row)
+        if any(a.assessment_date == assessment.assessment_date for a in dossier.assessments):
+            raise _duplicate(
+                record,
+                "assessment_date",
+                f"an assessment on {assessment.assessment_date} is already recorded",
+            )
+        _plausibility(_with(dossier, assessments=[assessment]), "assessments", record, confirmed)
+        row.assessments.append(_assessment_row(assessment))
+    return assessment
+
+
+def add_course(
+    store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
+) -> r.Course:
+    """An IVIg course; its weight is checked against the earlier courses and the height."""
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        course = validated(r.Course, f"patient {code} course", {**data, "patient_code": code})
+        record = f"patient {code} course {course.course_number}"
+        dossier = dossier_from_row(row)
+        if any(c.course_number == course.course_number for c in dossier.courses):
+            raise _duplicate(
+                record, "course_number", f"course {course.course_number} is already recorded"
+            )
+        _plausibility(_with(dossier, courses=[course]), "courses", record, confirmed)
+        row.courses.append(CourseRow(**_columns(course, {"patient_code"})))
+    return course
+
+
+def add_lab(
+    store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
+) -> r.LabResult:
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        lab = validated(r.LabResult, f"patient {code} lab", {**data, "patient_code": code})
+        record = f"patient {code} lab {lab.test.value}"
+        _plausibility(_with(dossier_from_row(row), labs=[lab]), "labs", record, confirmed)
+        row.labs.append(LabResultRow(**_columns(lab, {"patient_code"})))
+    return lab
+
+
+def add_adverse_event(
+    store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
+) -> r.AdverseEvent:
+    """An adverse event, linked to its course when a course number is given."""
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        event = validated(
+            r.AdverseEvent, f"patient {code} adverse event", {**data, "patient_code": code}
+        )
+        record = f"patient {code} event {event.term!r}"
+        dossier = dossier_from_row(row)
+        course = None
+        if event.course_number is not None:
+            course = next((c for c in row.courses if c.course_number == event.course_number), None)
+            if course is None:
+                raise _duplicate(
+                    record, "course_number", f"no course {event.course_number} is recorded"
+                )
+        _plausibility(_with(dossier, adverse_events=[event]), "adverse_events", record, confirmed)
+        row.adverse_events.append(
+            AdverseEventRow(**_columns(event, {"patient_code", "course_number"}), course=course)
+        )
+    return event
+
+
+# --- the audit trail of one patient ----------------------------------------------------------
+
+
+def patient_audit_trail(
+    session: Session, viewer: Viewer, code: str, limit: int = 50, offset: int = 0
+) -> AuditPage:
+    """Who changed what in this patient's record, newest first; RecordNotFoundError when the
+    viewer may not see the patient. Pseudonymised viewers never get it: the old and new values
+    hold names and free text."""
+    if viewer.pseudonymised:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    load_patient(session, viewer, code)
+    records = patient_records(session, code)
+    if records is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return audit_entries(session, records=records, limit=limit, offset=offset)
+
+
+class AuditFilterError(ValueError):
+    """An audit filter that cannot be used (names the filter and the value)."""
+
+
+def audit_window(since: str, until: str) -> tuple[datetime | None, datetime | None]:
+    """A from/until pair of ISO days (both included, UTC) as [start, end) instants."""
+    bounds: list[datetime | None] = []
+    for name, text, shift in (("from", since, 0), ("until", until, 1)):
+        if not text:
+            bounds.append(None)
+            continue
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as error:
+            raise AuditFilterError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from error
+        bounds.append(datetime.combine(day + timedelta(days=shift), time(), tzinfo=UTC))
+    start, end = bounds
+    if start and end and end <= start:
+        raise AuditFilterError(f"until: {until!r} is before from {since!r}")
+    return start, end
+
+
+def audit_patient_records(session: Session, code: str) -> RecordKeys | None:
+    """The audit filter for one patient's record (None: no filter); unknown codes are an error."""
+    if not code.strip():
+        return None
+    records = patient_records(session, code.strip())
+    if records is None:
+        raise AuditFilterError(f"patient: no patient {code.strip()!r}")
+    return records

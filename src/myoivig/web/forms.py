@@ -1,0 +1,208 @@
+"""What the record forms show and how their fields become record data.
+
+Only shape lives here: which inputs a form has, their labels and choices, and how the posted
+strings are arranged into the dictionaries the domain records validate. Every rule (ranges,
+consistency, plausibility) is the domain's, applied by `clinic.recording`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from myoivig.domain.vocab import (
+    TRIAL_MUSCLE_GROUPS,
+    AdverseEventAction,
+    AdverseEventOutcome,
+    CoreSetMeasure,
+    Diagnosis,
+    Enzyme,
+    FunctionalTask,
+    IvigRelation,
+    LabTest,
+    OverlapDisease,
+    Phase,
+    Qualifier,
+    Sex,
+    Side,
+)
+
+Posted = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One form input: its name (also the record field), label, kind and choices."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text, number, date, select, textarea, checkbox
+    choices: tuple[tuple[str, str], ...] = ()
+    unit: str = ""
+    required: bool = False
+
+
+def _choices(values: Any, blank: bool = True) -> tuple[tuple[str, str], ...]:
+    items = tuple((v.value, v.value.replace("_", " ")) for v in values)
+    return ((("", "—"),) if blank else ()) + items
+
+
+YES_NO = (("", "—"), ("true", "yes"), ("false", "no"))
+
+PATIENT_INPUTS = (
+    Input("code", "Clinic code", required=True),
+    Input("site_code", "Site", "select", required=True),
+    Input("sex", "Sex", "select", _choices(Sex, blank=False), required=True),
+    Input("age_at_entry", "Age at entry", "number", unit="years"),
+    Input("birth_year", "Birth year", "number"),
+    Input("diagnosis", "Diagnosis", "select", _choices(Diagnosis, blank=False), required=True),
+    Input("overlap_disease", "Overlap disease", "select", _choices(OverlapDisease)),
+    Input("onset_date", "Onset date", "date"),
+    Input("disease_duration_years", "Disease duration", "number", unit="years"),
+    Input("disease_duration_qualifier", "Duration is", "select", _choices(Qualifier)),
+    Input("height_cm", "Height", "number", unit="cm"),
+    Input("note", "Note", "textarea"),
+)
+COURSE_INPUTS = (
+    Input("course_number", "Course number", "number", required=True),
+    Input("product", "Product"),
+    Input("start_date", "First infusion day", "date"),
+    Input("days", "Infusion days", "number", unit="days", required=True),
+    Input("planned_daily_dose_g", "Planned daily dose", "number", unit="g/day"),
+    Input("given_daily_dose_g", "Given daily dose", "number", unit="g/day"),
+    Input("weight_kg", "Weight", "number", unit="kg"),
+    Input("infusion_rate_ml_per_kg_min", "Highest rate given", "number", unit="mL/kg/min"),
+    Input("note", "Note (lot, rate steps, reactions)", "textarea"),
+)
+ADVERSE_EVENT_INPUTS = (
+    Input("term", "Event", required=True),
+    Input("onset_date", "Onset date", "date"),
+    Input("course_number", "During course", "number"),
+    Input("serious", "Serious", "select", YES_NO[1:], required=True),
+    Input(
+        "ctcae_grade",
+        "CTCAE grade",
+        "select",
+        (("", "—"), *tuple((str(g), str(g)) for g in range(1, 6))),
+    ),
+    Input("relation_to_ivig", "Relation to IVIg (WHO-UMC)", "select", _choices(IvigRelation)),
+    Input("outcome", "Outcome", "select", _choices(AdverseEventOutcome)),
+    Input("action", "Action taken", "select", _choices(AdverseEventAction)),
+    Input("note", "Note", "textarea"),
+)
+LAB_INPUTS = (
+    Input("test", "Test", "select", _choices(LabTest, blank=False), required=True),
+    Input("sample_date", "Sample date", "date"),
+    Input("value", "Value", "number"),
+    Input("unit", "Unit"),
+    Input("text_value", "Text result (blood group, anti-IgA)"),
+)
+
+GRADE_CHOICES = (("", "—"), ("NP", "not performed"), *tuple((str(g), str(g)) for g in range(11)))
+SIDES = (Side.LEFT, Side.RIGHT)
+ABLE_CHOICES = (("", "—"), ("true", "able"), ("false", "unable"), ("np", "not performed"))
+CORE_SET = (
+    (CoreSetMeasure.PHYSICIAN_GLOBAL, "Physician global activity", "cm VAS 0-10"),
+    (CoreSetMeasure.PATIENT_GLOBAL, "Patient global activity", "cm VAS 0-10"),
+    (CoreSetMeasure.EXTRAMUSCULAR, "Extramuscular activity", "cm VAS 0-10"),
+    (CoreSetMeasure.HAQ, "HAQ-DI", "0-3"),
+    (CoreSetMeasure.MMT8, "MMT-8 total", "0-80"),
+)
+ENZYMES = (Enzyme.CK, Enzyme.ALDOLASE, Enzyme.AST, Enzyme.ALT, Enzyme.LDH)
+
+
+@dataclass
+class AssessmentLayout:
+    """The assessment form: grade grid and myometry per trial muscle group and side."""
+
+    groups: tuple[Any, ...] = TRIAL_MUSCLE_GROUPS
+    sides: tuple[Side, ...] = SIDES
+    phases: tuple[tuple[str, str], ...] = _choices(Phase, blank=False)
+    grades: tuple[tuple[str, str], ...] = GRADE_CHOICES
+    tasks: tuple[FunctionalTask, ...] = tuple(FunctionalTask)
+    able: tuple[tuple[str, str], ...] = ABLE_CHOICES
+    core_set: tuple[tuple[CoreSetMeasure, str, str], ...] = CORE_SET
+    enzymes: tuple[Enzyme, ...] = ENZYMES
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _value(posted: Posted, name: str) -> str | None:
+    text = posted.get(name, "").strip()
+    return text or None
+
+
+def flat_record(posted: Posted, inputs: tuple[Input, ...]) -> dict[str, Any]:
+    """The posted values of a flat form (blank fields left out, so defaults apply)."""
+    data: dict[str, Any] = {}
+    for item in inputs:
+        text = _value(posted, item.name)
+        if text is not None:
+            data[item.name] = text
+    return data
+
+
+def assessment_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
+    """The assessment as record data, and which input each record field came from (so an error
+    on `myometry.3.force_n` is shown next to the input for that group and side)."""
+    where: dict[str, str] = {}
+    data: dict[str, Any] = {
+        k: v for k in ("assessment_date", "phase", "assessor", "note") if (v := _value(posted, k))
+    }
+    for key, kind, value_field in (
+        ("myometry", "force", "force_n"),
+        ("muscle_grades", "grade", "kendall_grade"),
+    ):
+        items: list[dict[str, Any]] = []
+        for group in TRIAL_MUSCLE_GROUPS:
+            for side in SIDES:
+                name = f"{kind}__{group.value}__{side.value}"
+                text = _value(posted, name)
+                if text is not None:
+                    where[f"{key}.{len(items)}.{value_field}"] = name
+                    items.append(
+                        {"muscle_group": group.value, "side": side.value, value_field: text}
+                    )
+        data[key] = items
+    tasks: list[dict[str, Any]] = []
+    for task in FunctionalTask:
+        able = _value(posted, f"task__{task.value}")
+        time_s = _value(posted, "walk_time_s") if task is FunctionalTask.WALK_30M else None
+        if able is None and time_s is None:
+            continue
+        entry: dict[str, Any] = {"task": task.value}
+        if able == "np":
+            entry["not_performed"] = True
+        elif able is not None:
+            entry["able"] = able
+        if time_s is not None:
+            entry["time_s"] = time_s
+            where[f"functional_tasks.{len(tasks)}.time_s"] = "walk_time_s"
+        where[f"functional_tasks.{len(tasks)}"] = f"task__{task.value}"
+        tasks.append(entry)
+    data["functional_tasks"] = tasks
+    core: list[dict[str, Any]] = []
+    for measure, _, _ in CORE_SET:
+        text = _value(posted, f"core__{measure.value}")
+        if text is not None:
+            where[f"core_set.{len(core)}"] = f"core__{measure.value}"
+            where[f"core_set.{len(core)}.value"] = f"core__{measure.value}"
+            entry = {"measure": measure.value, "value": text}
+            if measure is CoreSetMeasure.MMT8:
+                entry["scale_max"] = 80
+            core.append(entry)
+    data["core_set"] = core
+    enzymes: list[dict[str, Any]] = []
+    for enzyme in ENZYMES:
+        text = _value(posted, f"enzyme__{enzyme.value}")
+        uln = _value(posted, f"uln__{enzyme.value}")
+        if text is None and uln is None:
+            continue
+        n = len(enzymes)
+        where[f"enzymes.{n}.value_u_per_l"] = f"enzyme__{enzyme.value}"
+        where[f"enzymes.{n}.uln_u_per_l"] = f"uln__{enzyme.value}"
+        entry = {"enzyme": enzyme.value, "value_u_per_l": text}
+        if uln is not None:
+            entry["uln_u_per_l"] = uln
+        enzymes.append(entry)
+    data["enzymes"] = enzymes
+    return data, where

@@ -1,0 +1,194 @@
+"""JSON API for recording clinic data (clinicians of the patient's site): the same
+`clinic.recording` functions as the forms. A refused record answers 422 with one entry per
+field; a stale edit answers 409 with what changed; a patient the caller may not change is 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
+
+from myoivig.accounts.roles import Role
+from myoivig.clinic import recording
+from myoivig.clinic.recording import FieldProblem, RecordRejectedError, StaleEditError
+from myoivig.domain import records as r
+from myoivig.store.repository import RecordNotFoundError
+from myoivig.web.auth import Caller, require, store_of
+
+router = APIRouter(tags=["records"])
+Writer = Annotated[Caller, Depends(require(Role.CLINICIAN))]
+
+REJECTED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Not saved: `errors` lists each field, its message and whether the "
+        'value is merely implausible (send again with `"confirm": true` to keep it)',
+        "content": {
+            "application/json": {
+                "example": {
+                    "detail": "patient N001 course 3: weight_kg: ...",
+                    "confirmable": True,
+                    "errors": [
+                        {"field": "weight_kg", "message": "...", "needs_confirmation": True}
+                    ],
+                }
+            }
+        },
+    },
+    404: {"description": "No such patient, or one the caller may not change"},
+}
+STALE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "Someone else saved the record after `version`: nothing was written; "
+        "`changes` lists field, their (stored) value and yours, `version` the current one",
+    }
+}
+
+
+def _body(record: type[r.Record], extra: str = "") -> Any:
+    fields = ", ".join(n for n in record.model_fields if n != "patient_code")
+    return Body(
+        description=f'The {record.__name__} fields ({fields}){extra}; add `"confirm": true` '
+        "to keep values the plausibility rules flag as implausible",
+        examples=[{}],
+    )
+
+
+def _rejected(problem: RecordRejectedError) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": str(problem),
+            "confirmable": problem.confirmable,
+            "errors": [
+                {"field": p.field, "message": p.message, "needs_confirmation": p.needs_confirmation}
+                for p in problem.problems
+            ],
+        },
+        status_code=422,
+    )
+
+
+def _missing(code: str) -> JSONResponse:
+    return JSONResponse({"detail": f"no patient {code!r}"}, status_code=404)
+
+
+def _split(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    body = dict(data)
+    confirm = body.pop("confirm", False) is True
+    return body, confirm
+
+
+@router.post("/patients", status_code=201, responses=REJECTED)
+def api_create_patient(
+    request: Request,
+    caller: Writer,
+    data: Annotated[dict[str, Any], _body(r.Patient, " including code and site_code")],
+) -> Any:
+    """Records a new patient at one of the caller's sites."""
+    body, confirm = _split(data)
+    try:
+        patient = recording.create_patient(store_of(request), caller.viewer, body, confirm)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return JSONResponse({"patient": patient.model_dump(mode="json"), "version": 1}, 201)
+
+
+@router.put("/patients/{code}", responses={**REJECTED, **STALE})
+def api_update_patient(
+    request: Request,
+    caller: Writer,
+    code: str,
+    data: Annotated[dict[str, Any], _body(r.Patient, " and `version` as read")],
+) -> Any:
+    """Replaces the patient's facts (not the code or site) if nobody saved since `version`."""
+    body, confirm = _split(data)
+    version = body.pop("version", None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return _rejected(
+            RecordRejectedError(
+                f"patient {code}",
+                [FieldProblem("version", f"the version you read is required, got {version!r}")],
+            )
+        )
+    body.pop("code", None)
+    body.pop("site_code", None)
+    try:
+        patient, new_version = recording.update_patient(
+            store_of(request), caller.viewer, code, body, version, confirm
+        )
+    except RecordNotFoundError:
+        return _missing(code)
+    except StaleEditError as stale:
+        return JSONResponse(
+            {
+                "detail": str(stale),
+                "version": stale.current_version,
+                "changes": [
+                    {"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in stale.changes
+                ],
+            },
+            status_code=409,
+        )
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return {"patient": patient.model_dump(mode="json"), "version": new_version}
+
+
+def _add(
+    request: Request,
+    caller: Caller,
+    code: str,
+    data: dict[str, Any],
+    save: Callable[..., r.Record],
+) -> Any:
+    body, confirm = _split(data)
+    body.pop("patient_code", None)
+    try:
+        saved = save(store_of(request), caller.viewer, code, body, confirm)
+    except RecordNotFoundError:
+        return _missing(code)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return JSONResponse(saved.model_dump(mode="json"), status_code=201)
+
+
+@router.post("/patients/{code}/assessments", status_code=201, responses=REJECTED)
+def api_add_assessment(
+    request: Request,
+    caller: Writer,
+    code: str,
+    data: Annotated[dict[str, Any], _body(r.Assessment)],
+) -> Any:
+    """Records an assessment (myometry and grades per group and side, tasks, core set, enzymes)."""
+    return _add(request, caller, code, data, recording.add_assessment)
+
+
+@router.post("/patients/{code}/courses", status_code=201, responses=REJECTED)
+def api_add_course(
+    request: Request, caller: Writer, code: str, data: Annotated[dict[str, Any], _body(r.Course)]
+) -> Any:
+    """Records an IVIg course."""
+    return _add(request, caller, code, data, recording.add_course)
+
+
+@router.post("/patients/{code}/labs", status_code=201, responses=REJECTED)
+def api_add_lab(
+    request: Request,
+    caller: Writer,
+    code: str,
+    data: Annotated[dict[str, Any], _body(r.LabResult)],
+) -> Any:
+    """Records a laboratory result."""
+    return _add(request, caller, code, data, recording.add_lab)
+
+
+@router.post("/patients/{code}/adverse-events", status_code=201, responses=REJECTED)
+def api_add_adverse_event(
+    request: Request,
+    caller: Writer,
+    code: str,
+    data: Annotated[dict[str, Any], _body(r.AdverseEvent)],
+) -> Any:
+    """Records an adverse event."""
+    return _add(request, caller, code, data, recording.add_adverse_event)
