@@ -1,7 +1,7 @@
 """webforms (issue 12): an adverse event's relation to IVIg (WHO-UMC causality category)
 
-Revision ID: 0005_webforms_ae_relation
-Revises: 0004_web_accounts
+Revision ID: 0006_webforms_ae_relation
+Revises: 0005_importspeed_batches
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_webforms_ae_relation"
-down_revision: str | None = "0004_web_accounts"
+revision: str = "0006_webforms_ae_relation"
+down_revision: str | None = "0005_importspeed_batches"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
