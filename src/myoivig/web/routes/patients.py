@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from myoivig.accounts.roles import READS_PATIENTS
+from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS
 from myoivig.clinic.overview import ABBREVIATIONS
 from myoivig.clinic.service import (
     PatientQuery,
@@ -18,8 +18,11 @@ from myoivig.clinic.service import (
     visit_criteria,
 )
 from myoivig.domain.vocab import Diagnosis
+from myoivig.protocol.errors import ProtocolError
+from myoivig.protocol.service import next_course
+from myoivig.protocol.settings_file import load_settings
 from myoivig.store.repository import RecordNotFoundError, list_sites
-from myoivig.web.auth import Caller, ReadSession, require
+from myoivig.web.auth import Caller, ReadSession, require, store_of
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -81,10 +84,17 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
             },
             status_code=404,
         )
+    try:
+        care, care_error = next_course(store_of(request), dossier, load_settings()), None
+    except ProtocolError as problem:
+        care, care_error = None, str(problem)
     return templates.TemplateResponse(
         request,
         "patient.html",
         {
+            "care": care,
+            "care_error": care_error,
+            "plans_doses": caller.user.role in PLANS_DOSES,
             "caller": caller,
             "dossier": dossier,
             "timeline": patient_timeline(dossier),
