@@ -99,9 +99,7 @@ def test_pharmacist_override_then_approval_then_sheet(
     assert '<script>alert("x")' not in page and "&lt;script&gt;alert(" in page
     assert 'data-testid="pump-rates"' in page and "(not yet approved)" in page
     with clinic_store.session() as session:
-        row = session.scalars(
-            select(PlanOverrideRow).where(PlanOverrideRow.reason == reason)
-        ).one()
+        row = session.scalars(select(PlanOverrideRow).where(PlanOverrideRow.reason == reason)).one()
         assert row.updated_by == "phil" and row.code == "iga_not_measured"
         audit = session.scalars(
             select(AuditRow).where(AuditRow.table_name == "plan_overrides")
@@ -122,6 +120,7 @@ def test_pharmacist_override_then_approval_then_sheet(
     assert sheet.status_code == 200
     html = sheet.text
     assert "IVIg infusion sheet — patient N002" in html and "Pharmacist: phil" in html
+    assert "ends about" in html and "(2026-12-11)" in html
     steps = html.split('data-testid="sheet-steps"')[1].split("</table>")[0]
     assert re.search(r"<td>10:30</td><td><strong>\d+</strong>", steps)
     assert "Second nurse checking" in html and "Lot number" in html

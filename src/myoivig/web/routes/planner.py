@@ -261,6 +261,12 @@ def infusion_sheet(
         )
     infusion = reviewed.outcome.plan.infusion or ()
     clocks = {day.day: clock_times(clock, [s.start_min for s in day.steps]) for day in infusion}
+    ends = {day.day: clock_times(clock, [day.duration_min])[0] for day in infusion}
+    start = reviewed.outcome.plan.request.start_date
+    dates = {
+        n: (start + timedelta(days=n - 1)).isoformat() if start else None
+        for n in range(1, reviewed.outcome.plan.days + 1)
+    }
     return templates.TemplateResponse(
         request,
         "infusion_sheet.html",
@@ -271,6 +277,8 @@ def infusion_sheet(
             "plan": reviewed.outcome.plan,
             "clock": clock,
             "clocks": clocks,
+            "ends": ends,
+            "dates": dates,
             "query": urlencode(fields.pairs()),
             "pairs": fields.pairs(),
         },
