@@ -69,6 +69,7 @@ def test_override_needs_csrf_and_a_reason(client_for: Client, clinic_store: Stor
     client = client_for("phil")
     data = {**FIELDS, "override_code": "iga_not_measured", "reason_iga_not_measured": "fine!"}
     assert client.post(f"{PLAN}/overrides", data=data).status_code == 403  # no CSRF token
+    assert client.post(f"{PLAN}/approve", data=FIELDS).status_code == 403
     data["csrf_token"] = _csrf(client)
     data["reason_iga_not_measured"] = "ok"
     short = client.post(f"{PLAN}/overrides", data=data)
