@@ -27,6 +27,7 @@ from myoivig.protocol.regimens import CourseKind, RegimenBook, load_regimens
 from myoivig.protocol.report import outcome_dict, plan_dict
 from myoivig.protocol.safety import BLOCKING, Alert, Risk, sort_alerts
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
+from myoivig.protocol.settings_file import load_settings
 from myoivig.protocol.tables import PlanApprovalRow, PlanOverrideRow
 from myoivig.store import Store
 from myoivig.store.repository import RecordNotFoundError, load_dossier
@@ -513,3 +514,42 @@ def patient_options(fields: PlanFields) -> PatientPlanOptions:
         live_vaccine_given=fields.live_vaccine_given,
         live_vaccine_due=fields.live_vaccine_due,
     )
+
+
+def _entered(fields: PlanFields) -> tuple[PatientPlanOptions, ProtocolSettings, date | None]:
+    """Options, site settings (with the entered rounding) and start date from planner fields."""
+    return patient_options(fields), fields.settings(load_settings()), fields.start_date
+
+
+def review_entered(
+    store: Store, code: str, fields: PlanFields, viewer: Viewer | None = None
+) -> PatientPlan:
+    """`review_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return review_patient_plan(store, code, options, viewer, settings, start)
+
+
+def override_entered(
+    store: Store,
+    code: str,
+    fields: PlanFields,
+    overrides: tuple[Override, ...],
+    actor: str,
+    viewer: Viewer | None = None,
+) -> PatientPlan:
+    """`override_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return override_patient_plan(store, code, options, overrides, actor, viewer, settings, start)
+
+
+def approve_entered(
+    store: Store, code: str, fields: PlanFields, actor: str, viewer: Viewer | None = None
+) -> PatientPlan:
+    """`approve_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return approve_patient_plan(store, code, options, actor, viewer, settings, start)
+
+
+def plan_entered(fields: PlanFields) -> PlanOutcome:
+    """`plan_request` for a stand-alone plan entered in the planner page or the API."""
+    return plan_request(fields.request(), (), fields.settings(load_settings()))

@@ -18,14 +18,12 @@ from myoivig.protocol.report import outcome_dict
 from myoivig.protocol.service import (
     ApprovalError,
     Override,
-    approve_patient_plan,
-    override_patient_plan,
-    patient_options,
+    approve_entered,
+    override_entered,
     patient_plan_dict,
-    plan_request,
-    review_patient_plan,
+    plan_entered,
+    review_entered,
 )
-from myoivig.protocol.settings_file import load_settings
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web.auth import Caller, require, store_of
 
@@ -58,7 +56,7 @@ def _missing(code: str) -> HTTPException:
 def api_plan(caller: Planner, fields: Annotated[PlanFields, Body()]) -> dict[str, Any]:
     """Plan one course from entered facts (nothing is stored; overrides need a patient)."""
     try:
-        outcome = plan_request(fields.request(), (), fields.settings(load_settings()))
+        outcome = plan_entered(fields)
     except ProtocolError as error:
         raise _unusable(error) from error
     return outcome_dict(outcome)
@@ -70,14 +68,7 @@ def api_patient_plan(
 ) -> dict[str, Any]:
     """A stored patient's next course with the overrides and approval recorded for this plan."""
     try:
-        reviewed = review_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError as error:
         raise _missing(code) from error
     except ProtocolError as error:
@@ -92,15 +83,13 @@ def api_override(
     """A pharmacist overrides blocking alerts with reasons (one audited unit of work)."""
     fields = body.plan
     try:
-        reviewed = override_patient_plan(
+        reviewed = override_entered(
             store_of(request),
             code,
-            patient_options(fields),
+            fields,
             tuple(Override(o.code, o.reason.strip()) for o in body.overrides),
             caller.user.name,
             caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
         )
     except RecordNotFoundError as error:
         raise _missing(code) from error
@@ -115,15 +104,7 @@ def api_approve(
 ) -> dict[str, Any]:
     """A pharmacist marks the plan ready to give; 409 while a blocking alert is open."""
     try:
-        reviewed = approve_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.user.name,
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        reviewed = approve_entered(store_of(request), code, fields, caller.user.name, caller.viewer)
     except RecordNotFoundError as error:
         raise _missing(code) from error
     except ApprovalError as error:

@@ -27,14 +27,12 @@ from myoivig.protocol.service import (
     Override,
     PatientPlan,
     PlanOutcome,
-    approve_patient_plan,
-    override_patient_plan,
-    patient_options,
-    plan_request,
-    review_patient_plan,
+    approve_entered,
+    override_entered,
+    plan_entered,
+    review_entered,
 )
 from myoivig.protocol.settings import Rounding
-from myoivig.protocol.settings_file import load_settings
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web.auth import Caller, require, store_of
 from myoivig.web.templating import templates
@@ -116,7 +114,7 @@ def standalone_planner(request: Request, caller: Planner) -> Response:
         return _page(request, caller, None, None)
     try:
         fields = PlanFields.from_form(request.query_params.multi_items())
-        outcome = plan_request(fields.request(), (), fields.settings(load_settings()))
+        outcome = plan_entered(fields)
     except ProtocolError as problem:
         return _page(request, caller, None, None, error=str(problem), status=422)
     return _page(request, caller, fields, outcome)
@@ -127,14 +125,7 @@ def patient_planner(request: Request, caller: Planner, code: str) -> Response:
     """A stored patient's next course with the overrides and approval recorded for it."""
     try:
         fields = PlanFields.from_form(request.query_params.multi_items())
-        reviewed = review_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError:
         return _not_found(request, caller, code)
     except ProtocolError as problem:
@@ -156,16 +147,8 @@ async def record_overrides(request: Request, caller: Pharmacist, code: str) -> R
             Override(str(c), str(form.get(f"reason_{c}", "")).strip())
             for c in form.getlist("override_code")
         )
-        settings = fields.settings(load_settings())
-        override_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            overrides,
-            caller.user.name,
-            caller.viewer,
-            settings,
-            fields.start_date,
+        override_entered(
+            store_of(request), code, fields, overrides, caller.user.name, caller.viewer
         )
     except RecordNotFoundError:
         return _not_found(request, caller, code)
@@ -178,14 +161,7 @@ def _rejected(request: Request, caller: Caller, code: str, form: Any, message: s
     """The plan again, with the refusal (nothing was written)."""
     try:
         fields = PlanFields.from_form((k, str(v)) for k, v in form.multi_items())
-        reviewed = review_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except ProtocolError:
         return _page(request, caller, None, None, code=code, error=message, status=422)
     return _page(request, caller, fields, None, reviewed, code, error=message, status=422)
@@ -197,15 +173,7 @@ async def approve(request: Request, caller: Pharmacist, code: str) -> Response:
     form = await request.form()
     try:
         fields = PlanFields.from_form((k, str(v)) for k, v in form.multi_items())
-        approve_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.user.name,
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        approve_entered(store_of(request), code, fields, caller.user.name, caller.viewer)
     except RecordNotFoundError:
         return _not_found(request, caller, code)
     except (ApprovalError, ProtocolError) as problem:
@@ -231,14 +199,7 @@ def infusion_sheet(
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "clock"]
     try:
         fields = PlanFields.from_form(pairs)
-        reviewed = review_patient_plan(
-            store_of(request),
-            code,
-            patient_options(fields),
-            caller.viewer,
-            fields.settings(load_settings()),
-            fields.start_date,
-        )
+        reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError:
         return _not_found(request, caller, code)
     except ProtocolError as problem:
