@@ -69,21 +69,26 @@ def patient_list(
     )
 
 
+def no_such_patient(request: Request, caller: Caller, code: str) -> Response:
+    """The 404 page, the same for an unknown code and for a patient the caller may not see."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "caller": caller,
+            "title": "No such patient",
+            "message": f"There is no patient {code!r} that you may see.",
+        },
+        status_code=404,
+    )
+
+
 @router.get("/patients/{code}")
 def patient_page(request: Request, caller: Reader, session: ReadSession, code: str) -> Response:
     try:
         dossier = load_patient(session, caller.viewer, code)
     except RecordNotFoundError:
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {
-                "caller": caller,
-                "title": "No such patient",
-                "message": f"There is no patient {code!r} that you may see.",
-            },
-            status_code=404,
-        )
+        return no_such_patient(request, caller, code)
     try:
         care, care_error = next_course(store_of(request), dossier, load_settings()), None
     except ProtocolError as problem:

@@ -35,6 +35,7 @@ from myoivig.protocol.service import (
 from myoivig.protocol.settings import Rounding
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.routes.patients import no_such_patient
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -54,19 +55,6 @@ def _choices() -> dict[str, Any]:
         "sexes": [s.value for s in Sex],
         "antibody_results": [a.value for a in AntibodyResult],
     }
-
-
-def _not_found(request: Request, caller: Caller, code: str) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {
-            "caller": caller,
-            "title": "No such patient",
-            "message": f"There is no patient {code!r} that you may see.",
-        },
-        status_code=404,
-    )
 
 
 def _page(
@@ -127,7 +115,7 @@ def patient_planner(request: Request, caller: Planner, code: str) -> Response:
         fields = PlanFields.from_form(request.query_params.multi_items())
         reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except ProtocolError as problem:
         return _page(request, caller, None, None, code=code, error=str(problem), status=422)
     return _page(request, caller, fields, None, reviewed, code)
@@ -151,7 +139,7 @@ async def record_overrides(request: Request, caller: Pharmacist, code: str) -> R
             store_of(request), code, fields, overrides, caller.user.name, caller.viewer
         )
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except ProtocolError as problem:
         return _rejected(request, caller, code, form, str(problem))
     return _back(code, fields)
@@ -175,7 +163,7 @@ async def approve(request: Request, caller: Pharmacist, code: str) -> Response:
         fields = PlanFields.from_form((k, str(v)) for k, v in form.multi_items())
         approve_entered(store_of(request), code, fields, caller.user.name, caller.viewer)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except (ApprovalError, ProtocolError) as problem:
         return _rejected(request, caller, code, form, str(problem))
     return _back(code, fields)
@@ -201,7 +189,7 @@ def infusion_sheet(
         fields = PlanFields.from_form(pairs)
         reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError:
-        return _not_found(request, caller, code)
+        return no_such_patient(request, caller, code)
     except ProtocolError as problem:
         return _page(request, caller, None, None, code=code, error=str(problem), status=422)
     if not reviewed.approved:
