@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -48,6 +49,8 @@ def test_a_blocked_plan_is_not_ready_and_shows_no_pump_rates(client_for: Client)
     assert 'data-testid="override-form"' not in html  # a clinician plans, never overrides
     assert "Only a pharmacist can override" in html
     assert "sheet-link" not in html
+    undated = client_for("carl").get(PLAN).text  # the start date is fixed to today, so a
+    assert f'name="start_date" type="date" value="{date.today()}"' in undated  # plan stays one
 
 
 def test_a_clinician_cannot_override(client_for: Client, clinic_store: Store) -> None:

@@ -65,7 +65,7 @@ class PlanFields(BaseModel):
     regimen: str = Field("2g/kg", max_length=64, description="Named regimen or e.g. 2g/kg")
     product: str | None = Field(None, max_length=64, description="Product key, e.g. octagam-10")
     course: CourseKind | None = None
-    days: int | None = Field(None, ge=1, le=10)
+    days: int | None = Field(None, ge=1)
     rounding: Rounding | None = None
     start_date: date | None = Field(None, description="Course start (default: today)")
     weight_kg: float | None = None
@@ -118,6 +118,13 @@ class PlanFields(BaseModel):
             else:
                 out.append((key, str(value)))
         return out
+
+    def dated(self, today: date | None = None) -> PlanFields:
+        """With the start date fixed (today when none was entered): the plan, its overrides and
+        approval must not change with the day the page is opened again."""
+        if self.start_date is not None:
+            return self
+        return self.model_copy(update={"start_date": today or date.today()})
 
     def settings(self, base: ProtocolSettings) -> ProtocolSettings:
         return (

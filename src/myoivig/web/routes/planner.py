@@ -112,7 +112,7 @@ def standalone_planner(request: Request, caller: Planner) -> Response:
 def patient_planner(request: Request, caller: Planner, code: str) -> Response:
     """A stored patient's next course with the overrides and approval recorded for it."""
     try:
-        fields = PlanFields.from_form(request.query_params.multi_items())
+        fields = PlanFields.from_form(request.query_params.multi_items()).dated()
         reviewed = review_entered(store_of(request), code, fields, caller.viewer)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
