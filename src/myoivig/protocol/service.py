@@ -164,8 +164,9 @@ class PatientPlanOptions:
 
 
 def plan_hash(plan: CoursePlan) -> str:
-    """SHA-256 of the plan's JSON (what the override was given for)."""
-    data = plan_dict(plan)
+    """SHA-256 of the plan's JSON and its start date (what an override or approval was given
+    for: the same figures and alerts for another course are another plan)."""
+    data = {**plan_dict(plan), "start_date": plan.request.start_date}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
