@@ -23,6 +23,7 @@ from myoivig.store import Store
 ROLES = (*ROLES_USERS, None)  # None: not signed in
 READERS = {"admin", "clinician", "pharmacist", "researcher"}
 WRITERS = {"clinician"}
+PLANNERS = {"clinician", "pharmacist"}
 
 
 def _expect(allowed: set[str], ok: int, anonymous: int, denied: int = 403) -> dict[str | None, int]:
@@ -63,6 +64,17 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/api/v1/patients/{code}/courses"): _expect(WRITERS, 422, 401),
     ("POST", "/api/v1/patients/{code}/labs"): _expect(WRITERS, 422, 401),
     ("POST", "/api/v1/patients/{code}/adverse-events"): _expect(WRITERS, 422, 401),
+    # The dose planner: clinicians and pharmacists plan; only pharmacists override or approve.
+    # Sent empty, an override names no code (422) and N001's default plan is blocked (422).
+    ("GET", "/planner"): _expect(PLANNERS, 200, 303),
+    ("GET", "/patients/{code}/plan"): _expect(PLANNERS, 200, 303),
+    ("POST", "/patients/{code}/plan/overrides"): _expect({"pharmacist"}, 422, 303),
+    ("POST", "/patients/{code}/plan/approve"): _expect({"pharmacist"}, 422, 303),
+    ("GET", "/patients/{code}/plan/sheet"): _expect(PLANNERS, 409, 303),  # not approved
+    ("POST", "/api/v1/plans"): _expect(PLANNERS, 422, 401),  # no body: nothing to plan
+    ("POST", "/api/v1/patients/{code}/plan"): _expect(PLANNERS, 422, 401),
+    ("POST", "/api/v1/patients/{code}/plan/overrides"): _expect({"pharmacist"}, 422, 401),
+    ("POST", "/api/v1/patients/{code}/plan/approve"): _expect({"pharmacist"}, 422, 401),
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/static"): PUBLIC,
 }
@@ -139,7 +151,7 @@ def test_role_matrix_with_api_token(
             clinic_store, "test", ROLES_USERS[role][0]
         )
     for (method, path), expected in EXPECTED.items():
-        if not path.startswith("/api/v1/patients"):
+        if not path.startswith(("/api/v1/patients", "/api/v1/plans")):
             continue
         status = client.request(method, path.replace("{code}", "N001"), headers=headers).status_code
         assert status == expected[role], f"{method} {path} as {role}: {status}"

@@ -23,3 +23,7 @@ WRITES_PATIENTS = frozenset({Role.CLINICIAN})
 ALL_SITES = frozenset({Role.ADMIN, Role.RESEARCHER})
 PSEUDONYMISED = frozenset({Role.RESEARCHER})
 MANAGES_USERS = frozenset({Role.ADMIN})
+PLANS_DOSES = frozenset({Role.CLINICIAN, Role.PHARMACIST})
+"""Who may use the dose planner and print an approved infusion sheet."""
+APPROVES_PLANS = frozenset({Role.PHARMACIST})
+"""Who may override a blocking safety alert and mark a plan ready to give."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,30 +13,30 @@ from rich.table import Table
 
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
-from myoivig.domain.records import PatientDossier
 from myoivig.domain.synthetic import SYNTHETIC_LABEL, patient_label
-from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.exit_codes import ExitCode
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
-from myoivig.protocol.dossier import advise_dossier
 from myoivig.protocol.errors import PlanningError, ProtocolError
+from myoivig.protocol.inputs import parse_date, parse_diagnosis, parse_risks
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, load_regimens
 from myoivig.protocol.report import advice_dict, outcome_dict
-from myoivig.protocol.safety import Alert, Risk
+from myoivig.protocol.safety import Alert
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.service import (
     OverrideError,
     PatientPlanOptions,
     PlanOutcome,
+    advise_patient,
     parse_override,
     plan_patient,
     plan_request,
 )
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 from myoivig.protocol.settings_file import load_settings
-from myoivig.store.repository import RecordNotFoundError, load_dossier
+from myoivig.store.repository import RecordNotFoundError
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -83,35 +82,10 @@ RuledOutOption = Annotated[
 ]
 
 
-def _parse_diagnosis(text: str) -> Diagnosis | None:
-    if text.strip().lower() == "unknown":
-        return None
-    try:
-        return Diagnosis(text.strip().lower())
-    except ValueError:
-        known = ", ".join([d.value for d in Diagnosis] + ["unknown"])
-        raise PlanningError("diagnosis", text, f"unknown diagnosis; known: {known}") from None
-
-
 def _settings(path: Path | None, rounding: Rounding | None) -> ProtocolSettings:
     """The site settings (file, env or defaults) with the command line's rounding on top."""
     settings = load_settings(path)
     return settings if rounding is None else settings.model_copy(update={"rounding": rounding})
-
-
-def _parse_risks(text: str | None, field: str = "risk") -> frozenset[Risk]:
-    if not text:
-        return frozenset()
-    out = set()
-    for item in (t.strip() for t in text.split(",")):
-        if not item:
-            continue
-        try:
-            out.add(Risk(item))
-        except ValueError:
-            known = ", ".join(r.value for r in Risk)
-            raise PlanningError(field, item, f"unknown risk; known: {known}") from None
-    return frozenset(out)
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -247,7 +221,7 @@ def dose(
     Exit codes: 0 ready, 2 bad option, 3 blocked by a safety alert (nothing shown as ready).
     """
     try:
-        start = _parse_date("start_date", start_date)
+        start = parse_date("start_date", start_date)
         request = PlanRequest(
             regimen=regimen,
             sex=sex,
@@ -261,14 +235,14 @@ def dose(
             anti_iga=anti_iga,
             egfr=egfr,
             blood_group=blood_group,
-            risks=_parse_risks(risk),
+            risks=parse_risks((risk or "").split(",")),
             start_date=start,
-            diagnosis=_parse_diagnosis(diagnosis),
-            ruled_out=_parse_risks(ruled_out, "ruled_out"),
+            diagnosis=parse_diagnosis(diagnosis),
+            ruled_out=parse_risks((ruled_out or "").split(","), "ruled_out"),
             previous_weight_kg=previous_weight_kg,
             pre_pregnancy_weight_kg=pre_pregnancy_weight_kg,
-            live_vaccine_given=_parse_date("live_vaccine_given", live_vaccine_given),
-            live_vaccine_due=_parse_date("live_vaccine_due", live_vaccine_due),
+            live_vaccine_given=parse_date("live_vaccine_given", live_vaccine_given),
+            live_vaccine_due=parse_date("live_vaccine_due", live_vaccine_due),
         )
         if weight_kg is None:
             raise PlanningError("weight_kg", None, "required for the dose command")
@@ -277,15 +251,6 @@ def dose(
     except ProtocolError as exc:
         raise _fail(exc) from exc
     _finish(outcome, as_json)
-
-
-def _parse_date(field: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise PlanningError(field, text, "expected an ISO date YYYY-MM-DD") from None
 
 
 @protocol_app.command("products")
@@ -365,7 +330,7 @@ def schedule(
             err_console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(ExitCode.USAGE) from exc
     try:
-        first = _parse_date("start", start)
+        first = parse_date("start", start)
         assert first is not None
         book = load_regimens()
         reg = book.get(regimen)
@@ -429,18 +394,6 @@ def schedule(
         console.print(f"iCalendar written to {ics}")
 
 
-def _load(code: str) -> PatientDossier:
-    store = open_store()
-    try:
-        with store.session() as session:
-            return load_dossier(session, code)
-    except RecordNotFoundError as exc:
-        err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
-        raise typer.Exit(code=ExitCode.USAGE) from exc
-    finally:
-        store.dispose()
-
-
 def plan(
     code: Annotated[str, typer.Argument(help="Patient code")],
     regimen: Annotated[str, typer.Option(help="Named regimen or e.g. 2g/kg")] = "2g/kg",
@@ -480,13 +433,13 @@ def plan(
             product=product,
             course=course,
             days=days,
-            extra_risks=_parse_risks(risk),
-            ruled_out=_parse_risks(ruled_out, "ruled_out"),
+            extra_risks=parse_risks((risk or "").split(",")),
+            ruled_out=parse_risks((ruled_out or "").split(","), "ruled_out"),
             weight_kg=weight_kg,
             height_cm=height_cm,
             pre_pregnancy_weight_kg=pre_pregnancy_weight_kg,
-            live_vaccine_given=_parse_date("live_vaccine_given", live_vaccine_given),
-            live_vaccine_due=_parse_date("live_vaccine_due", live_vaccine_due),
+            live_vaccine_given=parse_date("live_vaccine_given", live_vaccine_given),
+            live_vaccine_due=parse_date("live_vaccine_due", live_vaccine_due),
         )
         overrides = tuple(parse_override(o) for o in override or [])
         settings = _settings(settings_file, rounding)
@@ -519,8 +472,14 @@ def advise_cmd(
         settings = _settings(settings_file, None)
     except ProtocolError as exc:
         raise _fail(exc) from exc
-    dossier = _load(code)
-    advice = advise_dossier(dossier, settings=settings)
+    store = open_store()
+    try:
+        dossier, advice = advise_patient(store, code, settings)
+    except RecordNotFoundError as exc:
+        err_console.print(f"[red]error:[/red] patient {code!r} not found.")
+        raise typer.Exit(code=ExitCode.USAGE) from exc
+    finally:
+        store.dispose()
     data = {"patient_code": code, "diagnosis": dossier.patient.diagnosis.value}
     data.update(advice_dict(advice))
     if as_json:

@@ -11,19 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
+from myoivig.clinic.service import Viewer, load_patient
+from myoivig.domain.records import PatientDossier
 from myoivig.domain.synthetic import is_synthetic
 from myoivig.domain.vocab import Diagnosis
+from myoivig.protocol.advice import Advice
 from myoivig.protocol.catalogue import Catalogue, load_catalogue
-from myoivig.protocol.dossier import facts_from_dossier
+from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
 from myoivig.protocol.errors import ProtocolError
+from myoivig.protocol.inputs import PlanFields
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, RegimenBook, load_regimens
-from myoivig.protocol.report import plan_dict
+from myoivig.protocol.report import outcome_dict, plan_dict
 from myoivig.protocol.safety import BLOCKING, Alert, Risk, sort_alerts
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
-from myoivig.protocol.tables import PlanOverrideRow
+from myoivig.protocol.settings_file import load_settings
+from myoivig.protocol.tables import PlanApprovalRow, PlanOverrideRow
 from myoivig.store import Store
 from myoivig.store.repository import RecordNotFoundError, load_dossier
 from myoivig.store.tables import PatientRow
@@ -161,8 +167,9 @@ class PatientPlanOptions:
 
 
 def plan_hash(plan: CoursePlan) -> str:
-    """SHA-256 of the plan's JSON (what the override was given for)."""
-    data = plan_dict(plan)
+    """SHA-256 of the plan's JSON and its start date (what an override or approval was given
+    for: the same figures and alerts for another course are another plan)."""
+    data = {**plan_dict(plan), "start_date": plan.request.start_date}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -175,23 +182,24 @@ def plan_summary(plan: CoursePlan) -> str:
     )
 
 
-def plan_patient(
-    store: Store,
-    code: str,
+def _load(store: Store, code: str, viewer: Viewer | None) -> PatientDossier:
+    """The stored dossier; with a viewer, only a patient they may see (else not found)."""
+    with store.session() as session:
+        if viewer is None:
+            return load_dossier(session, code)
+        if viewer.pseudonymised:
+            raise RecordNotFoundError(f"no patient with code {code!r}")
+        return load_patient(session, viewer, code)
+
+
+def plan_dossier(
+    dossier: PatientDossier,
     options: PatientPlanOptions = PatientPlanOptions(),
-    overrides: tuple[Override, ...] = (),
-    actor: str | None = None,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
     today: date | None = None,
 ) -> PlanOutcome:
-    """Plan a stored patient's next course; overrides are written to the audit trail.
-
-    Raises `RecordNotFoundError` for an unknown patient and `OverrideError` for a bad override;
-    in both cases nothing is written. Overrides need an actor.
-    """
+    """The next course of a patient whose dossier is at hand, without overrides."""
     catalogue = load_catalogue()
-    with store.session() as session:
-        dossier = load_dossier(session, code)
     facts = facts_from_dossier(
         dossier,
         options.regimen,
@@ -219,21 +227,39 @@ def plan_patient(
         request = replace(request, height_cm=options.height_cm, previous_height_cm=recorded_height)
     plan = plan_course(request, catalogue, load_regimens(), settings)
     alerts = sort_alerts([*plan.alerts, *facts.alerts])
-    applied = check_overrides(alerts, overrides)
-    if applied:
-        if not actor or not actor.strip():
-            raise OverrideError(applied[0].code, "an override needs the name of who makes it")
-        _record_overrides(store, code, plan, applied, actor)
     return PlanOutcome(
         plan=replace(plan, alerts=alerts),
         alerts=alerts,
-        overrides=applied,
-        patient_code=code,
+        patient_code=dossier.patient.code,
         weight_source=weight_source,
         diagnosis=dossier.patient.diagnosis,
         synthetic=is_synthetic(dossier.patient),
         plan_hash=plan_hash(plan),
     )
+
+
+def plan_patient(
+    store: Store,
+    code: str,
+    options: PatientPlanOptions = PatientPlanOptions(),
+    overrides: tuple[Override, ...] = (),
+    actor: str | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
+    viewer: Viewer | None = None,
+) -> PlanOutcome:
+    """Plan a stored patient's next course; overrides are written to the audit trail.
+
+    Raises `RecordNotFoundError` for an unknown patient (or one the viewer may not see) and
+    `OverrideError` for a bad override; in both cases nothing is written. Overrides need an actor.
+    """
+    outcome = plan_dossier(_load(store, code, viewer), options, settings, today)
+    applied = check_overrides(outcome.alerts, overrides)
+    if applied:
+        if not actor or not actor.strip():
+            raise OverrideError(applied[0].code, "an override needs the name of who makes it")
+        _record_overrides(store, code, outcome.plan, applied, actor)
+    return replace(outcome, overrides=applied)
 
 
 def _record_overrides(
@@ -299,3 +325,257 @@ def with_recorded_overrides(store: Store, outcome: PlanOutcome) -> PlanOutcome:
         for code, row in chosen.items()
     )
     return replace(outcome, overrides=(*outcome.overrides, *applied))
+
+
+# --- review, overrides and approval of a stored patient's plan (pages, API) ------------------
+
+
+class ApprovalError(ProtocolError):
+    """A plan that cannot be approved (still blocked); nothing is written."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recorded override or approval: what, who and when."""
+
+    code: str
+    reason: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    """A stored patient's plan with the decisions recorded for exactly this plan (same hash)."""
+
+    outcome: PlanOutcome  # its overrides are the recorded ones
+    plan_hash: str
+    overrides: tuple[Decision, ...]
+    approval: Decision | None
+
+    @property
+    def ready_to_give(self) -> bool:
+        """No blocking alert is left uncovered by a recorded override."""
+        return not self.outcome.blocked
+
+    @property
+    def approved(self) -> bool:
+        """Ready, and marked ready by a pharmacist: only then is an infusion sheet printed."""
+        return self.ready_to_give and self.approval is not None
+
+
+def _decisions(store: Store, code: str, digest: str) -> tuple[list[Decision], Decision | None]:
+    with store.session() as session:
+        patient_id = session.query(PatientRow.id).filter(PatientRow.code == code).scalar()
+        overrides = (
+            session.query(PlanOverrideRow)
+            .filter(PlanOverrideRow.patient_id == patient_id, PlanOverrideRow.plan_hash == digest)
+            .order_by(PlanOverrideRow.id)
+            .all()
+        )
+        approval = (
+            session.query(PlanApprovalRow)
+            .filter(PlanApprovalRow.patient_id == patient_id, PlanApprovalRow.plan_hash == digest)
+            .order_by(PlanApprovalRow.id.desc())
+            .first()
+        )
+        found = [Decision(o.code, o.reason, o.updated_by, o.created_at) for o in overrides]
+        approved = (
+            None
+            if approval is None
+            else Decision(
+                "approved", approval.plan_summary, approval.updated_by, approval.created_at
+            )
+        )
+    return found, approved
+
+
+def review_dossier_plan(
+    store: Store,
+    dossier: PatientDossier,
+    options: PatientPlanOptions = PatientPlanOptions(),
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
+) -> PatientPlan:
+    """Plan the next course and apply the overrides and approval recorded for this very plan."""
+    outcome = plan_dossier(dossier, options, settings, today)
+    digest = plan_hash(outcome.plan)
+    recorded, approval = _decisions(store, dossier.patient.code, digest)
+    latest = {d.code: d for d in recorded}  # the newest decision per code
+    blocking = {a.code: a for a in outcome.alerts if a.severity in BLOCKING}
+    applied = tuple(
+        AppliedOverride(c, d.reason, blocking[c].severity.value, blocking[c].message)
+        for c, d in latest.items()
+        if c in blocking
+    )
+    return PatientPlan(
+        replace(outcome, overrides=applied),
+        digest,
+        tuple(d for d in latest.values() if d.code in blocking),
+        approval,
+    )
+
+
+def review_patient_plan(
+    store: Store,
+    code: str,
+    options: PatientPlanOptions = PatientPlanOptions(),
+    viewer: Viewer | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
+) -> PatientPlan:
+    """A stored patient's plan with its recorded decisions (only a patient the viewer may see)."""
+    return review_dossier_plan(store, _load(store, code, viewer), options, settings, today)
+
+
+@dataclass(frozen=True)
+class NextCourse:
+    """What the patient page shows: the default next-course plan and the continuation advice."""
+
+    plan: PatientPlan | None
+    plan_error: str | None  # why no plan could be made from the record
+    advice: Advice
+
+
+def next_course(
+    store: Store, dossier: PatientDossier, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> NextCourse:
+    """The next course with default options (open safety alerts, dose, pump rates) and advice."""
+    advice = advise_dossier(dossier, settings=settings)
+    try:
+        return NextCourse(review_dossier_plan(store, dossier, settings=settings), None, advice)
+    except ProtocolError as error:
+        return NextCourse(None, str(error), advice)
+
+
+def override_patient_plan(
+    store: Store,
+    code: str,
+    options: PatientPlanOptions,
+    overrides: tuple[Override, ...],
+    actor: str,
+    viewer: Viewer | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
+) -> PatientPlan:
+    """Record overrides (one audited unit of work, `actor` as who) and review the plan again."""
+    if not overrides:
+        raise OverrideError("-", "no override given: name a blocking code and a reason")
+    plan_patient(store, code, options, overrides, actor, settings, today, viewer)
+    return review_patient_plan(store, code, options, viewer, settings, today)
+
+
+def approve_patient_plan(
+    store: Store,
+    code: str,
+    options: PatientPlanOptions,
+    actor: str,
+    viewer: Viewer | None = None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
+) -> PatientPlan:
+    """Mark a plan ready to give (audited, `actor` as who); refused while anything blocks it."""
+    reviewed = review_patient_plan(store, code, options, viewer, settings, today)
+    if not reviewed.ready_to_give:
+        codes = ", ".join(reviewed.outcome.blocking_codes)
+        raise ApprovalError(
+            f"the plan is not ready to give: blocked by {codes}; each blocking alert needs a "
+            "pharmacist's override with a reason first"
+        )
+    if reviewed.approval is not None:
+        return reviewed
+    with store.unit_of_work(actor) as session:
+        patient_id = session.query(PatientRow.id).filter(PatientRow.code == code).scalar()
+        session.add(
+            PlanApprovalRow(
+                patient_id=patient_id,
+                plan_hash=reviewed.plan_hash,
+                plan_summary=plan_summary(reviewed.outcome.plan),
+                overridden_codes=",".join(o.code for o in reviewed.overrides),
+            )
+        )
+    return review_patient_plan(store, code, options, viewer, settings, today)
+
+
+def patient_plan_dict(reviewed: PatientPlan) -> dict[str, Any]:
+    """The plan as the API returns it: the outcome, the plan hash and the recorded decisions."""
+    data = outcome_dict(reviewed.outcome)
+    data["patient_code"] = reviewed.outcome.patient_code
+    data["plan_hash"] = reviewed.plan_hash
+    data["overrides"] = [
+        {"code": d.code, "reason": d.reason, "by": d.actor, "at": d.at.isoformat()}
+        for d in reviewed.overrides
+    ]
+    data["approval"] = (
+        None
+        if reviewed.approval is None
+        else {"by": reviewed.approval.actor, "at": reviewed.approval.at.isoformat()}
+    )
+    return data
+
+
+def advise_patient(
+    store: Store,
+    code: str,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    viewer: Viewer | None = None,
+) -> tuple[PatientDossier, Advice]:
+    """Continuation advice for a stored patient (the CLI's `advise` and the patient page)."""
+    dossier = _load(store, code, viewer)
+    return dossier, advise_dossier(dossier, settings=settings)
+
+
+def patient_options(fields: PlanFields) -> PatientPlanOptions:
+    """The planner's fields as options for a stored patient (its facts come from the record)."""
+    return PatientPlanOptions(
+        regimen=fields.regimen,
+        product=fields.product,
+        course=fields.course,
+        days=fields.days,
+        extra_risks=frozenset(fields.risks),
+        ruled_out=frozenset(fields.ruled_out),
+        weight_kg=fields.weight_kg,
+        height_cm=fields.height_cm,
+        pre_pregnancy_weight_kg=fields.pre_pregnancy_weight_kg,
+        live_vaccine_given=fields.live_vaccine_given,
+        live_vaccine_due=fields.live_vaccine_due,
+    )
+
+
+def _entered(fields: PlanFields) -> tuple[PatientPlanOptions, ProtocolSettings, date | None]:
+    """Options, site settings (with the entered rounding) and start date from planner fields."""
+    return patient_options(fields), fields.settings(load_settings()), fields.start_date
+
+
+def review_entered(
+    store: Store, code: str, fields: PlanFields, viewer: Viewer | None = None
+) -> PatientPlan:
+    """`review_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return review_patient_plan(store, code, options, viewer, settings, start)
+
+
+def override_entered(
+    store: Store,
+    code: str,
+    fields: PlanFields,
+    overrides: tuple[Override, ...],
+    actor: str,
+    viewer: Viewer | None = None,
+) -> PatientPlan:
+    """`override_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return override_patient_plan(store, code, options, overrides, actor, viewer, settings, start)
+
+
+def approve_entered(
+    store: Store, code: str, fields: PlanFields, actor: str, viewer: Viewer | None = None
+) -> PatientPlan:
+    """`approve_patient_plan` for what was entered in the planner page or the API."""
+    options, settings, start = _entered(fields)
+    return approve_patient_plan(store, code, options, actor, viewer, settings, start)
+
+
+def plan_entered(fields: PlanFields) -> PlanOutcome:
+    """`plan_request` for a stand-alone plan entered in the planner page or the API."""
+    return plan_request(fields.request(), (), fields.settings(load_settings()))

@@ -26,3 +26,19 @@ class PlanOverrideRow(Versioned, Base):
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
     alert_message: Mapped[str] = mapped_column(Text, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PlanApprovalRow(Versioned, Base):
+    """A pharmacist's approval of one plan (marked ready to give); `updated_by` is who approved.
+
+    Kept per plan hash like the overrides: an approval never carries over to a plan that differs
+    in any figure, alert or override, so the infusion sheet is printed only for what was approved.
+    """
+
+    __tablename__ = "plan_approvals"
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    plan_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    plan_summary: Mapped[str] = mapped_column(Text, nullable=False)
+    overridden_codes: Mapped[str] = mapped_column(Text, nullable=False)

@@ -106,7 +106,8 @@ def infusion_sheet(
     """The bedside sheet for one day of the next course: product, vials, pump rates with times,
     checks and signatures. A blocked plan gives no sheet (exit 3) unless every blocking alert
     has an override recorded for this plan (`myoivig plan CODE --override CODE="reason"`)."""
-    from myoivig.protocol.commands import _parse_risks, _settings
+    from myoivig.protocol.commands import _settings
+    from myoivig.protocol.inputs import parse_risks
     from myoivig.reports.infusion import SheetBlocked, SheetRequest, infusion_context
 
     with _usage_errors():
@@ -120,8 +121,8 @@ def infusion_sheet(
                 days=days,
                 weight_kg=weight_kg,
                 height_cm=height_cm,
-                extra_risks=_parse_risks(risk),
-                ruled_out=_parse_risks(ruled_out, "ruled_out"),
+                extra_risks=parse_risks((risk or "").split(",")),
+                ruled_out=parse_risks((ruled_out or "").split(","), "ruled_out"),
             ),
             _settings(settings_file, None),
         )

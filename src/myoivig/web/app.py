@@ -17,11 +17,13 @@ from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
     admin,
     api_patients,
+    api_plans,
     api_records,
     audit,
     auth,
     forms_records,
     patients,
+    planner,
 )
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
@@ -121,8 +123,10 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
+    app.include_router(planner.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
+    app.include_router(api_plans.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     _security_headers(app)
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from myoivig.accounts.roles import READS_PATIENTS
+from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS
 from myoivig.clinic.overview import ABBREVIATIONS
 from myoivig.clinic.service import (
     PatientQuery,
@@ -18,8 +18,11 @@ from myoivig.clinic.service import (
     visit_criteria,
 )
 from myoivig.domain.vocab import Diagnosis
+from myoivig.protocol.errors import ProtocolError
+from myoivig.protocol.service import next_course
+from myoivig.protocol.settings_file import load_settings
 from myoivig.store.repository import RecordNotFoundError, list_sites
-from myoivig.web.auth import Caller, ReadSession, require
+from myoivig.web.auth import Caller, ReadSession, require, store_of
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -66,25 +69,37 @@ def patient_list(
     )
 
 
+def no_such_patient(request: Request, caller: Caller, code: str) -> Response:
+    """The 404 page, the same for an unknown code and for a patient the caller may not see."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "caller": caller,
+            "title": "No such patient",
+            "message": f"There is no patient {code!r} that you may see.",
+        },
+        status_code=404,
+    )
+
+
 @router.get("/patients/{code}")
 def patient_page(request: Request, caller: Reader, session: ReadSession, code: str) -> Response:
     try:
         dossier = load_patient(session, caller.viewer, code)
     except RecordNotFoundError:
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {
-                "caller": caller,
-                "title": "No such patient",
-                "message": f"There is no patient {code!r} that you may see.",
-            },
-            status_code=404,
-        )
+        return no_such_patient(request, caller, code)
+    try:
+        care, care_error = next_course(store_of(request), dossier, load_settings()), None
+    except ProtocolError as problem:
+        care, care_error = None, str(problem)
     return templates.TemplateResponse(
         request,
         "patient.html",
         {
+            "care": care,
+            "care_error": care_error,
+            "plans_doses": caller.user.role in PLANS_DOSES,
             "caller": caller,
             "dossier": dossier,
             "timeline": patient_timeline(dossier),
