@@ -227,14 +227,15 @@ def plan_dossier(
         request = replace(request, height_cm=options.height_cm, previous_height_cm=recorded_height)
     plan = plan_course(request, catalogue, load_regimens(), settings)
     alerts = sort_alerts([*plan.alerts, *facts.alerts])
+    final = replace(plan, alerts=alerts)
     return PlanOutcome(
-        plan=replace(plan, alerts=alerts),
+        plan=final,
         alerts=alerts,
         patient_code=dossier.patient.code,
         weight_source=weight_source,
         diagnosis=dossier.patient.diagnosis,
         synthetic=is_synthetic(dossier.patient),
-        plan_hash=plan_hash(plan),
+        plan_hash=plan_hash(final),  # the digest overrides and approvals are recorded under
     )
 
 
