@@ -8,17 +8,23 @@ importing another area (the console script loads one area at a time).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from myoivig.store import Store, StoreError
+from myoivig.store.errors import StoreError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a command opens the store
+    from myoivig.store.store import Store
 
 _errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def open_store(*, migrate: bool = False) -> Store:
     """The store named by MYOIVIG_DATABASE_URL; `migrate` creates or upgrades the schema first."""
+    from myoivig.store.store import Store
+
     store = Store.default()
     try:
         if migrate:

@@ -15,13 +15,8 @@ from rich.table import Table
 
 from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
 from myoivig.command_store import open_store
-from myoivig.demo import load_trial_cohort, trial_cohort_facts
 from myoivig.io.dictionary import render_dictionary
-from myoivig.io.exporter import export_store
-from myoivig.io.importer import import_path
 from myoivig.io.problems import ImportRejectedError, Problem
-from myoivig.io.sheets import FormatError
-from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
 
 # Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -69,6 +64,9 @@ def import_(
     as_json: JsonFlag = False,
 ) -> None:
     """Import records atomically: all rows land, or none and every problem is listed."""
+    from myoivig.io.importer import import_path
+    from myoivig.io.sheets import FormatError
+
     store = open_store(migrate=True)
     try:
         counts = import_path(store, path, actor=_actor())
@@ -95,6 +93,8 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Export every table in the import format."""
+    from myoivig.io.exporter import export_store
+
     counts = export_store(open_store(), out, fmt.value)
     if as_json:
         print_json({"ok": True, "out": str(out), "rows": counts})
@@ -122,6 +122,8 @@ demo_app = typer.Typer(
 @demo_app.command("load")
 def demo_load(as_json: JsonFlag = False) -> None:
     """Load the bundled trial cohort into the database (refused if its codes exist)."""
+    from myoivig.demo import load_trial_cohort
+
     store = open_store(migrate=True)
     try:
         counts = load_trial_cohort(store)
@@ -142,6 +144,8 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 @patients_app.command("list")
 def patients_list(as_json: JsonFlag = False) -> None:
     """List all patients with their diagnosis and number of IVIg courses."""
+    from myoivig.store.repository import list_dossiers
+
     with open_store().session() as session:
         dossiers = list_dossiers(session)
     if as_json:
@@ -156,6 +160,8 @@ patient_app = typer.Typer(help="One patient.", no_args_is_help=True)
 @patient_app.command("show")
 def patient_show(code: str, as_json: JsonFlag = False) -> None:
     """Everything stored about one patient."""
+    from myoivig.store.repository import RecordNotFoundError, load_dossier
+
     with open_store().session() as session:
         try:
             dossier = load_dossier(session, code)
@@ -191,6 +197,9 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
 
 def run() -> None:
     """The main job: set up the database, load the example cohort if empty, show the overview."""
+    from myoivig.demo import load_trial_cohort, trial_cohort_facts
+    from myoivig.store.repository import list_dossiers
+
     store = open_store(migrate=True)
     if store.patient_count() == 0:
         loaded = load_trial_cohort(store)

@@ -7,27 +7,20 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from myoivig.command_store import open_store
-from myoivig.domain.records import PatientDossier
-from myoivig.outcomes.batch_io import BatchInputError, BatchReport, score_file
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
-from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.runin import BaselineMethod
 from myoivig.outcomes.trial_claims import load_claims
-from myoivig.outcomes.trial_report import (
-    FOOTNOTE_PREDNISONE,
-    LEGEND,
-    TABLE_HEADERS,
-    cohort_summary,
-    table_cells,
-    table_rows,
-)
-from myoivig.store.repository import RecordNotFoundError, list_dossiers, load_dossier
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.domain.records import PatientDossier
+    from myoivig.outcomes.batch_io import BatchReport
 
 SHOWN_ISSUES = 20
 
@@ -54,6 +47,8 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """Score TIS (ACR/EULAR 2016) and IMACS DOI for every row; all-or-nothing output."""
+    from myoivig.outcomes.batch_io import BatchInputError, score_file
+
     console = Console(stderr=True)
     started = time.perf_counter()
     try:
@@ -101,6 +96,8 @@ cohort_app = typer.Typer(
 
 def _dossiers() -> list[PatientDossier]:
     """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
+    from myoivig.store.repository import list_dossiers
+
     store = open_store()
     try:
         with store.session() as session:
@@ -120,6 +117,14 @@ def cohort_table(
     as_json: bool = typer.Option(False, "--json", help="print JSON rows instead of the table"),
 ) -> None:
     """The paper's per-patient table (Mastaglia 1998) from the stored reported outcomes."""
+    from myoivig.outcomes.trial_report import (
+        FOOTNOTE_PREDNISONE,
+        LEGEND,
+        TABLE_HEADERS,
+        table_cells,
+        table_rows,
+    )
+
     rows = table_rows(_dossiers())
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
@@ -142,6 +147,8 @@ def cohort_summary_command(
 ) -> None:
     """Responders per diagnosis group with 95 % intervals, CK tests, AEs, and where the paper's
     text disagrees with its own table."""
+    from myoivig.outcomes.trial_report import cohort_summary
+
     source, claims = load_claims()
     summary = cohort_summary(_dossiers(), source, claims)
     if as_json:
@@ -182,6 +189,9 @@ def patient_outcomes_command(
 ) -> None:
     """One patient's outcomes from stored assessments: run-in baseline and trend, myometry,
     MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM deterioration."""
+    from myoivig.outcomes.patient_report import patient_outcomes
+    from myoivig.store.repository import RecordNotFoundError, load_dossier
+
     store = open_store()
     try:
         with store.session() as session:

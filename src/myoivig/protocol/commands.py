@@ -6,18 +6,16 @@ import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from myoivig.command_store import open_store
-from myoivig.domain.records import PatientDossier
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
-from myoivig.protocol.dossier import advise_dossier, facts_from_dossier
 from myoivig.protocol.errors import PlanningError, ProtocolError
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, load_regimens
@@ -26,7 +24,9 @@ from myoivig.protocol.safety import Risk
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 from myoivig.protocol.settings_file import load_settings
-from myoivig.store.repository import RecordNotFoundError, load_dossier
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.domain.records import PatientDossier
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -303,6 +303,8 @@ def schedule(
 
 
 def _load(code: str) -> PatientDossier:
+    from myoivig.store.repository import RecordNotFoundError, load_dossier
+
     store = open_store()
     try:
         with store.session() as session:
@@ -332,6 +334,8 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Plan the next course of a stored patient; missing weight/height are reported, not guessed."""
+    from myoivig.protocol.dossier import facts_from_dossier
+
     dossier = _load(code)
     try:
         facts = facts_from_dossier(
@@ -365,6 +369,8 @@ def advise_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Continuation advice for a stored patient, naming the rule that fired."""
+    from myoivig.protocol.dossier import advise_dossier
+
     try:
         settings = _settings(settings_file, None)
     except ProtocolError as exc:

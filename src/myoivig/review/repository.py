@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.review.dedup.merges import MergedView, MergeEvent, replay
 from myoivig.review.extraction import Extraction
+from myoivig.review.names import DEFAULT_REVIEW, ReviewStateError
 from myoivig.review.prisma.events import (
     DuplicatesRemoved,
     FinalDecision,
@@ -44,8 +45,6 @@ from myoivig.review.tables import (
 )
 from myoivig.store.audit import ACTOR_KEY
 
-DEFAULT_REVIEW = "default"
-
 StoredEvent = Annotated[
     RecordsImported
     | RecordsRemoved
@@ -58,10 +57,6 @@ StoredEvent = Annotated[
     Field(discriminator="kind"),
 ]
 _EVENT = TypeAdapter(StoredEvent)
-
-
-class ReviewStateError(ValueError):
-    """The stored review cannot take this change (unknown record, duplicate import, ...)."""
 
 
 # -- protocol ------------------------------------------------------------------------------------

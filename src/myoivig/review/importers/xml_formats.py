@@ -7,7 +7,7 @@ names case-insensitively and keeps every leaf in `raw`, so an unexpected layout 
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from myoivig.review.importers.fields import (
     clean_doi,
@@ -19,7 +19,8 @@ from myoivig.review.importers.fields import (
 )
 from myoivig.review.records import BibRecord, ImportIssue
 
-_Element = etree._Element
+if TYPE_CHECKING:  # lxml is imported only when an XML file is read
+    from lxml.etree import _Element
 
 
 class XmlFormatError(ValueError):
@@ -27,6 +28,8 @@ class XmlFormatError(ValueError):
 
 
 def _parse(data: bytes) -> _Element:
+    from lxml import etree
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
         return etree.fromstring(data, parser=parser)

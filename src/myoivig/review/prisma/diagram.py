@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from typing import TYPE_CHECKING
 
 from myoivig.review.prisma.flow import PrismaCounts, check
+
+if TYPE_CHECKING:  # matplotlib is imported only when a diagram is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 PHASE_COLOUR = "#9dc3e6"
 HEADER_COLOUR = "#ffd966"
@@ -23,6 +24,8 @@ WRAP = 44
 
 
 def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, face: str = "white") -> None:
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch(
             (x, y), w, h, boxstyle="round,pad=0.004,rounding_size=0.008",
@@ -41,6 +44,8 @@ def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> No
 
 
 def _phase(ax: Axes, y: float, h: float, label: str) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch((0.005, y), 0.035, h, boxstyle="round,pad=0.002,rounding_size=0.008",
                        linewidth=0.8, edgecolor=BOX_EDGE, facecolor=PHASE_COLOUR)
@@ -55,6 +60,9 @@ def _sources(results: dict[str, int]) -> str:
 
 def figure(c: PrismaCounts, title: str = "") -> Figure:
     """A matplotlib figure of the flow; raises PrismaError if the counts do not add up."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
     check(c)
     other = bool(c.other_results)
     width = 11.5 if other else 8.5
