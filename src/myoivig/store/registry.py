@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 
 from myoivig.store.tables import Base
 
-AREA_TABLE_MODULES: tuple[str, ...] = ("myoivig.review.tables",)
+AREA_TABLE_MODULES: tuple[str, ...] = ("myoivig.review.tables", "myoivig.review.screening_state")
 
 
 def target_metadata() -> MetaData:
