@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from myoivig.store import audit
 from myoivig.store.errors import StoreError
+from myoivig.store.revision import at_head
 from myoivig.store.tables import PatientRow
 
 if TYPE_CHECKING:  # Alembic is imported only when the schema is checked or changed (start-up)
@@ -61,6 +62,8 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> None:
         """Create or upgrade the schema with the Alembic migrations (the only way it changes)."""
+        if revision == "head" and at_head(self.engine, MIGRATIONS / "versions"):
+            return  # already current: no need to load Alembic (see store/revision.py)
         from alembic import command
 
         config = alembic_config(self.url)
