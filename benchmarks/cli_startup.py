@@ -243,9 +243,9 @@ def screening(
             record += 1
             args = ["review", "screen", "decide", "--review", "bench", "--reviewer", "r2"]
             args += ["--record", f"B-1:{record}", "--stage", "ta", "--verdict", "include"]
-            seconds, code = _run([*_runner(kind, peer_src), *args], env, folder)
-            if code != 0:
-                raise SystemExit(f"{kind}: decide failed with exit code {code}")
+            seconds, status = _run([*_runner(kind, peer_src), *args], env, folder)
+            if status != 0:
+                raise SystemExit(f"{kind}: decide failed with exit code {status}")
             times.append(seconds)
         print(f"  CLI `review screen decide`, {kind:8}: {statistics.median(times):.2f} s")
     for label, seconds in _validation_times(urls["tree"], n_rec, repeat).items():
