@@ -24,11 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,18 +51,40 @@ def _runner(kind: str, peer_src: Path | None) -> list[str]:
     return [sys.executable, "-c", "from myoivig.launcher import main; main()"]
 
 
-def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Timing:
+    """Wall time and the child's CPU time (user + system), which a loaded machine disturbs
+    much less than the wall time; both in seconds."""
+
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f}/{self.cpu:.2f}"
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[Timing, int]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    return time.perf_counter() - start, done.returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(wall, cpu), done.returncode
 
 
-def _median(cmd: list[str], env: dict[str, str], cwd: Path, repeat: int) -> tuple[float, int]:
-    times, code = [], 0
+def _median_of(timings: list[Timing]) -> Timing:
+    return Timing(
+        statistics.median(t.wall for t in timings), statistics.median(t.cpu for t in timings)
+    )
+
+
+def _median(cmd: list[str], env: dict[str, str], cwd: Path, repeat: int) -> tuple[Timing, int]:
+    timings, code = [], 0
     for _ in range(repeat):
-        seconds, code = _run(cmd, env, cwd)
-        times.append(seconds)
-    return statistics.median(times), code
+        timing, code = _run(cmd, env, cwd)
+        timings.append(timing)
+    return _median_of(timings), code
 
 
 def _score_input(folder: Path) -> Path:
@@ -114,30 +138,32 @@ def startup(peers: list[str], peer_src: Path | None, repeat: int, folder: Path) 
             for args in (["init"], ["demo", "load"], ["export", "--out", str(folder / "export-0")]):
                 subprocess.run([*_runner(kind, peer_src), *args], env=env, cwd=folder,
                                capture_output=True, check=args[0] != "export")  # fmt: skip
-    print(f"\nStart-up (median of {repeat}, seconds; exit code in brackets when not 0)")
-    header = f"{'command':12}" + "".join(f"{k + ' --help':>16}{k + ' work':>16}" for k in peers)
-    print(header)
-    worst = {k: [0.0, 0.0] for k in peers}
-    for name in [*["--help"], *COMMAND_AREAS]:
+    print(f"\nStart-up: median of {repeat} runs, wall/CPU seconds (exit code in brackets if not 0)")
+    print(f"{'command':12}" + "".join(f"{k + ' --help':>16}{k + ' work':>18}" for k in peers))
+    worst = {k: [Timing(0, 0), Timing(0, 0)] for k in peers}
+    for name in ["--help", *COMMAND_AREAS]:
         cells = []
         for kind in peers:
             base = _runner(kind, peer_src)
             if name == "--help":
                 help_t, _ = _median([*base, "--help"], envs[kind], folder, repeat)
-                cells.append(f"{help_t:16.2f}{'':>16}")
+                cells.append(f"{help_t!s:>16}{'':>18}")
                 continue
             help_t, _ = _median([*base, name, "--help"], envs[kind], folder, repeat)
-            times, code = [], 0
+            timings, code = [], 0
             for n in range(repeat):
-                seconds, code = _run([*base, *_work(folder, n + 1)[name]], envs[kind], folder)
-                times.append(seconds)
-            work_t = statistics.median(times)
-            worst[kind] = [max(worst[kind][0], help_t), max(worst[kind][1], work_t)]
+                timing, code = _run([*base, *_work(folder, n + 1)[name]], envs[kind], folder)
+                timings.append(timing)
+            work_t = _median_of(timings)
+            worst[kind] = [
+                Timing(max(worst[kind][0].wall, help_t.wall), max(worst[kind][0].cpu, help_t.cpu)),
+                Timing(max(worst[kind][1].wall, work_t.wall), max(worst[kind][1].cpu, work_t.cpu)),
+            ]
             mark = "" if code == 0 else f" [{code}]"
-            cells.append(f"{help_t:16.2f}{f'{work_t:.2f}{mark}':>16}")
-        print(f"{name:12}" + "".join(cells))
+            cells.append(f"{help_t!s:>16}{f'{work_t}{mark}':>18}")
+        print(f"{name:12}" + "".join(cells), flush=True)
     for kind, (h, w) in worst.items():
-        print(f"slowest {kind}: --help {h:.2f} s, work {w:.2f} s")
+        print(f"slowest {kind}: --help {h} s, work {w} s (wall/CPU)")
 
 
 def build_review(url: str, n_records: int, n_events: int) -> None:
@@ -192,7 +218,7 @@ def build_review(url: str, n_records: int, n_events: int) -> None:
     store.dispose()
 
 
-def _validation_times(url: str, n_records: int, repeat: int) -> dict[str, float]:
+def _validation_times(url: str, n_records: int, repeat: int) -> dict[str, Timing]:
     """In-process: the new record-state check against the old whole-log replay."""
     from myoivig.review import repository as repo
     from myoivig.review.screening.events import EventKind, ScreeningEvent, Stage, Verdict
@@ -202,18 +228,18 @@ def _validation_times(url: str, n_records: int, repeat: int) -> dict[str, float]
     store = Store.from_url(url)
     event = ScreeningEvent(EventKind.DECISION, Stage.TITLE_ABSTRACT, f"B-1:{n_records}", "r2",
                            Verdict.INCLUDE, datetime.now(UTC))  # fmt: skip
-    out: dict[str, float] = {}
+    out: dict[str, Timing] = {}
     for label, check in (
         ("record state (this tree)", lambda s: check_new_event(s, event, "bench")),
         ("full replay (old)", lambda s: repo.load_screening(s, "bench").log.with_event(event)),
     ):
-        times = []
+        timings = []
         for _ in range(repeat):
             with store.session() as s:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 check(s)
-                times.append(time.perf_counter() - start)
-        out[label] = statistics.median(times)
+                timings.append(Timing(time.perf_counter() - start, time.process_time() - cpu))
+        out[label] = _median_of(timings)
     store.dispose()
     return out
 
@@ -233,23 +259,23 @@ def screening(
         code += f"import cli_startup; cli_startup.build_review({url!r}, {n_rec}, {n_ev})"
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, cwd=folder)
-        print(f"  built the {kind} review in {time.perf_counter() - start:.1f} s")
+        print(f"  built the {kind} review in {time.perf_counter() - start:.1f} s", flush=True)
     record = n_rec - 100  # r2 decides the records r1 left pending, one per run
     for kind in peers:
         url = urls["peer" if kind == "peer" else "tree"]
         env = {**os.environ, "MYOIVIG_DATABASE_URL": url, "MYOIVIG_ACTOR": "bench"}
-        times = []
+        timings = []
         for _ in range(repeat):
             record += 1
             args = ["review", "screen", "decide", "--review", "bench", "--reviewer", "r2"]
             args += ["--record", f"B-1:{record}", "--stage", "ta", "--verdict", "include"]
-            seconds, status = _run([*_runner(kind, peer_src), *args], env, folder)
+            timing, status = _run([*_runner(kind, peer_src), *args], env, folder)
             if status != 0:
                 raise SystemExit(f"{kind}: decide failed with exit code {status}")
-            times.append(seconds)
-        print(f"  CLI `review screen decide`, {kind:8}: {statistics.median(times):.2f} s")
-    for label, seconds in _validation_times(urls["tree"], n_rec, repeat).items():
-        print(f"  validation step in-process, {label}: {seconds * 1000:.0f} ms")
+            timings.append(timing)
+        print(f"  CLI `review screen decide`, {kind:8}: {_median_of(timings)} s (wall/CPU)")
+    for label, timing in _validation_times(urls["tree"], n_rec, repeat).items():
+        print(f"  validation step in-process, {label}: {timing} s (wall/CPU)")
 
 
 def main() -> None:

@@ -335,9 +335,8 @@ def forest_plot(
 
     def add_wrapped(kind: str, text: str, width_pt: float, size: float, **info: Any) -> None:
         weight = info.get("fontweight", "normal")
-        for n, line in enumerate(measure_pt.wrap(text, width_pt, size=size, weight=weight)):
-            add(kind, text=line, **(info if n == 0 else {k: v for k, v in info.items()
-                                                         if k == "fontweight"}))  # fmt: skip
+        for line in measure_pt.wrap(text, width_pt, size=size, weight=weight):
+            add(kind, text=line, **info)
 
     for sec in sections:
         fit = sec.fit
