@@ -14,7 +14,7 @@ import random
 import sys
 import time
 
-from myoivig.domain.vocab import BloodGroup, Sex
+from myoivig.domain.vocab import BloodGroup, Diagnosis, Sex
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.planner import PlanRequest, plan_course
 from myoivig.protocol.regimens import load_regimens
@@ -45,6 +45,7 @@ def requests(n: int, seed: int = 1) -> list[PlanRequest]:
                 egfr=rng.choice([None, 25.0, 50.0, 90.0]),
                 blood_group=rng.choice(list(BloodGroup)),
                 risks=frozenset(rng.sample(risks, rng.randint(0, 2))) - {Risk.CORN_ALLERGY},
+                diagnosis=rng.choice([*Diagnosis, None]),
             )
         )
     return out

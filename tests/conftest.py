@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,29 @@ PG_ADMIN_URL = os.environ.get(
     "MYOIVIG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgresql")
+# Data that is not part of the repository (published study tables, labelled screening sets).
+# CI keeps the project's shared data folder beside the clone as ../shared; elsewhere the tests
+# that need it skip and say what to put where.
+OUTSIDE_DATA = Path(
+    os.environ.get("MYOIVIG_OUTSIDE_DATA", Path(__file__).resolve().parents[2] / "shared")
+)
+
+
+@pytest.fixture
+def outside_data() -> Callable[[str], Path]:
+    """Path of a file under the shared data folder, or skip the test saying what is missing."""
+
+    def locate(relative: str) -> Path:
+        path = OUTSIDE_DATA / relative
+        if not path.exists():
+            pytest.skip(
+                f"needs {relative!r} from outside the repository: put the project's shared data "
+                f"folder beside the clone as ../shared (expected {path}) or set "
+                "MYOIVIG_OUTSIDE_DATA to the folder that holds it"
+            )
+        return path
+
+    return locate
 
 
 def _psycopg_dsn(url: str) -> str:

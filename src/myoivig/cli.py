@@ -16,17 +16,21 @@ app = typer.Typer(
 )
 
 # --- area registrations (one line each; keep sorted) ---------------------------------------------
+from myoivig.accounts.commands import register as register_accounts  # noqa: E402
 from myoivig.clinic.commands import register as register_clinic  # noqa: E402
 from myoivig.evidence.commands import register as register_evidence  # noqa: E402
 from myoivig.outcomes.commands import register as register_outcomes  # noqa: E402
 from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 from myoivig.review.commands import register as register_review  # noqa: E402
+from myoivig.web.commands import register as register_web  # noqa: E402
 
+register_accounts(app)
 register_clinic(app)
 register_evidence(app)
 register_outcomes(app)
 register_protocol(app)
 register_review(app)
+register_web(app)
 # -------------------------------------------------------------------------------------------------
 
 

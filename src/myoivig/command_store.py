@@ -7,31 +7,37 @@ importing another area (the console script loads one area at a time).
 
 from __future__ import annotations
 
-import sys
+import os
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
+from myoivig import terminal
+from myoivig.exit_codes import ExitCode
 from myoivig.store.errors import StoreError
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a command opens the store
     from myoivig.store.store import Store
 
-_errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+_errors = terminal.console(stderr=True)
 
 
 def open_store(*, migrate: bool = False) -> Store:
     """The store named by MYOIVIG_DATABASE_URL; `migrate` creates or upgrades the schema first."""
     from myoivig.store.store import Store
 
-    store = Store.default()
     try:
+        store = Store.default()
         if migrate:
             store.upgrade()
         else:
             store.require_current()
     except StoreError as error:
         _errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
-        raise typer.Exit(2) from error
+        raise typer.Exit(ExitCode.USAGE) from error
     return store
+
+
+def cli_actor() -> str:
+    """Who a command line write is recorded as: MYOIVIG_ACTOR, else the login name."""
+    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"

@@ -21,11 +21,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 AREA_MODULES = {
+    "accounts": "myoivig.accounts.commands",
     "clinic": "myoivig.clinic.commands",
     "evidence": "myoivig.evidence.commands",
     "outcomes": "myoivig.outcomes.commands",
     "protocol": "myoivig.protocol.commands",
     "review": "myoivig.review.commands",
+    "web": "myoivig.web.commands",
 }
 
 COMMAND_AREAS = {
@@ -46,6 +48,9 @@ COMMAND_AREAS = {
     "advise": "protocol",
     "protocol": "protocol",
     "review": "review",
+    "users": "accounts",
+    "sites": "accounts",
+    "serve": "web",
 }
 
 COMMAND_HELP = {
@@ -54,9 +59,10 @@ COMMAND_HELP = {
     "export": "Export every table in the import format.",
     "dictionary": "Print (or write) the data dictionary of the tabular format, generated from the "
     "models.",
-    "run": "The main job: set up the database, load the example cohort if empty, show the "
-    "overview.",
-    "demo": "The bundled example cohort (1998 trial, 16 patients).",
+    "run": "The main job: set up the database, load both example datasets if empty, show the "
+    "overview, then serve the clinic web application (prints where to sign in).",
+    "demo": "The bundled example data: the 1998 trial cohort (16 patients) and the SYNTHETIC demo "
+    "clinic (60 generated patients with visits).",
     "patients": "List patients.",
     "patient": "One patient.",
     "meta": "Meta-analysis (metafor conventions): effect sizes, pooled models, plots, batch fits.",
@@ -72,6 +78,9 @@ COMMAND_HELP = {
     "advise": "Continuation advice for a stored patient, naming the rule that fired.",
     "protocol": "IVIg protocol engine: products, regimens, schedules.",
     "review": "Systematic review: protocol, import, search, dedup, extraction, appraisal, PRISMA.",
+    "users": "Accounts of the web application.",
+    "sites": "Sites (clinics) that patients and users belong to.",
+    "serve": "Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL.",
 }
 
 

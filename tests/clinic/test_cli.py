@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from myoivig.cli import app
+from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,16 +24,16 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_run_loads_the_cohort_once_and_shows_it(runner: CliRunner) -> None:
-    first = runner.invoke(app, ["run"])
+    first = runner.invoke(app, ["run", "--no-serve"])
     assert first.exit_code == 0, first.output
     assert "loaded the bundled 1998 trial cohort (16 patients, 80 IVIg courses)" in first.output
     assert "MAS98-16" in first.output
-    second = runner.invoke(app, ["run"])
+    second = runner.invoke(app, ["run", "--no-serve"])
     assert second.exit_code == 0 and "loaded the bundled" not in second.output
 
 
 def test_patients_list_and_show_json(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["demo", "load"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--dataset", "trial"]).exit_code == 0
     result = runner.invoke(app, ["patients", "list", "--json"])
     patients = json.loads(result.output)
     assert len(patients) == 16
@@ -50,7 +51,7 @@ def test_patients_list_and_show_json(runner: CliRunner) -> None:
     assert shown["reported_outcome"]["ck_after_u_per_l"] == "NP"
     assert len(shown["courses"]) == 6
     missing = runner.invoke(app, ["patient", "show", "NOPE"])
-    assert missing.exit_code == 1 and "NOPE" in missing.output
+    assert missing.exit_code == ExitCode.USAGE and "NOPE" in missing.output
 
 
 def test_import_rejection_exits_non_zero_with_problems(runner: CliRunner) -> None:

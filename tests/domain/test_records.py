@@ -115,7 +115,7 @@ def test_dates_must_follow_the_course_of_treatment() -> None:
     )
     reasons = [f.reason for f in check_dossier(dossier)]
     assert any("course 2 starts on or before course 1" in x for x in reasons)
-    assert any("run-in assessment on 2023-03-10 is not before" in x for x in reasons)
+    assert any("run-in assessment on 2023-03-10 is after the first IVIg" in x for x in reasons)
     assert any("follow_up assessment is before the first IVIg course" in x for x in reasons)
     assert any("follow-up is before the patient's first record" in x for x in reasons)
     assert any("refers to course 3" in x for x in reasons)

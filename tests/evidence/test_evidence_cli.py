@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from myoivig.cli import app
+from myoivig.exit_codes import ExitCode
 
 RUNNER = CliRunner()
 
@@ -83,7 +84,7 @@ def test_run_reports_missing_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame({"xi": [1, 2], "n": [5, 6]}).to_csv(path, index=False)
     res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "PLO", "--json"])
-    assert res.exit_code == 2
+    assert res.exit_code == ExitCode.REJECTED_INPUT
     assert "missing column(s): ni" in res.output
 
 
@@ -91,7 +92,7 @@ def test_run_reports_bad_row(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     pd.DataFrame({"study": ["A", "B"], "xi": [1, 9], "ni": [5, 6]}).to_csv(path, index=False)
     res = RUNNER.invoke(app, ["meta", "run", "--data", str(path), "--measure", "PLO"])
-    assert res.exit_code == 2
+    assert res.exit_code == ExitCode.REJECTED_INPUT
     assert "row 2 (B): field 'xi'" in res.output
 
 
@@ -127,7 +128,7 @@ def test_batch_on_error_skip_writes_nan_and_note(tmp_path: Path) -> None:
     ).to_csv(inp, index=False)
     args = ["meta", "batch", "--input", str(inp), "--out", str(out)]
     res = RUNNER.invoke(app, args)
-    assert res.exit_code == 2
+    assert res.exit_code == ExitCode.REJECTED_INPUT
     assert "row 8 (group neg): vi = -0.1 must be positive" in res.output
     assert not out.exists()
     res = RUNNER.invoke(app, [*args, "--on-error", "skip", "--json"])
@@ -144,7 +145,7 @@ def test_batch_on_error_skip_writes_nan_and_note(tmp_path: Path) -> None:
     assert list(table["k"]) == [3, 2, 2, 1]
     res = RUNNER.invoke(app, [*args, "--on-error", "ignore"])
     assert res.exit_code == 2
-    assert "on_error 'ignore'" in res.output
+    assert "--on-error 'ignore'" in res.output
 
 
 def test_batch_missing_column(tmp_path: Path) -> None:
@@ -153,7 +154,7 @@ def test_batch_missing_column(tmp_path: Path) -> None:
     res = RUNNER.invoke(
         app, ["meta", "batch", "--input", str(inp), "--out", str(tmp_path / "o.csv")]
     )
-    assert res.exit_code == 2
+    assert res.exit_code == ExitCode.REJECTED_INPUT
     assert "missing column(s): vi" in res.output
 
 

@@ -4,14 +4,12 @@ abstract's 9/11 as a sensitivity analysis."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from myoivig.evidence.example import analyse, load_studies
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "evidence"
 
 
 def test_every_row_has_certainty_and_source() -> None:
@@ -39,9 +37,8 @@ def test_mastaglia_table_in_primary_abstract_in_sensitivity() -> None:
     assert sens.fit.predict(natural=True).pred > a.primary.predict(natural=True).pred
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared data not present")
-def test_counts_match_the_shared_study_table() -> None:
-    shared = pd.read_csv(SHARED / "ivig_pm_dm_studies.csv")
+def test_counts_match_the_shared_study_table(outside_data: Callable[[str], Path]) -> None:
+    shared = pd.read_csv(outside_data("data/evidence/ivig_pm_dm_studies.csv"))
     ours = load_studies()
     for r in ours.itertuples():
         sid = r.study_id.removesuffix("_table").removesuffix("_abstract")

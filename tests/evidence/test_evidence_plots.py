@@ -59,7 +59,9 @@ def test_funnel_with_trimfill(tmp_path: Path) -> None:
 
 def test_save_rejects_unknown_format(tmp_path: Path) -> None:
     fit = rma(escalc("PLO", xi=XI, ni=NI), method="DL")
-    with pytest.raises(ValueError, match=r"must end in \.svg, \.png or \.pdf"):
+    with pytest.raises(
+        ValueError, match=r"unknown output extension \(\.jpg\); use one of \.pdf, \.png, \.svg"
+    ):
         save_figure(forest_plot([ForestSection(None, fit)]), tmp_path / "x.jpg")
     assert np.isfinite(fit.tau2)
 

@@ -26,7 +26,7 @@ def test_cohort_commands_need_loaded_data(runner: CliRunner) -> None:
 
 
 def test_cohort_table_and_summary_from_the_bundled_cohort(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["demo", "load"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--dataset", "trial"]).exit_code == 0
     table = runner.invoke(app, ["cohort", "table", "--json"])
     assert table.exit_code == 0, table.output
     rows = json.loads(table.output)

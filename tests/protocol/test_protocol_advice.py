@@ -108,7 +108,7 @@ def test_stop_after_third_course_without_improvement() -> None:
     advice = advise(courses(3), history)
     assert advice.action is Action.STOP
     assert advice.rule == "no_improvement_after_third_course"
-    assert "seed 000" in advice.source
+    assert "Mastaglia et al., J Neurol Neurosurg Psychiatry 1998" in advice.source
 
 
 def test_still_improving_continues() -> None:

@@ -1,4 +1,4 @@
-"""Dosing weight: worked examples from the research notes §2.3 and the policy edge cases."""
+"""Dosing weight: the NBA worked examples and the policy edge cases."""
 
 from __future__ import annotations
 
@@ -45,9 +45,26 @@ def test_bmi_30_or_below_uses_actual_weight() -> None:
     assert w.basis is WeightBasis.ACTUAL and w.dosing_kg == 70
 
 
-def test_short_patient_uses_actual_weight() -> None:
+def test_short_patient_keeps_devine_at_its_anchor() -> None:
+    # Below 60 in the ideal weight is held at 45.5 kg (not extrapolated, no switch to actual).
     w = dosing_weight(Sex.FEMALE, 80, 150)
-    assert w.basis is WeightBasis.ACTUAL and "152.4" in w.reason
+    assert w.ideal_kg == pytest.approx(45.5)
+    assert w.basis is WeightBasis.ADJUSTED and "152.4" in w.reason
+    assert w.dosing_kg == pytest.approx(45.5 + 0.4 * (80 - 45.5))
+
+
+def test_no_dose_cliff_at_60_inches() -> None:
+    # Issue 9: a 90 kg woman got 180 g at 152.0 cm and 126.6 g at 152.4 cm.
+    low = dosing_weight(Sex.FEMALE, 90, 152.0).dosing_kg
+    high = dosing_weight(Sex.FEMALE, 90, 152.4).dosing_kg
+    assert abs(2 * low - 2 * high) < 1.0
+
+
+def test_no_dose_cliff_at_bmi_30() -> None:
+    # 170 cm woman: BMI 30 is 86.7 kg; 1 kg more must not cut the dosing weight by a quarter.
+    below = dosing_weight(Sex.FEMALE, 86.5, 170).dosing_kg
+    above = dosing_weight(Sex.FEMALE, 87.5, 170).dosing_kg
+    assert abs(above - below) < 4.5
 
 
 def test_policy_ideal_and_actual() -> None:

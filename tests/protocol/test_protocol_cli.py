@@ -12,6 +12,8 @@ from myoivig.cli import app
 runner = CliRunner()
 EXAMPLE = [
     "dose",
+    "--diagnosis",
+    "polymyositis",
     "--sex",
     "F",
     "--age",
@@ -29,9 +31,9 @@ EXAMPLE = [
 ]
 
 
-def run_json(*extra: str) -> dict[str, object]:
+def run_json(*extra: str, exit_code: int = 0) -> dict[str, object]:
     result = runner.invoke(app, [*EXAMPLE, *extra, "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     data = json.loads(result.stdout)
     assert isinstance(data, dict)
     return data
@@ -66,8 +68,10 @@ def test_issue_example_keys_and_values() -> None:
 
 
 def test_no_iga_blocks_in_json() -> None:
-    data = run_json()
+    data = run_json(exit_code=3)
     assert data["blocked"] is True
+    assert data["blocking_codes"] == ["iga_not_measured"]
+    assert data["infusion"]  # --json still returns the computed plan
     assert data["alerts"][0]["code"] == "iga_not_measured"  # type: ignore[index]
 
 
@@ -105,6 +109,8 @@ def test_daily_dose_above_limit_is_refused() -> None:
         "dose",
         "--regimen",
         "mastaglia-1998",
+        "--diagnosis",
+        "polymyositis",
         "--product",
         "octagam-10",
         "--sex",
@@ -124,7 +130,8 @@ def test_daily_dose_above_limit_is_refused() -> None:
 
 def test_trial_regimen_for_a_60_kg_woman_is_planned_with_a_warning() -> None:
     # Review finding: 150 g for 60 kg (2.5 g/kg) was refused; the trial dosed fixed grams.
-    args = ["dose", "--sex", "F", "--age", "60", "--height-cm", "160", "--weight-kg", "60"]
+    args = ["dose", "--diagnosis", "polymyositis", "--iga-g-per-l", "1", "--sex", "F"]
+    args += ["--age", "60", "--height-cm", "160", "--weight-kg", "60"]
     result = runner.invoke(
         app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
     )
@@ -139,7 +146,8 @@ def test_trial_regimen_for_a_60_kg_woman_is_planned_with_a_warning() -> None:
 
 def test_trial_regimen_for_an_obese_patient_uses_actual_weight() -> None:
     # 95 kg, 165 cm: adjusted weight ~70 kg would give 2.14 g/kg; actual weight gives 1.58.
-    args = ["dose", "--sex", "F", "--age", "50", "--height-cm", "165", "--weight-kg", "95"]
+    args = ["dose", "--diagnosis", "polymyositis", "--iga-g-per-l", "1", "--sex", "F"]
+    args += ["--age", "50", "--height-cm", "165", "--weight-kg", "95"]
     result = runner.invoke(
         app, [*args, "--regimen", "mastaglia-1998", "--product", "octagam-10", "--json"]
     )
@@ -152,6 +160,7 @@ def test_trial_regimen_for_an_obese_patient_uses_actual_weight() -> None:
 def test_trial_regimen_via_cli() -> None:
     base = ["dose", "--regimen", "mastaglia-1998", "--product", "privigen", "--sex", "M"]
     body = ["--age", "52", "--weight-kg", "75", "--height-cm", "175", "--iga-g-per-l", "2"]
+    body += ["--diagnosis", "polymyositis", "--ruled-out", "hyperprolinaemia"]
     ind = runner.invoke(app, [*base, *body, "--json"])
     main = runner.invoke(app, [*base, *body, "--course", "maintenance", "--json"])
     assert json.loads(ind.stdout)["dose_g"] == 150

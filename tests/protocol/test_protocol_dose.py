@@ -25,7 +25,7 @@ def test_trial_regimen_150_g_induction_and_90_g_monthly() -> None:
     assert induction.dose_g == 150 and induction.daily_dose_g == [30] * 5
     assert maintenance.dose_g == 90 and maintenance.daily_dose_g == [30] * 3
     assert trial.interval_days == 28
-    # "about 2 g/kg" and "about 1.2 g/kg" for a 75 kg patient (notes §1).
+    # "about 2 g/kg" and "about 1.2 g/kg" for a 75 kg patient (Mastaglia 1998, methods).
     assert course_dose(trial.induction, 5, product, 75).g_per_kg == pytest.approx(2.0)
     assert course_dose(trial.maintenance, 3, product, 75).g_per_kg == pytest.approx(1.2)
 

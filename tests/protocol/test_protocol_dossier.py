@@ -174,9 +174,10 @@ def runner(cohort_db: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_plan_trial_patient_says_what_is_missing(runner: CliRunner) -> None:
     args = ["plan", "MAS98-07", "--regimen", "mastaglia-1998", "--product", "privigen", "--json"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*args, "--ruled-out", "hyperprolinaemia"])
+    assert result.exit_code == 3, result.output  # blocked: no IgA on record (JSON still given)
     data = json.loads(result.stdout)
+    assert data["blocked"] is True and data["blocking_codes"] == ["iga_not_measured"]
     assert data["dose_g"] == 90 and data["course"] == "maintenance"
     assert data["missing"] == ["weight_kg", "height_cm"]
     assert data["dosing_weight_kg"] is None and data["infusion"] is None

@@ -113,7 +113,7 @@ def test_panzyga_label_rate_chart() -> None:
 
 
 def test_gammagard_ml_per_kg_per_hour_label_units() -> None:
-    # Gammagard CIDP label: start 0.5 mL/kg/h, maximum 5.4 mL/kg/h (notes §2.5).
+    # Gammagard CIDP label: start 0.5 mL/kg/h, maximum 5.4 mL/kg/h (Gammagard Liquid US PI 2.3).
     cidp = CAT.product("gammagard-liquid").rate_profiles["cidp_mmn"]
     assert pump_rate_ml_per_h(70, cidp.start_ml_per_kg_min.value or 0) == pytest.approx(
         35, abs=0.01

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
 from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.safety import (
@@ -26,13 +26,20 @@ def codes(alerts: object) -> dict[str, Severity]:
 
 
 def base(**kw: object) -> PatientFacts:
-    facts: dict[str, object] = {"age": 50, "iga_g_per_l": 2.0, "egfr": 95.0}
+    facts: dict[str, object] = {
+        "age": 50,
+        "iga_g_per_l": 2.0,
+        "egfr": 95.0,
+        "diagnosis": Diagnosis.POLYMYOSITIS,
+        "ruled_out": frozenset({Risk.FRUCTOSE_INTOLERANCE, Risk.HYPERPROLINAEMIA}),
+    }
     facts.update(kw)
     return PatientFacts(**facts)  # type: ignore[arg-type]
 
 
 def course(product: str = "octagam-10", days: int = 5, g_per_kg: float | None = 2.0) -> CourseFacts:
-    return CourseFacts(CAT.product(product), days, g_per_kg)
+    daily = None if g_per_kg is None else g_per_kg / days
+    return CourseFacts(CAT.product(product), days, g_per_kg, daily_g_per_kg=daily)
 
 
 def test_clean_patient_only_gets_the_maltose_warning() -> None:
@@ -183,7 +190,7 @@ def test_at_risk_patient_on_privigen_is_capped_and_told_the_basis() -> None:
     cap = alerts["at_risk_rate_cap"]
     assert cap.severity is Severity.WARNING
     assert "class-wide default of 3 mg/kg/min" in cap.message and "0.03 mL/kg/min" in cap.message
-    assert "Octagam 10 % US label" in cap.source
+    assert "Octagam 10 % US prescribing information" in cap.source
     assert "no_at_risk_rate_figure" not in alerts
 
 

@@ -13,9 +13,9 @@ from myoivig.protocol.settings import DEFAULT_SETTINGS
 from myoivig.protocol.settings_file import SettingsFileError, load_settings
 
 runner = CliRunner()
-DOSE = ["dose", "--sex", "F", "--age", "50", "--height-cm", "165", "--weight-kg", "95",
-        "--regimen", "2g/kg", "--days", "5", "--product", "octagam-10", "--iga-g-per-l", "1.2",
-        "--json"]  # fmt: skip
+DOSE = ["dose", "--diagnosis", "polymyositis", "--sex", "F", "--age", "50", "--height-cm",
+        "165", "--weight-kg", "95", "--regimen", "2g/kg", "--days", "5", "--product",
+        "octagam-10", "--iga-g-per-l", "1.2", "--json"]  # fmt: skip
 
 
 def test_defaults_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:

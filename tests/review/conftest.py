@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from review_fake_eutils import FakeArticle, FakeEutils, make_handler
@@ -32,3 +33,12 @@ def fake_eutils() -> Iterator[FakeEutils]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary SQLite store as the configured database, an actor, and tmp_path as cwd."""
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'review.db'}")
+    monkeypatch.setenv("MYOIVIG_ACTOR", "tester")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 from review_fake_eutils import FakeEutils
 from typer.testing import CliRunner
@@ -14,14 +13,6 @@ from myoivig.cli import app
 
 FIX = Path(__file__).parent / "fixtures"
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MYOIVIG_DATABASE_URL", f"sqlite:///{tmp_path / 'review.db'}")
-    monkeypatch.setenv("MYOIVIG_ACTOR", "tester")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def run(*args: str) -> str:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from myoivig.review.example.build import build, events, references, selection
 from myoivig.review.example.output import write_example
 from myoivig.review.prisma.flow import derive
-
-EVIDENCE = (
-    Path(__file__).resolve().parents[2] / ".." / "shared/data/evidence/ivig_pm_dm_studies.csv"
-)
 
 
 def test_references_and_selection() -> None:
@@ -48,8 +45,11 @@ def test_reconciliation_keeps_reported_and_confirmed_apart() -> None:
     assert result.cebm["dalakas1993"] == "1b" and result.cebm["marie2010"] == "4"
 
 
-def test_extracted_numbers_match_confirmed_figures_in_shared_table() -> None:
-    rows = {r["study_id"]: r for r in csv.DictReader(EVIDENCE.open(encoding="utf-8"))}
+def test_extracted_numbers_match_confirmed_figures_in_shared_table(
+    outside_data: Callable[[str], Path],
+) -> None:
+    evidence = outside_data("data/evidence/ivig_pm_dm_studies.csv")
+    rows = {r["study_id"]: r for r in csv.DictReader(evidence.open(encoding="utf-8"))}
     for e in build().extractions:
         row = rows[e.study_id]
         if e.n_ivig is not None:

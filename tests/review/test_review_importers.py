@@ -111,14 +111,16 @@ def test_csv_bom_quoted_commas_bad_rows() -> None:
 def test_cnki_endnote_tagged_utf8_bom() -> None:
     result = import_file(FIX / "cnki_endnote.txt", source="cnki", fmt="cnki_endnote")
     assert result.encoding == "utf-8-sig"
-    assert len(result.records) == 2
+    assert len(result.records) == 3
     tian = result.records[0]
     assert tian.authors == ["田娟", "高金生", "陈佳文"]
     assert tian.issn == "0254-9026" and tian.pages == "588-590" and tian.doi is None
     assert tian.keywords[0] == "皮肌炎"
     assert tian.abstract is not None and "回顾分析" in tian.abstract  # wrapped line joined
-    assert len(result.issues) == 1 and "does not start with %0" in result.issues[0].reason
-    assert result.issues[0].position == 3
+    # Refer records need no %0 type line (refer(1) has none): the third block is a record.
+    third = result.records[2]
+    assert (third.position, third.title, third.authors) == (3, "没有%0开头的记录", ["缺少类型"])
+    assert third.publication_types == [] and result.issues == []
 
 
 def test_cnki_refworks_gb18030_lowercase_volume_and_fullwidth_commas() -> None:

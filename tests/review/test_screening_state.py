@@ -230,7 +230,7 @@ def test_migration_fills_the_state_from_existing_events(store: Store) -> None:
         connection.execute(delete(ScreeningStateRow))
         config = alembic_config(store.url)
         config.attributes["connection"] = connection
-        command.downgrade(config, "0002_review")
+        command.downgrade(config, "0004_web_accounts")
     store.upgrade()
     with store.session() as s:
         assert stored_state(s, review) == before

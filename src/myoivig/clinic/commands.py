@@ -7,20 +7,31 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from myoivig.clinic.overview import cohort_counts, overview_table, patient_summary
+from myoivig import terminal
+from myoivig.atomic_files import OutputPathError, write_text
+from myoivig.clinic.overview import (
+    cohort_counts,
+    cohort_tables,
+    overview_table,
+    patient_summary,
+    synthetic_table,
+)
 from myoivig.command_store import open_store
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic, patient_label
+from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
 from myoivig.io.problems import ImportRejectedError, Problem
 
-# Piped output (files, CI logs) gets a wide fixed width so tables are not folded to 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.demo import DemoLoad
+
+console = terminal.console()
+errors = terminal.console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -40,7 +51,10 @@ def _report_problems(problems: list[Problem], as_json: bool) -> None:
         title=f"Import rejected: {len(problems)} problem(s); nothing was written",
         title_justify="left",
     )
-    for column in ("Table", "Row", "Column", "Value", "Reason"):
+    terminal.key_column(table, "Table", [p.table for p in problems])
+    terminal.key_column(table, "Row", ["" if p.row is None else str(p.row) for p in problems])
+    terminal.key_column(table, "Column", [p.column for p in problems])
+    for column in ("Value", "Reason"):
         table.add_column(column, overflow="fold")
     for p in problems:
         table.add_row(
@@ -61,21 +75,35 @@ def init() -> None:
 
 def import_(
     path: Annotated[Path, typer.Argument(help="Folder of CSV files, or an .xlsx workbook.")],
+    accept_warnings: Annotated[
+        bool,
+        typer.Option(
+            "--accept-warnings",
+            help="Confirm implausible values (weight jumps, unit slips, BMI outside 13-60).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import records atomically: all rows land, or none and every problem is listed."""
+    """Import records atomically: all rows land, or none and every problem is listed.
+
+    Impossible values (e.g. a visit before birth) are always refused; implausible ones are
+    listed and need --accept-warnings.
+    """
     from myoivig.io.importer import import_path
     from myoivig.io.sheets import FormatError
 
+    if not path.exists():
+        errors.print(f"[red]error:[/red] {path}: no such file or folder", soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE)
     store = open_store(migrate=True)
     try:
-        counts = import_path(store, path, actor=_actor())
+        counts = import_path(store, path, actor=_actor(), accept_warnings=accept_warnings)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
-        raise typer.Exit(1) from rejected
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
     except FormatError as error:
         _report_problems([Problem(str(path), None, "", None, str(error))], as_json)
-        raise typer.Exit(1) from error
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from error
     if as_json:
         print_json({"ok": True, "imported": counts})
     else:
@@ -95,7 +123,11 @@ def export(
     """Export every table in the import format."""
     from myoivig.io.exporter import export_store
 
-    counts = export_store(open_store(), out, fmt.value)
+    try:
+        counts = export_store(open_store(), out, fmt.value)
+    except OutputPathError as error:
+        errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE) from error
     if as_json:
         print_json({"ok": True, "out": str(out), "rows": counts})
     else:
@@ -110,32 +142,69 @@ def dictionary(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            write_text(out, text)
+        except OutputPathError as error:
+            errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+            raise typer.Exit(ExitCode.USAGE) from error
         console.print(f"wrote {out}")
 
 
 demo_app = typer.Typer(
-    help="The bundled example cohort (1998 trial, 16 patients).", no_args_is_help=True
+    help="The bundled example data: the 1998 trial cohort (16 patients) and the SYNTHETIC demo "
+    "clinic (60 generated patients with visits).",
+    no_args_is_help=True,
 )
 
 
-@demo_app.command("load")
-def demo_load(as_json: JsonFlag = False) -> None:
-    """Load the bundled trial cohort into the database (refused if its codes exist)."""
-    from myoivig.demo import load_trial_cohort
+class DemoChoice(StrEnum):
+    TRIAL = "trial"
+    CLINIC = "clinic"
+    BOTH = "both"
 
+
+def _describe_load(load: DemoLoad) -> str:
+    counts = ", ".join(f"{n} {k}" for k, n in load.counts.items())
+    if load.already_loaded:
+        return f"{load.title} is already loaded ({counts}); nothing was written"
+    return f"loaded {load.title}: {counts}"
+
+
+@demo_app.command("load")
+def demo_load(
+    dataset: Annotated[
+        DemoChoice,
+        typer.Option("--dataset", help="trial (1998 cohort), clinic (SYNTHETIC) or both."),
+    ] = DemoChoice.BOTH,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load bundled example data; loading again is a no-op, a clash of codes is refused."""
+    from myoivig.demo import Dataset, load_demo
+
+    chosen = tuple(Dataset) if dataset is DemoChoice.BOTH else (Dataset(dataset.value),)
     store = open_store(migrate=True)
     try:
-        counts = load_trial_cohort(store)
+        loads = load_demo(store, chosen)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
-        raise typer.Exit(1) from rejected
+        raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
     if as_json:
-        print_json({"ok": True, "imported": counts})
-    else:
-        console.print(
-            "loaded the 1998 trial cohort: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+        print_json(
+            {
+                "ok": True,
+                "datasets": [
+                    {
+                        "dataset": load.dataset.value,
+                        "already_loaded": load.already_loaded,
+                        "imported": {} if load.already_loaded else load.counts,
+                    }
+                    for load in loads
+                ],
+            }
         )
+    else:
+        for load in loads:
+            console.print(_describe_load(load))
 
 
 patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
@@ -144,14 +213,15 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 @patients_app.command("list")
 def patients_list(as_json: JsonFlag = False) -> None:
     """List all patients with their diagnosis and number of IVIg courses."""
-    from myoivig.store.repository import list_dossiers
+    from myoivig.clinic.service import CLI_OPERATOR, visible_dossiers
 
     with open_store().session() as session:
-        dossiers = list_dossiers(session)
+        dossiers = visible_dossiers(session, CLI_OPERATOR)
     if as_json:
         print_json([patient_summary(d) for d in dossiers])
     else:
-        console.print(overview_table(dossiers, f"{len(dossiers)} patients"))
+        for table in cohort_tables(dossiers, "Patients"):
+            console.print(table)
 
 
 patient_app = typer.Typer(help="One patient.", no_args_is_help=True)
@@ -160,19 +230,26 @@ patient_app = typer.Typer(help="One patient.", no_args_is_help=True)
 @patient_app.command("show")
 def patient_show(code: str, as_json: JsonFlag = False) -> None:
     """Everything stored about one patient."""
-    from myoivig.store.repository import RecordNotFoundError, load_dossier
+    from myoivig.clinic.service import CLI_OPERATOR, load_patient
+    from myoivig.store.repository import RecordNotFoundError
 
     with open_store().session() as session:
         try:
-            dossier = load_dossier(session, code)
+            dossier = load_patient(session, CLI_OPERATOR, code)
         except RecordNotFoundError as error:
             errors.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1) from error
+            raise typer.Exit(ExitCode.USAGE) from error
     data = dossier.model_dump(mode="json")
     if as_json:
         print_json(data)
         return
-    console.print(overview_table([dossier], f"Patient {code}"))
+    if is_synthetic(dossier.patient):
+        console.print(synthetic_table([dossier], f"Patient {patient_label(dossier.patient)}"))
+        console.print(
+            f"[bold]{SYNTHETIC_LABEL}[/bold]: generated demo data ({dossier.patient.source})"
+        )
+    else:
+        console.print(overview_table([dossier], f"Patient {code}"))
     for section in ("therapies", "courses", "assessments", "labs", "adverse_events"):
         console.print(f"[bold]{section}[/bold]: {len(data[section])}")
         for item in data[section]:
@@ -195,32 +272,58 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
         )
 
 
-def run() -> None:
-    """The main job: set up the database, load the example cohort if empty, show the overview."""
-    from myoivig.demo import load_trial_cohort, trial_cohort_facts
+def run(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Then start the web application.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """The main job: set up the database, load both example datasets if empty, show the overview,
+    then serve the clinic web application (prints where to sign in)."""
+    from myoivig.demo import Dataset, load_demo_if_empty, trial_cohort_facts
     from myoivig.store.repository import list_dossiers
 
     store = open_store(migrate=True)
-    if store.patient_count() == 0:
-        loaded = load_trial_cohort(store)
-        console.print(
-            f"empty database: loaded the bundled 1998 trial cohort ({loaded['patients']}"
-            f" patients, {loaded['courses']} IVIg courses)"
-        )
+    for load in load_demo_if_empty(store):
+        if load.dataset is Dataset.TRIAL:
+            console.print(
+                f"empty database: loaded the bundled 1998 trial cohort ({load.counts['patients']}"
+                f" patients, {load.counts['courses']} IVIg courses)"
+            )
+        else:
+            console.print(
+                f"empty database: loaded the bundled SYNTHETIC demo clinic "
+                f"({load.counts['patients']} generated patients, {load.counts['courses']} IVIg "
+                f"courses, {load.counts['assessments']} assessments)"
+            )
     with store.session() as session:
         dossiers = list_dossiers(session)
+    for table in cohort_tables(dossiers, f"myoivig cohort overview: {store.safe_url}"):
+        console.print(table)
     counts = cohort_counts(dossiers)
-    facts = trial_cohort_facts()
-    console.print(overview_table(dossiers, f"myoivig cohort overview: {store.safe_url}"))
     by_dx = ", ".join(f"{n} {dx.replace('_', ' ')}" for dx, n in counts["by_diagnosis"].items())
     console.print(
         f"{counts['patients']} patients ({by_dx}); {counts['ivig_courses']} IVIg "
         f"courses; {counts['serious_adverse_events']} serious adverse events recorded."
     )
-    console.print(
-        f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
-        f"{facts['unattributed_adverse_events']['text']}"
-    )
+    if counts["synthetic_patients"]:
+        example = next(d.patient for d in dossiers if is_synthetic(d.patient))
+        console.print(
+            f"{counts['synthetic_patients']} of them are SYNTHETIC demo patients (codes SYN-...),"
+            f" not real people. Try: myoivig plan {example.code}; myoivig advise {example.code};"
+            f" myoivig outcomes {example.code}"
+        )
+    if any(d.reported_outcome for d in dossiers):
+        facts = trial_cohort_facts()
+        console.print(
+            f"Example data: {facts['source']}. Minor reactions not attributed to patients: "
+            f"{facts['unattributed_adverse_events']['text']}"
+        )
+    if serve:
+        from myoivig.web.launch import start_clinic  # imported here: the web stack is heavy
+
+        start_clinic(store, host, port, lambda line: console.print(line, highlight=False))
 
 
 def register(app: typer.Typer) -> None:

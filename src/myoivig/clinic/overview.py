@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rich.table import Table
 
 from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import SYNTHETIC_GROUP_LABEL, is_synthetic
 from myoivig.domain.values import NP
 from myoivig.domain.vocab import TherapyTiming
+from myoivig.terminal import key_column
+
+
+def age_shown(age_at_entry: int | None, birth_year: int | None, today: date) -> int | None:
+    """The age at entry when recorded, else the age reached this year from the birth year.
+
+    A patient recorded with only a birth year has an age; leaving the column blank hid it.
+    """
+    if age_at_entry is not None:
+        return age_at_entry
+    return None if birth_year is None else today.year - birth_year
 
 
 def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
     """The stable JSON summary of one patient used by `patients list --json`."""
     p = dossier.patient
+    age = age_shown(p.age_at_entry, p.birth_year, date.today())
     return {
         "code": p.code,
         "site_code": p.site_code,
         "sex": p.sex.value,
-        "age": p.age_at_entry,
+        "age": age,
+        "age_from_birth_year": age is not None and p.age_at_entry is None,
         "diagnosis": p.diagnosis.value,
         "overlap_disease": p.overlap_disease.value if p.overlap_disease else None,
         "disease_duration_years": p.disease_duration_years,
@@ -30,6 +45,7 @@ def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
         "assessments": len(dossier.assessments),
         "adverse_events": len(dossier.adverse_events),
         "serious_adverse_events": sum(1 for e in dossier.adverse_events if e.serious),
+        "synthetic": is_synthetic(p),
     }
 
 
@@ -78,8 +94,8 @@ def _therapies(dossier: PatientDossier) -> str:
 
 def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
     table = Table(title=title, title_justify="left")
+    key_column(table, "Code", [d.patient.code for d in dossiers])
     for column in (
-        "Code",
         "Sex",
         "Age",
         "Diagnosis",
@@ -92,7 +108,7 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
         "CK after",
         "AEs",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for d in dossiers:
         s = patient_summary(d)
         o = d.reported_outcome
@@ -100,13 +116,11 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
         duration_text = "" if duration is None else f"{duration:g}"
         if s["disease_duration_qualifier"] == "less_than":
             duration_text = f"<{duration_text}"
-        diagnosis = ABBREVIATIONS.get(s["diagnosis"], s["diagnosis"])
-        if s["overlap_disease"]:
-            diagnosis += f"/{ABBREVIATIONS.get(s['overlap_disease'], s['overlap_disease'])}"
+        diagnosis = _diagnosis_text(s)
         table.add_row(
             s["code"],
             s["sex"],
-            _cell(s["age"]),
+            _cell(s["age"]) + ("*" if s["age_from_birth_year"] else ""),
             diagnosis,
             duration_text,
             _therapies(d),
@@ -117,10 +131,62 @@ def overview_table(dossiers: list[PatientDossier], title: str) -> Table:
             _cell(o.ck_after_u_per_l if o else None),
             _cell(s["adverse_events"]),
         )
+        if s["age_from_birth_year"]:
+            table.caption = "* age reached this year, from the birth year (no age at entry)"
+            table.caption_justify = "left"
     return table
 
 
+def _diagnosis_text(summary: dict[str, Any]) -> str:
+    diagnosis = ABBREVIATIONS.get(summary["diagnosis"], summary["diagnosis"])
+    if summary["overlap_disease"]:
+        overlap = summary["overlap_disease"]
+        diagnosis += f"/{ABBREVIATIONS.get(overlap, overlap)}"
+    return diagnosis
+
+
+def synthetic_table(dossiers: list[PatientDossier], title: str) -> Table:
+    """Generated patients: their visits and courses (they have no published outcome); the
+    caller's title says SYNTHETIC."""
+    table = Table(title=title, title_justify="left")
+    for column in ("Code", "Site", "Sex", "Age", "Diagnosis", "Courses", "Visits", "First course",
+                   "Last visit", "AEs", "Serious"):  # fmt: skip
+        table.add_column(column, no_wrap=column == "Code")
+    for d in dossiers:
+        s = patient_summary(d)
+        starts = sorted(c.start_date for c in d.courses if c.start_date is not None)
+        visits = [a.assessment_date for a in d.assessments]
+        table.add_row(
+            s["code"],
+            s["site_code"] or "",
+            s["sex"],
+            _cell(s["age"]),
+            _diagnosis_text(s),
+            str(s["ivig_courses"]),
+            str(s["assessments"]),
+            starts[0].isoformat() if starts else "",
+            max(visits).isoformat() if visits else "",
+            str(s["adverse_events"]),
+            str(s["serious_adverse_events"]),
+        )
+    return table
+
+
+def cohort_tables(dossiers: list[PatientDossier], title: str) -> list[Table]:
+    """The overview as one table per kind of data: recorded patients, then SYNTHETIC ones."""
+    real = [d for d in dossiers if not is_synthetic(d.patient)]
+    generated = [d for d in dossiers if is_synthetic(d.patient)]
+    tables = []
+    if real or not generated:
+        tables.append(overview_table(real, f"{title}: {len(real)} patients"))
+    if generated:
+        label = f"{SYNTHETIC_GROUP_LABEL}: {len(generated)} patients"
+        tables.append(synthetic_table(generated, label))
+    return tables
+
+
 def cohort_counts(dossiers: list[PatientDossier]) -> dict[str, Any]:
+    """Patients per diagnosis, courses and serious adverse events (and how many are SYNTHETIC)."""
     by_diagnosis: dict[str, int] = {}
     for d in dossiers:
         key = d.patient.diagnosis.value
@@ -130,4 +196,5 @@ def cohort_counts(dossiers: list[PatientDossier]) -> dict[str, Any]:
         "by_diagnosis": by_diagnosis,
         "ivig_courses": sum(len(d.courses) for d in dossiers),
         "serious_adverse_events": sum(1 for d in dossiers for e in d.adverse_events if e.serious),
+        "synthetic_patients": sum(1 for d in dossiers if is_synthetic(d.patient)),
     }

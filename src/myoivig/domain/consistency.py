@@ -77,18 +77,20 @@ def _assessment_checks(dossier: PatientDossier) -> list[Inconsistency]:
     first_course = first_course_date(dossier)
     for a in dossier.assessments:
         when = a.assessment_date.isoformat()
+        # Assessments are taken before the day's infusion, so one on the first course's start
+        # day is still run-in (a baseline), as the advice engine counts it (docs/protocol.md).
         if (
             first_course is not None
             and a.phase == Phase.RUN_IN
-            and a.assessment_date >= first_course
+            and a.assessment_date > first_course
         ):
             found.append(
                 Inconsistency(
                     "assessments",
                     "phase",
                     a.phase.value,
-                    f"run-in assessment on {when} is not before the first IVIg course "
-                    f"({first_course.isoformat()})",
+                    f"run-in assessment on {when} is after the first IVIg course started "
+                    f"({first_course.isoformat()}); only assessments up to that day are run-in",
                 )
             )
         if a.phase in (Phase.TREATMENT, Phase.FOLLOW_UP):

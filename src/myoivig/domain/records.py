@@ -61,8 +61,8 @@ WALK_S = Spec(unit="s", minimum=0, maximum=3600)
 PREDNISOLONE_MG = Spec(unit="mg/day", minimum=0, maximum=2000)
 PERCENT_CHANGE = Spec(unit="%", minimum=-100, maximum=10_000, np_allowed=True)
 
-# Core-set measure ranges: VAS 0-10 cm and HAQ-DI 0-3 (research notes myositis_outcomes.md
-# §4.1-4.3); MMT-8 totals on the scale stored with them (§3.1: 80, 150 or 260).
+# Core-set measure ranges: VAS 0-10 cm and HAQ-DI 0-3 (IMACS core set measures; HAQ-DI scoring);
+# MMT-8 totals on the scale stored with them (IMACS Form 04: 80, 150 or 260).
 CORE_SET_RANGES: dict[CoreSetMeasure, tuple[float, float, str]] = {
     CoreSetMeasure.PHYSICIAN_GLOBAL: (0, 10, "cm"),
     CoreSetMeasure.PATIENT_GLOBAL: (0, 10, "cm"),

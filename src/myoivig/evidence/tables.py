@@ -19,6 +19,7 @@ from myoivig.evidence.effect_sizes import (
     escalc,
     from_confidence_interval,
 )
+from myoivig.evidence.errors import UsageError
 
 LABEL_COLUMNS = ("study", "label", "author", "study_id")
 
@@ -42,9 +43,10 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV (or TSV by extension) study table."""
     if not path.exists():
-        raise EffectSizeInputError(f"file not found: {path}")
+        raise UsageError(f"file not found: {path}")
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    return pd.read_csv(path, sep=sep, comment="#")
+    # Only an empty cell is missing: 'NA' or 'n/a' stay text, so errors quote them as written.
+    return pd.read_csv(path, sep=sep, comment="#", keep_default_na=False, na_values=[""])
 
 
 def labels_of(df: pd.DataFrame) -> list[str] | None:
@@ -69,6 +71,23 @@ def _columns_for(df: pd.DataFrame, measure: str) -> tuple[str, ...]:
     )
 
 
+def cell_text(value: object) -> str:
+    """A cell as the user wrote it, for error messages ('blank' for an empty cell)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "blank"
+    text = str(value)
+    return "blank" if not text.strip() else repr(text)
+
+
+def bad_cell_message(df: pd.DataFrame, col: str, i: int, label: str | None = None) -> str:
+    """'row 2 (B): column 'xi' is blank; ...' for the i-th (0-based) data row."""
+    where = f"row {i + 1}" + (f" ({label})" if label is not None else "")
+    text = cell_text(df[col].iloc[i])
+    if text == "blank":
+        return f"{where}: column '{col}' is blank; every row needs a number there"
+    return f"{where}: column '{col}' = {text} is not a number"
+
+
 def numeric_column(df: pd.DataFrame, col: str, labels: Sequence[str] | None = None) -> np.ndarray:
     """A column as floats; a blank or non-numeric cell is an error naming row and column."""
     if col not in df.columns:
@@ -77,8 +96,8 @@ def numeric_column(df: pd.DataFrame, col: str, labels: Sequence[str] | None = No
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         i = int(bad[0])
-        where = f"row {i + 1}" + (f" ({labels[i]})" if labels is not None else "")
-        raise EffectSizeInputError(f"{where}: column '{col}' = {df[col].iloc[i]!r} is not a number")
+        label = labels[i] if labels is not None else None
+        raise EffectSizeInputError(bad_cell_message(df, col, i, label))
     return values
 
 

@@ -67,11 +67,16 @@ def _row(table: Table, column: str) -> str:
     allowed = spec.range_text() if spec else ""
     if vocab:
         allowed = ", ".join(vocab)
+    # Pydantic keeps ge and le as separate metadata items: collect both before writing a range.
+    low = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in info.metadata if getattr(m, "le", None) is not None), None)
+    if low is not None and high is not None:
+        allowed = f"{low} to {high}"
+    elif low is not None:
+        allowed = f"at least {low}"
+    elif high is not None:
+        allowed = f"at most {high}"
     for item in info.metadata:
-        low = getattr(item, "ge", None)
-        high = getattr(item, "le", None)
-        if low is not None or high is not None:
-            allowed = f"{low} to {high}"
         pattern = getattr(item, "pattern", None)
         if pattern:
             allowed = "letters, digits, _ . - (starting with a letter or digit)"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from myoivig.atomic_files import OutputPathError, check_output
 from myoivig.domain import records as r
 from myoivig.io import rows
 from myoivig.io.sheets import format_value, write_csv_folder, write_workbook
@@ -59,17 +60,31 @@ def _row(table: Table, columns: list[str], record: Any) -> list[str]:
     return [format_value(values.get(table.field_for(column))) for column in columns]
 
 
+def _workbook_path(out: Path) -> Path:
+    return out if out.suffix.lower() == ".xlsx" else out / "myoivig.xlsx"
+
+
 def export_store(store: Store, out: Path, fmt: str) -> dict[str, int]:
-    """Write every table; `fmt` is csv (a folder) or xlsx (a workbook file or folder)."""
+    """Write every table; `fmt` is csv (a folder) or xlsx (a workbook file or folder).
+
+    The target is checked before the store is read, and each file is written atomically.
+    """
+    if fmt == "csv":
+        if out.suffix.lower() == ".xlsx":
+            raise OutputPathError(f"{out}: a CSV export is a folder; use --format xlsx for a file")
+        if out.exists() and not out.is_dir():
+            raise OutputPathError(f"{out} is a file; a CSV export needs a folder")
+        check_output(out / "patients.csv")
+    elif fmt == "xlsx":
+        check_output(_workbook_path(out), {".xlsx"})
+    else:
+        raise OutputPathError(f"unknown export format {fmt!r}: use csv or xlsx")
     with store.session() as session:
         sites = repository.list_sites(session)
         dossiers = repository.list_dossiers(session)
     data = table_data(sites, dossiers)
     if fmt == "csv":
         write_csv_folder(out, data)
-    elif fmt == "xlsx":
-        target = out if out.suffix.lower() == ".xlsx" else out / "myoivig.xlsx"
-        write_workbook(target, data)
     else:
-        raise ValueError(f"unknown export format {fmt!r}: use csv or xlsx")
+        write_workbook(_workbook_path(out), data)
     return {name: len(body) for name, (_, body) in data.items()}

@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
+from myoivig.domain.plausibility import DEFAULT_PLAUSIBILITY, PlausibilitySettings
+from myoivig.io.plausibility_gate import plausibility_problems
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import RawTable, read_tables
 from myoivig.io.tables import TABLES, TABLES_BY_NAME, Table
@@ -36,9 +38,15 @@ ASSESSMENT_LISTS = {
 
 @dataclass
 class Parsed:
-    """Valid rows per table, each with its spreadsheet row number."""
+    """Valid rows per table, each with its spreadsheet row number.
+
+    `rejected` holds the key cells (as written) of rows that failed their own checks, so that
+    rows referring to them are not reported again as "unknown": one bad height cell is one
+    problem, not one per course, lab and assessment of that patient.
+    """
 
     rows: dict[str, list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
+    rejected: dict[str, set[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(set))
 
 
 @dataclass
@@ -125,7 +133,12 @@ def parse_tables(
                 parsed.rows[table.name].append((index, row))
             except ValidationError as error:
                 problems.extend(_pydantic_problems(table, index, raw, error))
+                parsed.rejected[table.name].add(_raw_key(table, raw))
     return parsed, problems
+
+
+def _raw_key(table: Table, raw: dict[str, str | None]) -> tuple[str, ...]:
+    return tuple((raw.get(column) or "").strip() for column in table.key)
 
 
 def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
@@ -155,6 +168,14 @@ def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
     return problems
 
 
+def _refers_to_rejected(parsed: Parsed, row: Any) -> bool:
+    """A measurement whose patient or assessment row was itself refused (already reported)."""
+    return (row.patient_code,) in parsed.rejected["patients"] or (
+        row.patient_code,
+        row.assessment_date.isoformat(),
+    ) in parsed.rejected["assessments"]
+
+
 def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     """Layer 3 (in the file): group rows into dossiers, check keys and references."""
     problems: list[Problem] = []
@@ -180,7 +201,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
 
     def owner(table: str, row_number: int, code: str) -> r.PatientDossier | None:
         dossier = dossiers.get(code)
-        if dossier is None:
+        if dossier is None and (code,) not in parsed.rejected["patients"]:
             problems.append(
                 Problem(
                     table,
@@ -216,7 +237,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     for table in MEASUREMENT_TABLES:
         for row_number, row in parsed.rows.get(table, []):
             assessment = assessments.get((row.patient_code, row.assessment_date))
-            if assessment is None:
+            if assessment is None and not _refers_to_rejected(parsed, row):
                 problems.append(
                     Problem(
                         table,
@@ -227,6 +248,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
                         "assessments table",
                     )
                 )
+            if assessment is None:
                 continue
             getattr(assessment, ASSESSMENT_LISTS[table]).append(row.to_record())
     for code, dossier in dossiers.items():
@@ -245,21 +267,35 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
     return Bundle(sites=sites, dossiers=list(dossiers.values())), problems
 
 
-def load_bundle(path: Path) -> Bundle:
-    """Read and check a tabular file or folder; raise with every problem if any."""
+def load_bundle(
+    path: Path,
+    accept_warnings: bool = False,
+    plausibility: PlausibilitySettings = DEFAULT_PLAUSIBILITY,
+) -> Bundle:
+    """Read and check a tabular file or folder; raise with every problem if any.
+
+    Implausible values (see `plausibility_gate`) are problems unless `accept_warnings`.
+    """
     raw_tables, headers = read_tables(path)
     parsed, problems = parse_tables(raw_tables, headers)
     problems.extend(_duplicates(raw_tables))
     bundle, more = assemble(parsed)
     problems.extend(more)
+    problems.extend(plausibility_problems(bundle.dossiers, accept_warnings, plausibility))
     if problems:
         raise ImportRejectedError(problems)
     return bundle
 
 
-def import_path(store: Store, path: Path, actor: str) -> dict[str, int]:
+def import_path(
+    store: Store,
+    path: Path,
+    actor: str,
+    accept_warnings: bool = False,
+    plausibility: PlausibilitySettings = DEFAULT_PLAUSIBILITY,
+) -> dict[str, int]:
     """Import a tabular file or folder into the store atomically; returns what was written."""
-    bundle = load_bundle(path)
+    bundle = load_bundle(path, accept_warnings, plausibility)
     return write_bundle(store, bundle, actor)
 
 

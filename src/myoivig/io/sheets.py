@@ -11,6 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from myoivig.atomic_files import replacing, write_text
 from myoivig.domain.values import NotPerformed
 
 RawTable = list[dict[str, str | None]]  # data rows; the file's header gives the keys
@@ -118,12 +119,12 @@ def format_value(value: Any) -> str:
 
 
 def write_csv_folder(folder: Path, tables: dict[str, tuple[list[str], list[list[str]]]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     for name, (header, body) in tables.items():
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(body)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(body)
+        write_text(folder / f"{name}.csv", buffer.getvalue(), newline="")
 
 
 def write_workbook(path: Path, tables: dict[str, tuple[list[str], list[list[str]]]]) -> None:
@@ -134,5 +135,5 @@ def write_workbook(path: Path, tables: dict[str, tuple[list[str], list[list[str]
         sheet.append(header)
         for row in body:
             sheet.append(row)  # cells as text: the reader parses them exactly as CSV cells
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    with replacing(path) as tmp:
+        book.save(tmp)

@@ -117,7 +117,8 @@ COLUMN_NOTES: dict[str, str] = {
     "code": "Pseudonymous patient code, unique across the database.",
     "sex": "F, M or X.",
     "age_at_entry": "Age in whole years when the patient entered treatment or the study.",
-    "birth_year": "Year of birth (alternative to age_at_entry).",
+    "birth_year": "Year of birth (alternative to age_at_entry; patient lists then show the age "
+    "reached this year).",
     "overlap_disease": "Associated connective-tissue disease; only with overlap_myositis.",
     "disease_duration_years": "Disease duration at entry, in years.",
     "disease_duration_qualifier": "exact, less_than (the paper's '<1') or approximate.",
@@ -131,7 +132,8 @@ COLUMN_NOTES: dict[str, str] = {
     "given_daily_dose_g": "Daily dose actually given, grams (blank if not recorded).",
     "weight_kg": "Body weight at the time of the course.",
     "infusion_rate_ml_per_kg_min": "Maximum infusion rate reached, if known.",
-    "phase": "run_in (before IVIg), treatment, follow_up.",
+    "phase": "run_in (before IVIg; an assessment on the first course's start day is taken before "
+    "its infusion and may be run_in), treatment, follow_up.",
     "force_n": "Isometric force in newtons; NP = not performed.",
     "kendall_grade": "0-10; Trace is recorded as 0; NP = not performed.",
     "able": "true/false (or +/-), NP = not performed.",

@@ -15,7 +15,6 @@ import ctypes
 import itertools
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from myoivig.atomic_files import replacing
 from myoivig.domain.vocab import Enzyme
 from myoivig.outcomes.batch import (
     CATEGORY_NAMES,
@@ -381,48 +381,41 @@ def score_file(
         raise BatchInputError(f"{output_path}: the output must not overwrite the input")
     tune_allocator()
     report = BatchReport()
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{output_path.name}.", suffix=".tmp", dir=output_path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
     sink: _Sink | None = None
     workers = max(1, min(SCORING_THREADS, os.cpu_count() or 1))
     pool = ThreadPoolExecutor(max_workers=workers)
+    # The output replaces output_path only when every row is valid (else it is discarded).
     try:
-        for chunk in _prefetch(_prepared(input_path, chunk_rows)):
-            batch, cols = chunk.batch, chunk.cols
-            ids = batch.column("id")
-            bad = invalid_rows(cols, chunk.population_ok)
-            if ids.null_count:
-                bad |= np.asarray(ids.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
-            n_bad = int(bad.sum())
-            if n_bad:
-                _record_issues(report, batch, cols, bad, chunk.population_ok, report.rows)
-                report.invalid_rows += n_bad
-            report.rows += batch.num_rows
-            if report.invalid_rows:
-                continue  # keep validating the rest so the report is complete; write nothing
-            scores = _score_parallel(pool, workers, chunk, settings)
-            out = _output_batch(ids, scores, out_kind == "csv")
-            if sink is None:
-                sink = _Sink(tmp, out_kind, out.schema)
-            sink.write(out)
-        if sink is None and report.ok:
-            empty = _output_batch(pa.array([], pa.string()), _empty_scores(), out_kind == "csv")
-            sink = _Sink(tmp, out_kind, empty.schema)
-        if sink is not None:
-            sink.close()
-            sink = None
-        if report.ok:
-            os.replace(tmp, output_path)
+        with replacing(output_path, commit=lambda: report.ok) as tmp:
+            for chunk in _prefetch(_prepared(input_path, chunk_rows)):
+                batch, cols = chunk.batch, chunk.cols
+                ids = batch.column("id")
+                bad = invalid_rows(cols, chunk.population_ok)
+                if ids.null_count:
+                    bad |= np.asarray(ids.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
+                n_bad = int(bad.sum())
+                if n_bad:
+                    _record_issues(report, batch, cols, bad, chunk.population_ok, report.rows)
+                    report.invalid_rows += n_bad
+                report.rows += batch.num_rows
+                if report.invalid_rows:
+                    continue  # keep validating the rest so the report is complete; write nothing
+                scores = _score_parallel(pool, workers, chunk, settings)
+                out = _output_batch(ids, scores, out_kind == "csv")
+                if sink is None:
+                    sink = _Sink(tmp, out_kind, out.schema)
+                sink.write(out)
+            if sink is None and report.ok:
+                empty = _output_batch(pa.array([], pa.string()), _empty_scores(), out_kind == "csv")
+                sink = _Sink(tmp, out_kind, empty.schema)
+            if sink is not None:
+                sink.close()
+                sink = None
     finally:
         pool.shutdown()
         if sink is not None:
             with contextlib.suppress(Exception):
                 sink.close()
-        tmp.unlink(missing_ok=True)
     return report
 
 

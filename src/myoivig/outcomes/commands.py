@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,24 +13,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig import terminal
+from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
+from myoivig.domain.records import PatientDossier
+from myoivig.exit_codes import ExitCode
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
 from myoivig.outcomes.runin import BaselineMethod
-from myoivig.outcomes.trial_claims import load_claims
 
 if TYPE_CHECKING:  # heavy modules load inside the commands that use them
-    from myoivig.domain.records import PatientDossier
     from myoivig.outcomes.batch_io import BatchReport
 
 SHOWN_ISSUES = 20
 
 
 def _write_issue_file(report: BatchReport, path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "id", "field", "value", "reason"])
-        for issue, row_id in zip(report.issues, report.issue_ids, strict=True):
-            writer.writerow([issue.row + 1, row_id, issue.field, issue.value, issue.reason])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "id", "field", "value", "reason"])
+    for issue, row_id in zip(report.issues, report.issue_ids, strict=True):
+        writer.writerow([issue.row + 1, row_id, issue.field, issue.value, issue.reason])
+    write_text(path, buffer.getvalue(), newline="")
 
 
 def score(
@@ -52,10 +55,12 @@ def score(
     console = Console(stderr=True)
     started = time.perf_counter()
     try:
+        if errors is not None:
+            check_output(errors, {".csv"})
         report = score_file(input_path, out, ScoringSettings(enzyme_rule=enzyme_rule))
-    except BatchInputError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    except (BatchInputError, OutputPathError) as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE) from exc
     seconds = time.perf_counter() - started
     shown: list[dict[str, object]] = [
         {"row": i.row + 1, "id": rid, "field": i.field, "value": i.value, "reason": i.reason}
@@ -85,7 +90,7 @@ def score(
         if len(report.issues) > SHOWN_ISSUES:
             console.print(f"... {len(report.issues) - SHOWN_ISSUES} more; use --errors FILE")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REJECTED_INPUT)
 
 
 cohort_app = typer.Typer(
@@ -96,19 +101,19 @@ cohort_app = typer.Typer(
 
 def _dossiers() -> list[PatientDossier]:
     """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
-    from myoivig.store.repository import list_dossiers
+    from myoivig.outcomes import service
 
     store = open_store()
     try:
-        with store.session() as session:
-            dossiers = list_dossiers(session)
+        # The trial's cohort is the patients with published outcomes (not the demo clinic).
+        dossiers = [d for d in service.stored_dossiers(store) if d.reported_outcome]
     finally:
         store.dispose()
-    if not any(d.reported_outcome for d in dossiers):
-        Console(stderr=True).print(
+    if not dossiers:
+        terminal.console(stderr=True).print(
             "[red]error:[/red] no patient has a reported outcome; run `myoivig demo load` first"
         )
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     return dossiers
 
 
@@ -130,11 +135,12 @@ def cohort_table(
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
         return
     table = Table(title="Details of patients treated with IVIg and response to treatment")
-    for header in TABLE_HEADERS:
+    terminal.key_column(table, TABLE_HEADERS[0], [table_cells(r)[0] for r in rows])
+    for header in TABLE_HEADERS[1:]:
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*table_cells(row))
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = terminal.console()
     console.print(table)
     console.print(LEGEND)
     if any(r.prednisone_stopped_before_ivig for r in rows):
@@ -147,32 +153,42 @@ def cohort_summary_command(
 ) -> None:
     """Responders per diagnosis group with 95 % intervals, CK tests, AEs, and where the paper's
     text disagrees with its own table."""
-    from myoivig.outcomes.trial_report import cohort_summary
+    from myoivig.outcomes import service
+    from myoivig.outcomes.report_view import (
+        GROUP_LABELS,
+        adverse_event_table,
+        ck_summary_table,
+        myometry_summary_table,
+    )
 
-    source, claims = load_claims()
-    summary = cohort_summary(_dossiers(), source, claims)
+    summary = service.trial_cohort_summary(_dossiers())
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = terminal.console()
     console.print(
         f"{summary['patients']} patients, {summary['total_courses']} IVIg courses, "
         f"{summary['serious_adverse_events']} serious adverse events"
     )
-    table = Table(title=f"Responders ({summary['response_rule']})")
-    for column in ("group", "responders", "patients", "Clopper-Pearson 95 %", "Wilson 95 %"):
+    table = Table(title=f"Responders ({summary['response_rule']})", title_justify="left")
+    for column in ("Group", "Responders", "Clopper-Pearson 95 %", "Wilson 95 %"):
         table.add_column(column)
     groups = summary["groups"]
     assert isinstance(groups, dict)
     for name, g in groups.items():
         table.add_row(
-            name,
-            str(g["responders"]),
-            str(g["patients"]),
+            GROUP_LABELS.get(name, name),
+            f"{g['responders']} of {g['patients']}",
             _interval(g["clopper_pearson_95"]),
             _interval(g["wilson_95"]),
         )
     console.print(table)
+    for part in (
+        ck_summary_table(summary["ck"]),  # type: ignore[arg-type]
+        myometry_summary_table(summary["myometry_change_pct"]),  # type: ignore[arg-type]
+        adverse_event_table(summary["adverse_events"]),  # type: ignore[arg-type]
+    ):
+        console.print(part)
     discrepancies = summary["discrepancies"]
     assert isinstance(discrepancies, list)
     for entry in discrepancies:
@@ -189,53 +205,26 @@ def patient_outcomes_command(
 ) -> None:
     """One patient's outcomes from stored assessments: run-in baseline and trend, myometry,
     MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM deterioration."""
-    from myoivig.outcomes.patient_report import patient_outcomes
-    from myoivig.store.repository import RecordNotFoundError, load_dossier
+    from myoivig.outcomes import service
+    from myoivig.outcomes.report_view import patient_report_view
+    from myoivig.store.repository import RecordNotFoundError
 
     store = open_store()
     try:
-        with store.session() as session:
-            dossier = load_dossier(session, code)
+        report = service.patient_outcome_report(
+            store, code, baseline, ScoringSettings(enzyme_rule=enzyme_rule)
+        )
     except RecordNotFoundError as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
+        terminal.console(stderr=True).print(f"[red]error:[/red] {error}")
+        raise typer.Exit(ExitCode.USAGE) from error
     finally:
         store.dispose()
-    report = patient_outcomes(
-        code,
-        dossier.patient.diagnosis,
-        dossier.assessments,
-        baseline,
-        ScoringSettings(enzyme_rule=enzyme_rule),
-    )
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(
-        f"Patient {code}: {report['assessments']} assessments "
-        f"({report['run_in_assessments']} run-in)"
-    )
-    for name, part in report["run_in"].items():
-        if part["available"]:
-            console.print(
-                f"  run-in {name}: baseline {part['baseline']:.4g} ({part['method']} of "
-                f"{part['n_assessments']}), slope/month {part['slope_per_month']}, "
-                f"deteriorating: {part['deteriorating_during_run_in']}"
-            )
-            for warning in part["warnings"]:
-                console.print(f"    [yellow]warning:[/yellow] {warning}")
-    latest = report["latest"]
-    if latest is None:
-        console.print(f"  {report.get('note', '')}")
-        return
-    console.print(f"  latest {latest['assessment_date']} vs run-in:")
-    for name in ("myometry", "mrc", "functional", "ck", "tis_doi"):
-        part = dict(latest[name])
-        shown = {k: v for k, v in part.items() if k != "available"}
-        console.print(f"    {name}: {shown}")
-    console.print(f"    trial response: {latest['trial_response']}")
-    console.print(f"  ProDERM deterioration: {report['proderm_deterioration']}")
+    console = terminal.console()
+    for part in patient_report_view(report):
+        console.print(part)
 
 
 def _interval(bounds: object) -> str:

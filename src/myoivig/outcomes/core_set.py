@@ -16,8 +16,9 @@ from myoivig.domain.vocab import Enzyme
 from myoivig.outcomes.fixed_point import CLINICAL_SCALE, ENZYME_SCALE, to_fixed
 from myoivig.outcomes.tis_table import Population
 
-# Scale limits (research notes myositis_outcomes.md §1.4, §3.1, §4.1, §4.3): VAS 0-10 cm, HAQ-DI
-# 0-3, MMT-8 0-80 (unilateral) or 0-150 (bilateral).
+# Scale limits (Aggarwal 2017 criteria; Rider LG et al., Arthritis Care Res 2010;62:465-472 for
+# MMT-8; Rider 2011, Arthritis Care Res 63 Suppl 11:S118): VAS 0-10 cm, HAQ-DI 0-3, MMT-8 0-80
+# (unilateral) or 0-150 (bilateral).
 VAS_MAX = 10
 HAQ_MAX = 3
 MMT8_SCALES = (80, 150)
@@ -37,7 +38,7 @@ ENZYME_ORDER: tuple[Enzyme, ...] = (
 
 
 class EnzymeRule(StrEnum):
-    """How the TIS enzyme percent change is computed (uncertain in the sources, notes §1.4).
+    """How the TIS enzyme percent change is computed (the 2017 criteria do not define it).
 
     relative: (BL - FU) / BL x 100; the ULN only picks the most abnormal enzyme.
     uln_range: (BL - FU) / (k x ULN) x 100 with per-enzyme k (osgarion/myo_2025_iim, adults:
@@ -180,7 +181,7 @@ def require_valid(change: CoreSetChange) -> None:
 
 
 def most_abnormal_enzyme(change: CoreSetChange) -> Enzyme | None:
-    """The enzyme with the largest baseline/ULN ratio (notes §1.4); ties go to the earlier one.
+    """The enzyme with the largest baseline/ULN ratio (Aggarwal 2017); ties go to the earlier one.
 
     Only enzymes with a baseline value take part (the choice is made at baseline and kept for
     the follow-up). Ratios are compared exactly by cross-multiplying fixed-point integers.

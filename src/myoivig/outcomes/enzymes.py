@@ -1,8 +1,8 @@
 """Muscle enzymes: percent change and normalisation.
 
 Normalisation = the value is at or below the laboratory's upper limit of normal (common trial
-usage; research notes §5.2 mark it [U], no single IMACS definition). ULNs always come from the
-lab report (notes §5.1), never from a constant here.
+usage; IMACS gives no single definition). ULNs always come from the lab report (reference
+intervals differ between laboratories), never from a constant here.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Functional tasks: tasks gained or lost and the change in 30 m walk time.
 
-Mastaglia 1998 (seed 000, methods item 3): "The ability to stand up from the sitting position
+Mastaglia 1998 (methods item 3): "The ability to stand up from the sitting position
 without using the hands, to rise from the squatting position, and to climb stairs was measured,
 and a 30 m walk was timed." The paper does not define "functional improvement"; our rule (a
 documented setting): at least one task gained, or the 30 m walk faster by at least
 `walk_improvement_pct` (default 20 %, the IMACS consensus for a clinically meaningful change,
-Rider 2011, notes §4.3, applied by analogy), and no task lost.
+Rider LG et al., Arthritis Care Res 2011;63 Suppl 11:S118, applied by analogy), and no task lost.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """IMACS 2004 preliminary definition of improvement (DOI) for adult and juvenile myositis.
 
 Source: Rider LG, Giannini EH, Brunner HI, et al. International consensus on preliminary
-definitions of improvement in adult and juvenile myositis. Arthritis Rheum 2004;50:2281-2290
-(research notes myositis_outcomes.md §2.1): "3 of any 6 of the core set measures improved by
+definitions of improvement in adult and juvenile myositis. Arthritis Rheum 2004;50:2281-2290:
+"3 of any 6 of the core set measures improved by
 >=20 %, with no more than 2 worse by >=25 % (which could not include manual muscle testing)".
 
 Choices (documented in docs/outcomes.md):
-- percent change is relative to baseline: (BL - FU)/BL, for MMT-8 (FU - BL)/BL [notes: P];
+- percent change is relative to baseline: (BL - FU)/BL, for MMT-8 (FU - BL)/BL (not stated in the
+  abstract; the reading of Rider 2004's tables);
 - a lower-is-better measure at baseline 0 cannot improve and counts as worse when FU > 0; an
-  MMT-8 of 0 at baseline counts as improved when FU > 0 [notes: U, our rule];
+  MMT-8 of 0 at baseline counts as improved when FU > 0 (our rule; the source is silent);
 - the enzyme is the most abnormal one at baseline (as for the TIS);
 - with missing measures the answer is True/False only when every possible value of the missing
   measures gives the same answer, otherwise None (undetermined).

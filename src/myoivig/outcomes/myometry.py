@@ -1,6 +1,6 @@
 """Myometry: mean isometric force, percent change from baseline and the paired t test.
 
-Mastaglia 1998 (seed 000, methods item 1): bilateral myometry of shoulder abductors, elbow
+Mastaglia 1998 (methods item 1): bilateral myometry of shoulder abductors, elbow
 extensors, hip flexors and knee extensors; "The force in Newtons for these muscle groups was
 averaged and the mean percentage change before IVIg and after IVIg was calculated. A paired t
 test was performed to determine the statistical significance of changes after IVIg." The table
@@ -33,6 +33,7 @@ class MyometryChange:
     t_statistic: float | None
     p_value: float | None  # None when the test is undefined (< 2 pairs, constant differences)
     significant: bool | None
+    t_test_note: str | None = None  # why the paired t test is undefined, when it is
 
 
 def site_forces(
@@ -90,9 +91,26 @@ def myometry_change(before: Mapping[Site, float], after: Mapping[Site, float]) -
     pct = (mean_after - mean_before) / mean_before * 100
     t_stat: float | None = None
     p_value: float | None = None
-    diffs = [y - x for x, y in zip(xs, ys, strict=True)]
-    if len(sites) >= 2 and len(set(diffs)) > 1:
+    note = paired_t_undefined([y - x for x, y in zip(xs, ys, strict=True)])
+    if note is None:
         result = stats.ttest_rel(ys, xs)
         t_stat, p_value = float(result.statistic), float(result.pvalue)
     significant = None if p_value is None else p_value < SIGNIFICANCE_LEVEL
-    return MyometryChange(sites, mean_before, mean_after, pct, t_stat, p_value, significant)
+    return MyometryChange(sites, mean_before, mean_after, pct, t_stat, p_value, significant, note)
+
+
+def paired_t_undefined(diffs: Sequence[float]) -> str | None:
+    """Why a paired t test on these differences is undefined, or None when it is defined.
+
+    Differences that agree to within floating-point rounding (1e-9 of their size) have zero
+    variance: t would be a rounding artefact such as 1.6e16, so no t or p is reported.
+    """
+    if len(diffs) < 2:
+        return "paired t test undefined: fewer than 2 muscle group/side pairs"
+    scale = max(1.0, max(abs(d) for d in diffs))
+    if max(diffs) - min(diffs) <= 1e-9 * scale:
+        return (
+            "paired t test undefined: the change is the same at every site "
+            "(zero variance of the differences)"
+        )
+    return None

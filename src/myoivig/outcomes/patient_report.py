@@ -1,7 +1,7 @@
 """One patient's outcomes computed from stored assessments (not from reported summaries).
 
 The trial compared each patient with a run-in baseline of at least three assessments before IVIg
-(Mastaglia 1998, seed 000). This report applies the engine's rules to a stored dossier:
+(Mastaglia 1998). This report applies the engine's rules to a stored dossier:
 - run-in baseline and trend (mean by default) for the mean myometry force, the MMT-8 total and
   CK, with the trial's warning when fewer than three run-in assessments exist;
 - for each measure, the most recent treatment/follow-up assessment that has it against the

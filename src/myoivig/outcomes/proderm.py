@@ -1,8 +1,8 @@
 """Confirmed deterioration as used in the ProDERM trial (IVIg in dermatomyositis).
 
 Source: ProDERM safety paper, Fig. 1 legend, Arthritis Res Ther 2023,
-doi:10.1186/s13075-023-03232-2 (research notes myositis_outcomes.md §2.2). Deterioration is a
-change from baseline meeting one of, on two consecutive visits:
+doi:10.1186/s13075-023-03232-2; trial: Aggarwal R et al., N Engl J Med 2022;387:1264-1278.
+Deterioration is a change from baseline meeting one of, on two consecutive visits:
   (a) physician global activity VAS worse by >=2 cm AND MMT-8 worse by >=20 %;
   (b) extramuscular global activity VAS worse by >=2 cm;
   (c) any 3 of the 5 core set measures other than enzymes worse by >=30 %.
@@ -152,7 +152,7 @@ def confirmed_deterioration(
     )
 
 
-PRIMARY_TIS_THRESHOLD = 20  # ProDERM primary endpoint: TIS >= 20 at week 16 (notes §1.6)
+PRIMARY_TIS_THRESHOLD = 20  # ProDERM primary endpoint: TIS >= 20 at week 16 (Aggarwal, NEJM 2022)
 
 
 def proderm_responder(

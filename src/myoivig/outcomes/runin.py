@@ -1,7 +1,7 @@
 """Run-in baseline and trend.
 
 The trial took at least three assessments over a 3-month run-in before IVIg and compared later
-assessments with that baseline (Mastaglia 1998, seed 000: "Data from at least three assessments
+assessments with that baseline (Mastaglia 1998: "Data from at least three assessments
 before commencement of IVIg therapy were available in all patients"). The run-in trend answers
 "was the patient still deteriorating?" (the trial's entry condition).
 """

@@ -1,13 +1,15 @@
 """Manual muscle grades: the trial's MRC improvement rule and MMT-8 totals.
 
-- Mastaglia 1998 (seed 000, methods item 2): "Bilateral grading of the same muscle groups was
+- Mastaglia 1998 (methods item 2): "Bilateral grading of the same muscle groups was
   carried out using a 10 level modified MRC scale. A change of at least one level in at least
   four muscle groups was required to record an improvement in MRC grades." Grades are stored on
-  the Kendall 0-10 scale (research notes §3.2), one level = one Kendall step.
+  the Kendall 0-10 scale (IMACS Form 04 key to muscle grading,
+  after Kendall FP, Muscles: Testing and Function, 4th ed. 1993), one level = one Kendall step.
   Whether a "muscle group" is one side or both is not stated: `MrcCounting` is a setting;
   the default counts each graded side separately (8 bilateral values for 4 groups).
-- MMT-8 (IMACS Form 04; Rider 2010; notes §3.1): unilateral total 0-80 (8 groups, right side,
-  left when the right is not tested), bilateral total 0-150 (neck flexors once + 7 groups x 2).
+- MMT-8 (IMACS Form 04; Rider LG et al., Arthritis Care Res 2010;62:465): unilateral total 0-80 (8
+  groups, right side, left when the right is not tested), bilateral total 0-150 (neck flexors once +
+  7 groups x 2).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """The 2016 ACR/EULAR Total Improvement Score (TIS) for one patient, adult or juvenile.
 
-Percent change is "absolute": the change as a percentage of the instrument's full scale (VAS
-10 cm, HAQ 3, MMT-8 80 or 150), signed so that improvement is positive (research notes
-myositis_outcomes.md §1.4). The enzyme percent change follows `ScoringSettings.enzyme_rule`.
-Every comparison with a band edge is made on fixed-point integers (fixed_point.py), so an exact
-15 % change scores in the >5-15 % band.
+Percent change is "absolute": the change as a percentage of the instrument's full scale (VAS 10 cm,
+HAQ 3, MMT-8 80 or 150), signed so that improvement is positive (Aggarwal R et al., Arthritis
+Rheumatol 2017;69:898-910; the IMACS calculators ask for each scale's maximum). The enzyme percent
+change follows `ScoringSettings.enzyme_rule`. Every comparison with a band edge is made on
+fixed-point integers (fixed_point.py), so an exact 15 % change scores in the >5-15 % band.
 
-Missing measures (notes §1.4, uncertain): a missing measure is not scored as 0. The result
+Missing measures (the 2017 criteria do not say): a missing measure is not scored as 0. The result
 carries the lowest possible TIS (the missing follow-up or baseline takes its worst value: 0
 points) and the highest possible TIS (the missing value takes its best value given what is
 known, or the measure's maximum when nothing is known). `tis` and `category` are set only when

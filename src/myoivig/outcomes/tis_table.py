@@ -5,8 +5,8 @@ College of Rheumatology/European League Against Rheumatism criteria for minimal,
 major clinical response in adult dermatomyositis and polymyositis. Arthritis Rheumatol
 2017;69(5):898-910, doi:10.1002/art.40064; and Rider LG, Aggarwal R, et al. ... juvenile
 dermatomyositis. Arthritis Rheumatol 2017;69(5):911-923, doi:10.1002/art.40060, Table 3 (read at
-https://pmc.ncbi.nlm.nih.gov/articles/PMC5577002/table/T3; research notes myositis_outcomes.md
-§1.3). One points table serves adults and juveniles; only the thresholds differ (§1.2, §1.5).
+https://pmc.ncbi.nlm.nih.gov/articles/PMC5577002/table/T3). One points table serves adults and
+juveniles; only the thresholds differ.
 
 Bands are lower-exclusive and upper-inclusive: the first band is "worsening to 5 % improvement"
 (MMT: to 2 %), then ">5-15 %", ">15-25 %", ">25-40 %", ">40 %" (MMT: 2/10/20/30). Points are

@@ -104,7 +104,7 @@ class DossierLike(Protocol):
 
 GROUPS = ("isolated_dm_pm", "overlap", "ibm")
 
-# Abbreviations as in the paper's table legend (seed 000); the rest follow common usage.
+# Abbreviations as in the paper's table legend (Mastaglia 1998); the rest follow common usage.
 DIAGNOSIS_ABBREVIATIONS = {
     Diagnosis.DERMATOMYOSITIS: "DM",
     Diagnosis.POLYMYOSITIS: "PM",

@@ -1,11 +1,12 @@
 """Continuation advice after each course, following the trial's stopping rules.
 
-Mastaglia et al. 1998 (seed 000): treatment "was continued until there was no further
-improvement and the patient's condition remained stable over two successive monthly assessments,
-or for a minimum of two courses if there was no improvement"; "if there is no improvement after
-the third course of treatment it is reasonable to discontinue therapy"; IBM patients gained no
-functional benefit. The taper suggestion follows Ontario (reduce to the minimum effective dose)
-and ProDERM (step down to 1 g/kg when stable) [C] notes §4.1. Every threshold is a setting.
+Mastaglia et al. 1998 (J Neurol Neurosurg Psychiatry 65:107-110): treatment "was continued
+until there was no further improvement and the patient's condition remained stable over two
+successive monthly assessments, or for a minimum of two courses if there was no improvement";
+"if there is no improvement after the third course of treatment it is reasonable to discontinue
+therapy"; IBM patients gained no functional benefit. The taper suggestion follows Ontario (reduce
+to the minimum effective dose) and ProDERM (step down to 1 g/kg when stable) [C]; references in
+docs/sources.md. Every threshold is a setting.
 """
 
 from __future__ import annotations
@@ -25,17 +26,23 @@ from myoivig.protocol.improvement import (
 )
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
-SRC_TRIAL_METHODS = "Mastaglia et al. 1998 (seed 000), methods: continuation and minimum courses"
+SRC_TRIAL_METHODS = (
+    "Mastaglia et al., J Neurol Neurosurg Psychiatry 1998;65:107-110, methods: continuation "
+    "and minimum courses"
+)
 SRC_TRIAL_DISCUSSION = (
-    "Mastaglia et al. 1998 (seed 000), discussion: stop if no improvement after the third course"
+    "Mastaglia et al., J Neurol Neurosurg Psychiatry 1998;65:107-110, discussion: stop if no "
+    "improvement after the third course"
 )
 SRC_TAPER = (
-    "Ontario IGUM (reduce to the minimum effective dose); ProDERM step-down to 1 g/kg when "
-    "stable [C] notes §4.1"
+    "Ontario IVIG utilization guideline, inflammatory myopathies (reduce to the minimum "
+    "effective dose); ProDERM (Aggarwal et al., N Engl J Med 2022;387:1264-78) step-down to "
+    "1 g/kg when stable"
 )
 SRC_IBM = (
     "Mastaglia 1998: none of 5 IBM patients improved functionally; NBA: IBM weakness evidence 2b, "
-    "long-term treatment not justified (notes §4.1)"
+    "long-term treatment not justified (NBA Criteria for the clinical use of immunoglobulin, "
+    "inclusion body myositis)"
 )
 
 

@@ -1,7 +1,12 @@
 """Dosing weight: actual, ideal (Devine) and adjusted body weight.
 
 Immunoglobulin distributes into body water rather than fat, so obese patients are dosed on an
-adjusted weight (NBA BloodSTAR calculator [C], notes §2.3).
+adjusted weight (NBA BloodSTAR IBW/adjusted-weight calculator [C]; see docs/sources.md).
+
+The rule is continuous in height and weight (no dose cliffs): below Devine's 60-inch anchor the
+ideal weight is held at its anchor value instead of switching to the actual weight, and the
+switch from actual to adjusted weight at the obesity BMI is blended over a narrow BMI band
+(`obesity_transition_bmi`) instead of happening in one step. See docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from myoivig.domain.vocab import Sex
 from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings, WeightPolicy
 
-# 1 cm = 0.393701 in, as the NBA calculator converts [C] notes §2.3.
+# 1 cm = 0.393701 in, as the NBA BloodSTAR calculator converts [C].
 INCHES_PER_CM = 0.393701
-# Devine: men 50 kg, women 45.5 kg, plus 2.3 kg per inch over 60 inches [C] notes §2.3.
+# Devine 1974 (Drug Intell Clin Pharm 8:650): men 50 kg, women 45.5 kg, plus 2.3 kg per inch over
+# 60 inches [C], as used by the NBA BloodSTAR calculator.
 DEVINE_BASE_KG = {Sex.MALE: 50.0, Sex.FEMALE: 45.5}
 DEVINE_KG_PER_INCH = 2.3
 DEVINE_ANCHOR_IN = 60.0
@@ -64,11 +70,16 @@ def bmi(weight_kg: float, height_cm: float) -> float:
 
 
 def ideal_body_weight_kg(sex: Sex, height_cm: float) -> float:
-    """Devine ideal body weight; undefined for sex `X`, so that raises."""
+    """Devine ideal body weight; undefined for sex `X`, so that raises.
+
+    Below the 60-inch anchor the formula is not extrapolated (Ontario does not apply it there):
+    the ideal weight is held at its anchor value (50 / 45.5 kg), which keeps the dosing weight
+    continuous at 152.4 cm instead of jumping to the actual weight [D].
+    """
     check_height(height_cm)
     if sex not in DEVINE_BASE_KG:
         raise PlanningError("sex", str(sex), "Devine ideal weight needs sex F or M")
-    inches = height_cm * INCHES_PER_CM
+    inches = max(height_cm * INCHES_PER_CM, DEVINE_ANCHOR_IN)
     return DEVINE_BASE_KG[sex] + DEVINE_KG_PER_INCH * (inches - DEVINE_ANCHOR_IN)
 
 
@@ -115,23 +126,34 @@ def dosing_weight(
         )
     if ideal is None or adjusted is None:
         raise PlanningError("sex", str(sex), "Devine ideal weight needs sex F or M")
-    if height_cm < settings.devine_min_height_cm:
-        return result(
-            weight_kg,
-            WeightBasis.ACTUAL,
-            f"height below {settings.devine_min_height_cm:g} cm: Devine not applied, actual weight",
-        )
+    short = height_cm < settings.devine_min_height_cm
+    anchor = (
+        f"; height below {settings.devine_min_height_cm:g} cm: Devine held at its 60-inch value"
+        if short
+        else ""
+    )
     if policy is WeightPolicy.IDEAL:
         chosen, basis = ideal, WeightBasis.IDEAL
     else:
         chosen, basis = adjusted, WeightBasis.ADJUSTED
     if chosen >= weight_kg:
         return result(
-            weight_kg, WeightBasis.ACTUAL, f"{basis} weight >= actual: actual weight used"
+            weight_kg, WeightBasis.ACTUAL, f"{basis} weight >= actual: actual weight used{anchor}"
+        )
+    band = settings.obesity_transition_bmi
+    if policy is WeightPolicy.ADJUSTED_IF_OBESE and body_mass_index < settings.obesity_bmi + band:
+        share = (body_mass_index - settings.obesity_bmi) / band
+        blended = weight_kg + share * (chosen - weight_kg)
+        return result(
+            blended,
+            WeightBasis.ADJUSTED,
+            f"BMI {body_mass_index:.1f} in the transition band {settings.obesity_bmi:g}-"
+            f"{settings.obesity_bmi + band:g}: {share:.0%} of the way from actual to adjusted "
+            f"weight{anchor}",
         )
     why = (
         f"BMI {body_mass_index:.1f} > {settings.obesity_bmi:g}: adjusted weight"
         if policy is WeightPolicy.ADJUSTED_IF_OBESE
         else f"policy: {basis} weight"
     )
-    return result(chosen, basis, why)
+    return result(chosen, basis, why + anchor)

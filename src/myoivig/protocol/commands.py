@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+import os
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,21 +12,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
-from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
+from myoivig.domain.records import PatientDossier
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, patient_label
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
+from myoivig.exit_codes import ExitCode
 from myoivig.protocol.calendar_export import to_ics
 from myoivig.protocol.catalogue import load_catalogue
+from myoivig.protocol.dossier import advise_dossier
 from myoivig.protocol.errors import PlanningError, ProtocolError
 from myoivig.protocol.planner import CoursePlan, PlanRequest, plan_course
 from myoivig.protocol.regimens import CourseKind, load_regimens
-from myoivig.protocol.report import advice_dict, alert_dict, plan_dict
-from myoivig.protocol.safety import Risk
+from myoivig.protocol.report import advice_dict, outcome_dict
+from myoivig.protocol.safety import Alert, Risk
 from myoivig.protocol.schedule import build_schedule
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 from myoivig.protocol.settings_file import load_settings
 
 if TYPE_CHECKING:  # heavy modules load inside the commands that use them
-    from myoivig.domain.records import PatientDossier
+    from myoivig.protocol.service import PlanOutcome
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -36,7 +41,50 @@ protocol_app = typer.Typer(help="IVIg protocol engine: products, regimens, sched
 
 def _fail(exc: ProtocolError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}. Nothing was planned.")
-    return typer.Exit(code=2)
+    return typer.Exit(code=ExitCode.USAGE)
+
+
+def _actor() -> str:
+    """Who is planning: --actor, else $MYOIVIG_ACTOR, else $USER (as the clinic commands do)."""
+    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
+
+
+OverrideOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--override",
+        help='Go on despite a blocking alert: CODE="reason" (repeat per code; reason required)',
+    ),
+]
+PrePregnancyOption = Annotated[
+    float | None, typer.Option(help="Pre-pregnancy weight in kg: the dosing basis when pregnant")
+]
+VaccineGivenOption = Annotated[
+    str | None, typer.Option(help="Date of the last live attenuated vaccine (ISO)")
+]
+VaccineDueOption = Annotated[
+    str | None, typer.Option(help="Date a live attenuated vaccine is due (ISO)")
+]
+RoundingOption = Annotated[
+    Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
+]
+SettingsOption = Annotated[
+    Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+]
+RuledOutOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated questions asked and answered no, e.g. fructose_intolerance"),
+]
+
+
+def _parse_diagnosis(text: str) -> Diagnosis | None:
+    if text.strip().lower() == "unknown":
+        return None
+    try:
+        return Diagnosis(text.strip().lower())
+    except ValueError:
+        known = ", ".join([d.value for d in Diagnosis] + ["unknown"])
+        raise PlanningError("diagnosis", text, f"unknown diagnosis; known: {known}") from None
 
 
 def _settings(path: Path | None, rounding: Rounding | None) -> ProtocolSettings:
@@ -45,7 +93,7 @@ def _settings(path: Path | None, rounding: Rounding | None) -> ProtocolSettings:
     return settings if rounding is None else settings.model_copy(update={"rounding": rounding})
 
 
-def _parse_risks(text: str | None) -> frozenset[Risk]:
+def _parse_risks(text: str | None, field: str = "risk") -> frozenset[Risk]:
     if not text:
         return frozenset()
     out = set()
@@ -56,7 +104,7 @@ def _parse_risks(text: str | None) -> frozenset[Risk]:
             out.add(Risk(item))
         except ValueError:
             known = ", ".join(r.value for r in Risk)
-            raise PlanningError("risk", item, f"unknown risk; known: {known}") from None
+            raise PlanningError(field, item, f"unknown risk; known: {known}") from None
     return frozenset(out)
 
 
@@ -64,8 +112,38 @@ def _emit(data: dict[str, Any]) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_plan(plan: CoursePlan) -> None:
-    """Readable plan for the terminal."""
+COLOURS = {"block": "red", "ask": "magenta", "warning": "yellow", "info": "cyan"}
+
+
+def _print_alert(a: Alert) -> None:
+    c = COLOURS[a.severity.value]
+    console.print(f"[{c}]{a.severity.value.upper()}[/{c}] {a.code}: {a.message}")
+    console.print(f"    source: {a.source}")
+
+
+def print_blocked(outcome: PlanOutcome) -> None:
+    """A blocked plan: the blocking alerts first, no dose, vial or pump-rate table."""
+    plan = outcome.plan
+    codes = ", ".join(outcome.blocking_codes)
+    console.print(
+        f"[bold red]NOT READY TO GIVE[/bold red] — {plan.regimen.name}, "
+        f"{plan.request.course.value} course: blocked by {codes}"
+    )
+    for a in outcome.blocking_alerts:
+        _print_alert(a)
+    console.print(
+        "No dose, vials or pump rates are shown. Resolve each blocking alert (record the "
+        'missing answer) or override it with --override CODE="reason".'
+    )
+    rest = [a for a in outcome.alerts if a not in outcome.blocking_alerts]
+    if rest:
+        console.print("Other alerts:")
+        for a in rest:
+            _print_alert(a)
+
+
+def print_plan(plan: CoursePlan, outcome: PlanOutcome | None = None) -> None:
+    """Readable plan for the terminal (only for a plan that is not blocked)."""
     w = plan.weight
     console.print(f"[bold]{plan.regimen.name}[/bold] — {plan.request.course.value} course")
     product = plan.product.name if plan.product else "not chosen"
@@ -100,15 +178,37 @@ def print_plan(plan: CoursePlan) -> None:
             )
         console.print(table)
         console.print(f"Expected duration per day: {first.duration_h:.1f} h")
-    colours = {"block": "red", "warning": "yellow", "info": "cyan"}
-    for a in plan.alerts:
-        c = colours[a.severity.value]
-        console.print(f"[{c}]{a.severity.value.upper()}[/{c}] {a.code}: {a.message}")
-        console.print(f"    source: {a.source}")
+    overridden = {o.code: o for o in outcome.overrides} if outcome else {}
+    for a in outcome.alerts if outcome else plan.alerts:
+        if a.code in overridden:
+            console.print(
+                f"[red]OVERRIDDEN {a.severity.value.upper()}[/red] {a.code}: {a.message}\n"
+                f"    reason: {overridden[a.code].reason}\n    source: {a.source}"
+            )
+        else:
+            _print_alert(a)
+
+
+def _finish(outcome: PlanOutcome, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    """Print the outcome; a blocked plan ends with exit code 3 (JSON still has the plan)."""
+    if as_json:
+        _emit({**(extra or {}), **outcome_dict(outcome)})
+    elif outcome.blocked:
+        print_blocked(outcome)
+    else:
+        print_plan(outcome.plan, outcome)
+    if outcome.blocked:
+        raise typer.Exit(code=ExitCode.BLOCKED)
 
 
 def dose(
     regimen: Annotated[str, typer.Option(help="Named regimen or e.g. 2g/kg")],
+    diagnosis: Annotated[
+        str,
+        typer.Option(
+            help="Required: dermatomyositis, polymyositis, ... or unknown (asks; DM cap applies)"
+        ),
+    ],
     product: Annotated[str | None, typer.Option(help="Product key, e.g. octagam-10")] = None,
     sex: Annotated[Sex | None, typer.Option(help="F or M (X: no Devine ideal weight)")] = None,
     age: Annotated[int | None, typer.Option(help="Age in years")] = None,
@@ -118,21 +218,30 @@ def dose(
     course: Annotated[CourseKind, typer.Option(help="Which course of the regimen")] = (
         CourseKind.INDUCTION
     ),
-    rounding: Annotated[
-        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
-    ] = None,
+    rounding: RoundingOption = None,
     risk: Annotated[str | None, typer.Option(help="Comma-separated risk factors")] = None,
     iga_g_per_l: Annotated[float | None, typer.Option(help="Serum IgA (g/L)")] = None,
     anti_iga: Annotated[AntibodyResult | None, typer.Option(help="Anti-IgA antibodies")] = None,
     egfr: Annotated[float | None, typer.Option(help="eGFR mL/min/1.73 m2")] = None,
     blood_group: Annotated[BloodGroup | None, typer.Option(help="ABO group")] = None,
     start_date: Annotated[str | None, typer.Option(help="Course start date (ISO)")] = None,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+    ruled_out: RuledOutOption = None,
+    previous_weight_kg: Annotated[
+        float | None, typer.Option(help="Last recorded weight (checks slips and jumps)")
     ] = None,
+    pre_pregnancy_weight_kg: PrePregnancyOption = None,
+    live_vaccine_given: VaccineGivenOption = None,
+    live_vaccine_due: VaccineDueOption = None,
+    override: OverrideOption = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Plan one IVIg course: dosing weight, grams, vials, rate steps and safety alerts."""
+    """Plan one IVIg course: dosing weight, grams, vials, rate steps and safety alerts.
+
+    Exit codes: 0 ready, 2 bad option, 3 blocked by a safety alert (nothing shown as ready).
+    """
+    from myoivig.protocol.service import parse_override, plan_request
+
     try:
         start = _parse_date("start_date", start_date)
         request = PlanRequest(
@@ -150,16 +259,20 @@ def dose(
             blood_group=blood_group,
             risks=_parse_risks(risk),
             start_date=start,
+            diagnosis=_parse_diagnosis(diagnosis),
+            ruled_out=_parse_risks(ruled_out, "ruled_out"),
+            previous_weight_kg=previous_weight_kg,
+            pre_pregnancy_weight_kg=pre_pregnancy_weight_kg,
+            live_vaccine_given=_parse_date("live_vaccine_given", live_vaccine_given),
+            live_vaccine_due=_parse_date("live_vaccine_due", live_vaccine_due),
         )
         if weight_kg is None:
             raise PlanningError("weight_kg", None, "required for the dose command")
-        plan = plan_course(request, settings=_settings(settings_file, rounding))
+        overrides = tuple(parse_override(o) for o in override or [])
+        outcome = plan_request(request, overrides, _settings(settings_file, rounding))
     except ProtocolError as exc:
         raise _fail(exc) from exc
-    if as_json:
-        _emit(plan_dict(plan))
-    else:
-        print_plan(plan)
+    _finish(outcome, as_json)
 
 
 def _parse_date(field: str, text: str | None) -> date | None:
@@ -241,6 +354,12 @@ def schedule(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Dated infusion days for induction plus maintenance courses; optional .ics export."""
+    if ics is not None:
+        try:
+            check_output(ics, {".ics"})
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     try:
         first = _parse_date("start", start)
         assert first is not None
@@ -281,7 +400,11 @@ def schedule(
     except ProtocolError as exc:
         raise _fail(exc) from exc
     if ics is not None:
-        ics.write_text(to_ics(courses, patient, product_name), encoding="utf-8", newline="")
+        try:
+            write_text(ics, to_ics(courses, patient, product_name), newline="")
+        except OutputPathError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(ExitCode.USAGE) from exc
     rows = [
         {
             "course": c.number,
@@ -311,7 +434,7 @@ def _load(code: str) -> PatientDossier:
             return load_dossier(session, code)
     except RecordNotFoundError as exc:
         err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
-        raise typer.Exit(code=2) from exc
+        raise typer.Exit(code=ExitCode.USAGE) from exc
     finally:
         store.dispose()
 
@@ -324,53 +447,80 @@ def plan(
     ),
     course: Annotated[CourseKind | None, typer.Option(help="Default: next course kind")] = None,
     days: Annotated[int | None, typer.Option(help="Infusion days")] = None,
-    rounding: Annotated[
-        Rounding | None, typer.Option(help="none, 5g or vials (default: the settings')")
-    ] = None,
+    rounding: RoundingOption = None,
     risk: Annotated[str | None, typer.Option(help="Extra comma-separated risk factors")] = None,
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
+    ruled_out: RuledOutOption = None,
+    weight_kg: Annotated[
+        float | None, typer.Option(help="Today's weight (default: last recorded)")
     ] = None,
+    height_cm: Annotated[
+        float | None, typer.Option(help="Today's height (default: recorded)")
+    ] = None,
+    pre_pregnancy_weight_kg: PrePregnancyOption = None,
+    live_vaccine_given: VaccineGivenOption = None,
+    live_vaccine_due: VaccineDueOption = None,
+    override: OverrideOption = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="Who plans/overrides (default: $MYOIVIG_ACTOR, else $USER)"),
+    ] = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Plan the next course of a stored patient; missing weight/height are reported, not guessed."""
-    from myoivig.protocol.dossier import facts_from_dossier
+    """Plan the next course of a stored patient; missing weight/height are reported, not guessed.
 
-    dossier = _load(code)
+    Overrides are written to the audit trail with the actor. Exit codes: 0 ready, 2 bad option
+    or unknown patient, 3 blocked by a safety alert.
+    """
+    from myoivig.protocol.service import (
+        OverrideError,
+        PatientPlanOptions,
+        parse_override,
+        plan_patient,
+    )
+    from myoivig.store.repository import RecordNotFoundError
+
     try:
-        facts = facts_from_dossier(
-            dossier,
-            regimen,
-            load_catalogue(),
+        options = PatientPlanOptions(
+            regimen=regimen,
             product=product,
             course=course,
             days=days,
             extra_risks=_parse_risks(risk),
+            ruled_out=_parse_risks(ruled_out, "ruled_out"),
+            weight_kg=weight_kg,
+            height_cm=height_cm,
+            pre_pregnancy_weight_kg=pre_pregnancy_weight_kg,
+            live_vaccine_given=_parse_date("live_vaccine_given", live_vaccine_given),
+            live_vaccine_due=_parse_date("live_vaccine_due", live_vaccine_due),
         )
-        result = plan_course(facts.request, settings=_settings(settings_file, rounding))
+        overrides = tuple(parse_override(o) for o in override or [])
+        settings = _settings(settings_file, rounding)
     except ProtocolError as exc:
         raise _fail(exc) from exc
-    order = {"block": 0, "warning": 1, "info": 2}
-    alerts = sorted([*result.alerts, *facts.alerts], key=lambda a: order[a.severity.value])
-    if as_json:
-        data = plan_dict(result)
-        data["alerts"] = [alert_dict(a) for a in alerts]
-        _emit({"patient_code": code, "weight_source": facts.weight_source, **data})
-        return
-    console.print(f"Patient {code} ({dossier.patient.diagnosis.value})")
-    print_plan(replace(result, alerts=tuple(alerts)))
+    store = open_store()
+    try:
+        outcome = plan_patient(store, code, options, overrides, actor or _actor(), settings)
+    except RecordNotFoundError as exc:
+        err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
+        raise typer.Exit(code=ExitCode.USAGE) from exc
+    except (OverrideError, ProtocolError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        store.dispose()
+    if not as_json:
+        diagnosis = outcome.diagnosis.value if outcome.diagnosis else "diagnosis unknown"
+        label = f"{code} ({SYNTHETIC_LABEL})" if outcome.synthetic else code
+        console.print(f"Patient {label} ({diagnosis})")
+    _finish(outcome, as_json, {"patient_code": code})
 
 
 def advise_cmd(
     code: Annotated[str, typer.Argument(help="Patient code")],
-    settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="YAML file of protocol settings")
-    ] = None,
+    settings_file: SettingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Continuation advice for a stored patient, naming the rule that fired."""
-    from myoivig.protocol.dossier import advise_dossier
-
     try:
         settings = _settings(settings_file, None)
     except ProtocolError as exc:
@@ -382,7 +532,10 @@ def advise_cmd(
     if as_json:
         _emit(data)
         return
-    console.print(f"Patient {code}: [bold]{advice.action.value}[/bold] (rule {advice.rule})")
+    console.print(
+        f"Patient {patient_label(dossier.patient)}: [bold]{advice.action.value}[/bold] "
+        f"(rule {advice.rule})"
+    )
     console.print(advice.message)
     console.print(f"    source: {advice.source}")
     for message in advice.flag_messages:

@@ -251,7 +251,8 @@ def _check_limits(
                 f"weight ({weight_kg:g} kg), above the protocol limit of "
                 f"{settings.max_course_dose_g_per_kg:g} g/kg per course: the trial's fixed "
                 "dose is about 2 g/kg only for a ~75 kg patient; consider a g/kg regimen.",
-                "Mastaglia 1998 (seed 000), methods: 30 g/day (about 2 g/kg); protocol setting "
+                "Mastaglia et al. 1998 (J Neurol Neurosurg Psychiatry 65:107-110), methods: "
+                "30 g/day (about 2 g/kg); protocol setting "
                 "max_course_dose_g_per_kg",
             )
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from myoivig.domain.records import LabResult, PatientDossier
+from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, LabTest
 from myoivig.protocol.advice import Advice, advise
 from myoivig.protocol.catalogue import Catalogue
@@ -88,6 +89,8 @@ def facts_from_dossier(
                 "patient record (adverse events)",
             )
         )
+    if is_synthetic(patient):
+        alerts.append(synthetic_alert())
     if patient.birth_year is None and patient.age_at_entry is not None:
         alerts.append(
             Alert(
@@ -116,8 +119,19 @@ def facts_from_dossier(
         blood_group=blood_group,
         risks=extra_risks,
         start_date=today,
+        diagnosis=patient.diagnosis,
     )
     return DossierFacts(request, tuple(alerts), weight_source)
+
+
+def synthetic_alert() -> Alert:
+    """Shown with every plan of a generated patient: demo data, never a prescription."""
+    return Alert(
+        Severity.WARNING,
+        "synthetic_patient",
+        f"{SYNTHETIC_LABEL}: generated demo data. This plan is an example, not a prescription.",
+        "patient record (source)",
+    )
 
 
 def course_starts(dossier: PatientDossier) -> tuple[list[date], int]:
@@ -147,6 +161,12 @@ def advise_dossier(
             courses_given=len(dossier.courses),
         )
     advice = advise(starts, dossier.assessments, diagnosis, rule, settings)
+    if is_synthetic(dossier.patient):
+        advice = replace(
+            advice,
+            flags=(*advice.flags, "synthetic_patient"),
+            flag_messages=(*advice.flag_messages, f"{SYNTHETIC_LABEL}: generated demo data."),
+        )
     if undated:
         return replace(
             advice,

@@ -5,7 +5,7 @@ functions (`myoivig.outcomes.strength_grades.mrc_improvement` and
 `myoivig.outcomes.functional.functional_change`), so the clinic and the research reports judge
 improvement the same way. Advice accepts any `ImprovementRule`, so a site can plug in another.
 
-Trial rule (Mastaglia 1998, seed 000, methods): MRC grades improved when at least one level on the
+Trial rule (Mastaglia 1998, methods): MRC grades improved when at least one level on the
 10-level Kendall scale is gained in at least four muscle groups (each side counted separately,
 the outcome engine's default); functional improvement when a task becomes possible or the 30 m
 walk is at least 20 % faster, with no task lost (the outcome engine's documented setting).

@@ -1,8 +1,9 @@
 """Per-day infusion rate schedule: titration steps in mL/kg/min and pump mL/h.
 
-Pump rate (mL/h) = dosing weight (kg) x rate (mL/kg/min) x 60 (the Octagam US DM page gives this
-formula [C], notes §0). Rates start low and rise at fixed intervals to a maximum that is lowered
-for patients at risk of thrombosis or renal dysfunction (boxed warning, notes §3.1).
+Pump rate (mL/h) = dosing weight (kg) x rate (mL/kg/min) x 60 (the Octagam 10 % US
+dermatomyositis dosing page gives this formula [C]). Rates start low and rise at fixed intervals
+to a maximum that is lowered for patients at risk of thrombosis or renal dysfunction (FDA class
+boxed warning) and, class-wide, for dermatomyositis (Octagam 10 % US label, section 2.3).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class InfusionDay:
     day: int
     volume_ml: float
     max_rate_ml_per_kg_min: float
-    # "label", "label_at_risk", "local_at_risk", "class_at_risk_default" or
-    # "label_no_at_risk_figure" (see `risk_adjusted_max`)
+    # "label", "label_at_risk", "local_at_risk", "class_at_risk_default",
+    # "label_no_at_risk_figure" or "dermatomyositis_cap" (see `risk_adjusted_max`)
     max_rate_basis: str
     steps: tuple[RateStep, ...]
     duration_min: float
@@ -58,18 +59,41 @@ def class_at_risk_max_ml_per_kg_min(
     return mg / (concentration_g_per_ml * 1000.0)
 
 
+def dermatomyositis_max_ml_per_kg_min(
+    concentration_g_per_ml: float | None, settings: ProtocolSettings = DEFAULT_SETTINGS
+) -> float | None:
+    """The class-wide dermatomyositis cap (mg/kg/min, settings) in mL/kg/min of this product."""
+    if not settings.dermatomyositis_rate_cap or concentration_g_per_ml is None:
+        return None
+    return settings.dermatomyositis_max_mg_per_kg_min / (concentration_g_per_ml * 1000.0)
+
+
 def risk_adjusted_max(
     profile: RateProfile,
     at_risk: bool,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
     concentration_g_per_ml: float | None = None,
+    indication_max_ml_per_kg_min: float | None = None,
 ) -> tuple[float, str]:
     """The ceiling for this patient and why.
 
     At risk: the label's own at-risk figure; else the site's cap; else the class-wide default
     converted by the product's concentration; else (no default, or concentration unknown) the
-    label maximum, flagged so the plan warns.
+    label maximum, flagged so the plan warns. An indication cap (dermatomyositis) lowers
+    whichever of these is higher than it.
     """
+    cap, basis = _risk_adjusted_max(profile, at_risk, settings, concentration_g_per_ml)
+    if indication_max_ml_per_kg_min is not None and indication_max_ml_per_kg_min < cap - 1e-12:
+        return indication_max_ml_per_kg_min, "dermatomyositis_cap"
+    return cap, basis
+
+
+def _risk_adjusted_max(
+    profile: RateProfile,
+    at_risk: bool,
+    settings: ProtocolSettings,
+    concentration_g_per_ml: float | None,
+) -> tuple[float, str]:
     label_max = profile.max_ml_per_kg_min.value
     assert label_max is not None  # enforced by RateProfile validation
     if not at_risk:
@@ -108,11 +132,14 @@ def infusion_day(
     at_risk: bool,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
     concentration_g_per_ml: float | None = None,
+    indication_max_ml_per_kg_min: float | None = None,
 ) -> InfusionDay:
     """Titration for one day's volume: each step lasts its interval, the last runs to the end."""
     if volume_ml <= 0:
         raise PlanningError("volume_ml", volume_ml, "must be positive")
-    cap, cap_basis = risk_adjusted_max(profile, at_risk, settings, concentration_g_per_ml)
+    cap, cap_basis = risk_adjusted_max(
+        profile, at_risk, settings, concentration_g_per_ml, indication_max_ml_per_kg_min
+    )
     rates, steps_basis = _ladder(profile, cap)
     default = settings.default_step_interval_min
     first = profile.start_duration_min.value or default

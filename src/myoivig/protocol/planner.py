@@ -9,14 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
+from myoivig.domain.plausibility import (
+    Check,
+    check_bmi,
+    check_height_change,
+    check_weight_change,
+)
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis, Sex
 from myoivig.protocol.body_weight import DosingWeight, check_height, check_weight, dosing_weight
 from myoivig.protocol.catalogue import Catalogue, Product, RateProfile, load_catalogue
 from myoivig.protocol.dose import CourseDose, course_dose
 from myoivig.protocol.errors import PlanningError
-from myoivig.protocol.infusion import InfusionDay, infusion_day
+from myoivig.protocol.infusion import (
+    InfusionDay,
+    dermatomyositis_max_ml_per_kg_min,
+    infusion_day,
+)
 from myoivig.protocol.regimens import Basis, CourseKind, Regimen, RegimenBook, load_regimens
 from myoivig.protocol.safety import (
+    BLOCKING,
+    SRC_BOXED,
+    SRC_DM_CAP,
+    SRC_PREGNANCY,
     Alert,
     CourseFacts,
     PatientFacts,
@@ -24,6 +38,7 @@ from myoivig.protocol.safety import (
     SafetyReview,
     Severity,
     review,
+    sort_alerts,
 )
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings, WeightPolicy
 
@@ -47,6 +62,17 @@ class PlanRequest:
     blood_group: BloodGroup | None = None
     risks: frozenset[Risk] = field(default_factory=frozenset)
     start_date: date | None = None
+    diagnosis: Diagnosis | None = None  # None: unknown (asks; the DM rate cap applies)
+    ruled_out: frozenset[Risk] = field(default_factory=frozenset)  # asked, and absent
+    pre_pregnancy_weight_kg: float | None = None  # dosing basis when pregnant
+    live_vaccine_given: date | None = None
+    live_vaccine_due: date | None = None
+    previous_weight_kg: float | None = None  # last recorded weight, to catch slips and jumps
+    previous_height_cm: float | None = None  # recorded height, when a new one is entered
+
+
+# Diagnoses that the class-wide dermatomyositis rate cap applies to.
+DERMATOMYOSITIS = frozenset({Diagnosis.DERMATOMYOSITIS, Diagnosis.JUVENILE_DERMATOMYOSITIS})
 
 
 @dataclass(frozen=True)
@@ -65,7 +91,8 @@ class CoursePlan:
 
     @property
     def blocked(self) -> bool:
-        return any(a.severity is Severity.BLOCK for a in self.alerts)
+        """Any `block` or `ask` alert: the plan must not be shown as ready to give."""
+        return any(a.severity in BLOCKING for a in self.alerts)
 
 
 def _validate(request: PlanRequest) -> None:
@@ -81,11 +108,58 @@ def _validate(request: PlanRequest) -> None:
         raise PlanningError("iga_g_per_l", request.iga_g_per_l, "must be between 0 and 30 g/L")
     if request.egfr is not None and not 0 <= request.egfr <= 200:
         raise PlanningError("egfr", request.egfr, "must be between 0 and 200 mL/min/1.73 m2")
+    for name in ("pre_pregnancy_weight_kg", "previous_weight_kg"):
+        value = getattr(request, name)
+        if value is not None:
+            try:
+                check_weight(value)
+            except PlanningError as error:
+                raise PlanningError(name, value, error.reason) from None
+    overlap = request.risks & request.ruled_out
+    if overlap:
+        names = ", ".join(sorted(r.value for r in overlap))
+        raise PlanningError("ruled_out", names, "declared both present (--risk) and ruled out")
 
 
 def _choose_product(request: PlanRequest, regimen: Regimen, catalogue: Catalogue) -> Product | None:
     key = request.product or regimen.product
     return None if key is None else catalogue.product(key)
+
+
+SRC_PLAUSIBILITY = (
+    "myoivig plausibility settings (ProtocolSettings.plausibility): local data-quality policy"
+)
+
+
+def plausibility_alerts(request: PlanRequest, settings: ProtocolSettings) -> list[Alert]:
+    """Entered weight/height that need confirming before a dose is based on them (`ask`)."""
+    rules = settings.plausibility
+    checks: list[Check] = []
+    if request.weight_kg is not None and request.previous_weight_kg is not None:
+        checks += check_weight_change(request.previous_weight_kg, request.weight_kg, rules)
+    if request.weight_kg is not None and request.height_cm is not None:
+        checks += check_bmi(request.weight_kg, request.height_cm, rules)
+    if request.height_cm is not None and request.previous_height_cm is not None:
+        checks += check_height_change(
+            request.previous_height_cm, request.height_cm, request.age, rules
+        )
+    return [
+        Alert(
+            Severity.ASK,
+            check.code,
+            f"{check.column} = {check.value}: {check.reason}. Re-measure, correct it, or confirm "
+            "it with an override and a reason.",
+            SRC_PLAUSIBILITY,
+        )
+        for check in checks
+    ]
+
+
+def _pregnant_weight(request: PlanRequest) -> float | None:
+    """The weight the dose is based on: pre-pregnancy weight when pregnant and recorded."""
+    if Risk.PREGNANCY in request.risks and request.pre_pregnancy_weight_kg is not None:
+        return request.pre_pregnancy_weight_kg
+    return request.weight_kg
 
 
 def _weight(
@@ -102,9 +176,10 @@ def _weight(
         if absent
     ]
     missing.extend(gaps)
-    if gaps or request.weight_kg is None:
+    basis = _pregnant_weight(request)
+    if gaps or basis is None:
         return None
-    return dosing_weight(request.sex or Sex.OTHER, request.weight_kg, request.height_cm, settings)
+    return dosing_weight(request.sex or Sex.OTHER, basis, request.height_cm, settings)
 
 
 def _profile(product: Product) -> tuple[str | None, RateProfile | None]:
@@ -142,6 +217,14 @@ def _at_risk_cap_alert(
             f" {product.name}'s label gives no numeric at-risk figure.",
             "local protocol setting local_at_risk_max_ml_per_kg_min [D]",
         )
+    if basis == "dermatomyositis_cap":
+        return Alert(
+            Severity.INFO,
+            "at_risk_rate_cap",
+            f"At-risk maximum {figure}: the dermatomyositis cap, lower than any at-risk figure "
+            f"available for {product.name}.",
+            SRC_DM_CAP,
+        )
     if basis == "class_at_risk_default":
         return Alert(
             Severity.WARNING,
@@ -150,9 +233,10 @@ def _at_risk_cap_alert(
             '("minimum practicable rate"), so the class-wide default of '
             f"{settings.class_at_risk_max_mg_per_kg_min:g} mg/kg/min is used (a local cap can be "
             "set).",
-            "class-wide default [D] from the Octagam 10 % US label (at risk: not to exceed "
-            "3.3 mg/kg/min, 0.03 mL/kg/min; lower 3.0 used, notes §1) and the boxed warning's "
-            "minimum infusion rate practicable (notes §3.1)",
+            "class-wide default (setting class_at_risk_max_mg_per_kg_min) from the Octagam 10 % "
+            "US prescribing information, section 2.3 (at risk: not to exceed 3.3 mg/kg/min, "
+            "0.03 mL/kg/min; the lower 3.0 mg/kg/min is used) and the FDA class boxed "
+            "warning's minimum infusion rate practicable",
         )
     return Alert(
         Severity.WARNING,
@@ -161,6 +245,44 @@ def _at_risk_cap_alert(
         f"class-wide or local cap is set: the label maximum {figure} is kept. Infuse at the "
         "minimum practicable rate (a local cap can be set).",
         label_src,
+    )
+
+
+def _dermatomyositis_alert(
+    product: Product,
+    request: PlanRequest,
+    dm_cap: float | None,
+    infusion: tuple[InfusionDay, ...] | None,
+    settings: ProtocolSettings,
+) -> Alert:
+    """Say that the dermatomyositis cap applies, its figure for this product and its basis."""
+    who = (
+        "Diagnosis unknown" if request.diagnosis is None else f"Diagnosis {request.diagnosis.value}"
+    )
+    mg = settings.dermatomyositis_max_mg_per_kg_min
+    if dm_cap is None:
+        return Alert(
+            Severity.WARNING,
+            "dermatomyositis_rate_cap",
+            f"{who}: do not exceed {mg:g} mg/kg/min; {product.name}'s concentration is not "
+            "fixed, so the cap cannot be converted to mL/kg/min here: apply it by hand.",
+            SRC_DM_CAP,
+        )
+    used = infusion[0].max_rate_ml_per_kg_min if infusion else None
+    lowered = infusion is not None and infusion[0].max_rate_basis == "dermatomyositis_cap"
+    tail = (
+        "it lowers the label maximum for this product."
+        if lowered
+        else f"the plan's maximum ({used:.3g} mL/kg/min) is already at or below it."
+        if used is not None
+        else "no rate schedule is planned."
+    )
+    return Alert(
+        Severity.INFO,
+        "dermatomyositis_rate_cap",
+        f"{who}: class-wide dermatomyositis cap {mg:g} mg/kg/min = {dm_cap:.3g} mL/kg/min of "
+        f"{product.name}; {tail}",
+        SRC_DM_CAP,
     )
 
 
@@ -188,7 +310,7 @@ def plan_course(
     dose: CourseDose | None = None
     if product is not None and regimen.basis is Basis.FIXED_G:
         # A fixed dose is not scaled to the weight: its g/kg is judged on the actual weight.
-        dose = course_dose(spec, days, product, request.weight_kg, settings)
+        dose = course_dose(spec, days, product, _pregnant_weight(request), settings)
     elif product is not None and dosing_kg is not None:
         dose = course_dose(spec, days, product, dosing_kg, settings)
     if request.age is None:
@@ -202,15 +324,41 @@ def plan_course(
         egfr_date=request.egfr_date,
         blood_group=request.blood_group,
         risks=request.risks,
+        ruled_out=request.ruled_out,
+        diagnosis=request.diagnosis,
+        bmi=weight.bmi if weight else None,
+        live_vaccine_given=request.live_vaccine_given,
+        live_vaccine_due=request.live_vaccine_due,
     )
     g_per_kg = dose.g_per_kg if dose else None
-    course = CourseFacts(product, days, g_per_kg, request.start_date)
+    per_kg_weight = dosing_kg if regimen.basis is Basis.G_PER_KG else _pregnant_weight(request)
+    daily_g_per_kg = (
+        max(dose.daily_dose_g) / per_kg_weight if dose is not None and per_kg_weight else None
+    )
+    volumes = [d.volume_ml for d in dose.per_day if d.volume_ml is not None] if dose else []
+    course = CourseFacts(
+        product,
+        days,
+        g_per_kg,
+        request.start_date,
+        daily_g_per_kg=daily_g_per_kg,
+        daily_volume_ml=max(volumes) if volumes else None,
+    )
     safety = review(patient, course, catalogue, settings)
+    dm_applies = settings.dermatomyositis_rate_cap and (
+        request.diagnosis is None or request.diagnosis in DERMATOMYOSITIS
+    )
+    dm_cap = (
+        dermatomyositis_max_ml_per_kg_min(product.concentration_g_per_ml.value, settings)
+        if product is not None and dm_applies
+        else None
+    )
 
     notices: list[Alert] = [
         Alert(Severity.WARNING, w.code, w.message, w.source)
         for w in (dose.warnings if dose else ())
     ]
+    notices += plausibility_alerts(request, settings)
     profile_name, profile = _profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
     if product is None:
@@ -222,12 +370,12 @@ def plan_course(
                 "no_rate_schedule",
                 f"The catalogue has no per-kg rate schedule for {product.name}: follow the "
                 "product leaflet and local protocol for rates.",
-                product.note or "products.yaml: rate figures not found (notes §8)",
+                product.note
+                or f"{product.name} label: no per-kg rate figures found (catalogue status unknown)",
             )
         )
     elif dose is not None and dosing_kg is not None:
-        volumes = [d.volume_ml for d in dose.per_day]
-        if any(v is None for v in volumes):
+        if any(d.volume_ml is None for d in dose.per_day):
             notices.append(
                 Alert(
                     Severity.WARNING,
@@ -247,6 +395,7 @@ def plan_course(
                     safety.at_risk,
                     settings,
                     product.concentration_g_per_ml.value,
+                    dm_cap,
                 )
                 for d in dose.per_day
             )
@@ -284,6 +433,19 @@ def plan_course(
                     "myoivig protocol setting default_step_interval_min [D]",
                 )
             )
+    if product is not None and dm_applies:
+        notices.append(_dermatomyositis_alert(product, request, dm_cap, infusion, settings))
+    if Risk.PREGNANCY in request.risks and request.pre_pregnancy_weight_kg is None:
+        notices.append(
+            Alert(
+                Severity.ASK,
+                "pre_pregnancy_weight_unknown",
+                "Pregnant, and no pre-pregnancy weight recorded: the dose is based on the "
+                "pre-pregnancy weight. Record it (--pre-pregnancy-weight-kg); the dose shown "
+                "uses the current weight.",
+                SRC_PREGNANCY,
+            )
+        )
     if product is not None and safety.at_risk and not infusion:
         notices.append(
             Alert(
@@ -292,7 +454,7 @@ def plan_course(
                 f"Patient at risk of thrombosis or renal dysfunction, but no rate schedule is "
                 f"planned for {product.name}: no at-risk maximum has been applied. Infuse at the "
                 "minimum practicable rate following the leaflet.",
-                "Boxed warning (all IVIg): minimum infusion rate practicable (notes §3.1)",
+                f"{SRC_BOXED}: minimum infusion rate practicable",
             )
         )
     if product is not None and product.historical:
@@ -316,8 +478,7 @@ def plan_course(
                 "myoivig protocol planner",
             )
         )
-    order = {Severity.BLOCK: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    alerts = tuple(sorted([*safety.alerts, *notices], key=lambda a: order[a.severity]))
+    alerts = sort_alerts([*safety.alerts, *notices])
     return CoursePlan(
         request=request,
         regimen=regimen,

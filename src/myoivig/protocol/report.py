@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from myoivig.protocol.advice import Advice
 from myoivig.protocol.improvement import Judgement
 from myoivig.protocol.planner import CoursePlan
-from myoivig.protocol.safety import Alert
+from myoivig.protocol.safety import BLOCKING, Alert
+
+if TYPE_CHECKING:
+    from myoivig.protocol.service import PlanOutcome
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:
@@ -90,9 +93,27 @@ def plan_dict(plan: CoursePlan) -> dict[str, Any]:
         "thrombosis_risk": plan.safety.thrombosis_risk,
         "renal_risk": plan.safety.renal_risk,
         "blocked": plan.blocked,
+        "blocking_codes": [a.code for a in plan.alerts if a.severity in BLOCKING],
         "missing": list(plan.missing),
         "alerts": [alert_dict(a) for a in plan.alerts],
     }
+
+
+def outcome_dict(outcome: PlanOutcome) -> dict[str, Any]:
+    """A plan outcome as `dose --json` / `plan --json` print it: the computed plan, every alert,
+    the overrides, and whether it is blocked (a blocked plan is not ready to give)."""
+    data = plan_dict(outcome.plan)
+    data["alerts"] = [alert_dict(a) for a in outcome.alerts]
+    data["blocked"] = outcome.blocked
+    data["blocking_codes"] = list(outcome.blocking_codes)
+    data["ready_to_give"] = not outcome.blocked
+    data["overrides"] = [
+        {"code": o.code, "severity": o.severity, "reason": o.reason} for o in outcome.overrides
+    ]
+    if outcome.patient_code is not None:
+        data["weight_source"] = outcome.weight_source
+    data["diagnosis"] = outcome.diagnosis.value if outcome.diagnosis else None
+    return data
 
 
 def _judgement(j: Judgement | None) -> dict[str, str] | None:

@@ -1,8 +1,12 @@
 """Pre-course safety checks as structured alerts a nurse can act on.
 
-Each alert has a severity (`info`, `warning`, `block`), a stable code, a message and its source.
-A `block` means the course must not start until the issue is resolved and recorded.
-Notes = /work/shared/research/ivig_protocol_and_edc.md.
+Each alert has a severity, a stable code, a message and its primary source (label and section,
+paper or guideline; the full references are in docs/sources.md):
+
+* `block`: the course must not start until the issue is resolved (or overridden with a reason);
+* `ask`: a question that must be answered before the course (an unknown answer to a blocking
+  question is itself a stop, as an unmeasured IgA is); it stops the plan like `block`;
+* `warning` and `info`: shown with the plan, they do not stop it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from myoivig.domain.vocab import AntibodyResult, BloodGroup
+from myoivig.domain.vocab import AntibodyResult, BloodGroup, Diagnosis
 from myoivig.protocol.catalogue import Catalogue, Product, Stabiliser
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
@@ -19,13 +23,19 @@ from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
+    ASK = "ask"
     BLOCK = "block"
 
 
-class Risk(StrEnum):
-    """Risk factors a prescriber can declare (`--risk a,b,...`)."""
+# Severities that stop a plan from being shown as ready to give.
+BLOCKING = frozenset({Severity.BLOCK, Severity.ASK})
+SEVERITY_ORDER = {Severity.BLOCK: 0, Severity.ASK: 1, Severity.WARNING: 2, Severity.INFO: 3}
 
-    # Thrombosis: boxed warning list (notes §3.1) [C]; obesity and malignancy [D] notes §3.5.
+
+class Risk(StrEnum):
+    """Risk factors a prescriber can declare (`--risk a,b,...`) or rule out (`--ruled-out`)."""
+
+    # Thrombosis: FDA class boxed warning list; obesity and malignancy (EMA core SmPC 4.4).
     THROMBOSIS = "thrombosis"  # any thrombosis risk not listed below
     PREVIOUS_THROMBOSIS = "previous_thrombosis"
     IMMOBILITY = "immobility"
@@ -36,17 +46,22 @@ class Risk(StrEnum):
     CARDIOVASCULAR = "cardiovascular"
     OBESITY = "obesity"
     MALIGNANCY = "malignancy"
-    # Renal: boxed warning list (notes §3.1) [C].
+    # Renal: FDA class boxed warning list.
     RENAL = "renal"  # any renal risk not listed below
     DIABETES = "diabetes"
     VOLUME_DEPLETION = "volume_depletion"
     SEPSIS = "sepsis"
     PARAPROTEINAEMIA = "paraproteinaemia"
     NEPHROTOXIC_DRUGS = "nephrotoxic_drugs"
-    # Other.
+    # Other label contraindications and precautions.
     PREVIOUS_SERIOUS_REACTION = "previous_serious_reaction"
     CORN_ALLERGY = "corn_allergy"
     FRUCTOSE_INTOLERANCE = "fructose_intolerance"
+    HYPERPROLINAEMIA = "hyperprolinaemia"
+    HEART_FAILURE = "heart_failure"  # or any other risk of volume overload
+    PREGNANCY = "pregnancy"
+    ASEPTIC_MENINGITIS_HISTORY = "aseptic_meningitis_history"
+    MIGRAINE = "migraine"
 
 
 THROMBOSIS_RISKS = frozenset(
@@ -74,23 +89,79 @@ RENAL_RISKS = frozenset(
     }
 )
 
-SRC_BOXED = "FDA class boxed warning (Octagam, Privigen, Gamunex-C, Panzyga labels), notes §3.1"
-SRC_CONTRA = "Label contraindication: IgA deficiency with anti-IgA antibodies (notes §1, §3.2)"
-SRC_MYOSITIS_ORG = "Myositis Association advises IgA testing before IVIg [C] (notes §2.1, §3.5)"
-SRC_ESID = "Selective IgA deficiency: serum IgA < 0.07 g/L (ESID working definition) [U]"
-SRC_KDIGO = "KDIGO 2012 GFR categories (Kidney Int Suppl 2013;3:19-62, table 5)"
+MENINGITIS_RISKS = frozenset({Risk.ASEPTIC_MENINGITIS_HISTORY, Risk.MIGRAINE})
+
+# Primary sources (full references in docs/sources.md).
+SRC_BOXED = (
+    "FDA class boxed warning for immune globulin intravenous products (e.g. Octagam 10 %, "
+    "Privigen, Gamunex-C US prescribing information, boxed warning)"
+)
+SRC_CORE_SMPC_44 = "EMA core SmPC for human normal immunoglobulin IV (IVIg), section 4.4"
+SRC_CONTRA = (
+    "Label contraindication: IgA deficiency with antibodies against IgA and a history of "
+    "hypersensitivity (US IGIV labels, section 4; EMA core SmPC for IVIg, section 4.3)"
+)
+SRC_IGA_TEST = (
+    "The Myositis Association, IVIg treatment information: IgA level tested before IVIg; EMA "
+    "core SmPC for IVIg, section 4.3"
+)
+SRC_ESID = "ESID registry working definitions: selective IgA deficiency, serum IgA < 0.07 g/L"
+SRC_KDIGO = "KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:19-62), GFR categories table"
 SRC_TRIAL = (
-    "Mastaglia et al. 1998 (seed 000), discussion: avoid the standard dose over one to two days "
-    "rather than three, particularly in elderly patients"
+    'Mastaglia et al., J Neurol Neurosurg Psychiatry 1998;65:107-110, discussion: "More rapid '
+    "administration of the standard dose of immunoglobulin over a shorter period of one to two "
+    'days rather than three days should be avoided ..., particularly in elderly patients"'
 )
 SRC_HAEMOLYSIS = (
-    "Haemolysis risk in non-O recipients of >= 2 g/kg; Hb 36-96 h after infusion (empr Octagam "
-    "summary); most haemolysis 5-10 days after (Transfusion 2021) - notes §3.2-3.3"
+    "Octagam 10 % US prescribing information, section 5 (haemolysis: Hb before and 36-96 h "
+    "after infusion in non-O recipients of high doses); EMA core SmPC for IVIg, section 4.4"
 )
-SRC_MALTOSE = "Maltose and GDH-PQQ glucose meters (Octagam label, notes §3.2)"
-SRC_SORBITOL = "Sorbitol and hereditary fructose intolerance [U] (notes §2.4)"
-SRC_SEVERE_REACTION = "Label contraindication: previous severe systemic reaction to human Ig"
-SRC_LAB_WINDOW = "Creatinine/eGFR before each course; window is local policy [U] (notes §3.5)"
+SRC_MALTOSE = (
+    "Octagam 10 % US prescribing information, boxed warning and section 5 (maltose: "
+    "GDH-PQQ glucose meters); section 4 (corn allergy)"
+)
+SRC_SORBITOL = (
+    "Flebogamma DIF 50 mg/mL EU SmPC, sections 4.3 (hereditary fructose intolerance) and 4.4 "
+    "(sorbitol)"
+)
+SRC_PROLINE = "Privigen EU SmPC, section 4.3: contraindicated in hyperprolinaemia type I or II"
+SRC_SEVERE_REACTION = (
+    "Label contraindication: previous severe systemic hypersensitivity to human immune "
+    "globulin (US IGIV labels, section 4; EMA core SmPC for IVIg, section 4.3)"
+)
+SRC_LAB_WINDOW = (
+    "FDA class boxed warning: assess renal function before the infusion; the recency window "
+    "is local policy (setting lab_recency_days)"
+)
+SRC_VOLUME = (
+    "EMA core SmPC for IVIg, section 4.9: overdose may lead to fluid overload and "
+    "hyperviscosity, particularly in elderly patients and patients with cardiac or renal "
+    "impairment; volume = dose / concentration (product label, section 2)"
+)
+SRC_PREGNANCY = (
+    "EMA core SmPC for IVIg, section 4.6 (use in pregnancy with caution); Ontario IVIG dose "
+    "calculator (Transfusion Ontario): dose pregnant patients on the pre-pregnancy weight"
+)
+SRC_LIVE_VACCINE = (
+    "EMA core SmPC for IVIg, section 4.5: live attenuated virus vaccines impaired for at least "
+    "6 weeks and up to 3 months after IVIg (measles up to 1 year); CDC ACIP General Best "
+    "Practice Guidelines for Immunization, timing and spacing: antibody products within 14 days "
+    "after a live vaccine"
+)
+SRC_MENINGITIS = (
+    "EMA core SmPC for IVIg, section 4.4 (aseptic meningitis syndrome: more frequent with high "
+    "doses (2 g/kg) and/or rapid infusion); US IGIV prescribing information, section 5 "
+    "(aseptic meningitis syndrome)"
+)
+SRC_OBESITY = (
+    "EMA core SmPC for IVIg, section 4.4: obesity is a risk factor for thromboembolic events; "
+    "BMI >= 30 (WHO obesity classification)"
+)
+SRC_DM_CAP = (
+    "Octagam 10 % US prescribing information (2021), section 2.3 dermatomyositis: do not "
+    "exceed 0.04 mL/kg/min (4 mg/kg/min); patients with dermatomyositis are at increased risk "
+    "of thromboembolic events (section 5)"
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +174,11 @@ class Alert:
 
 @dataclass(frozen=True)
 class PatientFacts:
-    """What the checks need to know about the patient before a course."""
+    """What the checks need to know about the patient before a course.
+
+    `risks` are declared present; `ruled_out` were asked and are absent. A question that is in
+    neither set is unanswered.
+    """
 
     age: int | None
     iga_g_per_l: float | None = None
@@ -112,6 +187,11 @@ class PatientFacts:
     egfr_date: date | None = None
     blood_group: BloodGroup | None = None
     risks: frozenset[Risk] = field(default_factory=frozenset)
+    ruled_out: frozenset[Risk] = field(default_factory=frozenset)
+    diagnosis: Diagnosis | None = None  # None: not known
+    bmi: float | None = None
+    live_vaccine_given: date | None = None  # last live attenuated vaccine
+    live_vaccine_due: date | None = None  # next live attenuated vaccine planned
 
 
 @dataclass(frozen=True)
@@ -120,6 +200,8 @@ class CourseFacts:
     days: int
     g_per_kg: float | None  # course dose per kg dosing weight; None if weight unknown
     start_date: date | None = None
+    daily_g_per_kg: float | None = None  # largest day's dose per kg
+    daily_volume_ml: float | None = None  # largest day's infusion volume
 
 
 @dataclass(frozen=True)
@@ -127,20 +209,26 @@ class SafetyReview:
     alerts: tuple[Alert, ...]
     thrombosis_risk: bool
     renal_risk: bool
+    meningitis_risk: bool = False
 
     @property
     def at_risk(self) -> bool:
         """Whether the lower, at-risk maximum infusion rate applies."""
-        return self.thrombosis_risk or self.renal_risk
+        return self.thrombosis_risk or self.renal_risk or self.meningitis_risk
 
     @property
     def blocked(self) -> bool:
-        return any(a.severity is Severity.BLOCK for a in self.alerts)
+        return any(a.severity in BLOCKING for a in self.alerts)
+
+
+def is_obese(patient: PatientFacts, settings: ProtocolSettings) -> bool:
+    """Obesity from the BMI, whether or not it was declared."""
+    return patient.bmi is not None and patient.bmi >= settings.obesity_thrombosis_bmi
 
 
 def thrombosis_risk(patient: PatientFacts, settings: ProtocolSettings) -> bool:
     old = patient.age is not None and patient.age >= settings.thrombosis_age
-    return old or bool(patient.risks & THROMBOSIS_RISKS)
+    return old or is_obese(patient, settings) or bool(patient.risks & THROMBOSIS_RISKS)
 
 
 def renal_risk(patient: PatientFacts, settings: ProtocolSettings) -> bool:
@@ -149,25 +237,35 @@ def renal_risk(patient: PatientFacts, settings: ProtocolSettings) -> bool:
     return old or low_egfr or bool(patient.risks & RENAL_RISKS)
 
 
+def sort_alerts(alerts: list[Alert]) -> tuple[Alert, ...]:
+    """Most severe first (block, ask, warning, info); stable within a severity."""
+    return tuple(sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity]))
+
+
 def review(
     patient: PatientFacts,
     course: CourseFacts,
     catalogue: Catalogue,
     settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
 ) -> SafetyReview:
     """Run every check; the order of alerts is most severe first."""
     alerts: list[Alert] = []
     alerts += _iga(patient, settings)
     alerts += _previous_reaction(patient)
+    alerts += _diagnosis(patient)
     alerts += _renal(patient, course, catalogue, settings)
     thrombosis = thrombosis_risk(patient, settings)
     alerts += _thrombosis(patient, thrombosis, settings)
-    alerts += _elderly_short_course(patient, course, settings)
+    alerts += _elderly_daily_dose(patient, course, settings)
     alerts += _haemolysis(patient, course, settings)
     alerts += _excipients(patient, course)
-    order = {Severity.BLOCK: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    alerts.sort(key=lambda a: order[a.severity])
-    return SafetyReview(tuple(alerts), thrombosis, renal_risk(patient, settings))
+    alerts += _volume_overload(patient, course)
+    alerts += _pregnancy(patient)
+    alerts += _live_vaccines(patient, course.start_date or today or date.today(), settings)
+    meningitis = bool(patient.risks & MENINGITIS_RISKS)
+    alerts += _aseptic_meningitis(patient, meningitis)
+    return SafetyReview(sort_alerts(alerts), thrombosis, renal_risk(patient, settings), meningitis)
 
 
 def _iga(patient: PatientFacts, settings: ProtocolSettings) -> list[Alert]:
@@ -178,7 +276,7 @@ def _iga(patient: PatientFacts, settings: ProtocolSettings) -> list[Alert]:
                 "iga_not_measured",
                 "Serum IgA has not been recorded. Measure IgA before the first course; if it is "
                 "deficient, record the anti-IgA antibody result.",
-                SRC_MYOSITIS_ORG,
+                SRC_IGA_TEST,
             )
         ]
     if patient.iga_g_per_l >= settings.iga_deficiency_g_per_l:
@@ -333,39 +431,151 @@ def _thrombosis(patient: PatientFacts, at_risk: bool, settings: ProtocolSettings
     if not at_risk:
         return []
     reasons = sorted(r.value for r in patient.risks & THROMBOSIS_RISKS)
+    if is_obese(patient, settings) and Risk.OBESITY not in patient.risks:
+        assert patient.bmi is not None
+        reasons.append(f"obesity (BMI {patient.bmi:.1f})")
     if patient.age is not None and patient.age >= settings.thrombosis_age:
         reasons.insert(0, f"age {patient.age}")
+    source = SRC_BOXED
+    if is_obese(patient, settings):
+        source = f"{SRC_BOXED}; {SRC_OBESITY}"
     return [
         Alert(
             Severity.WARNING,
             "thrombosis_risk",
             f"Thrombosis risk ({', '.join(reasons)}): use the at-risk (slower) maximum rate; "
             "hydrate first, consider a 5-day split and watch for thrombosis symptoms.",
-            SRC_BOXED,
+            source,
         )
     ]
 
 
-def _elderly_short_course(
+def _elderly_daily_dose(
     patient: PatientFacts, course: CourseFacts, settings: ProtocolSettings
 ) -> list[Alert]:
+    """The trial paper's warning judged on the daily dose: more than the standard course spread
+    over `elderly_min_days` days gives per day (2 g/kg / 3 = 0.67 g/kg/day) is too fast."""
     if patient.age is None or patient.age < settings.elderly_age:
         return []
-    if course.days > settings.short_course_max_days:
-        return []
-    if (
-        course.g_per_kg is None
-        or course.g_per_kg < settings.standard_course_g_per_kg - settings.dose_tolerance_g_per_kg
-    ):
+    limit = settings.standard_course_g_per_kg / settings.elderly_min_days
+    daily = course.daily_g_per_kg
+    if daily is None or daily <= limit + settings.dose_tolerance_g_per_kg / course.days:
         return []
     return [
         Alert(
             Severity.WARNING,
             "elderly_rapid_standard_dose",
-            f"Patient aged {patient.age} is planned {course.g_per_kg:.1f} g/kg over "
-            f"{course.days} day(s). Avoid giving the standard dose over one to two days in "
-            "elderly patients: spread it over at least three days (e.g. 5).",
+            f"Patient aged {patient.age} is planned {daily:.2f} g/kg/day, more than the "
+            f"{limit:.2f} g/kg/day of the standard {settings.standard_course_g_per_kg:g} g/kg "
+            f"spread over {settings.elderly_min_days} days. The trial paper advises against "
+            "giving the standard dose over one to two days, particularly in elderly patients: "
+            f"spread the course over at least {settings.elderly_min_days} days (e.g. 5).",
             SRC_TRIAL,
+        )
+    ]
+
+
+def _diagnosis(patient: PatientFacts) -> list[Alert]:
+    if patient.diagnosis is not None:
+        return []
+    return [
+        Alert(
+            Severity.ASK,
+            "diagnosis_unknown",
+            "The diagnosis is not recorded. Dermatomyositis carries an increased "
+            "thromboembolic risk and a lower maximum rate: record the diagnosis (the "
+            "dermatomyositis rate cap is applied until it is known).",
+            SRC_DM_CAP,
+        )
+    ]
+
+
+def _volume_overload(patient: PatientFacts, course: CourseFacts) -> list[Alert]:
+    if Risk.HEART_FAILURE not in patient.risks or course.product is None:
+        return []
+    conc = course.product.concentration_g_per_ml.value
+    volume = course.daily_volume_ml
+    amount = f"{volume:.0f} mL a day" if volume is not None else "a volume that is not known"
+    if conc is not None and conc <= 0.05:
+        return [
+            Alert(
+                Severity.WARNING,
+                "volume_overload_5_percent",
+                f"Heart failure / volume overload risk and a {conc * 100:g} % product: "
+                f"{course.product.name} gives {amount}, twice the volume of a 10 % product. "
+                "Prefer a 10 % product, spread the course over 5 days, assess fluid status "
+                "before each day and watch for breathlessness and oedema.",
+                SRC_VOLUME,
+            )
+        ]
+    return [
+        Alert(
+            Severity.WARNING,
+            "volume_overload_risk",
+            f"Heart failure / volume overload risk: {course.product.name} gives {amount}. "
+            "Assess fluid status before each day, consider a 5-day split and watch for "
+            "breathlessness and oedema.",
+            SRC_VOLUME,
+        )
+    ]
+
+
+def _pregnancy(patient: PatientFacts) -> list[Alert]:
+    if Risk.PREGNANCY not in patient.risks:
+        return []
+    return [
+        Alert(
+            Severity.WARNING,
+            "pregnancy",
+            "Pregnant: use IVIg with caution (safety in pregnancy not established in controlled "
+            "trials); the dose is based on the pre-pregnancy weight.",
+            SRC_PREGNANCY,
+        )
+    ]
+
+
+def _live_vaccines(patient: PatientFacts, start: date, settings: ProtocolSettings) -> list[Alert]:
+    alerts: list[Alert] = []
+    given = patient.live_vaccine_given
+    if given is not None and 0 <= (start - given).days <= settings.live_vaccine_before_days:
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "live_vaccine_recent",
+                f"A live attenuated vaccine was given on {given.isoformat()}, within "
+                f"{settings.live_vaccine_before_days} days before the course: the vaccine may "
+                "not take. Plan to repeat it or check antibodies later.",
+                SRC_LIVE_VACCINE,
+            )
+        )
+    due = patient.live_vaccine_due
+    if due is not None and 0 <= (due - start).days < settings.live_vaccine_after_days:
+        alerts.append(
+            Alert(
+                Severity.WARNING,
+                "live_vaccine_due",
+                f"A live attenuated vaccine is due on {due.isoformat()}, within "
+                f"{settings.live_vaccine_after_days} days after the course: IVIg impairs it. "
+                f"Postpone it to at least {settings.live_vaccine_after_days} days after the last "
+                "infusion (measles: check antibodies; impairment can last up to 1 year).",
+                SRC_LIVE_VACCINE,
+            )
+        )
+    return alerts
+
+
+def _aseptic_meningitis(patient: PatientFacts, at_risk: bool) -> list[Alert]:
+    if not at_risk:
+        return []
+    reasons = ", ".join(sorted(r.value for r in patient.risks & MENINGITIS_RISKS))
+    return [
+        Alert(
+            Severity.WARNING,
+            "aseptic_meningitis_risk",
+            f"Aseptic meningitis risk ({reasons}): the at-risk (slower) maximum rate is used; "
+            "consider a 5-day split and watch for headache, neck stiffness and fever up to 2 "
+            "days after each infusion.",
+            SRC_MENINGITIS,
         )
     ]
 
@@ -430,14 +640,57 @@ def _excipients(patient: PatientFacts, course: CourseFacts) -> list[Alert]:
                     SRC_MALTOSE,
                 )
             )
-    if stabiliser is Stabiliser.SORBITOL and Risk.FRUCTOSE_INTOLERANCE in patient.risks:
-        alerts.append(
-            Alert(
-                Severity.BLOCK,
-                "sorbitol_fructose_intolerance",
-                f"Hereditary fructose intolerance recorded: avoid {product.name} "
-                "(sorbitol); choose another product.",
-                SRC_SORBITOL,
-            )
+    if stabiliser is Stabiliser.SORBITOL:
+        alerts += _excipient_question(
+            patient,
+            product,
+            Risk.FRUCTOSE_INTOLERANCE,
+            "sorbitol_fructose_intolerance",
+            "hereditary fructose intolerance",
+            "sorbitol",
+            SRC_SORBITOL,
+        )
+    if stabiliser is Stabiliser.PROLINE:
+        alerts += _excipient_question(
+            patient,
+            product,
+            Risk.HYPERPROLINAEMIA,
+            "proline_hyperprolinaemia",
+            "hyperprolinaemia (type I or II)",
+            "L-proline",
+            SRC_PROLINE,
         )
     return alerts
+
+
+def _excipient_question(
+    patient: PatientFacts,
+    product: Product,
+    risk: Risk,
+    code: str,
+    condition: str,
+    excipient: str,
+    source: str,
+) -> list[Alert]:
+    """A label contraindication nobody declares unprompted: block if present, ask if unknown."""
+    if risk in patient.risks:
+        return [
+            Alert(
+                Severity.BLOCK,
+                code,
+                f"{condition.capitalize()} recorded: {product.name} ({excipient}) is "
+                "contraindicated; choose another product.",
+                source,
+            )
+        ]
+    if risk in patient.ruled_out:
+        return []
+    return [
+        Alert(
+            Severity.ASK,
+            f"{code}_unasked",
+            f"{product.name} contains {excipient}, contraindicated in {condition}. Ask the "
+            f"patient and record the answer (--risk {risk.value} or --ruled-out {risk.value}).",
+            source,
+        )
+    ]

@@ -1,7 +1,8 @@
 """Course schedule: induction then maintenance courses as dated infusion days.
 
-Courses start every `interval_days` (28 for "monthly" / "every 4 weeks", notes §2.1) after the
-previous course's first day; infusion days within a course are consecutive.
+Courses start every `interval_days` (28 for "monthly" / "every 4 weeks", Octagam 10 % US
+label section 2.3) after the previous course's first day; infusion days within a course are
+consecutive.
 """
 
 from __future__ import annotations

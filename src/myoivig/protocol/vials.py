@@ -1,7 +1,7 @@
 """Vial combinations: which bottles to open for one infusion day.
 
-Opened bottles must be used promptly and part-used ones discarded (Octagam 10 % label, notes
-§2.5), so waste is whatever the opened vials hold beyond the day's dose.
+Opened bottles must be used promptly and part-used ones discarded (Octagam 10 % US label,
+section 2), so waste is whatever the opened vials hold beyond the day's dose.
 """
 
 from __future__ import annotations

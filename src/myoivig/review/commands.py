@@ -17,10 +17,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
+from myoivig import terminal
+from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
+from myoivig.exit_codes import ExitCode
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
@@ -35,27 +37,23 @@ from myoivig.review.extraction import (
 )
 from myoivig.review.importers import ImportFormatError, import_file
 from myoivig.review.importers.text import DecodeError
-from myoivig.review.names import DEFAULT_REVIEW, ReviewStateError
+from myoivig.review.names import DEFAULT_REVIEW, ReviewNotFoundError, ReviewStateError
 from myoivig.review.prisma import PrismaError
-from myoivig.review.prisma.checklist import checklist, to_csv
-from myoivig.review.prisma.diagram import save as save_diagram
 from myoivig.review.prisma.events import (
     FinalDecision,
     ReportNotRetrieved,
     SourceKind,
     StudyAssigned,
 )
-from myoivig.review.prisma.flow import derive
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
-from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
 from myoivig.review.studies import links_from_assignments
 from myoivig.store import StoreError
 
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+console = terminal.console()
+errors = terminal.console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ReviewName = Annotated[str, typer.Option("--review", help="Name of the review in the database.")]
@@ -72,6 +70,7 @@ KNOWN_ERRORS = (
     ReviewStateError,
     ScreeningError,
     StoreError,
+    OutputPathError,
     yaml.YAMLError,
     OSError,
 )
@@ -99,14 +98,19 @@ def _json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+# Failures that mean "wrong command or missing thing" (exit 2) rather than "input refused" (1).
+USAGE_ERRORS = (ReviewNotFoundError, StoreError, OutputPathError, OSError)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Known failures become one clear line on stderr and exit code 1."""
+    """Known failures become one clear line on stderr and the exit code of the table."""
     try:
         yield
     except KNOWN_ERRORS as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from error
+        errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        usage = isinstance(error, USAGE_ERRORS)
+        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.REJECTED_INPUT) from error
 
 
 def _read_yaml(path: Path) -> Any:
@@ -123,11 +127,12 @@ def protocol_init(
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a protocol template (the seed review's protocol) to edit, then `protocol set`."""
+    """Write a protocol template (the example review's, Wang 2012) to edit, then `protocol set`."""
     if path.exists() and not force:
         errors.print(f"[red]error:[/red] {path} exists (use --force to overwrite)")
-        raise typer.Exit(1)
-    path.write_text(EXAMPLE_PROTOCOL.read_text(encoding="utf-8"), encoding="utf-8")
+        raise typer.Exit(ExitCode.USAGE)
+    with _errors():
+        write_text(path, EXAMPLE_PROTOCOL.read_text(encoding="utf-8"))
     console.print(f"wrote protocol template to {path}; edit it, then `myoivig review protocol set`")
 
 
@@ -149,11 +154,11 @@ def protocol_show(review: ReviewName = DEFAULT_REVIEW, as_json: JsonFlag = False
     """Show the stored protocol."""
     from myoivig.review import repository as repo
 
-    with _errors(), open_store(migrate=True).session() as s:
+    with _errors(), open_store().session() as s:
         protocol = repo.load_protocol(s, review)
     if protocol is None:
         errors.print(f"[red]error:[/red] review {review!r} has no protocol (use `protocol set`)")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.USAGE)
     if as_json:
         _json(protocol.model_dump(mode="json"))
         return
@@ -193,7 +198,7 @@ def import_(
 
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.USAGE)
     with _errors():
         store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
@@ -341,7 +346,8 @@ def records(
     """List the review's records (after merges unless --all), with ids for other commands."""
     from myoivig.review import repository as repo
 
-    with _errors(), open_store(migrate=True).session() as s:
+    with _errors(), open_store().session() as s:
+        repo.require_review(s, review)
         view = repo.merged_view(s, review)
         rows = repo.load_records(s, review) if include_merged else view.records
     rows = [r for r in rows if source is None or r.source == source]
@@ -363,7 +369,8 @@ def records(
         )
         return
     table = Table(title=f"{len(rows)} record(s)", title_justify="left")
-    for col in ("Id", "Source", "Year", "First author", "Title"):
+    terminal.key_column(table, "Id", [r.record_id for r in rows])
+    for col in ("Source", "Year", "First author", "Title"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.record_id, r.source, str(r.year or ""),
@@ -424,8 +431,10 @@ def dedup(
         )
     if result.queue:
         table = Table(title="Queued pairs (confirm with `review merge A B`)", title_justify="left")
-        for col in ("A", "B", "Confidence", "Rule"):
-            table.add_column(col)
+        terminal.key_column(table, "A", [p.a for p in result.queue])
+        terminal.key_column(table, "B", [p.b for p in result.queue])
+        for col in ("Confidence", "Rule"):
+            table.add_column(col, overflow="fold")
         for p in result.queue:
             table.add_row(p.a, p.b, f"{p.confidence:.2f}", p.rule)
         console.print(table)
@@ -440,7 +449,7 @@ def merge(
 
     if len(record_ids) < 2:
         errors.print("[red]error:[/red] give at least two record ids")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.USAGE)
     with _errors():
         store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
@@ -504,7 +513,7 @@ def decide(
 
     if stage not in {"title_abstract", "full_text"}:
         errors.print(f"[red]error:[/red] --stage {stage!r} must be title_abstract or full_text")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.USAGE)
     stage_value: Literal["title_abstract", "full_text"] = (
         "title_abstract" if stage == "title_abstract" else "full_text"
     )
@@ -568,7 +577,7 @@ def study(
 
     if primary is not None and primary not in record_ids:
         errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.USAGE)
     with _errors():
         store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
@@ -636,7 +645,7 @@ def extract_diff(
 def _two_forms(study_id: str, a: str, b: str, review: str) -> tuple[Any, Any]:
     from myoivig.review import repository as repo
 
-    with open_store(migrate=True).session() as s:
+    with open_store().session() as s:
         forms = {f.extractor: f for f in repo.load_extractions(s, review, study_id)}
     missing = [x for x in (a, b) if x not in forms]
     if missing:
@@ -663,7 +672,7 @@ def extract_reconcile(
         field, _, side = item.partition("=")
         if side not in {"a", "b"}:
             errors.print(f"[red]error:[/red] --choose {item!r}: use FIELD=a or FIELD=b")
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.USAGE)
         choices[field] = "a" if side == "a" else "b"
     with _errors():
         a, b = _two_forms(study_id, extractor_a, extractor_b, review)
@@ -688,13 +697,17 @@ def extract_table(
     one row per study, reports linked by `review study` taken once."""
     from myoivig.review import repository as repo
 
-    with _errors(), open_store(migrate=True).session() as s:
+    with _errors(), open_store().session() as s:
+        if out:
+            check_output(out, {".csv"})
+        repo.require_review(s, review)
         forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
         frame = study_table(forms, links_from_assignments(repo.load_events(s, review)))
         if complete:
             frame = poolable(frame)
     if out:
-        frame.to_csv(out, index=False)
+        with _errors():
+            write_text(out, frame.to_csv(index=False))
     if as_json:
         _json(json.loads(frame.to_json(orient="records")))
     elif not out:
@@ -868,14 +881,13 @@ def prisma(
     as_json: JsonFlag = False,
 ) -> None:
     """PRISMA 2020 flow diagram derived from the recorded events (checked before drawing)."""
-    from myoivig.review import repository as repo
+    from myoivig.review import service
 
     with _errors():
-        with open_store(migrate=True).session() as s:
-            counts = derive(repo.prisma_events(s, review))
-        paths = save_diagram(counts, out, title=title)
-        if checklist_out:
-            checklist_out.write_text(to_csv(checklist()), encoding="utf-8")
+        result = service.prisma_diagram(
+            open_store(), review, out, title=title, checklist_out=checklist_out
+        )
+    counts, paths = result.counts, result.files
     if as_json:
         _json({"counts": counts.model_dump(mode="json"), "files": [str(p) for p in paths]})
     else:
@@ -898,7 +910,7 @@ def example(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The seed review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
+    """The example review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
     from myoivig.review.example.load import load_example
 
     with _errors():
@@ -919,6 +931,8 @@ def example(
 
 def register(app: typer.Typer) -> None:
     """Mount `myoivig review ...` on the root app."""
+    from myoivig.review.screening.commands import app as screening_app
+
     review_app.add_typer(protocol_app, name="protocol")
     review_app.command("import")(import_)
     review_app.command("records")(records)

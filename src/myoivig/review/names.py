@@ -11,3 +11,7 @@ DEFAULT_REVIEW = "default"
 
 class ReviewStateError(ValueError):
     """The stored review cannot take this change (unknown record, duplicate import, ...)."""
+
+
+class ReviewNotFoundError(ReviewStateError):
+    """No review of that name is stored (a missing record, not a bad input)."""

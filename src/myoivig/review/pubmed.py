@@ -1,7 +1,6 @@
 """PubMed search through NCBI E-utilities (esearch with the history server, batched efetch).
 
-NCBI rules encoded here (NLM support article KA-05510 and the E-utilities documentation, as
-summarised in research/systematic_review.md §4.1):
+NCBI rules encoded here (NLM support article KA-05510 and the E-utilities documentation):
 - at most 3 requests/s without an API key, 10 with one; above that NCBI answers HTTP 429;
 - identify the client with `tool` and `email`;
 - PubMed esearch pages through only the first 10,000 ids of a query, so larger result sets are

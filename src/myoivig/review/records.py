@@ -6,7 +6,22 @@ decision (dedup, screening) can be traced back to what the file actually said.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+ContributorRole = Literal["editor", "supervisor", "translator", "contributor"]
+
+
+class Contributor(BaseModel):
+    """A named person who is not an author of the work: editors, thesis supervisors, ...
+
+    Kept apart from `authors` so that a thesis supervisor or a book editor is never counted as an
+    author (dedup and citation use `authors`), yet nothing the export names is dropped.
+    """
+
+    name: str
+    role: ContributorRole
 
 
 class BibRecord(BaseModel):
@@ -22,6 +37,9 @@ class BibRecord(BaseModel):
     position: int = Field(description="1-based position of the record in its source file.")
     title: str | None = None
     authors: list[str] = Field(default_factory=list)
+    contributors: list[Contributor] = Field(
+        default_factory=list, description="Non-author roles (editor, supervisor) in file order."
+    )
     year: int | None = None
     journal: str | None = None
     issn: str | None = None

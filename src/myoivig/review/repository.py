@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.review.dedup.merges import MergedView, MergeEvent, replay
 from myoivig.review.extraction import Extraction
-from myoivig.review.names import DEFAULT_REVIEW, ReviewStateError
+from myoivig.review.names import DEFAULT_REVIEW, ReviewNotFoundError, ReviewStateError
 from myoivig.review.prisma.events import (
     DuplicatesRemoved,
     FinalDecision,
@@ -57,6 +57,28 @@ StoredEvent = Annotated[
     Field(discriminator="kind"),
 ]
 _EVENT = TypeAdapter(StoredEvent)
+
+
+def review_names(session: Session) -> list[str]:
+    """Every review that has a protocol, records, events, extractions or appraisals, sorted."""
+    names: set[str] = set()
+    for column in (
+        ReviewProtocolRow.review,
+        ReviewRecordRow.review,
+        ReviewEventRow.review,
+        ReviewExtractionRow.review,
+        ReviewAppraisalRow.review,
+    ):
+        names.update(session.scalars(select(column).distinct()).all())
+    return sorted(names)
+
+
+def require_review(session: Session, review: str) -> None:
+    """Raise ReviewNotFoundError naming the stored reviews when `review` is not one of them."""
+    names = review_names(session)
+    if review not in names:
+        known = ", ".join(repr(n) for n in names) if names else "none yet"
+        raise ReviewNotFoundError(f"no review named {review!r} in this database (reviews: {known})")
 
 
 # -- protocol ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ the same transaction as the event (`note_event`, called by `repository.append_ev
 workflow rules are record-local (a record's events never affect another record's state), so a new
 decision is validated against its own record's rows instead of replaying the whole log, which
 took about 0.7 s per decision at 10,000 events. Tests prove that the rows equal a full replay
-(tests/review/test_screening_state.py); migration 0003 fills the table for existing reviews.
+(tests/review/test_screening_state.py); migration 0005 fills the table for existing reviews.
 """
 
 from __future__ import annotations

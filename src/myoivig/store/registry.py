@@ -12,7 +12,12 @@ from sqlalchemy import MetaData
 
 from myoivig.store.tables import Base
 
-AREA_TABLE_MODULES: tuple[str, ...] = ("myoivig.review.tables", "myoivig.review.screening_state")
+AREA_TABLE_MODULES: tuple[str, ...] = (
+    "myoivig.review.tables",
+    "myoivig.review.screening_state",
+    "myoivig.protocol.tables",
+    "myoivig.accounts.tables",
+)
 
 
 def target_metadata() -> MetaData:

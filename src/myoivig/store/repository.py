@@ -279,6 +279,13 @@ def load_dossier(session: Session, code: str) -> r.PatientDossier:
     return dossier_from_row(row)
 
 
+def load_dossiers(session: Session, codes: list[str]) -> list[r.PatientDossier]:
+    """The dossiers of these patients, in the order of `codes` (unknown codes are left out)."""
+    rows = session.scalars(_patient_query().where(PatientRow.code.in_(codes))).all()
+    by_code = {row.code: row for row in rows}
+    return [dossier_from_row(by_code[code]) for code in codes if code in by_code]
+
+
 def list_dossiers(session: Session) -> list[r.PatientDossier]:
     rows = session.scalars(_patient_query().order_by(PatientRow.id)).all()
     return [dossier_from_row(row) for row in rows]

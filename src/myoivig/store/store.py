@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from myoivig.store import audit
@@ -23,6 +24,46 @@ if TYPE_CHECKING:  # Alembic is imported only when the schema is checked or chan
 DEFAULT_URL = "sqlite:///./myoivig.db"
 URL_ENV = "MYOIVIG_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+SUPPORTED_URLS = (
+    "sqlite:///path/to/file.db (the default is sqlite:///./myoivig.db)",
+    "postgresql+psycopg://user:password@host:5432/database",
+)
+
+
+def parse_url(url: str) -> URL:
+    """The URL if it names a backend myoivig supports; otherwise a StoreError listing them.
+
+    `postgresql://` without a driver means psycopg (version 3), the driver myoivig installs.
+    """
+    supported = "supported: " + "; ".join(SUPPORTED_URLS)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(f"cannot read database URL {url!r}; {supported}") from error
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}:
+        shown = parsed.render_as_string(hide_password=True)
+        raise StoreError(f"database URL {shown!r} uses an unsupported backend; {supported}")
+    return parsed
+
+
+def _unusable(url: URL, error: DBAPIError) -> StoreError:
+    """A one-line message for a database that cannot be opened: where, why, what to check."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    if url.get_backend_name() == "sqlite":
+        return StoreError(
+            f"cannot open the SQLite database {url.database!r}: {reason}; check that the folder "
+            "exists and is writable, or set MYOIVIG_DATABASE_URL"
+        )
+    return StoreError(
+        f"cannot reach the PostgreSQL database {url.database!r} on host {url.host or 'localhost'}, "
+        f"port {url.port or 5432}: {reason}. Check that the server is running and accepts TCP "
+        "connections there, that the database exists and the user may log in, and the host, "
+        f"port and name in {URL_ENV}"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -44,8 +85,17 @@ class Store:
     """A database holding myoivig records, reached by SQLAlchemy URL."""
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
+        if engine is None:
+            parsed = parse_url(url)
+            url = parsed.render_as_string(hide_password=False)
+            try:
+                engine = create_engine(parsed)
+            except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
+                raise StoreError(
+                    f"cannot use database URL {self.safe(parsed)!r}: {error}"
+                ) from error
         self.url = url
-        self.engine = engine or create_engine(url)
+        self.engine = engine
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -60,22 +110,37 @@ class Store:
         """The database named by MYOIVIG_DATABASE_URL, else the embedded ./myoivig.db."""
         return cls(os.environ.get(URL_ENV) or DEFAULT_URL)
 
+    @staticmethod
+    def safe(url: URL) -> str:
+        return url.render_as_string(hide_password=True)
+
     def upgrade(self, revision: str = "head") -> None:
         """Create or upgrade the schema with the Alembic migrations (the only way it changes)."""
         if revision == "head" and at_head(self.engine, MIGRATIONS / "versions"):
             return  # already current: no need to load Alembic (see store/revision.py)
         from alembic import command
 
+        self.current_revision()  # an unreachable database is a StoreError, not a traceback
         config = alembic_config(self.url)
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
+    def exists(self) -> bool:
+        """False only for a SQLite file that is not there (connecting would create it)."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return True
+        return Path(url.database).exists()
+
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except DBAPIError as error:
+            raise _unusable(self.engine.url, error) from error
 
     def head_revision(self) -> str | None:
         from alembic.script import ScriptDirectory
@@ -83,7 +148,23 @@ class Store:
         return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
 
     def require_current(self) -> None:
+        """Refuse a database that is missing, unreachable or at another schema revision.
+
+        A missing SQLite file is reported, not created: a read-only command must not leave an
+        empty database behind (it would hide a mistyped path).
+        """
+        if not self.exists():
+            raise StoreError(
+                f"no database at {self.engine.url.database}: nothing has been recorded there yet. "
+                f"Create it with `myoivig init` (or `myoivig run`), or set {URL_ENV} to the "
+                "database you meant"
+            )
         current, head = self.current_revision(), self.head_revision()
+        if current is None:
+            raise StoreError(
+                f"database {self.safe_url} holds no myoivig tables: run `myoivig init` to create "
+                f"them, or check {URL_ENV}"
+            )
         if current != head:
             raise StoreError(
                 f"database {self.safe_url} is at schema revision {current!r}, expected {head!r}: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,6 @@ from myoivig.review.screening.ranking import (
     rank_pool,
 )
 from myoivig.review.screening.simulation import SimulationSettings, choose_priors, simulate
-
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "screening"
 
 
 def test_wss_and_last_relevant_hand_worked() -> None:
@@ -133,9 +132,8 @@ def test_simulation_refuses_bad_priors() -> None:
         choose_priors(labels, 20, 1)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared screening data not beside the checkout")
-def test_short_run_on_a_shared_cohen_dataset() -> None:
-    dataset = load_labelled_csv(SHARED / "cohen2006_NSAIDS.csv")
+def test_short_run_on_a_shared_cohen_dataset(outside_data: Callable[[str], Path]) -> None:
+    dataset = load_labelled_csv(outside_data("data/screening/cohen2006_NSAIDS.csv"))
     assert (len(dataset), dataset.n_relevant) == (393, 41)
     features = build_features(dataset.texts)
     result = simulate(features, dataset.labels, choose_priors(dataset.labels, seed=1))

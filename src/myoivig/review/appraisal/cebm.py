@@ -1,8 +1,8 @@
 """Oxford CEBM Levels of Evidence (March 2009), therapy column, from the extracted design.
 
 Levels and definitions: Phillips B, Ball C, Sackett D, et al. Oxford Centre for Evidence-based
-Medicine Levels of Evidence (March 2009) - the table the seed review cites (its reference 2).
-The design-to-level mapping follows research/systematic_review.md §5.1: a low-quality RCT
+Medicine Levels of Evidence (March 2009) - the table Wang 2012 cites (its reference 2).
+The design-to-level mapping follows that table's therapy column: a low-quality RCT
 (< 80 % follow-up) is 2b; poor-quality cohort and case-control studies are 4; a single-arm
 before-after study is a case series (4). A '-' suffix marks inconclusive evidence (wide CI or
 troublesome heterogeneity), which per the 2009 notes can only support grade D.

@@ -6,7 +6,8 @@ for risk of bias, inconsistency, indirectness, imprecision, and 1-2 for publicat
 (mainly observational evidence with no reason to rate down) for a large effect (+1, very large +2),
 a dose-response gradient (+1), and plausible confounding that would reduce the effect (+1).
 The effect-size thresholds for 'large' (RR > 2 or < 0.5) and 'very large' (RR > 5 or < 0.2) are
-marked uncertain in the research notes, so they are settings.
+the GRADE examples (Guyatt GH et al., J Clin Epidemiol 2011;64:1311-1316), not fixed rules, so
+they are settings.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Items and star limits: Wells GA, Shea B, O'Connell D, et al. The Newcastle-Ottawa Scale (NOS) for
 assessing the quality of nonrandomised studies in meta-analyses (Ottawa Hospital Research
-Institute). AHRQ thresholds as used by many reviews (research/systematic_review.md §5.4):
+Institute). AHRQ thresholds as used by many reviews:
 Good = selection 3-4, comparability 1-2, outcome 2-3; Fair = selection 2, comparability 1-2,
 outcome 2-3; Poor = selection 0-1 or comparability 0 or outcome 0-1.
 """

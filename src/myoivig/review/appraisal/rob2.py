@@ -1,7 +1,7 @@
 """Cochrane RoB 2 (randomised trials, effect of assignment): signalling answers -> judgements.
 
 Decision algorithms transcribed from the RoB 2 decision diagrams (Sterne et al., BMJ 2019;366:l4898
-and the 2019 guidance), as summarised in research/systematic_review.md §5.2. One function per
+and the 2019 guidance). One function per
 domain, each returning the judgement and the path taken, so the reasoning is auditable.
 """
 

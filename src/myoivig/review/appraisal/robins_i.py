@@ -1,9 +1,8 @@
 """ROBINS-I (2016) overall judgement from the seven domain judgements.
 
-Overall rule from the ROBINS-I tool (Sterne et al., BMJ 2016;355:i4919), as summarised in
-research/systematic_review.md §5.3. Domain-level signalling algorithms are NOT encoded: the 2016
-tool leaves them to judgement and the V2 draft (Nov 2025) is still changing; domain judgements
-are entered by the appraiser.
+Overall rule from the ROBINS-I tool (Sterne et al., BMJ 2016;355:i4919). Domain-level signalling
+algorithms are NOT encoded: the 2016 tool leaves them to judgement and the V2 draft (Nov 2025) is
+still changing; domain judgements are entered by the appraiser.
 """
 
 from __future__ import annotations

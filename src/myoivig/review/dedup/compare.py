@@ -1,6 +1,7 @@
 """Field-by-field comparison of two records into an explainable duplicate confidence.
 
-Rules follow the shape of ASySD's decision rules and Zotero's duplicate check (research notes §3.1):
+Rules follow the shape of ASySD's decision rules and Zotero's duplicate check (Hair K et al.,
+BMC Biol 2023;21:189):
 identifier agreement is decisive, identifier conflict is a veto, otherwise title similarity must be
 backed by authors or by the bibliographic locator (journal/ISSN, year, volume, first page). The
 locator path is what matches a CNKI record to its MEDLINE twin, whose title is in another language.

@@ -4,7 +4,7 @@ Chinese names are reduced to pinyin surname + given-name initial (pypinyin) so t
 ('田娟') and its MEDLINE twin ('Tian J', 'Tian, Juan') share an author key. Surnames are read as
 surnames (曾 Zeng, not 'ceng'; table in `surnames.py`), as MEDLINE spells them. Latin names lose
 diacritics ('Göttfried' -> 'gottfried'). Titles keep CJK characters, so Chinese-only records still
-compare (ASReview's [a-z0-9] cleaning would empty them, research notes §1.1).
+compare (ASReview's [a-z0-9] cleaning would empty them).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Build the seed-review example from the package data files (pure; no I/O except reading them).
+"""Build the example review (Wang 2012) from the package data files (pure; I/O: reading them).
 
-What the seed reports (abstract, shared/seeds/001_ffab25fc52f5061c.txt): MEDLINE and CNKI,
-1985-2011; 14 articles selected; 2 RCTs, 9 prospective open, 3 retrospective; 308 adult patients.
-Which 14 were pooled is an inference (shared/data/evidence/README.md); extraction uses only
-figures that table marks CONFIRMED. The reported totals are shown beside the recomputed ones and
-are never forced to agree.
+What the review reports (abstract of Wang DX et al., Clin Rheumatol 2012;31:801-806): MEDLINE and
+CNKI, 1985-2011; 14 articles selected; 2 RCTs, 9 prospective open, 3 retrospective; 308 adult
+patients. Which 14 were pooled is an inference (the review does not list them); extraction uses only
+figures confirmed in the primary papers. The reported totals are shown beside the recomputed ones
+and are never forced to agree.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from myoivig.review.protocol import ReviewProtocol, protocol_from_mapping
 from myoivig.review.records import BibRecord
 from myoivig.review.studies import links_from_assignments
 
-# Figures the seed review reports in its abstract (Wang 2012).
+# Figures the example review reports in its abstract (Wang 2012).
 REPORTED_PATIENTS = 308
 REPORTED_ARTICLES = 14
 REPORTED_DESIGNS = {"rct": 2, "prospective_open": 9, "retrospective": 3}

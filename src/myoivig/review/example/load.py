@@ -1,4 +1,4 @@
-"""Load the seed-review example into the store as a review (protocol, records, events, forms)."""
+"""Load the example review (Wang 2012) into the store (protocol, records, events, forms)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""Write the seed-review example's artefacts to a folder (the I/O edge of `build`)."""
+"""Write the example review's artefacts to a folder (the I/O edge of `build`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from myoivig.atomic_files import check_output, write_text
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.example.build import ExampleResult, build, events, protocol, references
 from myoivig.review.prisma.checklist import checklist, to_csv
@@ -47,8 +48,8 @@ def reconciliation_markdown(result: ExampleResult) -> str:
         "- Mastaglia 1998 responders: abstract "
         f"{rec['mastaglia1998_responders']['abstract']}/11, table "
         f"{rec['mastaglia1998_responders']['table']}/11; used "
-        f"{rec['mastaglia1998_responders']['used']} (the table's count; the shared evidence "
-        "table's 9 follows the abstract).",
+        f"{rec['mastaglia1998_responders']['used']} (the paper's per-patient table; its abstract "
+        "says 9).",
         "",
         "The numbers are shown side by side on purpose; nothing is adjusted to make them agree.",
     ]
@@ -56,17 +57,15 @@ def reconciliation_markdown(result: ExampleResult) -> str:
 
 
 def write_example(out: Path) -> dict[str, Path]:
-    """Write every artefact; returns name -> path."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write every artefact (each atomically, after the example is built); returns name -> path."""
+    check_output(out / "protocol.yaml")
     result = build()
     log = EventLog(events=events())
     counts = derive(log.events)
     paths: dict[str, Path] = {}
 
     def put(name: str, text: str) -> None:
-        path = out / name
-        path.write_text(text, encoding="utf-8")
-        paths[name] = path
+        paths[name] = write_text(out / name, text)
 
     put("protocol.yaml", dump_protocol(protocol()))
     put(

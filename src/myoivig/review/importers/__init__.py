@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from myoivig.review.importers.csv_format import parse_csv
+from myoivig.review.importers.detect import ImportFormatError, detect_format
 from myoivig.review.importers.tagged_formats import FORMATS as TAGGED_FORMATS
 from myoivig.review.importers.tagged_formats import parse_tagged
-from myoivig.review.importers.text import decode_export
+from myoivig.review.importers.text import decode_export, is_blank
 from myoivig.review.importers.xml_formats import (
     parse_endnote_xml,
     parse_notefirst_xml,
@@ -23,34 +24,7 @@ XML_FORMATS = {
 SUPPORTED_FORMATS = sorted([*TAGGED_FORMATS, *XML_FORMATS, "csv"])
 
 
-class ImportFormatError(ValueError):
-    """Unknown format, or a file that cannot be read as the format at all."""
-
-
-def detect_format(data: bytes) -> str:
-    """Guess the export format from the first meaningful bytes."""
-    text, _ = decode_export(data[:8192] if len(data) > 8192 else data)
-    head = text.lstrip()[:4000]
-    if head.startswith("<"):
-        if "<PubmedArticle" in head:
-            return "pubmed_xml"
-        if "<records>" in head or "<record>" in head:
-            return "endnote_xml"
-        return "cnki_notefirst"
-    first = head.split("\n", 1)[0]
-    if first.startswith("TY  -") or first.startswith("TY -"):
-        return "ris"
-    if first.startswith("PMID"):
-        return "medline"
-    if first.startswith("%0"):
-        return "endnote_tagged"
-    if first.startswith("RT "):
-        return "cnki_refworks"
-    if first.startswith("{Reference Type}"):
-        return "cnki_noteexpress"
-    if first.startswith("DataType"):
-        return "cnki_estudy"
-    return "csv"
+__all__ = ["SUPPORTED_FORMATS", "ImportFormatError", "detect_format", "import_bytes", "import_file"]
 
 
 def import_bytes(
@@ -65,7 +39,12 @@ def import_bytes(
     Record ids are `id_prefix` + position (default '<source>:'); give each file its own prefix
     when several exports of one source go into the same review.
     """
-    fmt = fmt or detect_format(data)
+    if fmt is not None and fmt not in SUPPORTED_FORMATS:
+        raise ImportFormatError(f"unknown format {fmt!r}; supported: {SUPPORTED_FORMATS}")
+    if is_blank(data):
+        raise ImportFormatError("the file is empty")
+    if fmt is None:
+        fmt = detect_format(data, encoding)
     prefix = id_prefix if id_prefix is not None else f"{source}:"
     if fmt in XML_FORMATS:
         try:

@@ -7,7 +7,9 @@ import re
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|21\d\d)(?!\d)")
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 # CNKI separates authors with ';', ';;', ',' or the full-width '，'/'；' (Zotero CNKI translator).
-_CN_AUTHOR_SPLIT = re.compile(r"[;；，,]+")
+# Where semicolons are used, commas belong to the names ('Cherin, P.;林行众').
+_CN_AUTHOR_SPLIT = re.compile(r"[;；]+")
+_CN_AUTHOR_COMMAS = re.compile(r"[，,]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -38,7 +40,8 @@ def split_authors(values: list[str]) -> list[str]:
     out: list[str] = []
     for value in values:
         if has_cjk(value):
-            out.extend(p.strip() for p in _CN_AUTHOR_SPLIT.split(value) if p.strip())
+            split = _CN_AUTHOR_SPLIT if _CN_AUTHOR_SPLIT.search(value) else _CN_AUTHOR_COMMAS
+            out.extend(p.strip() for p in split.split(value) if p.strip())
         elif ";" in value:
             out.extend(p.strip() for p in value.split(";") if p.strip())
         elif value.strip():

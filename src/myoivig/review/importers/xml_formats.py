@@ -1,7 +1,7 @@
 """XML exports: PubMed XML (efetch), EndNote XML, and CNKI's NoteFirst XML.
 
-Element names follow the references in research/systematic_review.md §4.2 (PubMed DTD elements)
-and §4.5 (EndNote XML). NoteFirst's schema is not publicly documented; the parser matches element
+Element names follow the PubMed DTD (PubmedArticleSet elements) and EndNote's XML export
+(xml/records/record). NoteFirst's schema is not publicly documented; the parser matches element
 names case-insensitively and keeps every leaf in `raw`, so an unexpected layout loses nothing.
 """
 

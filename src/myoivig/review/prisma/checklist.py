@@ -1,6 +1,6 @@
 """PRISMA 2020 27-item checklist with where each item is addressed.
 
-Item numbers, sections and topics from Page MJ et al., BMJ 2021;372:n71 (research notes §6.2);
+Item numbers, sections and topics from Page MJ et al., BMJ 2021;372:n71;
 the descriptions are short paraphrases, not the official wording. Locations the software knows
 (flow diagram, protocol fields, dedup/screening methods) are filled in automatically; the rest
 come from the authors' own mapping, and unmapped items are exported as 'NOT ADDRESSED'.

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from myoivig.atomic_files import check_output, replacing
 from myoivig.review.prisma.flow import PrismaCounts, check
 
 if TYPE_CHECKING:  # matplotlib is imported only when a diagram is drawn
@@ -212,11 +213,21 @@ def figure(c: PrismaCounts, title: str = "") -> Figure:
     return fig
 
 
-def save(c: PrismaCounts, out: Path, title: str = "") -> list[Path]:
-    """Write the diagram as SVG and PNG next to each other; returns the paths written."""
-    fig = figure(c, title)
+DIAGRAM_SUFFIXES = frozenset({".svg", ".png", ""})
+
+
+def diagram_paths(out: Path) -> list[Path]:
+    """The SVG and PNG written for `out` (flow, flow.svg or flow.png); other extensions refused."""
+    check_output(out, DIAGRAM_SUFFIXES)
     base = out.with_suffix("")
-    paths = [base.with_suffix(".svg"), base.with_suffix(".png")]
-    fig.savefig(paths[0], format="svg", bbox_inches="tight", pad_inches=0.1)
-    fig.savefig(paths[1], format="png", dpi=150, bbox_inches="tight", pad_inches=0.1)
+    return [check_output(base.with_suffix(s)) for s in (".svg", ".png")]
+
+
+def save(c: PrismaCounts, out: Path, title: str = "") -> list[Path]:
+    """Write the diagram as SVG and PNG next to each other, each atomically; returns the paths."""
+    paths = diagram_paths(out)
+    fig = figure(c, title)
+    for path, fmt, dpi in ((paths[0], "svg", None), (paths[1], "png", 150)):
+        with replacing(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     return paths

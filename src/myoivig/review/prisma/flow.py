@@ -1,6 +1,7 @@
 """Derive PRISMA 2020 flow counts from events and check that they add up.
 
-Box names follow the PRISMA2020 R package's data keys (research/systematic_review.md §6.1).
+Box names follow the PRISMA2020 R package's data keys (Haddaway NR et al.,
+Campbell Syst Rev 2022;18:e1230).
 Invariants (not enforced by that package, enforced here):
   records_screened = identified(databases+registers) - duplicates - automation - other removed
   reports_sought   = records_screened - records_excluded

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.command_store import open_store
+from myoivig.exit_codes import ExitCode
 from myoivig.review.names import DEFAULT_REVIEW, ReviewStateError
 from myoivig.review.protocol import ProtocolError
 from myoivig.review.screening.agreement import pair_agreements
@@ -42,7 +43,7 @@ from myoivig.review.screening.stopping import (
 from myoivig.review.screening.workflow import ScreeningLog
 from myoivig.store import StoreError
 
-if TYPE_CHECKING:  # NumPy, pandas, scikit-learn and SQLAlchemy load inside the commands
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
     from myoivig.review.screening.dataset import RecordTexts
 
 app = typer.Typer(
@@ -78,7 +79,7 @@ KNOWN_ERRORS = (ScreeningError, ProtocolError, ReviewStateError, StoreError, Val
 
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=2)
+    return typer.Exit(ExitCode.USAGE)
 
 
 def _emit(payload: Any) -> None:

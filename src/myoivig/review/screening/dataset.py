@@ -1,6 +1,7 @@
 """Reading labelled screening datasets (CSV: title, abstract, a 0/1 label column).
 
-The format is the SYNERGY/ASReview one used by ../shared/data/screening/ (Cohen 2006 sets).
+The format is the SYNERGY/ASReview labelled-dataset one (the SYNERGY benchmark
+collection), as used for the Cohen 2006 systematic-review sets.
 """
 
 from __future__ import annotations

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from myoivig.atomic_files import write_text
 from myoivig.review.screening.events import (
     EventKind,
     ScreeningError,
@@ -122,15 +121,7 @@ def write_events(path: Path, events: Iterable[ScreeningEvent]) -> None:
         writer.writeheader()
         writer.writerows(rows)
         payload = buffer.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, payload, newline="")
 
 
 def read_protocol(path: Path) -> ScreeningProtocol:

@@ -25,8 +25,9 @@ class Stage(StrEnum):
 class Verdict(StrEnum):
     """A reviewer's verdict on one record at one stage.
 
-    ``maybe`` is only allowed where the protocol allows it (by default at title/abstract, as the
-    research notes recommend, §7.5); it moves a record forward like ``include``.
+    ``maybe`` is only allowed where the protocol allows it (by default at title/abstract, where a
+    doubtful record is cheaper to carry forward than to lose); it moves a record forward like
+    ``include``.
     """
 
     INCLUDE = "include"

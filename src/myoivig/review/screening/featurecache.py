@@ -8,14 +8,13 @@ changes, so a stale matrix is never used.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from myoivig.atomic_files import replacing
 from myoivig.review.screening.features import FeatureSettings, build_features
 
 
@@ -44,10 +43,7 @@ def cached_features(
                     shape=tuple(stored["shape"]),
                 )
     matrix = build_features(texts, settings)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".npz", dir=cache.parent)
-    os.close(fd)
-    try:
+    with replacing(cache) as tmp:
         np.savez(
             tmp,
             key=np.array(key),
@@ -56,8 +52,4 @@ def cached_features(
             indptr=matrix.indptr,
             shape=np.array(matrix.shape),
         )
-        os.replace(tmp, cache)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return matrix

@@ -1,7 +1,8 @@
 """TF-IDF text features that work for English and for Chinese (CNKI) records.
 
-scikit-learn's default word tokenizer keeps a whole Chinese clause as one token (research notes
-§1.2), so Chinese text would teach the model nothing. We split each text into two views:
+scikit-learn's default word tokenizer keeps a whole Chinese clause as one token (its default
+token_pattern matches runs of word characters), so Chinese text would teach the model nothing. We
+split each text into two views:
 
 * words (Latin, Greek, Cyrillic, digits): word uni- and bigrams, as ASReview's default ELAS u4
   feature extractor (TF-IDF, ngram 1-2, sublinear tf, max_df 0.95; asreview models/models.py);

@@ -1,7 +1,8 @@
 """Screening-performance metrics of a labelled screening order.
 
-Definitions are pinned here (and in tests) because implementations disagree (research notes §1.4,
-§1.7). All positions count every screened record, including the prior (starting) records.
+Definitions are pinned here (and in tests) because implementations disagree (asreview-insights
+computes WSS from a discretised random curve). All positions count every screened record, including
+the prior (starting) records.
 
 * recall after n: relevant found in the first n screened / all relevant.
 * WSS@r (Cohen AM et al., J Am Med Inform Assoc 2006;13:206-219): (N - n_r) / N - (1 - r), where

@@ -32,7 +32,7 @@ class ModelSettings:
     """Classifier and class balancing.
 
     Defaults: linear SVM with C = 0.11 and balance ratio 9.8, the values of ASReview's default
-    ELAS u4 model ("optimised on SYNERGY"; asreview models/models.py, research notes §1.2).
+    ELAS u4 model ("optimised on SYNERGY"; asreview models/models.py).
     ``balance_ratio`` r gives each relevant record weight 1 and each irrelevant record weight
     n_relevant / (r * n_irrelevant), rescaled to sum to the number of rows (ASReview balancers.py),
     so the irrelevant class carries 1/r of the relevant class's total weight.

@@ -1,7 +1,7 @@
 """screening state: each reviewer's current decision per record and stage (derived)
 
-Revision ID: 0003_plotsfast_screening_state
-Revises: 0002_review
+Revision ID: 0005_plotsfast_screening_state
+Revises: 0004_web_accounts
 Create Date: 2026-12-01
 
 The table is derived from the review event log; existing screening events are folded into it
@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_plotsfast_screening_state"
-down_revision: str | None = "0002_review"
+revision: str = "0005_plotsfast_screening_state"
+down_revision: str | None = "0004_web_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

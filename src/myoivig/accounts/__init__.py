@@ -1,0 +1,1 @@
+"""Accounts, roles and sites: who may use myoivig and which patients they may see."""

@@ -1,0 +1,117 @@
+"""The web application factory: `create_app(settings)` wires store, keys, routes and pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import Signer
+
+from myoivig.accounts.service import app_secret
+from myoivig.store import Store
+from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
+from myoivig.web.routes import admin, api_patients, auth, patients
+from myoivig.web.settings import WebSettings
+from myoivig.web.templating import STATIC_DIR, templates
+
+API_PREFIX = "/api/v1"
+SECURITY_HEADERS = {
+    # Scripts only from this server (htmx and plotly.js are shipped with the package);
+    # plotly.js sets inline styles on the chart, hence 'unsafe-inline' for styles only.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": title, "message": message, "caller": getattr(request.state, "caller", None)},
+        status_code=status,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedInError)
+    async def not_signed_in(request: Request, error: NotSignedInError) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "sign in or send Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(request: Request, error: ForbiddenError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "your role may not use this route"}, status_code=403)
+        return _error_page(request, 403, "Not allowed", "Your role may not open this page.")
+
+    @app.exception_handler(CsrfError)
+    async def csrf(request: Request, error: CsrfError) -> Response:
+        message = "The form was missing its security token or it was stale; reload and retry."
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        return _error_page(request, 403, "Form refused", message)
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def add_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Cache-Control" and request.url.path.startswith("/static/"):
+                continue
+            response.headers.setdefault(name, value)
+        return response
+
+
+def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
+    """The application for one database; the schema must be current (`myoivig init`)."""
+    store = store or Store.from_url(settings.database_url)
+    store.require_current()
+    secret = (
+        settings.secret_key.get_secret_value()
+        if settings.secret_key is not None
+        else app_secret(store)
+    )
+    app = FastAPI(
+        title="myoivig",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # the interactive docs load scripts from a CDN; the app must work offline
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.signer = Signer(secret, salt="myoivig-session")
+    app.state.pseudonym_key = hashlib.sha256(
+        app_secret(store, "pseudonym-key").encode("utf-8")
+    ).digest()
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(auth.router)
+    app.include_router(patients.router)
+    app.include_router(admin.router)
+    app.include_router(api_patients.router, prefix=API_PREFIX)
+    _install_error_handlers(app)
+    _security_headers(app)
+    return app

@@ -1,0 +1,49 @@
+"""Starting the web application: the first admin account and the uvicorn server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import uvicorn
+
+from myoivig.accounts.roles import Role
+from myoivig.accounts.service import add_user, generate_password, user_count
+from myoivig.store import Store
+from myoivig.web.app import create_app
+from myoivig.web.settings import WebSettings
+
+FIRST_ADMIN = "admin"
+
+
+def ensure_first_admin(store: Store, actor: str) -> tuple[str, str] | None:
+    """With no account yet, create `admin` with a generated password and return (name,
+    password) for the caller to show once; otherwise None. The password is never logged."""
+    if user_count(store) > 0:
+        return None
+    password = generate_password()
+    add_user(store, actor, FIRST_ADMIN, Role.ADMIN.value, [], password)
+    return FIRST_ADMIN, password
+
+
+def serve(
+    store: Store,
+    settings: WebSettings,
+    host: str,
+    port: int,
+    announce: Callable[[str], None],
+) -> None:
+    """Serve the application until interrupted."""
+    app = create_app(settings, store)
+    announce(f"myoivig is running at http://{host}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def start_clinic(store: Store, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """`myoivig run`: the first admin's one-time password when there is no account, then serve."""
+    first = ensure_first_admin(store, "myoivig-run")
+    announce(f"sign in at http://{host}:{port}/login")
+    if first is not None:
+        name, password = first
+        announce(f"first admin account: {name}, one-time password: {password}")
+        announce("(shown only now; add more users on the Users page or with `myoivig users add`)")
+    serve(store, WebSettings.from_env(database_url=store.url), host, port, announce)

@@ -1,0 +1,1 @@
+"""Routes grouped per resource: sign-in, patient pages, administration, the patients API."""

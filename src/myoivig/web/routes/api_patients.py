@@ -1,0 +1,52 @@
+"""JSON API for patients: what the caller may see, and one dossier (404 when not theirs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from myoivig.accounts.roles import READS_PATIENTS
+from myoivig.clinic.service import PatientQuery, QueryError, list_patients, load_patient
+from myoivig.store.repository import RecordNotFoundError
+from myoivig.web.auth import Caller, ReadSession, require
+
+router = APIRouter(tags=["patients"])
+Reader = Annotated[Caller, Depends(require(*sorted(READS_PATIENTS)))]
+
+
+@router.get("/patients")
+def api_patient_list(
+    caller: Reader,
+    session: ReadSession,
+    search: Annotated[str, Query(max_length=64)] = "",
+    site: Annotated[str | None, Query(max_length=64)] = None,
+    diagnosis: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """The patients the caller may see (pseudonymised for researchers), one page at a time."""
+    try:
+        result = list_patients(
+            session, caller.viewer, PatientQuery(search, site, diagnosis, page, per_page)
+        )
+    except QueryError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
+    return {
+        "items": result.items,
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "pages": result.pages,
+    }
+
+
+@router.get("/patients/{code}")
+def api_patient(caller: Reader, session: ReadSession, code: str) -> dict[str, Any]:
+    """One dossier; 404 both for an unknown code and for a patient the caller may not see."""
+    try:
+        dossier = load_patient(session, caller.viewer, code)
+    except RecordNotFoundError as error:
+        raise HTTPException(status_code=404, detail=f"no patient {code!r}") from error
+    data: dict[str, Any] = dossier.model_dump(mode="json")
+    return data

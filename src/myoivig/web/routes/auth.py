@@ -1,0 +1,118 @@
+"""Signing in and out (pages)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from myoivig.accounts.service import (
+    LoginRefusedError,
+    LoginThrottledError,
+    Throttle,
+    authenticate,
+    end_session,
+    start_session,
+)
+from myoivig.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Caller,
+    require,
+    session_token,
+    settings_of,
+    signer,
+    store_of,
+)
+from myoivig.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no //host) may be the place to go after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/patients"
+
+
+def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            "csrf_token": token,
+            "next": _safe_next(request.query_params.get("next")),
+            "error": error,
+            "caller": None,
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings_of(request).cookie_secure,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return _login_form(request)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/patients",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_form(request, 403, "The sign-in form expired; please try again.")
+    settings = settings_of(request)
+    store = store_of(request)
+    throttle = Throttle(settings.login_max_failures, settings.login_window)
+    try:
+        user = authenticate(store, name.strip(), password, throttle)
+    except LoginThrottledError as error:
+        return _login_form(request, 429, str(error))
+    except LoginRefusedError as error:
+        return _login_form(request, 401, str(error))
+    # A new session id at every sign-in, and the old one (if any) ended: no session fixation.
+    fresh = start_session(store, user, replaces=session_token(request))
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signer(request).sign(fresh.token).decode("ascii"),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, caller: Annotated[Caller, Depends(require())]) -> Response:
+    token = session_token(request)
+    if token:
+        end_session(store_of(request), token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,153 @@
+"""Who may use which route: a role × route matrix generated from the application's route table.
+
+A route added to the application without an entry in EXPECTED fails the first test, so no page
+or API route can be forgotten. Each route is then called as every role (and signed out), with a
+session cookie and, for the API, with a Bearer token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Mount, Route
+from web_helpers import ROLES_USERS, csrf_of
+
+from myoivig.accounts.service import create_token
+from myoivig.store import Store
+
+ROLES = (*ROLES_USERS, None)  # None: not signed in
+READERS = {"admin", "clinician", "pharmacist", "researcher"}
+
+
+def _expect(allowed: set[str], ok: int, anonymous: int, denied: int = 403) -> dict[str | None, int]:
+    table: dict[str | None, int] = {role: ok if role in allowed else denied for role in ROLES_USERS}
+    table[None] = anonymous
+    return table
+
+
+PUBLIC = {role: 200 for role in ROLES}
+# (method, path) -> {role: status}; the patient code is N001 (site NORTH, the clinician's site).
+EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
+    ("GET", "/"): {role: 303 for role in ROLES},
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): {role: 303 for role in ROLES},
+    ("POST", "/logout"): _expect(set(ROLES_USERS), 303, 303),
+    ("GET", "/patients"): _expect(READERS, 200, 303),
+    # A researcher asks by pseudonym only: the clinic's code is "not found" for them.
+    ("GET", "/patients/{code}"): {**_expect(READERS, 200, 303), "researcher": 404},
+    ("GET", "/admin/users"): _expect({"admin"}, 200, 303),
+    ("POST", "/admin/users"): _expect({"admin"}, 201, 303),
+    ("GET", "/admin/audit"): _expect({"admin"}, 200, 303),
+    ("GET", "/api/v1/patients"): _expect(READERS, 200, 401),
+    ("GET", "/api/v1/patients/{code}"): {**_expect(READERS, 200, 401), "researcher": 404},
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+}
+
+
+def route_table(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the application answers, including included routers."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # FastAPI >= 0.16x keeps routers nested
+            for context in route.effective_route_contexts():
+                methods = getattr(context.original_route, "methods", None) or {"?"}
+                found |= {(method, context.path) for method in methods}
+        elif isinstance(route, Mount):
+            found.add(("GET", route.path))
+        elif isinstance(route, APIRoute | Route):
+            found |= {(method, route.path) for method in route.methods or {"?"}}
+        else:
+            found.add(("?", repr(route)))
+    return {(m, p) for m, p in found if m != "HEAD"}
+
+
+def test_every_route_is_in_the_matrix(web_app: FastAPI) -> None:
+    assert route_table(web_app) == set(EXPECTED), "add new routes to EXPECTED with their rights"
+
+
+def _call(client: TestClient, method: str, path: str, csrf: str | None) -> int:
+    url = path.replace("{code}", "N001")
+    if path == "/static":
+        url = "/static/app.css"
+    if method == "GET":
+        return client.get(url, follow_redirects=False).status_code
+    if path == "/login":
+        login_csrf = csrf_of(client.get("/login").text)
+        data = {"name": "ada", "password": "correct horse battery staple", "csrf_token": login_csrf}
+    elif path == "/admin/users":
+        data = {"name": f"new-{uuid.uuid4().hex[:8]}", "role": "reviewer", "csrf_token": csrf or ""}
+    else:
+        data = {"csrf_token": csrf or ""}
+    return client.post(url, data=data, follow_redirects=False).status_code
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "signed-out")
+def test_role_matrix_with_session_cookie(
+    role: str | None, client_for: Callable[[str | None], TestClient]
+) -> None:
+    failures = []
+    # Signing in again after the routes that end the session (sign-in, sign-out); those last.
+    ending = {("POST", "/login"), ("POST", "/logout")}
+    order = sorted(EXPECTED, key=lambda route: (route in ending, route))
+    name = None if role is None else ROLES_USERS[role][0]
+    client = client_for(name)
+    for method, path in order:
+        if (method, path) in ending:
+            client = client_for(name)
+        csrf = None
+        if role is not None:
+            csrf = csrf_of(client.get("/admin/users").text)  # the page, or the 403 page
+        status = _call(client, method, path, csrf)
+        expected = EXPECTED[(method, path)][role]
+        if status != expected:
+            failures.append(f"{method} {path} as {role}: {status}, expected {expected}")
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no-token")
+def test_role_matrix_with_api_token(
+    role: str | None, clinic_store: Store, client_for: Callable[[str | None], TestClient]
+) -> None:
+    client = client_for(None)
+    headers = {}
+    if role is not None:
+        headers["Authorization"] = "Bearer " + create_token(
+            clinic_store, "test", ROLES_USERS[role][0]
+        )
+    for (method, path), expected in EXPECTED.items():
+        if not path.startswith("/api/v1/patients"):
+            continue
+        status = client.request(method, path.replace("{code}", "N001"), headers=headers).status_code
+        assert status == expected[role], f"{method} {path} as {role}: {status}"
+
+
+def test_unknown_token_is_refused(client_for: Callable[[str | None], TestClient]) -> None:
+    client = client_for(None)
+    bad = client.get("/api/v1/patients", headers={"Authorization": "Bearer myo_not-a-token"})
+    assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+
+
+# The same routes for a patient of the other site (S001, SOUTH): 404 like an unknown code.
+OTHER_SITE = {
+    "admin": 200,
+    "clinician": 404,
+    "pharmacist": 404,
+    "researcher": 404,
+    "reviewer": 403,
+}
+
+
+@pytest.mark.parametrize("role", list(OTHER_SITE))
+def test_patient_of_another_site_matrix(
+    role: str, client_for: Callable[[str | None], TestClient]
+) -> None:
+    client = client_for(ROLES_USERS[role][0])
+    for path in ("/patients/S001", "/api/v1/patients/S001"):
+        status = client.get(path, follow_redirects=False).status_code
+        assert status == OTHER_SITE[role], f"{path} as {role}: {status}"
