@@ -76,7 +76,9 @@ def test_root_help_imports_no_area() -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("area", ["clinic", "evidence", "outcomes", "protocol", "review"])
+@pytest.mark.parametrize(
+    "area", ["accounts", "clinic", "evidence", "outcomes", "protocol", "review", "web"]
+)
 def test_area_commands_load_without_heavy_libraries(area: str) -> None:
     """`--help` and argument parsing need only the command tree: heavy libraries load inside
     the commands that use them (start-up time is measured by benchmarks/cli_startup.py)."""
