@@ -34,7 +34,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A database made by `myoivig run` from empty, and what that first run printed."""
     db = tmp_path_factory.mktemp("template") / "run.db"
     with pytest.MonkeyPatch.context() as monkeypatch:
-        result = _use(monkeypatch, db).invoke(app, ["run"])
+        result = _use(monkeypatch, db).invoke(app, ["run", "--no-serve"])
     assert result.exit_code == 0, result.output
     return db, result.output
 
@@ -55,7 +55,7 @@ def test_run_loads_both_datasets_into_an_empty_database(
     assert "MAS98-16" in out and "SYN-001" in out and "SYN-060" in out
     assert "SYNTHETIC demo patients, not real people: 60 patients" in out
     assert "76 patients" in out and "60 of them are SYNTHETIC" in out
-    again = both.invoke(app, ["run"])
+    again = both.invoke(app, ["run", "--no-serve"])
     assert again.exit_code == 0 and "loaded the bundled" not in again.output
     assert "SYN-060" in again.output and "MAS98-16" in again.output
 

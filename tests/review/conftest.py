@@ -11,6 +11,17 @@ from pathlib import Path
 import pytest
 from review_fake_eutils import FakeArticle, FakeEutils, make_handler
 
+from myoivig.store import Store
+
+
+@pytest.fixture
+def cli_store(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The parametrised store, used by the CLI (MYOIVIG_DATABASE_URL) as well."""
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", store.url)
+    monkeypatch.setenv("MYOIVIG_ACTOR", "lead")
+    monkeypatch.chdir(tmp_path)
+    return store
+
 
 @pytest.fixture
 def fake_eutils() -> Iterator[FakeEutils]:

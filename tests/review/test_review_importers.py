@@ -16,7 +16,7 @@ def test_ris_bom_crlf_wrapped_unknown_tags_and_malformed() -> None:
     result = import_file(FIX / "pubmed_export.ris", source="medline")
     assert result.source_format == "ris"
     assert result.encoding == "utf-8-sig"
-    assert [r.position for r in result.records] == [1, 2]
+    assert [r.position for r in result.records] == [1, 2, 3]
     first = result.records[0]
     assert first.title is not None
     assert first.title.startswith("Results and long-term followup")
@@ -33,8 +33,9 @@ def test_ris_bom_crlf_wrapped_unknown_tags_and_malformed() -> None:
         second.year == 2010 and second.abstract == "Abstract given under N2 as some exporters do."
     )
     assert second.journal == "Arthritis Care Res (Hoboken)"
+    untitled = result.records[2]  # no title but an author: imported, flagged (issue 11)
+    assert untitled.position == 3 and untitled.flags == ["title missing"]
     reasons = {i.position: i.reason for i in result.issues}
-    assert "no title" in reasons[3]
     assert "truncated" in reasons[4]
     assert result.total_seen == 4
 
@@ -50,7 +51,7 @@ def test_medline_nbib_continuations_and_broken_line() -> None:
         "dermatomyositis: an open study in 11 adult patients."
     )
     assert rec.authors == ["Cherin, P", "Piette, J C"]
-    assert rec.year == 1994 and rec.pages == "1092-7" and rec.issn == "0315-162X (Print)"
+    assert rec.year == 1994 and rec.pages == "1092-1097" and rec.issn == "0315-162X (Print)"
     assert "Clinical Trial" in rec.publication_types
     assert "Dermatomyositis/drug therapy" in rec.keywords
     assert rec.raw["XYZ"] == ["unknown tag kept verbatim"]
@@ -64,7 +65,7 @@ def test_pubmed_xml_structured_abstract_medline_date_vernacular_and_bad_records(
     assert result.source_format == "pubmed_xml"
     assert [r.pmid for r in result.records] == ["11840450", "9999991"]
     first = result.records[0]
-    assert first.doi == "10.1002/art.10053" and first.pages == "467-74"
+    assert first.doi == "10.1002/art.10053" and first.pages == "467-474"
     assert first.abstract == (
         "OBJECTIVE: To assess the efficacy of intravenous immunoglobulin (IVIg). "
         "METHODS: Thirty-five adult patients with chronic PM."
@@ -74,7 +75,8 @@ def test_pubmed_xml_structured_abstract_medline_date_vernacular_and_bad_records(
     second = result.records[1]
     assert second.year == 2008  # from MedlineDate "2008 Aug-Sep"
     assert any("VernacularTitle" in k for k in second.raw)
-    assert {i.position for i in result.issues} == {3, 4}
+    reasons = {i.position: i.reason for i in result.issues}
+    assert reasons.keys() == {3, 4} and "no title, no DOI or PMID" in reasons[4]
 
 
 def test_endnote_xml_style_wrappers_and_chinese() -> None:
@@ -97,15 +99,16 @@ def test_endnote_xml_style_wrappers_and_chinese() -> None:
 def test_csv_bom_quoted_commas_bad_rows() -> None:
     result = import_file(FIX / "scopus_export.csv", source="scopus")
     assert result.source_format == "csv"
-    assert len(result.records) == 2
+    assert len(result.records) == 3
     danieli = result.records[0]
     assert danieli.authors == ["Danieli, M.G.", "Calcabrini, L.", "Calabrese, V."]
     assert danieli.doi == "10.1016/j.autrev.2009.04.001" and danieli.issn == "1568-9972"
     assert danieli.abstract == "Abstract, with a comma"
     assert (danieli.volume, danieli.issue, danieli.pages) == ("9", "2", "124")
     assert result.records[1].doi is None
+    assert result.records[2].flags == ["title missing"]  # an author, no title (issue 11)
     reasons = {i.position: i.reason for i in result.issues}
-    assert "no title" in reasons[3] and "more cells" in reasons[4]
+    assert reasons.keys() == {4} and "more cells" in reasons[4]
 
 
 def test_cnki_endnote_tagged_utf8_bom() -> None:
@@ -140,18 +143,19 @@ def test_cnki_refworks_gb18030_lowercase_volume_and_fullwidth_commas() -> None:
 def test_cnki_noteexpress_gb18030_br_markers_and_missing_title() -> None:
     result = import_file(FIX / "cnki_noteexpress_gb18030.net", source="cnki")
     assert result.source_format == "cnki_noteexpress" and result.encoding == "gb18030"
-    assert len(result.records) == 1
+    assert len(result.records) == 2 and not result.issues
     rec = result.records[0]
     assert rec.authors == ["田娟", "高金生", "陈佳文"]
     assert rec.abstract == "目的 观察疗效。 方法 回顾分析。 结果 有效。"
     assert rec.keywords == ["皮肌炎", "免疫球蛋白类,静脉内", "糖皮质激素类"]
     assert rec.raw["Unknown Field"] == ["kept"]
-    assert result.issues[0].position == 2 and "no title" in result.issues[0].reason
+    untitled = result.records[1]  # no title but an author: imported, flagged (issue 11)
+    assert untitled.position == 2 and untitled.flags == ["title missing"]
 
 
 def test_cnki_notefirst_xml() -> None:
     result = import_file(FIX / "cnki_notefirst.xml", source="cnki", fmt="cnki_notefirst")
-    assert len(result.records) == 1
+    assert len(result.records) == 2  # the second has an author but no title (issue 11)
     rec = result.records[0]
     assert rec.title is not None and rec.title.startswith("静脉注射免疫球蛋白")
     assert rec.authors == ["田娟", "高金生"]
@@ -162,7 +166,7 @@ def test_cnki_notefirst_xml() -> None:
         "588-590",
     )
     assert rec.keywords == ["皮肌炎", "免疫球蛋白类,静脉内"]
-    assert [i.position for i in result.issues] == [2]
+    assert result.records[1].flags == ["title missing"] and not result.issues
 
 
 def test_detect_format_and_errors() -> None:
@@ -187,10 +191,10 @@ def test_decode_utf16_bom_and_explicit_encoding() -> None:
 def test_cnki_estudy_bilingual_keys_year_from_pubtime() -> None:
     result = import_file(FIX / "cnki_estudy.txt", source="cnki")
     assert result.source_format == "cnki_estudy"
-    assert len(result.records) == 1
+    assert len(result.records) == 2 and not result.issues
     rec = result.records[0]
     assert rec.authors == ["田娟", "高金生", "陈佳文"] and rec.year == 2008
     assert (rec.journal, rec.issue, rec.pages) == ("中华老年医学杂志", "08", "588-590")
     assert rec.abstract == "目的 观察疗效。 方法 回顾分析。"
     assert rec.raw["Link-链接"][0].startswith("https://kns.cnki.net")
-    assert result.issues[0].position == 2 and "no title" in result.issues[0].reason
+    assert result.records[1].flags == ["title missing"]

@@ -48,15 +48,6 @@ CASE_REPORT = "case report"
 WRONG_POP = "wrong population"
 
 
-@pytest.fixture
-def cli_store(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The parametrised store, used by the CLI (MYOIVIG_DATABASE_URL) as well."""
-    monkeypatch.setenv("MYOIVIG_DATABASE_URL", store.url)
-    monkeypatch.setenv("MYOIVIG_ACTOR", "lead")
-    monkeypatch.chdir(tmp_path)
-    return store
-
-
 def run(*args: str) -> str:
     result = runner.invoke(app, ["review", *args])
     assert result.exit_code == 0, result.output

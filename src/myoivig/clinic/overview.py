@@ -149,9 +149,11 @@ def synthetic_table(dossiers: list[PatientDossier], title: str) -> Table:
     """Generated patients: their visits and courses (they have no published outcome); the
     caller's title says SYNTHETIC."""
     table = Table(title=title, title_justify="left")
-    for column in ("Code", "Site", "Sex", "Age", "Diagnosis", "Courses", "Visits", "First course",
-                   "Last visit", "AEs", "Serious"):  # fmt: skip
-        table.add_column(column, no_wrap=column == "Code")
+    key_column(table, "Code", [d.patient.code for d in dossiers])
+    key_column(table, "Site", [d.patient.site_code or "" for d in dossiers])
+    for column in ("Sex", "Age", "Dx", "Courses", "Visits", "First course", "Last visit", "AEs",
+                   "Serious"):  # fmt: skip
+        table.add_column(column, overflow="fold")
     for d in dossiers:
         s = patient_summary(d)
         starts = sorted(c.start_date for c in d.courses if c.start_date is not None)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from myoivig import terminal
@@ -35,9 +36,15 @@ from myoivig.review.extraction import (
     extraction_from_mapping,
     reconcile,
 )
-from myoivig.review.importers import ImportFormatError, import_file
+from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
-from myoivig.review.names import DEFAULT_REVIEW, ReviewNotFoundError, ReviewStateError
+from myoivig.review.names import (
+    DEFAULT_REVIEW,
+    ExportFormatError,
+    ReviewNotFoundError,
+    ReviewStateError,
+    StrictImportRefused,
+)
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.events import (
     FinalDecision,
@@ -48,6 +55,7 @@ from myoivig.review.prisma.events import (
 from myoivig.review.protocol import ProtocolError, load_protocol
 from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
 from myoivig.review.records import ImportResult
+from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
 from myoivig.review.studies import links_from_assignments
 from myoivig.store import StoreError
@@ -69,6 +77,8 @@ KNOWN_ERRORS = (
     MergeError,
     ReviewStateError,
     ScreeningError,
+    StrictImportRefused,
+    ExportFormatError,
     StoreError,
     OutputPathError,
     yaml.YAMLError,
@@ -190,36 +200,34 @@ def import_(
     kind: Annotated[str, typer.Option("--kind", help="database | register | citation ...")] = (
         "database"
     ),
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="All or nothing: refuse the whole file if any record is malformed "
+            "or the file breaks off.",
+        ),
+    ] = False,
     review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import an export file; malformed records are listed by position and reason."""
-    from myoivig.review import repository as repo
+    """Import an export file; each complete record is kept, malformed ones are listed."""
+    from myoivig.review import service
 
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
-            batch = repo.next_batch(s, review)
-            result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
-            repo.add_import(s, result, _source_kind(kind), review)
-    summary = {
-        "file": str(path),
-        "source": source,
-        "format": result.source_format,
-        "encoding": result.encoding,
-        "imported": len(result.records),
-        "malformed": [i.model_dump() for i in result.issues],
-    }
+        result = service.import_export(
+            open_store(migrate=True), path, source, actor=_actor(), fmt=fmt,
+            encoding=encoding, kind=_source_kind(kind), review=review, strict=strict,
+        )  # fmt: skip
+    summary = service.import_summary(path, source, result)
     if as_json:
         _json(summary)
         return
-    console.print(
-        f"imported {len(result.records)} records from {path} "
-        f"({result.source_format}, {result.encoding}) as source {source!r}"
-    )
+    for line in service.summary_lines(summary):
+        console.print(line, soft_wrap=True)
     if result.issues:
         table = Table(title=f"{len(result.issues)} malformed record(s), not imported",
                       title_justify="left")  # fmt: skip
@@ -361,6 +369,7 @@ def records(
                     "year": r.year,
                     "first_author": r.authors[0] if r.authors else None,
                     "title": r.title,
+                    "flags": r.flags,
                     "doi": r.doi,
                     "pmid": r.pmid,
                 }
@@ -373,9 +382,34 @@ def records(
     for col in ("Source", "Year", "First author", "Title"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        shown = r.title or f"[{', '.join(r.flags)}] {r.doi or r.pmid or ''}"
         table.add_row(r.record_id, r.source, str(r.year or ""),
-                      r.authors[0] if r.authors else "", r.title or "")  # fmt: skip
+                      r.authors[0] if r.authors else "", escape(shown))  # fmt: skip
     console.print(table)
+
+
+def export(
+    path: Annotated[Path, typer.Argument(help="File to write (must not exist yet).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="medline, pubmed_xml, endnote_xml, csv, ris, ...")
+    ],
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    include_merged: Annotated[
+        bool, typer.Option("--all", help="Also records merged into another.")
+    ] = False,
+    review: ReviewName = DEFAULT_REVIEW,
+) -> None:
+    """Export the review's records (after merges unless --all) for a reference manager."""
+    from myoivig.review import service
+
+    with _errors():
+        data, count = service.export_records(
+            open_store(migrate=True), fmt, review=review, include_merged=include_merged,
+            source=source,
+        )  # fmt: skip
+        with path.open("xb") as out:  # never overwrite a file by surprise
+            out.write(data)
+    console.print(f"wrote {count} records to {path} ({fmt})")
 
 
 # -- dedup ---------------------------------------------------------------------------------------
@@ -931,11 +965,10 @@ def example(
 
 def register(app: typer.Typer) -> None:
     """Mount `myoivig review ...` on the root app."""
-    from myoivig.review.screening.commands import app as screening_app
-
     review_app.add_typer(protocol_app, name="protocol")
     review_app.command("import")(import_)
     review_app.command("records")(records)
+    review_app.command("export")(export)
     review_app.add_typer(search_app, name="search")
     review_app.command("dedup")(dedup)
     review_app.command("merge")(merge)

@@ -13,5 +13,13 @@ class ReviewStateError(ValueError):
     """The stored review cannot take this change (unknown record, duplicate import, ...)."""
 
 
+class StrictImportRefused(ValueError):
+    """`--strict` and the file has malformed records or breaks off: nothing was stored."""
+
+
+class ExportFormatError(ValueError):
+    """An export format that is not written."""
+
+
 class ReviewNotFoundError(ReviewStateError):
     """No review of that name is stored (a missing record, not a bad input)."""

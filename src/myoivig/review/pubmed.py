@@ -290,7 +290,8 @@ class PubMedClient:
         for part in parts:
             fetched = 0
             for xml in self.efetch_batches(part):
-                records, issues = parse_pubmed_xml(xml, "medline", "pubmed:")
+                records, issues, _cut = parse_pubmed_xml(xml, "medline", "pubmed:")
+                # A cut-off batch reports its lost records among `issues` (counted below).
                 fetched += len(records) + len(issues)
                 for issue in issues:
                     outcome.issues.append(

@@ -24,6 +24,9 @@ class Contributor(BaseModel):
     role: ContributorRole
 
 
+TITLE_MISSING = "title missing"
+
+
 class BibRecord(BaseModel):
     """One bibliographic record from one source file or search."""
 
@@ -37,6 +40,11 @@ class BibRecord(BaseModel):
     position: int = Field(description="1-based position of the record in its source file.")
     title: str | None = None
     authors: list[str] = Field(default_factory=list)
+    group_authors: list[str] = Field(
+        default_factory=list,
+        description="Entries of `authors` that are groups (consortia, study groups), kept whole; "
+        "they are never split at 'and' nor reduced to a surname and initial.",
+    )
     contributors: list[Contributor] = Field(
         default_factory=list, description="Non-author roles (editor, supervisor) in file order."
     )
@@ -55,6 +63,32 @@ class BibRecord(BaseModel):
     raw: dict[str, list[str]] = Field(
         default_factory=dict, description="Verbatim tag -> values, exactly as in the source."
     )
+
+    @property
+    def flags(self) -> list[str]:
+        """Warnings a reviewer sees beside the record; derived, so a merge that fills the title
+        also clears 'title missing'."""
+        return [] if self.title else [TITLE_MISSING]
+
+    @property
+    def screening_text(self) -> str:
+        """What a screener and the ranking model read: title and abstract; a record whose title
+        is missing shows what it can be looked up by instead of an empty line."""
+        if self.title:
+            return f"{self.title} {self.abstract or ''}".strip()
+        lookup = [
+            f"[{TITLE_MISSING}]",
+            f"DOI {self.doi}" if self.doi else "",
+            f"PMID {self.pmid}" if self.pmid else "",
+            "; ".join(self.authors[:3]),
+            self.journal or "",
+            str(self.year or ""),
+            self.abstract or "",
+        ]
+        return " ".join(part for part in lookup if part)
+
+    def is_group(self, author: str) -> bool:
+        return author in self.group_authors
 
     @property
     def first_page(self) -> str | None:
@@ -81,6 +115,11 @@ class ImportResult(BaseModel):
     encoding: str
     records: list[BibRecord] = Field(default_factory=list)
     issues: list[ImportIssue] = Field(default_factory=list)
+    truncated: str | None = Field(
+        default=None,
+        description="Why and where the file stops early (e.g. 'XML ends at line 88: ...'); the "
+        "complete records before the cut are in `records`.",
+    )
 
     @property
     def total_seen(self) -> int:

@@ -1,20 +1,28 @@
 """Application layer of the review area: what the CLI (and any page or API) asks for, in one place.
 
 Each function checks everything that can be checked before work starts (the review exists,
-output paths are usable), computes the result, and only then writes files, atomically.
+output paths are usable), computes the result, and only then writes, atomically: files through
+a temporary file, records in one audited unit of work (per record by default, all-or-nothing
+with `strict`), with one summary of the outcome for every front end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from myoivig.atomic_files import check_output, write_text
 from myoivig.review import repository as repo
+from myoivig.review.exports import export_bytes
+from myoivig.review.importers import import_file
+from myoivig.review.names import StrictImportRefused
 from myoivig.review.prisma.checklist import checklist, to_csv
 from myoivig.review.prisma.diagram import diagram_paths
 from myoivig.review.prisma.diagram import save as save_diagram
+from myoivig.review.prisma.events import SourceKind
 from myoivig.review.prisma.flow import PrismaCounts, derive
+from myoivig.review.records import TITLE_MISSING, ImportResult
 from myoivig.store import Store
 
 
@@ -49,3 +57,96 @@ def prisma_diagram(
     if checklist_out is not None:
         files.append(write_text(checklist_out, to_csv(checklist())))
     return PrismaOutput(counts, files)
+
+
+def import_export(
+    store: Store,
+    path: Path,
+    source: str,
+    *,
+    actor: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    kind: SourceKind = "database",
+    review: str = repo.DEFAULT_REVIEW,
+    strict: bool = False,
+) -> ImportResult:
+    """Import one export file into the review.
+
+    Records are atomic: each complete, usable record is stored, each malformed one is reported
+    and left out, and a file that breaks off keeps the records completed before the break.
+    With `strict`, any malformed record or break refuses the whole file (nothing is stored).
+    """
+    with store.unit_of_work(actor=actor) as session:
+        batch = repo.next_batch(session, review)
+        result = import_file(path, source, fmt, encoding, id_prefix=f"{source}-{batch}:")
+        if strict and (result.issues or result.truncated):
+            raise StrictImportRefused(f"{path}: --strict and " + _strict_reason(result))
+        repo.add_import(session, result, kind, review)
+    return result
+
+
+def _strict_reason(result: ImportResult) -> str:
+    parts = []
+    malformed = result.issues
+    if result.truncated:
+        parts.append(f"the file breaks off ({result.truncated})")
+        malformed = [i for i in malformed if result.truncated not in i.reason]
+    if malformed:
+        first = malformed[0]
+        parts.append(
+            f"{len(malformed)} malformed record(s), first at position {first.position}: "
+            f"{first.reason}"
+        )
+    return "; ".join(parts) + "; nothing was imported"
+
+
+def import_summary(path: Path, source: str, result: ImportResult) -> dict[str, Any]:
+    """The outcome as stable snake_case keys (the CLI prints it as JSON or as text)."""
+    return {
+        "file": str(path),
+        "source": source,
+        "format": result.source_format,
+        "encoding": result.encoding,
+        "imported": len(result.records),
+        "title_missing": [r.record_id for r in result.records if TITLE_MISSING in r.flags],
+        "group_authors": sum(len(r.group_authors) for r in result.records),
+        "truncated": result.truncated,
+        "malformed": [i.model_dump() for i in result.issues],
+    }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """Plain sentences for the text summary; the malformed records are listed separately."""
+    lines = [
+        f"imported {summary['imported']} records from {summary['file']} "
+        f"({summary['format']}, {summary['encoding']}) as source {summary['source']!r}"
+    ]
+    if summary["truncated"]:
+        lines.append(
+            f"the file is incomplete: {summary['truncated']}; the {summary['imported']} "
+            "complete record(s) before the break were imported, the rest of the file was not"
+        )
+    if summary["title_missing"]:
+        lines.append(
+            f"{len(summary['title_missing'])} record(s) flagged 'title missing' (kept for their "
+            f"DOI, PMID or authors): {', '.join(summary['title_missing'][:10])}"
+        )
+    return lines
+
+
+def export_records(
+    store: Store,
+    fmt: str,
+    *,
+    review: str = repo.DEFAULT_REVIEW,
+    include_merged: bool = False,
+    source: str | None = None,
+) -> tuple[bytes, int]:
+    """The review's records (after merges unless `include_merged`) in an export format, and
+    how many were written."""
+    with store.session() as session:
+        view = repo.merged_view(session, review)
+        rows = repo.load_records(session, review) if include_merged else view.records
+    rows = [r for r in rows if source is None or r.source == source]
+    return export_bytes(rows, fmt), len(rows)

@@ -49,7 +49,7 @@ class Fingerprint:
     @classmethod
     def of(cls, record: BibRecord) -> Fingerprint:
         title = normalise_title(record.title)
-        keys = tuple(k for k in (author_key(a) for a in record.authors) if k)
+        keys = tuple(k for k in (_author_key(record, a) for a in record.authors) if k)
         return cls(
             record_id=record.record_id,
             doi=record.doi.lower() if record.doi else None,
@@ -65,6 +65,14 @@ class Fingerprint:
             issue=normalise_number(record.issue),
             first_page=normalise_number(record.first_page),
         )
+
+
+def _author_key(record: BibRecord, name: str) -> str | None:
+    """A group author is compared by its whole name: 'surname initial' of 'ABC Study Group'
+    would be 'group a' and match every other group starting with A."""
+    if record.is_group(name):
+        return "group:" + normalise_title(name) if normalise_title(name) else None
+    return author_key(name)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,10 @@ def _combine(members: list[BibRecord], screened: Collection[str] = ()) -> BibRec
                     updates[name] = getattr(other, name)
                     break
     if not base.authors:
-        updates["authors"] = next((o.authors for o in ordered if o.authors), [])
+        donor = next((o for o in ordered if o.authors), None)
+        if donor is not None:
+            updates["authors"] = donor.authors
+            updates["group_authors"] = donor.group_authors
     raw = dict(base.raw)
     raw["merged_from"] = [m.record_id for m in ordered]
     updates["raw"] = raw

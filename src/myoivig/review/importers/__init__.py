@@ -46,9 +46,10 @@ def import_bytes(
     if fmt is None:
         fmt = detect_format(data, encoding)
     prefix = id_prefix if id_prefix is not None else f"{source}:"
+    truncated = None
     if fmt in XML_FORMATS:
         try:
-            records, issues = XML_FORMATS[fmt](data, source, prefix)
+            records, issues, truncated = XML_FORMATS[fmt](data, source, prefix)
         except ValueError as exc:
             raise ImportFormatError(f"{fmt}: {exc}") from exc
         enc = "xml-declared"
@@ -64,7 +65,12 @@ def import_bytes(
     else:
         raise ImportFormatError(f"unknown format {fmt!r}; supported: {SUPPORTED_FORMATS}")
     return ImportResult(
-        source=source, source_format=fmt, encoding=enc, records=records, issues=issues
+        source=source,
+        source_format=fmt,
+        encoding=enc,
+        records=records,
+        issues=issues,
+        truncated=truncated,
     )
 
 

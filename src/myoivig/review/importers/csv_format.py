@@ -12,10 +12,12 @@ import io
 from myoivig.review.importers.fields import (
     clean_doi,
     clean_text,
+    groups_in,
     join_pages,
     parse_year,
-    split_authors,
+    split_author_cell,
     split_keywords,
+    unusable,
 )
 from myoivig.review.records import BibRecord, ImportIssue
 
@@ -69,15 +71,18 @@ def parse_csv(text: str, source: str, id_prefix: str) -> tuple[list[BibRecord], 
             value = r.get(col) if col else None
             return value.strip() if value and value.strip() else None
 
+        authors_cell = get("authors")
+        authors = split_author_cell(authors_cell) if authors_cell else []
+        pmid = get("pmid")
         title = clean_text(get("title"))
-        if not title:
+        doi = clean_doi(get("doi"))
+        pmid = pmid.split(".")[0] if pmid else None
+        refused = unusable({"title": title, "doi": doi, "pmid": pmid, "authors": authors})
+        if refused:
             issues.append(
-                ImportIssue(position=position, reason=f"line {reader.line_num}: no title")
+                ImportIssue(position=position, reason=f"line {reader.line_num}: {refused}")
             )
             continue
-        authors_cell = get("authors")
-        authors = split_authors([authors_cell.replace(" and ", ";")]) if authors_cell else []
-        pmid = get("pmid")
         records.append(
             BibRecord(
                 record_id=f"{id_prefix}{position}",
@@ -86,14 +91,15 @@ def parse_csv(text: str, source: str, id_prefix: str) -> tuple[list[BibRecord], 
                 position=position,
                 title=title,
                 authors=authors,
+                group_authors=groups_in(authors),
                 year=parse_year(get("year")),
                 journal=get("journal"),
                 issn=get("issn"),
                 volume=get("volume"),
                 issue=get("issue"),
                 pages=get("pages") or join_pages(get("page_start"), get("page_end")),
-                doi=clean_doi(get("doi")),
-                pmid=pmid.split(".")[0] if pmid else None,
+                doi=doi,
+                pmid=pmid,
                 abstract=clean_text(get("abstract")),
                 language=get("language"),
                 keywords=split_keywords([get("keywords") or ""]),

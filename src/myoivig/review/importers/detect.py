@@ -22,6 +22,8 @@ from myoivig.review.importers.text import decode_head
 HEAD_BYTES = 65536
 _XML_START = re.compile(r"<[?!A-Za-z_]")
 HEAD_LINES = 400
+# PubMed XML: PubmedArticleSet, PubmedArticle, PubmedBookArticleSet, PubmedBookArticle, DOCTYPE.
+_PUBMED_XML = re.compile(r"<(!DOCTYPE\s+)?Pubmed(Book)?Article(Set)?\b")
 
 
 class ImportFormatError(ValueError):
@@ -93,7 +95,7 @@ def detect_format(data: bytes, encoding: str | None = None) -> str:
         raise ImportFormatError("the file is empty")
     if _XML_START.match(stripped):  # not '<1>', the record number of Ovid-style exports
         head = stripped[:4000]
-        if "<PubmedArticle" in head:
+        if _PUBMED_XML.search(head):  # book articles too: never taken for NoteFirst
             return "pubmed_xml"
         if "<records>" in head or "<record>" in head:
             return "endnote_xml"

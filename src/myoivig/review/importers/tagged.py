@@ -21,10 +21,20 @@ class RawRecord:
     fields: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     last_tag: str | None = None
+    order: list[tuple[str, int]] = field(default_factory=list)
+    """(tag, index in `fields[tag]`) in file order: MEDLINE interleaves FAU and CN authors."""
 
     def add(self, tag: str, value: str) -> None:
-        self.fields.setdefault(tag, []).append(value)
+        values = self.fields.setdefault(tag, [])
+        self.order.append((tag, len(values)))
+        values.append(value)
         self.last_tag = tag
+
+    def in_order(self, *tags: str) -> list[tuple[str, str]]:
+        """(tag, value) of the given tags in file order, blank values skipped."""
+        wanted = set(tags)
+        pairs = [(t, self.fields[t][i].strip()) for t, i in self.order if t in wanted]
+        return [(t, v) for t, v in pairs if v]
 
     def extend_last(self, text: str, joiner: str = " ") -> None:
         if self.last_tag is None:
@@ -111,6 +121,8 @@ MEDLINE = TagSyntax(
     end_tag=None,
     blank_separates=True,
     continuation=lambda raw: raw.startswith(" "),
+    # ERIC and other non-PubMed MEDLINE-style exports have no PMID; the record opens with OWN.
+    start_required=False,
 )
 REFER = TagSyntax(
     # EndNote tagged / Refer: '%' + one character, a space, the value. Classic refer(1) records

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from myoivig.review.importers.fields import (
     clean_doi,
     clean_text,
+    expand_pages,
     join_pages,
     parse_year,
     split_authors,
     split_keywords,
+    unusable,
+    with_groups,
 )
 from myoivig.review.importers.tagged import (
     ESTUDY,
@@ -136,22 +139,57 @@ def _medline(raw: RawRecord) -> dict[str, object]:
         if aid.endswith("[doi]"):
             doi = clean_doi(aid)
             break
+    # Authors in file order: FAU (or AU in old records) for people, CN for groups, which MEDLINE
+    # places where the group stands in the by-line.
+    person_tag = "FAU" if raw.all("FAU") else "AU"
+    named = raw.in_order(person_tag, "CN")
     return {
         "title": raw.first("TI", "BTI") or raw.first("TT"),
-        "authors": raw.all("FAU") or raw.all("AU"),
+        "authors": [name for _, name in named],
+        "group_authors": [name for tag, name in named if tag == "CN"],
+        # Book records name their editors under FED (full) / ED.
+        "contributors": [
+            Contributor(name=name, role="editor") for name in raw.all("FED") or raw.all("ED")
+        ],
         "year": parse_year(raw.first("DP")),
-        "journal": raw.first("JT", "TA"),
-        "issn": raw.first("IS"),
+        # A book chapter (MEDLINE book records: TI chapter, BTI book) has the book as container.
+        "journal": raw.first("JT", "TA") or (raw.first("BTI") if raw.first("TI") else None),
+        # ERIC writes 'ISSN- ISSN-0148-4834' instead of PubMed's IS.
+        "issn": raw.first("IS") or _eric_issn(raw.first("ISSN")),
         "volume": raw.first("VI"),
         "issue": raw.first("IP"),
-        "pages": raw.first("PG"),
+        "pages": expand_pages(raw.first("PG")) or _article_number(raw.all("LID", "AID")),
         "doi": doi,
         "pmid": raw.first("PMID"),
         "abstract": clean_text(raw.first("AB")),
         "language": raw.first("LA"),
         "keywords": [m.replace("*", "") for m in raw.all("MH")] + raw.all("OT"),
-        "publication_types": raw.all("PT"),
+        "publication_types": _medline_book_kind(raw) + raw.all("PT"),
     }
+
+
+def _medline_book_kind(raw: RawRecord) -> list[str]:
+    """MEDLINE book records (BTI) are a 'Book Chapter' (with TI) or a whole 'Book', as for
+    PubMed XML book articles; their editors (ED/FED) are not authors and stay in `raw`."""
+    if not raw.first("BTI"):
+        return []
+    kind = "Book Chapter" if raw.first("TI") else "Book"
+    return [] if kind in raw.all("PT") else [kind]
+
+
+def _eric_issn(value: str | None) -> str | None:
+    return re.sub(r"^E?ISSN-", "", value) if value else None
+
+
+def _article_number(ids: list[str]) -> str | None:
+    """Location of an e-only article without PG: the article number MEDLINE gives as
+    'LID - e0218765' or 'AID - 5012 [pii]' (a publisher item id such as
+    'S0002-9343(17)30001-2' is not a location and is skipped)."""
+    for value in ids:
+        number = re.sub(r"\s*\[pii\]$", "", value).strip()
+        if re.fullmatch(r"[A-Za-z]{0,2}\d{1,10}", number):
+            return number
+    return None
 
 
 def _refer(raw: RawRecord) -> dict[str, object]:
@@ -329,12 +367,13 @@ def parse_tagged(
                 )
             )
             continue
-        values = mapper(raw)
-        if not values.get("title"):
+        values = with_groups(mapper(raw))
+        refused = unusable(values)
+        if refused:
             issues.append(
                 ImportIssue(
                     position=raw.position,
-                    reason=f"record starting line {raw.line}: no title",
+                    reason=f"record starting line {raw.line}: {refused}",
                     excerpt=excerpt,
                 )
             )

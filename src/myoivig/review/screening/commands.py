@@ -148,9 +148,7 @@ def _texts(where: Where, log: ScreeningLog) -> RecordTexts:
         return load_records_csv(where.records)
     with open_store(migrate=True).session() as session:
         by_id = {r.record_id: r for r in repo.merged_view(session, where.review).records}
-    texts = tuple(
-        f"{by_id[rid].title or ''} {by_id[rid].abstract or ''}".strip() for rid in log.record_ids
-    )
+    texts = tuple(by_id[rid].screening_text for rid in log.record_ids)
     return RecordTexts(log.record_ids, texts)
 
 
