@@ -8,18 +8,24 @@ importing another area (the console script loads one area at a time).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
 from myoivig import terminal
 from myoivig.exit_codes import ExitCode
-from myoivig.store import Store, StoreError
+from myoivig.store.errors import StoreError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a command opens the store
+    from myoivig.store.store import Store
 
 _errors = terminal.console(stderr=True)
 
 
 def open_store(*, migrate: bool = False) -> Store:
     """The store named by MYOIVIG_DATABASE_URL; `migrate` creates or upgrades the schema first."""
+    from myoivig.store.store import Store
+
     try:
         store = Store.default()
         if migrate:

@@ -5,6 +5,10 @@ Importing every area (SciPy, matplotlib, SQLAlchemy, Alembic, scikit-learn, ...)
 area owns each top-level command and imports that area on demand. `myoivig.cli.app` remains the
 eager, complete application (used by tests and documentation); a test checks that both offer
 exactly the same commands.
+
+`myoivig --help` lists every command with its one-line help; importing all five areas for that
+would take about a second, so the root's help is drawn from `COMMAND_HELP` (a test checks that
+it says what each command's own help says).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 AREA_MODULES = {
     "accounts": "myoivig.accounts.commands",
@@ -52,6 +56,36 @@ COMMAND_AREAS = {
     "serve": "web",
 }
 
+COMMAND_HELP = {
+    "init": "Create the database (or upgrade it to the current schema).",
+    "import": "Import records atomically: all rows land, or none and every problem is listed.",
+    "export": "Export every table in the import format.",
+    "dictionary": "Print (or write) the data dictionary of the tabular format, generated from the "
+    "models.",
+    "run": "The main job: set up the database, load both example datasets if empty, show the "
+    "overview, then serve the clinic web application (prints where to sign in).",
+    "demo": "The bundled example data: the 1998 trial cohort (16 patients) and the SYNTHETIC demo "
+    "clinic (60 generated patients with visits).",
+    "patients": "List patients.",
+    "patient": "One patient.",
+    "meta": "Meta-analysis (metafor conventions): effect sizes, pooled models, plots, batch fits.",
+    "score": "Score TIS (ACR/EULAR 2016) and IMACS DOI for every row; all-or-nothing output.",
+    "outcomes": "One patient's outcomes from stored assessments: run-in baseline and trend, "
+    "myometry, MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM "
+    "deterioration.",
+    "cohort": "The 1998 trial reproduced from the stored cohort (load it with `myoivig demo "
+    "load`).",
+    "dose": "Plan one IVIg course: dosing weight, grams, vials, rate steps and safety alerts.",
+    "plan": "Plan the next course of a stored patient; missing weight/height are reported, not "
+    "guessed.",
+    "advise": "Continuation advice for a stored patient, naming the rule that fired.",
+    "protocol": "IVIg protocol engine: products, regimens, schedules.",
+    "review": "Systematic review: protocol, import, search, dedup, extraction, appraisal, PRISMA.",
+    "users": "Accounts of the web application.",
+    "sites": "Sites (clinics) that patients and users belong to.",
+    "serve": "Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL.",
+}
+
 
 @cache
 def area_group(area: str) -> Any:
@@ -67,12 +101,25 @@ def area_group(area: str) -> Any:
 class LazyRoot(TyperGroup):
     """Root group that imports an area only when one of its commands is needed."""
 
+    _listing = False
+
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMAND_AREAS)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         area = COMMAND_AREAS.get(cmd_name)
-        return None if area is None else area_group(area).get_command(ctx, cmd_name)
+        if area is None:
+            return None
+        if self._listing:  # the root's own --help: name and one line, no area imported
+            return TyperCommand(cmd_name, help=COMMAND_HELP[cmd_name])
+        return area_group(area).get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
 
 def root() -> TyperGroup:

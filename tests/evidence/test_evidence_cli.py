@@ -186,8 +186,14 @@ def test_example_plot_sections_by_design(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["plots"] == {"by_design": str(plot)}
     svg = plot.read_text()
-    # section headings are the design groups; the footnote summarises the response definitions
-    for heading in ("RCT", "Prospective open", "Retrospective", "by design"):
+    # section headings are the design groups (spelled out); the footnote summarises the
+    # response definitions
+    for heading in (
+        "Randomised controlled trials",
+        "Prospective open",
+        "Retrospective",
+        "by design",
+    ):
         assert heading in svg
     assert "By response definition" in svg
     res = RUNNER.invoke(app, ["meta", "example", "--plot", str(plot), "--by", "site"])

@@ -10,14 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from myoivig.accounts.service import (
-    AccountError,
-    add_site,
-    add_user,
-    create_token,
-    generate_password,
-    list_users,
-)
 from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
 
@@ -49,6 +41,8 @@ def users_add(
     ] = False,
 ) -> None:
     """Add a user; without --password-stdin a password is generated and printed once."""
+    from myoivig.accounts.service import AccountError, add_user, generate_password
+
     store = open_store(migrate=True)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
     try:
@@ -66,6 +60,8 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List users with their role and sites (never passwords or tokens)."""
+    from myoivig.accounts.service import list_users
+
     with open_store().session() as session:
         users = list_users(session)
     if as_json:
@@ -96,6 +92,8 @@ def users_token(
     label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
 ) -> None:
     """Create an API token for NAME and print it once (use as `Authorization: Bearer <token>`)."""
+    from myoivig.accounts.service import AccountError, create_token
+
     store = open_store()
     try:
         token = create_token(store, cli_actor(), name, label)
@@ -113,6 +111,8 @@ def sites_add(
     country: Annotated[str | None, typer.Option("--country")] = None,
 ) -> None:
     """Add a site (clinic) that users and patients can belong to."""
+    from myoivig.accounts.service import AccountError, add_site
+
     store = open_store(migrate=True)
     try:
         site = add_site(store, cli_actor(), site_code, name, country)

@@ -7,7 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,17 +21,14 @@ from myoivig.clinic.overview import (
     patient_summary,
     synthetic_table,
 )
-from myoivig.clinic.service import CLI_OPERATOR, load_patient, visible_dossiers
 from myoivig.command_store import open_store
-from myoivig.demo import Dataset, DemoLoad, load_demo, load_demo_if_empty, trial_cohort_facts
 from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic, patient_label
 from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
-from myoivig.io.exporter import export_store
-from myoivig.io.importer import import_path
 from myoivig.io.problems import ImportRejectedError, Problem
-from myoivig.io.sheets import FormatError
-from myoivig.store.repository import RecordNotFoundError, list_dossiers
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.demo import DemoLoad
 
 console = terminal.console()
 errors = terminal.console(stderr=True)
@@ -92,6 +89,9 @@ def import_(
     Impossible values (e.g. a visit before birth) are always refused; implausible ones are
     listed and need --accept-warnings.
     """
+    from myoivig.io.importer import import_path
+    from myoivig.io.sheets import FormatError
+
     if not path.exists():
         errors.print(f"[red]error:[/red] {path}: no such file or folder", soft_wrap=True)
         raise typer.Exit(ExitCode.USAGE)
@@ -121,6 +121,8 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Export every table in the import format."""
+    from myoivig.io.exporter import export_store
+
     try:
         counts = export_store(open_store(), out, fmt.value)
     except OutputPathError as error:
@@ -177,6 +179,8 @@ def demo_load(
     as_json: JsonFlag = False,
 ) -> None:
     """Load bundled example data; loading again is a no-op, a clash of codes is refused."""
+    from myoivig.demo import Dataset, load_demo
+
     chosen = tuple(Dataset) if dataset is DemoChoice.BOTH else (Dataset(dataset.value),)
     store = open_store(migrate=True)
     try:
@@ -209,6 +213,8 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 @patients_app.command("list")
 def patients_list(as_json: JsonFlag = False) -> None:
     """List all patients with their diagnosis and number of IVIg courses."""
+    from myoivig.clinic.service import CLI_OPERATOR, visible_dossiers
+
     with open_store().session() as session:
         dossiers = visible_dossiers(session, CLI_OPERATOR)
     if as_json:
@@ -224,6 +230,9 @@ patient_app = typer.Typer(help="One patient.", no_args_is_help=True)
 @patient_app.command("show")
 def patient_show(code: str, as_json: JsonFlag = False) -> None:
     """Everything stored about one patient."""
+    from myoivig.clinic.service import CLI_OPERATOR, load_patient
+    from myoivig.store.repository import RecordNotFoundError
+
     with open_store().session() as session:
         try:
             dossier = load_patient(session, CLI_OPERATOR, code)
@@ -272,6 +281,9 @@ def run(
 ) -> None:
     """The main job: set up the database, load both example datasets if empty, show the overview,
     then serve the clinic web application (prints where to sign in)."""
+    from myoivig.demo import Dataset, load_demo_if_empty, trial_cohort_facts
+    from myoivig.store.repository import list_dossiers
+
     store = open_store(migrate=True)
     for load in load_demo_if_empty(store):
         if load.dataset is Dataset.TRIAL:

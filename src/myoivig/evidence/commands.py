@@ -85,6 +85,22 @@ def run(
     mods: str | None = typer.Option(None, "--mods", help="comma-separated moderator columns"),
     plot: Path | None = typer.Option(None, "--plot", help="forest plot file (.svg/.png/.pdf)"),
     funnel: Path | None = typer.Option(None, "--funnel", help="funnel plot file (.svg/.png/.pdf)"),
+    with_trimfill: bool = typer.Option(
+        False,
+        "--trimfill",
+        help="trim-and-fill: print the adjusted estimate; with --funnel draw the filled studies "
+        "and centre the funnel on the adjusted estimate",
+    ),
+    arm1: str = typer.Option(
+        "treatment", "--arm1", help="two-group measures: name of group 1 (ai, m1i columns)"
+    ),
+    arm2: str = typer.Option("control", "--arm2", help="two-group measures: name of group 2"),
+    outcome: str = typer.Option(
+        "beneficial",
+        "--outcome",
+        help="beneficial (higher favours group 1, e.g. response) or harmful (e.g. adverse "
+        "events): which side of the forest plot says 'Favours' which arm",
+    ),
     add: float = typer.Option(0.5, "--add", help="continuity correction for zero cells"),
     to: str = typer.Option("only0", "--to", help="only0, all, if0all or none"),
     drop00: bool = typer.Option(False, "--drop00", help="drop studies with no events in both arms"),
@@ -113,6 +129,8 @@ def run(
         measure_u = measure.upper()
         method_u = method.upper()
         if method_u == "GLMM":
+            if with_trimfill:
+                raise EvidenceError("--trimfill is not available with GLMM")
             _run_glmm(df, measure_u, plot, funnel, by, mods, as_json)
             return
         es = effect_sizes_from_table(
@@ -153,18 +171,27 @@ def run(
             summary["q_between_df"] = sg.q_between_df
             summary["q_between_df2"] = sg.q_between_df2
             summary["q_between_p"] = sg.q_between_p
+        if outcome not in ("beneficial", "harmful"):
+            raise EvidenceError(f"--outcome {outcome!r}: use beneficial or harmful")
+        tf = None
+        if with_trimfill:
+            from myoivig.evidence.publication_bias import trimfill
+
+            if not fit.intercept_only or fit.k < 3 or method_u in ("MH", "PETO"):
+                raise EvidenceError(
+                    "--trimfill needs an inverse-variance model without moderators and k >= 3"
+                )
+            tf = trimfill(fit)
+            summary.update(_trimfill_summary(tf))
         if plot is not None:
-            _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u)
+            from myoivig.evidence.plots import Arms
+
+            arms = Arms(arm1, arm2, higher_favours_treatment=outcome == "beneficial")
+            _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u, arms)
             summary["plot"] = str(plot)
         if funnel is not None:
             from myoivig.evidence.plots import funnel_plot, save_figure
-            from myoivig.evidence.publication_bias import trimfill
 
-            tf = (
-                trimfill(fit)
-                if fit.intercept_only and fit.k >= 3 and method_u not in ("MH", "PETO")
-                else None
-            )
             save_figure(funnel_plot(fit, trimfill=tf), funnel)
             summary["funnel"] = str(funnel)
     except (EvidenceError, ValueError) as err:
@@ -201,8 +228,34 @@ def _run_glmm(
         _print_summary(summary, "PLO · GLMM (binomial-normal, ML)")
 
 
+def _trimfill_summary(tf: Any) -> dict[str, Any]:
+    """The trim-and-fill adjusted estimate, printed beside the model's (flat keys)."""
+    adjusted = tf.fit
+    out: dict[str, Any] = {
+        "trimfill_k0": tf.k0,
+        "trimfill_side": tf.side,
+        "trimfill_estimate": adjusted.estimate,
+        "trimfill_ci_lower": float(adjusted.ci_lower[0]),
+        "trimfill_ci_upper": float(adjusted.ci_upper[0]),
+    }
+    if adjusted.back_transform is not None:
+        natural = adjusted.predict(transf=adjusted.back_transform)
+        out.update(
+            trimfill_pooled=natural.pred,
+            trimfill_pooled_lower=natural.ci_lower,
+            trimfill_pooled_upper=natural.ci_upper,
+        )
+    return out
+
+
 def _forest_for(
-    df: Any, fit: Any, sg: Any, by_labels: list[str] | None, path: Path, measure: str
+    df: Any,
+    fit: Any,
+    sg: Any,
+    by_labels: list[str] | None,
+    path: Path,
+    measure: str,
+    arms: Any = None,
 ) -> None:
     import numpy as np
 
@@ -216,16 +269,14 @@ def _forest_for(
     text = data_text_for(cols, measure)
     if text is not None and len(text) != fit.k:
         text = None  # MH/Peto drop double-zero tables from the study rows; no per-row text then
-    if measure in ("PR", "PLO", "PAS", "PFT"):
+    if measure in ("PR", "PLO", "PAS", "PFT", "OR", "RR", "RD", "PETO"):
         header: str | None = "Events/n"
-    elif measure in ("OR", "RR", "RD", "PETO"):
-        header = "Events/n: group 1   group 2"
     else:
-        header = "Mean (SD), n: group 1   group 2"
+        header = "Mean (SD), n"
     if text is None:
         header = None
     if sg is None or by_labels is None:
-        fig = forest_plot([ForestSection(None, fit, text)], data_header=header)
+        fig = forest_plot([ForestSection(None, fit, text)], data_header=header, arms=arms)
     else:
         sections = []
         for g, f in zip(sg.groups, sg.fits, strict=True):
@@ -236,6 +287,7 @@ def _forest_for(
             overall=sg.overall,
             data_header=header,
             subgroup_test=sg.test_text(),
+            arms=arms,
         )
     save_figure(fig, path)
 

@@ -9,6 +9,7 @@ optional significance contours, trim-and-fill studies as open points).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,196 @@ AXIS_LABELS = {
 }
 
 
+TWO_GROUP_MEASURES = ("OR", "RR", "RD", "PETO", "ROM", "MD", "SMD")
+FOREST_WIDTH = 11.5  # inches
+COLUMN_GAP_PT = 10.0  # space between text columns
+STUDY_INDENT = 0.02  # study rows start this far into the left panel (axes fraction)
+MEASURE_SAFETY = 1.03  # rendered widths at 300 dpi differ from the screen-dpi measure by < 3 %
+# Study-design codes as the review stores them (review.extraction.StudyDesign), for headings.
+SUBGROUP_LABELS = {
+    "rct": "Randomised controlled trials",
+    "controlled": "Non-randomised controlled studies",
+    "prospective_open": "Prospective open-label studies",
+    "retrospective": "Retrospective studies",
+    "case_series": "Case series",
+    "case_report": "Case reports",
+}
+DataCell = str | tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Arms:
+    """The two groups of a two-group measure: group 1 is metafor's ``ai``/``m1i`` side.
+
+    ``higher_favours_treatment``: True when the outcome is good (response, strength), so an
+    effect above the line of no effect favours group 1; False for harms (adverse events).
+    """
+
+    treatment: str = "treatment"
+    control: str = "control"
+    higher_favours_treatment: bool = True
+
+    def favours(self) -> tuple[str, str]:
+        """The labels to the left and to the right of the line of no effect."""
+        low, high = (
+            (self.control, self.treatment)
+            if self.higher_favours_treatment
+            else (self.treatment, self.control)
+        )
+        return f"\u2190 Favours {low}", f"Favours {high} \u2192"
+
+
+def subgroup_label(code: str) -> str:
+    """The heading a reader expects for a stored subgroup code (`rct` -> "Randomised controlled
+    trials"); other snake_case codes are spelled out, anything else is kept as written."""
+    known = SUBGROUP_LABELS.get(code.strip().lower())
+    if known is not None:
+        return known
+    if re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)+", code.strip()):
+        return code.strip().replace("_", " ").capitalize()
+    return code
+
+
 @dataclass(frozen=True)
 class ForestSection:
-    """A block of the forest plot: a heading (or None), its studies and its pooled fit."""
+    """A block of the forest plot: a heading (or None), its studies and its pooled fit.
+
+    ``data_text`` holds one cell per study: a string, or a pair (group 1, group 2) for
+    two-group data, which is drawn as two columns headed by the arms' names."""
 
     title: str | None
     fit: MetaFit
-    data_text: Sequence[str] | None = None
+    data_text: Sequence[DataCell] | None = None
+
+
+class _TextMeasure:
+    """Rendered text widths in points (the figure's own renderer and fonts)."""
+
+    def __init__(self, fig: Figure) -> None:
+        self._fig = fig
+        self._renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+
+    def width(self, text: str, *, size: float, weight: str = "normal") -> float:
+        artist = self._fig.text(0, 0, text, fontsize=size, fontweight=weight)
+        try:
+            extent = artist.get_window_extent(self._renderer)
+        finally:
+            artist.remove()
+        return float(extent.width) * 72 / self._fig.dpi * MEASURE_SAFETY
+
+    def shorten(self, text: str, width_pt: float, *, size: float, weight: str = "normal") -> str:
+        """The text, or its longest prefix plus an ellipsis that fits in ``width_pt``."""
+        if self.width(text, size=size, weight=weight) <= width_pt:
+            return text
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.width(text[:mid].rstrip() + "\u2026", size=size, weight=weight) <= width_pt:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo].rstrip() + "\u2026"
+
+    def wrap(self, text: str, width_pt: float, *, size: float, weight: str = "normal") -> list[str]:
+        """Lines of whole words that each fit in ``width_pt`` (a longer word is shortened)."""
+        lines: list[str] = []
+        current = ""
+        for word in text.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if current and self.width(candidate, size=size, weight=weight) > width_pt:
+                lines.append(current)
+                current = word
+            else:
+                current = candidate
+        lines.append(current)
+        return [self.shorten(line, width_pt, size=size, weight=weight) for line in lines]
+
+
+@dataclass(frozen=True)
+class _DataColumns:
+    """The raw-data column(s) of the left panel: right-aligned, widths measured."""
+
+    headers: tuple[str, ...]
+    widths: tuple[float, ...]  # points
+    unit_line: str | None  # above two arm columns: what the cells hold (e.g. "Events/n")
+
+    def right_edges(self, panel_pt: float) -> list[float]:
+        edges: list[float] = []
+        right = 0.98 * panel_pt
+        for width in reversed(self.widths):
+            edges.insert(0, right)
+            right -= width + COLUMN_GAP_PT
+        return edges
+
+    def left_edge(self, panel_pt: float) -> float:
+        if not self.widths:
+            return 0.98 * panel_pt + COLUMN_GAP_PT
+        return self.right_edges(panel_pt)[0] - self.widths[0]
+
+    def draw_header(self, ax: Any, panel_pt: float, y: float, size: float) -> None:
+        edges = self.right_edges(panel_pt)
+        for header, right in zip(self.headers, edges, strict=True):
+            ax.text(right / panel_pt, y, header, fontsize=size, fontweight="bold", va="center",
+                    ha="right")  # fmt: skip
+        if self.unit_line and edges:
+            middle = (self.left_edge(panel_pt) + edges[-1]) / 2 / panel_pt
+            ax.text(middle, y + 0.8, self.unit_line, fontsize=size, fontweight="bold",
+                    va="center", ha="center")  # fmt: skip
+
+    def draw_row(self, ax: Any, panel_pt: float, y: float, cell: DataCell, size: float) -> None:
+        cells = (cell,) if isinstance(cell, str) else cell
+        for text, right in zip(cells, self.right_edges(panel_pt), strict=True):
+            ax.text(right / panel_pt, y, text, fontsize=size, va="center", ha="right")
+
+
+def _data_columns(
+    sections: Sequence[ForestSection],
+    data_header: str | None,
+    arms: Arms | None,
+    measure: _TextMeasure,
+    size: float,
+) -> _DataColumns:
+    cells = [c for sec in sections if sec.data_text is not None for c in sec.data_text]
+    if not cells:
+        return _DataColumns((), (), None)
+    if arms is not None and all(isinstance(c, tuple) for c in cells):
+        headers = tuple(name[:1].upper() + name[1:] for name in (arms.treatment, arms.control))
+        widths = tuple(
+            max(
+                measure.width(headers[j], size=size, weight="bold"),
+                *(measure.width(c[j], size=size) for c in cells if isinstance(c, tuple)),
+            )
+            for j in (0, 1)
+        )
+        return _DataColumns(headers, widths, data_header)
+    texts = [c if isinstance(c, str) else "   ".join(c) for c in cells]
+    header = data_header or ""
+    width = max(measure.width(header, size=size, weight="bold"),
+                *(measure.width(t, size=size) for t in texts))  # fmt: skip
+    return _DataColumns((header,), (width,), None)
+
+
+def _draw_favours(
+    ax: Any, arms: Arms, null: float, width_pt: float, measure: _TextMeasure, size: float
+) -> None:
+    """ "Favours ..." either side of the line of no effect, widening the axis if a label would
+    not fit on its side (so it never runs into the neighbouring columns)."""
+    left, right = arms.favours()
+    need_l = (measure.width(left, size=size) + 8) / width_pt
+    need_r = (measure.width(right, size=size) + 8) / width_pt
+    log = ax.get_xscale() == "log"
+    fwd = np.log10 if log else (lambda v: v)
+    lo, hi = (float(fwd(v)) for v in ax.get_xlim())
+    n = float(fwd(null))
+    for _ in range(3):
+        if (n - lo) / (hi - lo) < need_l:
+            lo = (n - need_l * hi) / (1 - need_l)
+        if (hi - n) / (hi - lo) < need_r:
+            hi = (n - need_r * lo) / (1 - need_r)
+    ax.set_xlim(10**lo if log else lo, 10**hi if log else hi)
+    for text, dx, ha in ((left, -4, "right"), (right, 4, "left")):
+        ax.annotate(text, xy=(null, 0), xycoords=("data", "axes fraction"), xytext=(dx, -17),
+                    textcoords="offset points", ha=ha, va="top", fontsize=size)  # fmt: skip
 
 
 def _study_interval(fit: MetaFit, i: int) -> tuple[float, float, float]:
@@ -115,12 +299,33 @@ def forest_plot(
     show_prediction: bool = True,
     footnote: str | None = None,
     subgroup_test: str | None = None,
+    arms: Arms | None = None,
 ) -> Figure:
-    """Draw a forest plot of one or more sections (subgroups) and an optional overall fit."""
+    """Draw a forest plot of one or more sections (subgroups) and an optional overall fit.
+
+    Two-group measures (odds/risk ratios, differences) get a data column per arm headed by the
+    arm's name and "Favours ..." labels either side of the line of no effect (`arms`, default
+    treatment vs control). Labels that do not fit their column are shortened with an ellipsis
+    (study names) or wrapped onto more rows (headings, pooled rows, heterogeneity), measured
+    with the renderer, so no text runs into another column.
+    """
     measure = sections[0].fit.es.measure
     is_prop = measure in PROPORTION_MEASURES
     is_ratio = measure in RATIO_MEASURES
+    two_group = measure in TWO_GROUP_MEASURES
+    if two_group and arms is None:
+        arms = Arms()
     unit = " (%)" if is_prop else ""
+    fs = 9
+    fig = plt.figure(figsize=(FOREST_WIDTH, 4.0))
+    gs = fig.add_gridspec(1, 3, width_ratios=[4.2, 4.0, 2.6], wspace=0.02)
+    ax_l, ax_m, ax_r = (fig.add_subplot(gs[0, j]) for j in range(3))
+    fig.subplots_adjust(left=0.02, right=0.98)
+    measure_pt = _TextMeasure(fig)
+    left_pt = ax_l.get_position().width * FOREST_WIDTH * 72
+    columns = _data_columns(sections, data_header, arms if two_group else None, measure_pt, fs)
+    label_right = columns.left_edge(left_pt) - COLUMN_GAP_PT
+
     rows: list[tuple[str, float, dict[str, Any]]] = []
     y = 0.0
 
@@ -129,16 +334,25 @@ def forest_plot(
         rows.append((kind, y, info))
         y -= 1.0
 
+    def add_wrapped(kind: str, text: str, width_pt: float, size: float, **info: Any) -> None:
+        weight = info.get("fontweight", "normal")
+        for line in measure_pt.wrap(text, width_pt, size=size, weight=weight):
+            add(kind, text=line, **info)
+
     for sec in sections:
         fit = sec.fit
         if sec.title is not None:
-            add("heading", text=sec.title)
+            add_wrapped("heading", subgroup_label(sec.title), label_right, fs, fontweight="bold")
         weights = fit.weights_percent
         for i in range(fit.k):
             est, lo, hi = _study_interval(fit, i)
+            label = measure_pt.shorten(
+                fit.es.label(i), label_right - STUDY_INDENT * left_pt, size=fs
+            )
             add(
                 "study",
-                label=fit.es.label(i),
+                label=label,
+                full_label=fit.es.label(i),
                 data=None if sec.data_text is None else sec.data_text[i],
                 est=est,
                 lo=lo,
@@ -147,41 +361,54 @@ def forest_plot(
                 wraw=float(fit.weights[i]),
             )
         if (len(sections) > 1 and fit.k > 1) or overall is None:
-            add(
-                "pooled",
-                fit=fit,
-                label=_pooled_label(fit)
+            label = (
+                _pooled_label(fit)
                 if len(sections) == 1
-                else f"Subgroup, {_pooled_label(fit)[0].lower()}{_pooled_label(fit)[1:]}",
+                else f"Subgroup, {_pooled_label(fit)[0].lower()}{_pooled_label(fit)[1:]}"
             )
+            bold = "bold" if len(sections) == 1 else "normal"
+            k_width = measure_pt.width(f"k = {fit.k}", size=fs, weight=bold)
+            room = (0.98 - STUDY_INDENT) * left_pt - k_width - COLUMN_GAP_PT
+            lines = measure_pt.wrap(label, room, size=fs, weight=bold)
+            add("pooled", fit=fit, label=lines[0])
+            for line in lines[1:]:
+                add("continued", text=line, fontweight=bold)
             if show_prediction and fit.is_random and fit.k >= 2 and len(sections) == 1:
                 add("pi", fit=fit)
             if fit.k > 1:
-                add("het", text=_het_text(fit))
+                add_wrapped("het", _het_text(fit), (0.98 - STUDY_INDENT) * left_pt, fs - 1.5)
         if len(sections) > 1:
             y -= 0.4
     if overall is not None:
-        add("pooled", fit=overall, label=_pooled_label(overall), overall=True)
+        k_width = measure_pt.width(f"k = {overall.k}", size=fs, weight="bold")
+        lines = measure_pt.wrap(
+            _pooled_label(overall), 0.98 * left_pt - k_width - COLUMN_GAP_PT, size=fs,
+            weight="bold",
+        )  # fmt: skip
+        add("pooled", fit=overall, label=lines[0], overall=True)
+        for line in lines[1:]:
+            add("continued", text=line, fontweight="bold", overall=True)
         if show_prediction and overall.is_random and overall.k >= 2:
             add("pi", fit=overall)
-        add("het", text=_het_text(overall))
+        het_room = (0.98 - STUDY_INDENT) * left_pt
+        add_wrapped("het", _het_text(overall), het_room, fs - 1.5)
         if subgroup_test is not None:
-            add("het", text=f"Test for subgroup differences: {subgroup_test}")
+            text = f"Test for subgroup differences: {subgroup_test}"
+            add_wrapped("het", text, het_room, fs - 1.5)
     # With an overall fit, weights and marker sizes are the overall model's (matched by label).
     if overall is not None:
         overall_w = {overall.es.label(i): float(w) for i, w in enumerate(overall.weights)}
         wsum = float(overall.weights.sum())
         for kind, _, info in rows:
-            if kind == "study" and str(info["label"]) in overall_w:
-                info["wraw"] = overall_w[str(info["label"])]
-                info["weight"] = 100 * overall_w[str(info["label"])] / wsum
+            if kind == "study" and str(info["full_label"]) in overall_w:
+                info["wraw"] = overall_w[str(info["full_label"])]
+                info["weight"] = 100 * overall_w[str(info["full_label"])] / wsum
 
     n_rows = len(rows)
-    height = 1.4 + 0.26 * n_rows
-    fig = plt.figure(figsize=(11.5, height))
-    gs = fig.add_gridspec(1, 3, width_ratios=[4.2, 4.0, 2.6], wspace=0.02)
-    ax_l, ax_m, ax_r = (fig.add_subplot(gs[0, j]) for j in range(3))
-    top = 1.2
+    header_rows = 2 if columns.unit_line else 1
+    top = 0.4 + 0.8 * header_rows
+    height = 1.4 + 0.26 * (n_rows + header_rows - 1) + (0.3 if two_group else 0.0)
+    fig.set_size_inches(FOREST_WIDTH, height)
     bottom = -n_rows + 0.2
     for ax in (ax_l, ax_r):
         ax.set_xlim(0, 1)
@@ -192,28 +419,29 @@ def forest_plot(
         ax_m.spines[side].set_visible(False)
     ax_m.set_yticks([])
 
-    fs = 9
-    ax_l.text(0.0, top - 0.4, "Study", fontsize=fs, fontweight="bold", va="center")
-    if data_header:
-        ax_l.text(
-            0.98, top - 0.4, data_header, fontsize=fs, fontweight="bold", va="center", ha="right"
-        )
+    header_y = 0.8
+    ax_l.text(0.0, header_y, "Study", fontsize=fs, fontweight="bold", va="center")
+    columns.draw_header(ax_l, left_pt, header_y, fs)
     ax_r.text(
-        0.05, top - 0.4, f"Estimate{unit} [95% CI]", fontsize=fs, fontweight="bold", va="center"
+        0.05, header_y, f"Estimate{unit} [95% CI]", fontsize=fs, fontweight="bold", va="center"
     )
-    ax_r.text(0.98, top - 0.4, "Weight", fontsize=fs, fontweight="bold", va="center", ha="right")
+    ax_r.text(0.98, header_y, "Weight", fontsize=fs, fontweight="bold", va="center", ha="right")
 
     xs: list[float] = []
     max_w = max((float(info["wraw"]) for k_, _, info in rows if k_ == "study"), default=1.0)
     for kind, yy, info in rows:
         if kind == "heading":
             ax_l.text(0.0, yy, str(info["text"]), fontsize=fs, fontweight="bold", va="center")
+        elif kind == "continued":
+            indent = 0.0 if info.get("overall") else STUDY_INDENT
+            weight = info.get("fontweight", "normal")
+            ax_l.text(indent, yy, str(info["text"]), fontsize=fs, fontweight=weight, va="center")
         elif kind == "study":
             est, lo, hi = (float(info[k]) for k in ("est", "lo", "hi"))
             xs.extend([lo, hi])
-            ax_l.text(0.02, yy, str(info["label"]), fontsize=fs, va="center")
+            ax_l.text(STUDY_INDENT, yy, str(info["label"]), fontsize=fs, va="center")
             if info["data"] is not None:
-                ax_l.text(0.98, yy, str(info["data"]), fontsize=fs, va="center", ha="right")
+                columns.draw_row(ax_l, left_pt, yy, info["data"], fs)
             ax_m.plot([lo, hi], [yy, yy], color="black", lw=0.9, solid_capstyle="butt")
             size = 3 + 7 * np.sqrt(float(info["wraw"]) / max_w)
             ax_m.plot([est], [yy], marker="s", color="#1f3b73", markersize=size, ls="none")
@@ -232,7 +460,7 @@ def forest_plot(
             xs.extend([pr.ci_lower, pr.ci_upper])
             bold = "bold" if info.get("overall") or len(sections) == 1 else "normal"
             ax_l.text(
-                0.0 if info.get("overall") else 0.02,
+                0.0 if info.get("overall") else STUDY_INDENT,
                 yy,
                 str(info["label"]),
                 fontsize=fs,
@@ -261,7 +489,9 @@ def forest_plot(
             assert isinstance(fit, MetaFit)
             pr = fit.predict(natural=True) if fit.back_transform is not None else fit.predict()
             xs.extend([pr.pi_lower, pr.pi_upper])
-            ax_l.text(0.02, yy, "Prediction interval", fontsize=fs, va="center", style="italic")
+            ax_l.text(
+                STUDY_INDENT, yy, "Prediction interval", fontsize=fs, va="center", style="italic"
+            )
             ax_m.plot([pr.pi_lower, pr.pi_upper], [yy, yy], color="#b22222", lw=1.2)
             for end in (pr.pi_lower, pr.pi_upper):
                 ax_m.plot([end, end], [yy - 0.18, yy + 0.18], color="#b22222", lw=1.2)
@@ -270,7 +500,10 @@ def forest_plot(
                 fontsize=fs, va="center", style="italic", family="DejaVu Sans Mono",
             )  # fmt: skip
         elif kind == "het":
-            ax_l.text(0.02, yy, str(info["text"]), fontsize=fs - 1.5, va="center", color="#333333")
+            ax_l.text(
+                STUDY_INDENT, yy, str(info["text"]), fontsize=fs - 1.5, va="center",
+                color="#333333",
+            )  # fmt: skip
 
     finite = [x for x in xs if np.isfinite(x)]
     lo_x, hi_x = min(finite), max(finite)
@@ -279,11 +512,6 @@ def forest_plot(
         lo_x, hi_x = min(lo_x, 0.9), max(hi_x, 1.1)
         ax_m.set_xlim(lo_x / 1.15, hi_x * 1.15)
         ax_m.axvline(1.0, color="grey", lw=0.8, ls="--")
-        lo_lim, hi_lim = ax_m.get_xlim()
-        ticks = [t for t in RATIO_TICKS if lo_lim <= t <= hi_lim]
-        ax_m.xaxis.set_major_locator(FixedLocator(ticks))
-        ax_m.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: f"{t:g}"))
-        ax_m.xaxis.set_minor_locator(NullLocator())
     elif is_prop:
         ax_m.set_xlim(max(0.0, lo_x - 0.05), min(1.0, hi_x + 0.05) if hi_x < 0.95 else 1.02)
         ticks = [
@@ -297,7 +525,18 @@ def forest_plot(
         pad = 0.05 * (hi_x - lo_x)
         ax_m.set_xlim(min(lo_x, 0) - pad, max(hi_x, 0) + pad)
         ax_m.axvline(0.0, color="grey", lw=0.8, ls="--")
-    ax_m.set_xlabel(AXIS_LABELS.get(measure, "Effect"), fontsize=fs)
+    xlabel_pad = 4.0
+    if two_group and arms is not None:
+        middle_pt = ax_m.get_position().width * FOREST_WIDTH * 72
+        _draw_favours(ax_m, arms, 1.0 if is_ratio else 0.0, middle_pt, measure_pt, fs - 0.5)
+        xlabel_pad = 16.0
+    if is_ratio:
+        lo_lim, hi_lim = ax_m.get_xlim()
+        ticks = [t for t in RATIO_TICKS if lo_lim <= t <= hi_lim]
+        ax_m.xaxis.set_major_locator(FixedLocator(ticks))
+        ax_m.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: f"{t:g}"))
+        ax_m.xaxis.set_minor_locator(NullLocator())
+    ax_m.set_xlabel(AXIS_LABELS.get(measure, "Effect"), fontsize=fs, labelpad=xlabel_pad)
     ax_m.tick_params(axis="x", labelsize=fs - 1)
     if title:
         fig.suptitle(title, fontsize=fs + 2, fontweight="bold", x=0.02, ha="left", y=0.995)
@@ -312,13 +551,30 @@ def forest_plot(
             va="bottom",
             wrap=True,
         )
+    extra = (0.25 if footnote else 0) + (0.3 if two_group else 0)
     fig.subplots_adjust(
         left=0.02,
         right=0.98,
         top=1 - 0.35 / height,
-        bottom=(0.75 + (0.25 if footnote else 0)) / height,
+        bottom=(0.75 + extra) / height,
     )
     return fig
+
+
+FUNNEL_AXIS_LABELS = {
+    "PR": "Proportion (untransformed)",
+    "PLO": "Log odds (logit of the proportion)",
+    "PAS": "Arcsine square-root transformed proportion",
+    "PFT": "Freeman-Tukey double-arcsine transformed proportion",
+    "OR": "Log odds ratio",
+    "PETO": "Log odds ratio (Peto)",
+    "RR": "Log risk ratio",
+    "ROM": "Log ratio of means",
+    "RD": "Risk difference",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
+    "SMCR": "Standardised mean change",
+}
 
 
 def funnel_plot(
@@ -328,7 +584,12 @@ def funnel_plot(
     contours: Sequence[float] | None = (0.10, 0.05, 0.01),
     title: str | None = None,
 ) -> Figure:
-    """Funnel plot of effects (model scale) against standard errors, as metafor's `funnel()`."""
+    """Funnel plot of effects against standard errors on the model's scale (metafor's
+    `funnel()`), which the x-axis names (logit, log odds ratio, ...).
+
+    The vertical line is the pooled estimate `meta run` prints: the model's, or with
+    ``trimfill`` the adjusted one, and only then are the filled studies drawn (open points).
+    """
     shown = trimfill.fit if trimfill is not None else fit
     yi, sei = shown.yi, np.sqrt(shown.vi)
     filled = trimfill.filled if trimfill is not None else np.zeros(shown.k, dtype=bool)
@@ -355,7 +616,8 @@ def funnel_plot(
     z95 = float(stats.norm.ppf(0.975))
     ax.plot(center - z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
     ax.plot(center + z95 * se_grid, se_grid, color="black", lw=0.8, ls="--", zorder=6)
-    ax.axvline(center, color="black", lw=0.9, zorder=6)
+    what = "Trim-and-fill adjusted estimate" if trimfill is not None else "Pooled estimate"
+    ax.axvline(center, color="black", lw=0.9, zorder=6, label=f"{what} ({center:.3f})")
     ax.scatter(yi[~filled], sei[~filled], color="black", s=22, zorder=7, label="Studies")
     if filled.any():
         ax.scatter(yi[filled], sei[filled], facecolor="white", edgecolor="black", s=22, zorder=7,
@@ -363,11 +625,7 @@ def funnel_plot(
     ax.set_ylim(se_max, 0)
     xl = float(np.max(np.abs(yi - center)) + z95 * se_max * 0.6)
     ax.set_xlim(min(center - xl, -0.05 * xl), max(center + xl, 0.05 * xl))
-    ax.set_xlabel(
-        f"{AXIS_LABELS.get(fit.es.measure, 'Effect')} — model scale".replace(
-            " (log scale) — model scale", ", log scale"
-        )
-    )
+    ax.set_xlabel(FUNNEL_AXIS_LABELS.get(fit.es.measure, "Effect (model scale)"))
     ax.set_ylabel("Standard error")
     handles = [*ax.get_legend_handles_labels()[0], *handles]
     ax.legend(
@@ -391,8 +649,9 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
-def data_text_for(table_cols: dict[str, FloatArray], measure: str) -> list[str] | None:
-    """The raw-data column of a forest plot (events/n, or mean (SD), n per group)."""
+def data_text_for(table_cols: dict[str, FloatArray], measure: str) -> list[DataCell] | None:
+    """The raw-data column of a forest plot: events/n, or a pair (group 1, group 2) of events/n
+    or mean (SD), n."""
     if measure in PROPORTION_MEASURES and {"xi", "ni"} <= table_cols.keys():
         return [
             f"{int(x)}/{int(n)}" for x, n in zip(table_cols["xi"], table_cols["ni"], strict=True)
@@ -406,12 +665,12 @@ def data_text_for(table_cols: dict[str, FloatArray], measure: str) -> list[str] 
         else:
             return None
         return [
-            f"{int(a)}/{int(b)}   {int(c)}/{int(d)}"
+            (f"{int(a)}/{int(b)}", f"{int(c)}/{int(d)}")
             for a, b, c, d in zip(table_cols["ai"], n1, table_cols["ci"], n2, strict=True)
         ]
     if {"m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"} <= table_cols.keys():
         return [
-            f"{m1:.3g} ({s1:.3g}), {int(n1)}   {m2:.3g} ({s2:.3g}), {int(n2)}"
+            (f"{m1:.3g} ({s1:.3g}), {int(n1)}", f"{m2:.3g} ({s2:.3g}), {int(n2)}")
             for m1, s1, n1, m2, s2, n2 in zip(
                 *(table_cols[c] for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")), strict=True
             )

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -17,25 +18,11 @@ from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.domain.records import PatientDossier
 from myoivig.exit_codes import ExitCode
-from myoivig.outcomes import service
-from myoivig.outcomes.batch_io import BatchInputError, BatchReport, score_file
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
-from myoivig.outcomes.report_view import (
-    GROUP_LABELS,
-    adverse_event_table,
-    ck_summary_table,
-    myometry_summary_table,
-    patient_report_view,
-)
 from myoivig.outcomes.runin import BaselineMethod
-from myoivig.outcomes.trial_report import (
-    FOOTNOTE_PREDNISONE,
-    LEGEND,
-    TABLE_HEADERS,
-    table_cells,
-    table_rows,
-)
-from myoivig.store.repository import RecordNotFoundError
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.outcomes.batch_io import BatchReport
 
 SHOWN_ISSUES = 20
 
@@ -63,6 +50,8 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """Score TIS (ACR/EULAR 2016) and IMACS DOI for every row; all-or-nothing output."""
+    from myoivig.outcomes.batch_io import BatchInputError, score_file
+
     console = Console(stderr=True)
     started = time.perf_counter()
     try:
@@ -112,6 +101,8 @@ cohort_app = typer.Typer(
 
 def _dossiers() -> list[PatientDossier]:
     """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
+    from myoivig.outcomes import service
+
     store = open_store()
     try:
         # The trial's cohort is the patients with published outcomes (not the demo clinic).
@@ -131,6 +122,14 @@ def cohort_table(
     as_json: bool = typer.Option(False, "--json", help="print JSON rows instead of the table"),
 ) -> None:
     """The paper's per-patient table (Mastaglia 1998) from the stored reported outcomes."""
+    from myoivig.outcomes.trial_report import (
+        FOOTNOTE_PREDNISONE,
+        LEGEND,
+        TABLE_HEADERS,
+        table_cells,
+        table_rows,
+    )
+
     rows = table_rows(_dossiers())
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
@@ -154,6 +153,14 @@ def cohort_summary_command(
 ) -> None:
     """Responders per diagnosis group with 95 % intervals, CK tests, AEs, and where the paper's
     text disagrees with its own table."""
+    from myoivig.outcomes import service
+    from myoivig.outcomes.report_view import (
+        GROUP_LABELS,
+        adverse_event_table,
+        ck_summary_table,
+        myometry_summary_table,
+    )
+
     summary = service.trial_cohort_summary(_dossiers())
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
@@ -198,6 +205,10 @@ def patient_outcomes_command(
 ) -> None:
     """One patient's outcomes from stored assessments: run-in baseline and trend, myometry,
     MRC, functional tasks, CK, TIS, IMACS DOI, the trial's response rule, ProDERM deterioration."""
+    from myoivig.outcomes import service
+    from myoivig.outcomes.report_view import patient_report_view
+    from myoivig.store.repository import RecordNotFoundError
+
     store = open_store()
     try:
         report = service.patient_outcome_report(

@@ -18,9 +18,11 @@ Digits finer than the resolution are rounded away; no clinical instrument report
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # NumPy loads with the batch scorer, not with every outcomes command
+    import numpy as np
+    import numpy.typing as npt
 
 CLINICAL_SCALE = 1_000_000
 ENZYME_SCALE = 10_000
@@ -36,6 +38,8 @@ def to_fixed(value: float, scale: int) -> int:
 def to_fixed_array(values: npt.NDArray[np.float64], scale: int) -> npt.NDArray[np.int64]:
     """Vectorised `to_fixed`; NaN (missing) and infinities (invalid rows) become 0 and must be
     masked by the caller."""
+    import numpy as np
+
     scaled = np.rint(values * float(scale))
     scaled = np.where(np.isfinite(scaled), scaled, 0.0)
     return scaled.astype(np.int64)

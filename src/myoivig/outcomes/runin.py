@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scipy import stats
-
 MIN_RUN_IN_ASSESSMENTS = 3  # Mastaglia 1998: "at least three assessments" before IVIg
 DAYS_PER_MONTH = 365.2425 / 12  # mean Gregorian month, for slopes "per month"
 
@@ -52,6 +50,8 @@ class RunInBaseline:
 
 def run_in_trend(points: Sequence[tuple[dt.date, float]], confidence: float = 0.95) -> RunInTrend:
     """Least-squares slope per month with its t-based confidence interval."""
+    from scipy import stats  # heavy: imported only when a trend is fitted
+
     if len(points) < 2:
         raise ValueError("a run-in trend needs at least two assessments")
     t0 = min(d for d, _ in points)

@@ -220,6 +220,7 @@ def dose(
 
     Exit codes: 0 ready, 2 bad option, 3 blocked by a safety alert (nothing shown as ready).
     """
+
     try:
         start = parse_date("start_date", start_date)
         request = PlanRequest(
@@ -427,6 +428,8 @@ def plan(
     Overrides are written to the audit trail with the actor. Exit codes: 0 ready, 2 bad option
     or unknown patient, 3 blocked by a safety alert.
     """
+    from myoivig.store.repository import RecordNotFoundError
+
     try:
         options = PatientPlanOptions(
             regimen=regimen,

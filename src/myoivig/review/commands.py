@@ -24,16 +24,12 @@ from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
-from myoivig.review import repository as repo
-from myoivig.review import service
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
 from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
 from myoivig.review.evidence_table import poolable, study_table
-from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
-from myoivig.review.exports import ExportFormatError
 from myoivig.review.extraction import (
     ExtractionError,
     disagreements,
@@ -42,6 +38,13 @@ from myoivig.review.extraction import (
 )
 from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
+from myoivig.review.names import (
+    DEFAULT_REVIEW,
+    ExportFormatError,
+    ReviewNotFoundError,
+    ReviewStateError,
+    StrictImportRefused,
+)
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.events import (
     FinalDecision,
@@ -73,9 +76,9 @@ KNOWN_ERRORS = (
     AppraisalError,
     PrismaError,
     MergeError,
-    repo.ReviewStateError,
+    ReviewStateError,
     ScreeningError,
-    service.StrictImportRefused,
+    StrictImportRefused,
     ExportFormatError,
     StoreError,
     OutputPathError,
@@ -107,7 +110,7 @@ def _json(data: Any) -> None:
 
 
 # Failures that mean "wrong command or missing thing" (exit 2) rather than "input refused" (1).
-USAGE_ERRORS = (repo.ReviewNotFoundError, StoreError, OutputPathError, OSError)
+USAGE_ERRORS = (ReviewNotFoundError, StoreError, OutputPathError, OSError)
 
 
 @contextmanager
@@ -145,8 +148,10 @@ def protocol_init(
 
 
 @protocol_app.command("set")
-def protocol_set(path: Path, review: ReviewName = repo.DEFAULT_REVIEW) -> None:
+def protocol_set(path: Path, review: ReviewName = DEFAULT_REVIEW) -> None:
     """Validate a protocol YAML file and store it for the review."""
+    from myoivig.review import repository as repo
+
     with _errors():
         protocol = load_protocol(path)
         store = open_store(migrate=True)
@@ -156,8 +161,10 @@ def protocol_set(path: Path, review: ReviewName = repo.DEFAULT_REVIEW) -> None:
 
 
 @protocol_app.command("show")
-def protocol_show(review: ReviewName = repo.DEFAULT_REVIEW, as_json: JsonFlag = False) -> None:
+def protocol_show(review: ReviewName = DEFAULT_REVIEW, as_json: JsonFlag = False) -> None:
     """Show the stored protocol."""
+    from myoivig.review import repository as repo
+
     with _errors(), open_store().session() as s:
         protocol = repo.load_protocol(s, review)
     if protocol is None:
@@ -208,13 +215,15 @@ def import_(
             "--again", help="Import a file whose exact bytes are already in the review again."
         ),
     ] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Import an export file; each complete record is kept, malformed ones are listed.
 
     The same file (same bytes) is imported into a review once; `--again` imports it anyway.
     """
+    from myoivig.review import service
+
     if kind not in {"database", "register", "website", "organisation", "citation", "other"}:
         errors.print(f"[red]error:[/red] --kind {kind!r} is not a PRISMA source kind")
         raise typer.Exit(ExitCode.USAGE)
@@ -282,7 +291,7 @@ def search_pubmed(
             "(the gaps are still reported).",
         ),
     ] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Search PubMed (E-utilities, history server, rate-limited) and store the records.
@@ -290,6 +299,8 @@ def search_pubmed(
     The date windows must add up to PubMed's total and the fetched records must equal it;
     otherwise nothing is stored (unless --allow-gaps) and every gap is reported.
     """
+    from myoivig.review import repository as repo
+
     config = EutilsConfig(email=email, api_key=api_key, base_url=base_url, batch_size=batch_size)
     client = PubMedClient(config)
     gaps: list[str] = []
@@ -358,10 +369,12 @@ def records(
     include_merged: Annotated[
         bool, typer.Option("--all", help="Also records merged into another.")
     ] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """List the review's records (after merges unless --all), with ids for other commands."""
+    from myoivig.review import repository as repo
+
     with _errors(), open_store().session() as s:
         repo.require_review(s, review)
         view = repo.merged_view(s, review)
@@ -405,9 +418,11 @@ def export(
     include_merged: Annotated[
         bool, typer.Option("--all", help="Also records merged into another.")
     ] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Export the review's records (after merges unless --all) for a reference manager."""
+    from myoivig.review import service
+
     with _errors():
         data, count = service.export_records(
             open_store(migrate=True), fmt, review=review, include_merged=include_merged,
@@ -425,10 +440,12 @@ def dedup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; merge nothing.")] = False,
     auto_merge: Annotated[float, typer.Option("--auto-merge", min=0, max=1)] = 0.90,
     review_threshold: Annotated[float, typer.Option("--review-threshold", min=0, max=1)] = 0.60,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Find duplicates among not-yet-merged records; merge the confident ones, queue the rest."""
+    from myoivig.review import repository as repo
+
     settings = DedupSettings(auto_merge=auto_merge, review=review_threshold)
     with _errors():
         store = open_store(migrate=True)
@@ -480,9 +497,11 @@ def dedup(
 
 def merge(
     record_ids: Annotated[list[str], typer.Argument(help="Records that are one publication.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Merge records a person judged to be duplicates (reversible with `review unmerge`)."""
+    from myoivig.review import repository as repo
+
     if len(record_ids) < 2:
         errors.print("[red]error:[/red] give at least two record ids")
         raise typer.Exit(ExitCode.USAGE)
@@ -492,7 +511,7 @@ def merge(
             known = {r.record_id for r in repo.load_records(s, review)}
             unknown = [r for r in record_ids if r not in known]
             if unknown:
-                raise repo.ReviewStateError(f"unknown record ids {unknown}")
+                raise ReviewStateError(f"unknown record ids {unknown}")
             event_id = f"merge-{repo.next_merge_number(s, review)}"
             repo.append_event(
                 s,
@@ -506,7 +525,7 @@ def merge(
             group = [by_id[r] for r, c in view.canonical_of.items() if c == canonical]
             conflict = identifier_conflict(group)
             if conflict:
-                raise repo.ReviewStateError(
+                raise ReviewStateError(
                     f"not merged: the group {sorted(r.record_id for r in group)} would hold "
                     f"{conflict}"
                 )
@@ -515,9 +534,11 @@ def merge(
 
 def unmerge_(
     merge_id: Annotated[str, typer.Argument(help="The merge event to undo, e.g. merge-3.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Undo a merge; its records become separate again."""
+    from myoivig.review import repository as repo
+
     with _errors():
         store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
@@ -539,10 +560,12 @@ def decide(
     stage: Annotated[str, typer.Option("--stage", help="title_abstract | full_text")],
     include: Annotated[bool, typer.Option("--include/--exclude")],
     reason: Annotated[str | None, typer.Option("--reason")] = None,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Record FINAL decisions made outside dual screening (`review screen` outcomes need no
     such step: PRISMA derives them); a later decision supersedes an earlier one."""
+    from myoivig.review import repository as repo
+
     if stage not in {"title_abstract", "full_text"}:
         errors.print(f"[red]error:[/red] --stage {stage!r} must be title_abstract or full_text")
         raise typer.Exit(ExitCode.USAGE)
@@ -555,19 +578,19 @@ def decide(
             protocol = repo.load_protocol(s, review)
             if not include and stage == "full_text":
                 if not reason:
-                    raise repo.ReviewStateError("a full-text exclusion needs --reason")
+                    raise ReviewStateError("a full-text exclusion needs --reason")
                 if protocol and reason not in protocol.exclusion_reasons:
-                    raise repo.ReviewStateError(
+                    raise ReviewStateError(
                         f"reason {reason!r} is not in the protocol's exclusion_reasons "
                         f"{protocol.exclusion_reasons}"
                     )
             canonical = repo.merged_view(s, review).canonical_of
             unknown = [r for r in record_ids if r not in canonical]
             if unknown:
-                raise repo.ReviewStateError(f"unknown record ids {unknown}")
+                raise ReviewStateError(f"unknown record ids {unknown}")
             merged_away = [f"{r} (-> {canonical[r]})" for r in record_ids if canonical[r] != r]
             if merged_away:
-                raise repo.ReviewStateError(
+                raise ReviewStateError(
                     f"records merged into another record; decide on the kept one: {merged_away}"
                 )
             for rid in record_ids:
@@ -581,9 +604,11 @@ def decide(
 def not_retrieved(
     record_ids: Annotated[list[str], typer.Argument()],
     reason: Annotated[str, typer.Option("--reason")] = "",
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Mark reports that could not be retrieved."""
+    from myoivig.review import repository as repo
+
     with _errors():
         store = open_store(migrate=True)
         with store.unit_of_work(actor=_actor()) as s:
@@ -600,9 +625,11 @@ def study(
         str | None,
         typer.Option("--primary", help="Report whose numbers the study table pools."),
     ] = None,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Group included reports into one study (patients are then counted once)."""
+    from myoivig.review import repository as repo
+
     if primary is not None and primary not in record_ids:
         errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
         raise typer.Exit(ExitCode.USAGE)
@@ -622,10 +649,12 @@ def study(
 @extract_app.command("add")
 def extract_add(
     path: Annotated[Path, typer.Argument(help="YAML file: one form or a list of forms.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Validate and store extraction forms (all or none)."""
+    from myoivig.review import repository as repo
+
     with _errors():
         data = _read_yaml(path)
         items = data if isinstance(data, list) else [data]
@@ -646,7 +675,7 @@ def extract_diff(
     study_id: str,
     extractor_a: str,
     extractor_b: str,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Field-level disagreements between two extractors."""
@@ -669,6 +698,8 @@ def extract_diff(
 
 
 def _two_forms(study_id: str, a: str, b: str, review: str) -> tuple[Any, Any]:
+    from myoivig.review import repository as repo
+
     with open_store().session() as s:
         forms = {f.extractor: f for f in repo.load_extractions(s, review, study_id)}
     missing = [x for x in (a, b) if x not in forms]
@@ -686,9 +717,11 @@ def extract_reconcile(
         list[str] | None, typer.Option("--choose", help="field=a or field=b, per disagreement.")
     ] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Name for the agreed form.")] = "agreed",
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Store the agreed form; refuses while any disagreement lacks a choice."""
+    from myoivig.review import repository as repo
+
     choices: dict[str, Literal["a", "b"]] = {}
     for item in choose or []:
         field, _, side = item.partition("=")
@@ -712,11 +745,13 @@ def extract_table(
     complete: Annotated[
         bool, typer.Option("--complete", help="Only studies with xi and ni (ready to pool).")
     ] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`:
     one row per study, reports linked by `review study` taken once."""
+    from myoivig.review import repository as repo
+
     with _errors(), open_store().session() as s:
         if out:
             check_output(out, {".csv"})
@@ -741,6 +776,8 @@ def extract_table(
 
 def _store_appraisal(study_id: str, tool: str, inputs: dict[str, Any], result: dict[str, Any],
                      review: str) -> None:  # fmt: skip
+    from myoivig.review import repository as repo
+
     store = open_store(migrate=True)
     with store.unit_of_work(actor=_actor()) as s:
         repo.save_appraisal(s, study_id, tool, inputs, result, review)
@@ -754,7 +791,7 @@ def appraise_cebm(
     follow_up: Annotated[float | None, typer.Option("--follow-up", min=0, max=1)] = None,
     wide_ci: Annotated[bool, typer.Option("--wide-ci")] = False,
     poor_quality: Annotated[bool, typer.Option("--poor-quality")] = False,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Oxford CEBM 2009 level of evidence from the design."""
@@ -772,7 +809,7 @@ def appraise_cebm(
 def appraise_rob2(
     study_id: str,
     answers: Annotated[Path, typer.Argument(help="YAML mapping question -> Y/PY/PN/N/NI/NA.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Cochrane RoB 2 domain judgements and overall, from signalling answers."""
@@ -800,7 +837,7 @@ def appraise_rob2(
 def appraise_nos(
     study_id: str,
     stars: Annotated[Path, typer.Argument(help="YAML mapping NOS item -> stars.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """Newcastle-Ottawa (cohort) stars and the AHRQ good/fair/poor standard."""
@@ -818,7 +855,7 @@ def appraise_nos(
 def appraise_robins(
     study_id: str,
     domains: Annotated[Path, typer.Argument(help="YAML mapping domain -> judgement.")],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """ROBINS-I overall judgement from the seven domain judgements."""
@@ -839,7 +876,7 @@ def appraise_grade(
     path: Annotated[
         Path, typer.Argument(help="YAML list of outcomes (outcome, randomised, down, up).")
     ],
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """GRADE certainty per outcome with the reason for every step."""
@@ -895,10 +932,12 @@ def prisma(
     out: Annotated[Path, typer.Option("--out", help="Diagram path; .svg and .png are written.")],
     title: Annotated[str, typer.Option("--title")] = "",
     checklist_out: Annotated[Path | None, typer.Option("--checklist", help="Write CSV.")] = None,
-    review: ReviewName = repo.DEFAULT_REVIEW,
+    review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
     """PRISMA 2020 flow diagram derived from the recorded events (checked before drawing)."""
+    from myoivig.review import service
+
     with _errors():
         result = service.prisma_diagram(
             open_store(), review, out, title=title, checklist_out=checklist_out
@@ -927,6 +966,8 @@ def example(
     as_json: JsonFlag = False,
 ) -> None:
     """The example review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
+    from myoivig.review.example.load import load_example
+
     with _errors():
         paths = write_example(out)
         reconciliation = json.loads(paths["reconciliation.json"].read_text(encoding="utf-8"))

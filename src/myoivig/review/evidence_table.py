@@ -9,12 +9,15 @@ The patient ledger counts each *study* once even when several reports describe i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from myoivig.review.extraction import Extraction, ExtractionError
 from myoivig.review.studies import StudyLink, study_of
+
+if TYPE_CHECKING:  # pandas is imported only when a table is built
+    import pandas as pd
 
 STUDY_TABLE_COLUMNS = [
     "study_id",
@@ -118,6 +121,8 @@ def _study_row(study: str, members: list[Extraction], link: StudyLink | None) ->
 def study_table(extractions: list[Extraction], links: Sequence[StudyLink] = ()) -> pd.DataFrame:
     """One row per study (reports linked by `review study` are one study, never pooled twice);
     blank (NA) where the source gives no number. Never invents values."""
+    import pandas as pd
+
     seen: set[str] = set()
     for e in extractions:
         if e.study_id in seen:

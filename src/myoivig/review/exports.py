@@ -19,6 +19,7 @@ from lxml import etree
 
 from myoivig.review.importers.writers import LAYOUTS as TAGGED_LAYOUTS
 from myoivig.review.importers.writers import export_records as export_tagged
+from myoivig.review.names import ExportFormatError
 from myoivig.review.records import BibRecord
 
 E = etree.Element
@@ -275,10 +276,6 @@ WRITERS: dict[str, Callable[[list[BibRecord]], bytes]] = {
 # The line-tagged formats (RIS, EndNote tagged, RefWorks, CNKI) are written by
 # importers/writers.py; `review export` offers both sets, in UTF-8.
 EXPORT_FORMATS = sorted({*WRITERS, *TAGGED_LAYOUTS})
-
-
-class ExportFormatError(ValueError):
-    """An export format that is not written."""
 
 
 def export_bytes(records: list[BibRecord], fmt: str) -> bytes:

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from myoivig.review.importers.xml_formats import parse_pubmed_xml
 from myoivig.review.records import BibRecord, ImportIssue
+
+if TYPE_CHECKING:  # httpx is imported only when PubMed is searched
+    import httpx
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 RATE_NO_KEY = 3.0  # requests per second, NCBI default (KA-05510)
@@ -143,6 +144,8 @@ class PubMedClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        import httpx
+
         self.config = config
         self._http = http or httpx.Client(timeout=config.timeout_seconds)
         self._limiter = RateLimiter(config.requests_per_second, clock, sleep)
@@ -162,6 +165,8 @@ class PubMedClient:
         return params
 
     def _get(self, endpoint: str, params: dict[str, Any]) -> httpx.Response:
+        import httpx
+
         url = self.config.base_url.rstrip("/") + "/" + endpoint
         delay = self.config.backoff_seconds
         last_error = ""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.review.dedup.merges import MergedView, MergeEvent, replay
 from myoivig.review.extraction import Extraction
+from myoivig.review.names import DEFAULT_REVIEW, ReviewNotFoundError, ReviewStateError
 from myoivig.review.prisma.events import (
     DuplicatesRemoved,
     FinalDecision,
@@ -47,8 +48,6 @@ from myoivig.review.tables import (
 from myoivig.store.audit import ACTOR_KEY, bulk_insert
 from myoivig.store.json_text import JsonText
 
-DEFAULT_REVIEW = "default"
-
 StoredEvent = Annotated[
     RecordsImported
     | RecordsRemoved
@@ -61,14 +60,6 @@ StoredEvent = Annotated[
     Field(discriminator="kind"),
 ]
 _EVENT = TypeAdapter(StoredEvent)
-
-
-class ReviewStateError(ValueError):
-    """The stored review cannot take this change (unknown record, duplicate import, ...)."""
-
-
-class ReviewNotFoundError(ReviewStateError):
-    """No review of that name is stored (a missing record, not a bad input)."""
 
 
 def review_names(session: Session) -> list[str]:
@@ -278,9 +269,12 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
     actor = session.info.get(ACTOR_KEY)
     if actor and not isinstance(event, MergeEvent | ScreeningRecorded) and event.actor == "system":
         event = event.model_copy(update={"actor": actor})
-    session.add(
-        ReviewEventRow(review=review, kind=event.kind, payload=event.model_dump(mode="json"))
-    )
+    row = ReviewEventRow(review=review, kind=event.kind, payload=event.model_dump(mode="json"))
+    session.add(row)
+    if isinstance(event, ScreeningRecorded):
+        from myoivig.review.screening_state import note_event
+
+        note_event(session, row, event)  # the derived current decisions, same transaction
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
@@ -411,12 +405,15 @@ def record_screening(
     session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW
 ) -> ScreeningLog:
     """Validate one screening event against the stored state and append it (in the caller's
-    unit of work); returns the log with the event. A refused event raises ScreeningError and
-    adds nothing. Writers are serialised before the state is read (see `_lock_for_screening`),
-    so two screeners cannot both take a record's last decision slot.
+    unit of work); returns the event's record log (both stages) with the event. A refused event
+    raises ScreeningError and adds nothing. Writers are serialised before the state is read
+    (see `_lock_for_screening`), so two screeners cannot both take a record's last decision
+    slot. Only the record's current decisions are read (`screening_state`), not the whole log.
     """
+    from myoivig.review.screening_state import check_new_event
+
     _lock_for_screening(session, review)
-    updated = load_screening(session, review).log.with_event(event)
+    updated = check_new_event(session, event, review)
     append_event(session, ScreeningRecorded.from_event(event), review)
     return updated
 

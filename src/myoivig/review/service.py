@@ -24,6 +24,7 @@ from myoivig.atomic_files import check_output, write_text
 from myoivig.review import repository as repo
 from myoivig.review.exports import export_bytes
 from myoivig.review.importers import import_bytes
+from myoivig.review.names import StrictImportRefused
 from myoivig.review.prisma.checklist import checklist, to_csv
 from myoivig.review.prisma.diagram import diagram_paths
 from myoivig.review.prisma.diagram import save as save_diagram
@@ -65,10 +66,6 @@ def prisma_diagram(
     if checklist_out is not None:
         files.append(write_text(checklist_out, to_csv(checklist())))
     return PrismaOutput(counts, files)
-
-
-class StrictImportRefused(ValueError):
-    """`--strict` and the file has malformed records or breaks off: nothing was stored."""
 
 
 def _strict_reason(result: ImportResult) -> str:

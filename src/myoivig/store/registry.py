@@ -14,6 +14,7 @@ from myoivig.store.tables import Base
 
 AREA_TABLE_MODULES: tuple[str, ...] = (
     "myoivig.review.tables",
+    "myoivig.review.screening_state",
     "myoivig.protocol.tables",
     "myoivig.accounts.tables",
 )

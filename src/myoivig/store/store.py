@@ -6,19 +6,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from myoivig.store import audit, json_text
+from myoivig.store.errors import StoreError
+from myoivig.store.revision import at_head
 from myoivig.store.tables import PatientRow
+
+if TYPE_CHECKING:  # Alembic is imported only when the schema is checked or changed (start-up)
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///./myoivig.db"
 URL_ENV = "MYOIVIG_DATABASE_URL"
@@ -29,10 +30,6 @@ SUPPORTED_URLS = (
     "sqlite:///path/to/file.db (the default is sqlite:///./myoivig.db)",
     "postgresql+psycopg://user:password@host:5432/database",
 )
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as asked (unreachable, not migrated, ...)."""
 
 
 def parse_url(url: str) -> URL:
@@ -76,6 +73,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -117,6 +116,10 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> None:
         """Create or upgrade the schema with the Alembic migrations (the only way it changes)."""
+        if revision == "head" and at_head(self.engine, MIGRATIONS / "versions"):
+            return  # already current: no need to load Alembic (see store/revision.py)
+        from alembic import command
+
         self.current_revision()  # an unreachable database is a StoreError, not a traceback
         config = alembic_config(self.url)
         with self.engine.begin() as connection:
@@ -131,6 +134,8 @@ class Store:
         return Path(url.database).exists()
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         try:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
@@ -138,6 +143,8 @@ class Store:
             raise _unusable(self.engine.url, error) from error
 
     def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
 
     def require_current(self) -> None:

@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from myoivig.accounts.service import user_count
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
-from myoivig.web.launch import serve
-from myoivig.web.settings import SettingsError, WebSettings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -23,6 +20,10 @@ Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")
 
 def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL."""
+    from myoivig.accounts.service import user_count
+    from myoivig.web.launch import serve
+    from myoivig.web.settings import SettingsError, WebSettings
+
     try:
         settings = WebSettings.from_env()
     except SettingsError as error:

@@ -13,8 +13,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 from myoivig.review.dedup.surnames import COMPOUND_SURNAMES, SURNAME_READINGS
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -76,6 +74,8 @@ def _ascii_u(syllables: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _pinyin(text: str) -> list[str]:
+    from pypinyin import Style, lazy_pinyin  # heavy: only for Chinese text
+
     return [p for p in lazy_pinyin(text, style=Style.NORMAL) if p.strip()]
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from myoivig.review.importers.fields import (
     clean_doi,
@@ -26,7 +25,9 @@ from myoivig.review.importers.fields import (
 )
 from myoivig.review.records import BibRecord, Contributor, ImportIssue
 
-_Element = etree._Element
+if TYPE_CHECKING:  # lxml is imported only when an XML file is read
+    from lxml import etree
+    from lxml.etree import _Element
 
 
 class XmlFormatError(ValueError):
@@ -61,6 +62,8 @@ class XmlTree:
 
 
 def _parser() -> etree.XMLParser:
+    from lxml import etree
+
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
@@ -70,6 +73,8 @@ def _parse(data: bytes, record_tags: frozenset[str] = frozenset()) -> XmlTree:
     Records are atomic: a record element is used only if its end tag was read. A file with no
     complete record at all is refused as not well-formed.
     """
+    from lxml import etree
+
     try:
         return XmlTree(etree.fromstring(data, parser=_parser()))
     except etree.XMLSyntaxError as exc:

@@ -9,29 +9,55 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from typing import TYPE_CHECKING
 
 from myoivig.atomic_files import check_output, replacing
 from myoivig.review.prisma.flow import PrismaCounts, check
 
+if TYPE_CHECKING:  # matplotlib is imported only when a diagram is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 PHASE_COLOUR = "#9dc3e6"
 HEADER_COLOUR = "#ffd966"
 BOX_EDGE = "#333333"
-WRAP = 44
+WRAP = 44  # characters per line at FONT_SIZE
+FONT_SIZE = 7.5
+MIN_FONT_SIZE = 5.0
+
+
+def _keep_counts_together(paragraph: str) -> str:
+    """'(n = 12)' never breaks across lines (no-break spaces; textwrap splits ASCII spaces)."""
+    return paragraph.replace(" (n = ", "\u00a0(n\u00a0=\u00a0")
 
 
 def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, face: str = "white") -> None:
+    """A box with its text wrapped and, if need be, set smaller until it fits inside (long
+    source names or many exclusion reasons would otherwise run out of the box)."""
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch(
             (x, y), w, h, boxstyle="round,pad=0.004,rounding_size=0.008",
             linewidth=1.0, edgecolor=BOX_EDGE, facecolor=face,
         )
     )  # fmt: skip
-    lines = [textwrap.fill(p, WRAP, subsequent_indent="  ") for p in text.split("\n")]
-    ax.text(x + 0.012, y + h / 2, "\n".join(lines), ha="left", va="center", fontsize=7.5)
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    to_data = ax.transData.inverted()
+    size = FONT_SIZE
+    while True:
+        chars = int(WRAP * FONT_SIZE / size)
+        lines = [
+            textwrap.fill(_keep_counts_together(p), chars, subsequent_indent="  ")
+            for p in text.split("\n")
+        ]
+        artist = ax.text(x + 0.012, y + h / 2, "\n".join(lines), ha="left", va="center",
+                         fontsize=size)  # fmt: skip
+        (_x0, y0), (x1, y1) = to_data.transform(artist.get_window_extent(renderer).get_points())
+        if (y1 - y0 <= h * 0.94 and x1 <= x + w - 0.006) or size <= MIN_FONT_SIZE:
+            return
+        artist.remove()
+        size -= 0.5
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -42,6 +68,8 @@ def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> No
 
 
 def _phase(ax: Axes, y: float, h: float, label: str) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
     ax.add_patch(
         FancyBboxPatch((0.005, y), 0.035, h, boxstyle="round,pad=0.002,rounding_size=0.008",
                        linewidth=0.8, edgecolor=BOX_EDGE, facecolor=PHASE_COLOUR)
@@ -56,10 +84,15 @@ def _sources(results: dict[str, int]) -> str:
 
 def figure(c: PrismaCounts, title: str = "") -> Figure:
     """A matplotlib figure of the flow; raises PrismaError if the counts do not add up."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
     check(c)
     other = bool(c.other_results)
     width = 11.5 if other else 8.5
     fig = Figure(figsize=(width, 10))  # no pyplot: no global state, safe in servers
+    FigureCanvasAgg(fig)  # a renderer to measure text with, so every label fits its box
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

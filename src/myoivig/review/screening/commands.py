@@ -14,19 +14,17 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
-from myoivig.review import repository as repo
+from myoivig.review.names import DEFAULT_REVIEW, ReviewStateError
 from myoivig.review.protocol import ProtocolError
 from myoivig.review.screening.agreement import pair_agreements
-from myoivig.review.screening.dataset import RecordTexts, load_labelled_csv, load_records_csv
 from myoivig.review.screening.eventfile import read_events, read_protocol, write_events
 from myoivig.review.screening.events import (
     EventKind,
@@ -36,10 +34,7 @@ from myoivig.review.screening.events import (
     Verdict,
     parse_stage,
 )
-from myoivig.review.screening.featurecache import cached_features
-from myoivig.review.screening.features import build_features
 from myoivig.review.screening.ranking import Classifier, ModelSettings, relevance_scores
-from myoivig.review.screening.simulation import SimulationSettings, choose_priors, simulate
 from myoivig.review.screening.stopping import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RECALL_TARGET,
@@ -47,6 +42,9 @@ from myoivig.review.screening.stopping import (
 )
 from myoivig.review.screening.workflow import ScreeningLog
 from myoivig.store import StoreError
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.review.screening.dataset import RecordTexts
 
 app = typer.Typer(
     name="screen",
@@ -76,7 +74,7 @@ ConfidenceOpt = Annotated[float, typer.Option("--confidence", help="Confidence o
 ClassifierOpt = Annotated[Classifier, typer.Option("--classifier", help="Linear model to rank.")]
 
 
-KNOWN_ERRORS = (ScreeningError, ProtocolError, repo.ReviewStateError, StoreError, ValueError)
+KNOWN_ERRORS = (ScreeningError, ProtocolError, ReviewStateError, StoreError, ValueError)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -108,7 +106,7 @@ class Where:
                     "--records/--protocol belong to file mode: give --events too, or use "
                     "--review NAME for a stored review"
                 )
-            return cls(review=review or repo.DEFAULT_REVIEW)
+            return cls(review=review or DEFAULT_REVIEW)
         if review is not None:
             raise ScreeningError("give either --review (database) or --events (file), not both")
         if records is None or protocol is None:
@@ -117,6 +115,9 @@ class Where:
 
 
 def _load_log(where: Where) -> ScreeningLog:
+    from myoivig.review import repository as repo
+    from myoivig.review.screening.dataset import load_records_csv
+
     if where.review is not None:
         with open_store(migrate=True).session() as session:
             return repo.load_screening(session, where.review).log
@@ -127,6 +128,8 @@ def _load_log(where: Where) -> ScreeningLog:
 
 def _record(where: Where, event: ScreeningEvent) -> None:
     """Validate and append one event; a refused event writes nothing."""
+    from myoivig.review import repository as repo
+
     if where.review is not None:
         with open_store(migrate=True).unit_of_work(actor=event.reviewer) as session:
             repo.record_screening(session, event, where.review)
@@ -137,6 +140,9 @@ def _record(where: Where, event: ScreeningEvent) -> None:
 
 def _texts(where: Where, log: ScreeningLog) -> RecordTexts:
     """Text the ranking model reads (title + abstract) for each screenable record."""
+    from myoivig.review import repository as repo
+    from myoivig.review.screening.dataset import RecordTexts, load_records_csv
+
     if where.review is None:
         assert where.records is not None
         return load_records_csv(where.records)
@@ -172,6 +178,10 @@ def simulate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Replay a labelled dataset: recall curve, WSS@95/@100, last relevant, stopping point."""
+    from myoivig.review.screening.dataset import load_labelled_csv
+    from myoivig.review.screening.features import build_features
+    from myoivig.review.screening.simulation import SimulationSettings, choose_priors, simulate
+
     try:
         dataset = load_labelled_csv(data, label_column)
         features = build_features(dataset.texts)
@@ -394,6 +404,10 @@ def rank_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The reviewer's queue, ranked by a model trained on blinding-safe labels only."""
+    import numpy as np
+
+    from myoivig.review.screening.featurecache import cached_features
+
     try:
         place = Where.choose(review, records, protocol, events)
         log = _load_log(place)

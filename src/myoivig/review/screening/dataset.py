@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from myoivig.review.screening.events import ScreeningError
 
@@ -38,6 +37,8 @@ class LabelledDataset:
 
 def load_labelled_csv(path: Path, label_column: str = "label_included") -> LabelledDataset:
     """Read a labelled CSV; every label must be 0 or 1 (the error names row, column and value)."""
+    import pandas as pd  # heavy: only when a file is read
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
@@ -80,6 +81,8 @@ class RecordTexts:
 
 def load_records_csv(path: Path) -> RecordTexts:
     """Read records to screen (columns: an id column, title, optional abstract)."""
+    import pandas as pd  # heavy: only when a file is read
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 # Han (incl. extension A and compatibility ideographs), Hiragana/Katakana, Hangul syllables,
 # CJK punctuation is deliberately excluded so it separates runs.
@@ -57,6 +55,9 @@ class FeatureSettings:
 
 def build_features(texts: Sequence[str], settings: FeatureSettings | None = None) -> sp.csr_matrix:
     """Fit TF-IDF on the whole corpus (transductive, as in prioritised screening) -> CSR matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: only when fitting
+    from sklearn.preprocessing import normalize
+
     settings = settings or FeatureSettings()
     n = len(texts)
     blocks: list[sp.csr_matrix] = []

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-import numpy as np
-import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.naive_bayes import MultinomialNB
-from sklearn.svm import LinearSVC
+from typing import TYPE_CHECKING
 
 from myoivig.review.screening.events import ScreeningError
+
+if TYPE_CHECKING:  # NumPy/SciPy are imported when a model is fitted, not when a command starts
+    import numpy as np
+    import scipy.sparse as sp
 
 
 class Classifier(StrEnum):
@@ -48,6 +47,8 @@ class ModelSettings:
 
 def balanced_weights(labels: np.ndarray, ratio: float) -> np.ndarray:
     """Per-row sample weights that up-weight the (rare) relevant class; see ModelSettings."""
+    import numpy as np
+
     n_rel = int(labels.sum())
     n_irr = int(labels.size - n_rel)
     weights = np.ones(labels.size, dtype=np.float64)
@@ -68,6 +69,8 @@ def relevance_scores(
     every score is then 0, so the caller's tie-break (record order) decides, as ASReview's
     top-down start does.
     """
+    import numpy as np
+
     settings = settings or ModelSettings()
     labelled = np.asarray(labelled, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
@@ -76,6 +79,10 @@ def relevance_scores(
     n_rows = features.shape[0]
     if len(np.unique(labels)) < 2 or features.shape[1] == 0:
         return np.zeros(n_rows)
+    from sklearn.linear_model import LogisticRegression, SGDClassifier  # heavy: only when fitting
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.svm import LinearSVC
+
     x = features[labelled]
     weights = balanced_weights(labels, settings.balance_ratio)
     match settings.classifier:
@@ -107,6 +114,8 @@ def rank_pool(
     settings: ModelSettings | None = None,
 ) -> np.ndarray:
     """Row indices of the unlabelled records, most likely relevant first (ties: row order)."""
+    import numpy as np
+
     scores = relevance_scores(features, labelled, labels, settings)
     pool = np.ones(features.shape[0], dtype=bool)
     pool[np.asarray(labelled, dtype=np.int64)] = False

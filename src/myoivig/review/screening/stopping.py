@@ -20,11 +20,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-
-import numpy as np
-from scipy.stats import hypergeom
+from typing import TYPE_CHECKING
 
 from myoivig.review.screening.events import ScreeningError
+
+if TYPE_CHECKING:  # NumPy is imported when the rule is tested, not when a command starts
+    import numpy as np
 
 DEFAULT_RECALL_TARGET = 0.95  # Callaghan & Müller-Hansen 2020 evaluate tau = 0.95 as the main case
 DEFAULT_CONFIDENCE = 0.95  # ibid.: alpha = 0.05
@@ -72,6 +73,8 @@ def stopping_test(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> StoppingTest:
     """Test H0 "recall < recall_target" given labels (1 relevant, 0 not) in screening order."""
+    import numpy as np
+
     _check_parameters(recall_target, confidence)
     labels = np.asarray(screened_labels, dtype=np.int64)
     if labels.ndim != 1 or (labels.size and not np.isin(labels, (0, 1)).all()):
@@ -91,6 +94,8 @@ def stopping_test(
     impossible = relevant_in_population > population  # H0 cannot hold: more relevant than records
     p[impossible] = 0.0
     ok = ~impossible
+    from scipy.stats import hypergeom  # heavy: only when the rule is tested
+
     p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant_in_population[ok], sizes[ok])
     best = int(np.argmin(p))
     return StoppingTest(

@@ -125,6 +125,13 @@ class ScreeningLog:
         """A new log with one more event; raises ScreeningError and leaves this log unchanged."""
         return ScreeningLog(self.protocol, self.record_ids, [*self._events, event])
 
+    def checked(self, event: ScreeningEvent) -> ScreeningLog:
+        """Like `with_event`, but a refusal names only the record, stage and rule (no position
+        in the log): the form a new decision's error takes."""
+        log = ScreeningLog(self.protocol, self.record_ids, self._events)
+        log._apply(event)
+        return log
+
     def _apply(self, event: ScreeningEvent) -> None:
         key = (event.stage, event.record_id)
         where = f"record {event.record_id!r} at {event.stage.value}"
