@@ -58,8 +58,9 @@ COMMAND_AREAS = {
 
 COMMAND_HELP = {
     "init": "Create the database (or upgrade it to the current schema).",
-    "import": "Import records atomically: all rows land, or none and every problem is listed.",
-    "export": "Export every table in the import format.",
+    "import": "Import atomically: the tabular format (default), a REDCap project or a FHIR Bundle.",
+    "export": "Export: the tabular format (default), REDCap, FHIR R4 or analysis-ready tables.",
+    "report": "Printable reports (HTML or PDF): patient, infusion sheet, cohort, review.",
     "dictionary": "Print (or write) the data dictionary of the tabular format, generated from the "
     "models.",
     "run": "The main job: set up the database, load both example datasets if empty, show the "

@@ -162,7 +162,7 @@ def synthetic_table(dossiers: list[PatientDossier], title: str) -> Table:
             s["code"],
             s["site_code"] or "",
             s["sex"],
-            _cell(s["age"]),
+            _cell(s["age"]) + ("*" if s["age_from_birth_year"] else ""),
             _diagnosis_text(s),
             str(s["ivig_courses"]),
             str(s["assessments"]),
@@ -171,6 +171,9 @@ def synthetic_table(dossiers: list[PatientDossier], title: str) -> Table:
             str(s["adverse_events"]),
             str(s["serious_adverse_events"]),
         )
+        if s["age_from_birth_year"]:
+            table.caption = "* age reached this year, from the birth year (no age at entry)"
+            table.caption_justify = "left"
     return table
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,18 +25,11 @@ from myoivig.protocol.regimens import CourseKind, load_regimens
 from myoivig.protocol.report import advice_dict, outcome_dict
 from myoivig.protocol.safety import Alert
 from myoivig.protocol.schedule import build_schedule
-from myoivig.protocol.service import (
-    OverrideError,
-    PatientPlanOptions,
-    PlanOutcome,
-    advise_patient,
-    parse_override,
-    plan_patient,
-    plan_request,
-)
 from myoivig.protocol.settings import ProtocolSettings, Rounding
 from myoivig.protocol.settings_file import load_settings
-from myoivig.store.repository import RecordNotFoundError
+
+if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.protocol.service import PlanOutcome
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -220,6 +213,8 @@ def dose(
 
     Exit codes: 0 ready, 2 bad option, 3 blocked by a safety alert (nothing shown as ready).
     """
+
+    from myoivig.protocol.service import parse_override, plan_request
 
     try:
         start = parse_date("start_date", start_date)
@@ -428,6 +423,12 @@ def plan(
     Overrides are written to the audit trail with the actor. Exit codes: 0 ready, 2 bad option
     or unknown patient, 3 blocked by a safety alert.
     """
+    from myoivig.protocol.service import (
+        OverrideError,
+        PatientPlanOptions,
+        parse_override,
+        plan_patient,
+    )
     from myoivig.store.repository import RecordNotFoundError
 
     try:
@@ -471,6 +472,9 @@ def advise_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Continuation advice for a stored patient, naming the rule that fired."""
+    from myoivig.protocol.service import advise_patient
+    from myoivig.store.repository import RecordNotFoundError
+
     try:
         settings = _settings(settings_file, None)
     except ProtocolError as exc:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from myoivig.review.service import ImportProgress
+if TYPE_CHECKING:  # the service loads the store and the importers: only for type checking
+    from myoivig.review.service import ImportProgress
 
 PHASES = {"parse": "reading and parsing", "store": "storing records"}
 
