@@ -14,7 +14,7 @@ from itsdangerous import Signer
 from myoivig.accounts.service import app_secret
 from myoivig.store import Store
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
-from myoivig.web.routes import admin, api_patients, auth, patients
+from myoivig.web.routes import admin, api_patients, auth, meta, patients, prisma, research
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
 
@@ -111,6 +111,9 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
+    app.include_router(meta.router)
+    app.include_router(research.router)
+    app.include_router(prisma.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     _security_headers(app)
