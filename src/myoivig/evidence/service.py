@@ -1,4 +1,4 @@
-"""Application layer of the evidence area: one meta-analysis, as the CLI and the web page ask for it.
+"""Application layer of the evidence area: one meta-analysis, as the CLI and the page ask for it.
 
 `myoivig meta run` and the meta-analysis page both call `run_meta`, `forest_figure`,
 `funnel_figure` and `diagnostics`, so the numbers on the page are those the command prints.
