@@ -138,6 +138,7 @@ def test_research_page_reproduces_the_trial_for_a_researcher_without_codes(
     table = pd.read_csv(io.BytesIO(client.get("/research/export?fmt=csv&part=table").content))
     assert len(table) == 16
     assert all(code.startswith("R-") for code in table["patient_code"])
+    assert table["case"].isna().all()  # not read from the pseudonym's digits
     parquet = pd.read_parquet(
         io.BytesIO(client.get("/research/export?fmt=parquet&part=responders").content)
     )
@@ -157,7 +158,7 @@ def test_research_page_equals_cohort_summary_cli_and_filters(
         io.BytesIO(client.get("/research/export?fmt=csv&part=responders").content)
     )
     cohort = pd.read_csv(io.BytesIO(client.get("/research/export?fmt=csv&part=table").content))
-    assert len(cohort) == 16
+    assert len(cohort) == 16 and cohort["case"].notna().all()
     pm = client.get("/research/export?fmt=csv&part=table&diagnosis=polymyositis")
     filtered = pd.read_csv(io.BytesIO(pm.content))
     assert 0 < len(filtered) < 16 and set(filtered["diagnosis"].str[:2]) <= {"PM"}

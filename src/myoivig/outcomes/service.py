@@ -107,20 +107,31 @@ class ResearchView:
     """None when no admitted patient has a reported outcome."""
 
 
-def research_view(dossiers: Sequence[PatientDossier], wanted: CohortFilter) -> ResearchView:
+def research_view(
+    dossiers: Sequence[PatientDossier], wanted: CohortFilter, pseudonymised: bool = False
+) -> ResearchView:
     """Filter the dossiers and compute the table and summary (the CLI and the pages call this).
 
     The responder rule and the paper's claims need reported outcomes, so only those patients
-    enter the table and summary; `matched` says how many the filter admitted in all."""
+    enter the table and summary; `matched` says how many the filter admitted in all. For
+    pseudonymised dossiers the paper's case number (read from the clinic's code) is unknown,
+    so it is left blank rather than read from the pseudonym's digits."""
     admitted = [d for d in dossiers if wanted.checked().admits(d)]
     reported = [d for d in admitted if d.reported_outcome is not None]
     rows = [r.to_json() for r in table_rows(reported)]
+    if pseudonymised:
+        rows = sorted(({**row, "case": None} for row in rows), key=lambda r: str(r["patient_code"]))
     summary = trial_cohort_summary(reported) if reported else None
     return ResearchView(wanted, len(admitted), rows, summary)
 
 
 def _interval_text(bounds: object) -> str:
-    return f"{bounds[0]:.3f}-{bounds[1]:.3f}" if isinstance(bounds, list) else ""
+    return f"{bounds[0]:.3f}-{bounds[1]:.3f}" if isinstance(bounds, list | tuple) else ""
+
+
+def _shown(value: object) -> object:
+    """Intervals as `lower-upper` text (3 decimals); other values unchanged."""
+    return _interval_text(value) if isinstance(value, list | tuple) else value
 
 
 def research_tables(view: ResearchView) -> dict[str, pd.DataFrame]:
@@ -157,7 +168,11 @@ def research_tables(view: ResearchView) -> dict[str, pd.DataFrame]:
     )
     ck: dict[str, dict[str, object] | None] = summary["ck"]  # type: ignore[assignment]
     tables["ck"] = pd.DataFrame(
-        [{"group": name, **result} for name, result in ck.items() if result is not None]
+        [
+            {"group": name, **{k: _shown(v) for k, v in result.items()}}
+            for name, result in ck.items()
+            if result is not None
+        ]
     )
     events: dict[str, object] = summary["adverse_events"]  # type: ignore[assignment]
     tables["adverse_events"] = pd.DataFrame(

@@ -39,6 +39,12 @@ MAX_TABLE_BYTES = 1_000_000
 """A study table of a meta-analysis is a few kilobytes; a megabyte is thousands of studies."""
 
 
+SUBGROUP_SHOWN = (
+    "group", "k", "estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "pooled",
+    "pooled_lower", "pooled_upper", "tau2", "i2", "q", "q_df", "q_p",
+)  # fmt: skip
+
+
 class UploadError(ValueError):
     """The upload is missing, too large or not text."""
 
@@ -131,12 +137,14 @@ def _results(text: str, name: str, options: MetaOptions) -> dict[str, Any]:
             }
     summary = summary_table(analysis)
     tables = {"summary": summary}
+    shown: dict[str, list[str]] = {}
     if found.leave1out:
         tables["leave-one-out"] = pd.DataFrame(found.leave1out)
     if found.cumulative:
         tables["cumulative"] = pd.DataFrame(found.cumulative)
     if analysis.summary.get("subgroups"):
         tables["subgroups"] = pd.DataFrame(analysis.summary["subgroups"])
+        shown["subgroups"] = [c for c in SUBGROUP_SHOWN if c in tables["subgroups"].columns]
     if analysis.summary.get("coefficients"):
         tables["coefficients"] = pd.DataFrame(analysis.summary["coefficients"])
     return {
@@ -144,7 +152,11 @@ def _results(text: str, name: str, options: MetaOptions) -> dict[str, Any]:
         "s": analysis.summary,
         "diagnostics": found,
         "figures": figures,
-        "tables": {key: frame.to_dict("records") for key, frame in tables.items()},
+        # The page shows the main columns of the subgroup table; its CSV holds every column.
+        "tables": {
+            key: frame[shown.get(key, list(frame.columns))].to_dict("records")
+            for key, frame in tables.items()
+        },
         "downloads": {key: _csv_uri(frame) for key, frame in tables.items()},
     }
 

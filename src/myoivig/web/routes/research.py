@@ -78,12 +78,17 @@ def research_page(
     except CohortFilterError as err:
         context["error"] = str(err)
         return templates.TemplateResponse(request, "research.html", context, status_code=422)
-    view = research_view(visible_dossiers(session, caller.viewer), wanted)
+    view = research_view(
+        visible_dossiers(session, caller.viewer), wanted, caller.viewer.pseudonymised
+    )
     tables = research_tables(view)
     context |= {
         "view": view,
         "s": view.summary,
-        "tables": {name: frame.to_dict("records") for name, frame in tables.items()},
+        "tables": {
+            name: frame.astype(object).where(frame.notna(), None).to_dict("records")
+            for name, frame in tables.items()
+        },
         "query": _query(wanted),
     }
     return templates.TemplateResponse(request, "research.html", context)
@@ -106,7 +111,9 @@ def research_export(
         wanted = _filter(site, diagnosis, start, end)
         if fmt not in EXPORT_FORMATS:
             raise CohortFilterError(f"format {fmt!r}: use {', '.join(EXPORT_FORMATS)}")
-        view = research_view(visible_dossiers(session, caller.viewer), wanted)
+        view = research_view(
+            visible_dossiers(session, caller.viewer), wanted, caller.viewer.pseudonymised
+        )
         body = export_research(research_tables(view), fmt, part)
     except CohortFilterError as err:
         return Response(str(err), status_code=422, media_type="text/plain")
