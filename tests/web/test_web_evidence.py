@@ -186,3 +186,29 @@ def test_prisma_page_draws_the_flow_and_the_included_studies(
     counts = client.get(f"/prisma/{REVIEW}/download/prisma.csv").text
     assert counts.startswith("box,count") and "records_screened" in counts
     assert client.get("/prisma/no-such-review").status_code == 404
+
+
+def test_meta_page_pools_a_reviews_study_table_as_meta_run_does(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store, tmp_path: Path
+) -> None:
+    from myoivig.review.evidence_table import poolable
+    from myoivig.review.service import included_studies
+
+    path = tmp_path / "studies.csv"
+    poolable(included_studies(clinic_store, REVIEW)).to_csv(path, index=False)
+    expected = _cli(path, "--measure", "PLO")
+    client = client_for("rob")
+    csrf = csrf_of(client.get("/meta").text)
+    response = client.post("/meta", data={"csrf_token": csrf, "review": REVIEW, "measure": "PLO"})
+    assert response.status_code == 200, response.text
+    summary = {
+        row["quantity"]: row["value"]
+        for row in csv.DictReader(
+            io.StringIO(_downloads(response.text)["meta-summary.csv"].decode())
+        )
+    }
+    assert int(summary["k"]) == expected["k"] and int(summary["k"]) >= 5
+    for key in ("estimate", "tau2", "i2", "pooled", "pooled_lower", "pooled_upper"):
+        assert float(summary[key]) == pytest.approx(float(expected[key]), rel=1e-12), key  # type: ignore[arg-type]
+    missing = client.post("/meta", data={"csrf_token": csrf, "review": "nope", "measure": "PLO"})
+    assert missing.status_code == 422 and "no review named" in missing.text

@@ -30,7 +30,10 @@ from myoivig.evidence.service import (
     summary_table,
 )
 from myoivig.evidence.tables import read_table_from
-from myoivig.web.auth import Caller, require
+from myoivig.review.evidence_table import poolable
+from myoivig.review.repository import ReviewNotFoundError, review_names
+from myoivig.review.service import included_studies
+from myoivig.web.auth import Caller, require, store_of
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +67,16 @@ async def _table_text(request: Request) -> tuple[str, str]:
         raise UploadError(f"the upload is {size:,} bytes; the limit is {MAX_TABLE_BYTES:,} bytes")
     form = await request.form()
     upload = form.get("table")
+    review = form.get("review")
+    if (
+        isinstance(review, str)
+        and review
+        and not (isinstance(upload, UploadFile) and upload.filename)
+    ):
+        # The review's agreed study table, rows with complete counts (what `review extract
+        # table --complete` writes for `meta run`).
+        studies = poolable(included_studies(store_of(request), review))
+        return studies.to_csv(index=False), f"{review}-studies.csv"
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(MAX_TABLE_BYTES + 1)
         name = upload.filename
@@ -112,8 +125,14 @@ def _page(request: Request, caller: Caller, status: int = 200, **context: Any) -
         "tests": TESTS,
         "options": MetaOptions("GEN"),
         "max_bytes": MAX_TABLE_BYTES,
+        "reviews": _reviews(request),
     }
     return templates.TemplateResponse(request, "meta.html", base | context, status_code=status)
+
+
+def _reviews(request: Request) -> list[str]:
+    with store_of(request).session() as session:
+        return review_names(session)
 
 
 @router.get("/meta")
@@ -167,7 +186,7 @@ async def meta_run(request: Request, caller: Analyst) -> Response:
     try:
         options = _options(form)
         text, name = await _table_text(request)
-    except UploadError as err:
+    except (UploadError, ReviewNotFoundError) as err:
         return _page(request, caller, 422, error=str(err), options=_safe_options(form))
     context: dict[str, Any] = {"options": options, "table_text": text, "table_name": name}
     try:
