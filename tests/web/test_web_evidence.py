@@ -212,3 +212,39 @@ def test_meta_page_pools_a_reviews_study_table_as_meta_run_does(
         assert float(summary[key]) == pytest.approx(float(expected[key]), rel=1e-12), key  # type: ignore[arg-type]
     missing = client.post("/meta", data={"csrf_token": csrf, "review": "nope", "measure": "PLO"})
     assert missing.status_code == 422 and "no review named" in missing.text
+
+
+def _fact(html: str, label: str) -> int:
+    found = re.search(rf"<dt>{label}</dt><dd>(\d+)</dd>", html)
+    assert found, label
+    return int(found.group(1))
+
+
+def test_prisma_page_follows_the_review_as_events_arrive(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    from myoivig.review import repository as repo
+    from myoivig.review.prisma.events import FinalDecision, RecordsImported
+
+    with clinic_store.unit_of_work(actor="test") as session:
+        load_example(session, "living")
+    client = client_for("rob")
+    before = client.get("/prisma/living").text
+    with clinic_store.unit_of_work(actor="test") as session:
+        repo.append_event(
+            session, RecordsImported(source="MEDLINE", record_ids=["new-1", "new-2"]), "living"
+        )
+        for rid in ("new-1", "new-2"):
+            repo.append_event(
+                session,
+                FinalDecision(record_id=rid, stage="title_abstract", include=False),
+                "living",
+            )
+    after = client.get("/prisma/living").text
+    assert (
+        _fact(after, "Identified \\(databases\\)")
+        == _fact(before, "Identified \\(databases\\)") + 2
+    )
+    assert _fact(after, "Screened") == _fact(before, "Screened") + 2
+    assert _fact(after, "Excluded at screening") == _fact(before, "Excluded at screening") + 2
+    assert "data:image/png;base64," in after  # the counts still add up: the diagram is drawn
