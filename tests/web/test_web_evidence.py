@@ -25,14 +25,15 @@ from myoivig.review.example.load import load_example
 from myoivig.store import Store
 
 REVIEW = "ivig-pm-dm"
+# Made-up 2x2 tables for testing (not data of any study): events/non-events in two arms.
 BCG = pd.DataFrame(
     {
-        "study": [f"Trial {i}" for i in range(1, 14)],
-        "ai": [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27],
-        "bi": [119, 300, 228, 13536, 5036, 1361, 2537, 87886, 7470, 1699, 50448, 2493, 16886],
-        "ci": [11, 29, 11, 248, 47, 372, 10, 499, 45, 65, 141, 3, 29],
-        "di": [128, 274, 209, 12619, 5761, 1079, 619, 87892, 7232, 1600, 27197, 2338, 17825],
-        "alloc": ["random"] * 4 + ["alternate"] * 2 + ["random"] * 3 + ["systematic"] * 4,
+        "study": [f"Trial {i}" for i in range(1, 11)],
+        "ai": [4, 9, 3, 40, 21, 150, 8, 310, 19, 12],
+        "bi": [96, 291, 147, 9960, 3979, 1850, 1992, 59690, 4981, 988],
+        "ci": [12, 25, 7, 210, 30, 300, 9, 420, 40, 55],
+        "di": [88, 275, 143, 9790, 3970, 1700, 991, 59580, 4960, 945],
+        "alloc": ["random"] * 4 + ["alternate"] * 2 + ["random"] * 2 + ["systematic"] * 2,
     }
 )
 DATA_URI = re.compile(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"')
