@@ -24,6 +24,9 @@ ROLES = (*ROLES_USERS, None)  # None: not signed in
 READERS = {"admin", "clinician", "pharmacist", "researcher"}
 WRITERS = {"clinician"}
 PLANNERS = {"clinician", "pharmacist"}
+RESEARCH = {"admin", "researcher"}
+META = {"admin", "researcher", "reviewer"}
+REVIEWS = {"admin", "reviewer"}
 
 
 def _expect(allowed: set[str], ok: int, anonymous: int, denied: int = 403) -> dict[str | None, int]:
@@ -45,6 +48,15 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/admin/users"): _expect({"admin"}, 200, 303),
     ("POST", "/admin/users"): _expect({"admin"}, 201, 303),
     ("GET", "/admin/audit"): _expect({"admin"}, 200, 303),
+    ("GET", "/research"): _expect(RESEARCH, 200, 303),
+    ("GET", "/research/export"): _expect(RESEARCH, 200, 303),
+    ("GET", "/meta"): _expect(META, 200, 303),
+    # A POST without a study table is refused on the page (422) for the roles that may run one.
+    ("POST", "/meta"): _expect(META, 422, 303),
+    ("GET", "/prisma"): _expect(REVIEWS, 200, 303),
+    # The matrix's database holds no review: the allowed roles get "no such review".
+    ("GET", "/prisma/{review}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/prisma/{review}/download/{name}"): _expect(REVIEWS, 404, 303),
     ("GET", "/api/v1/patients"): _expect(READERS, 200, 401),
     ("GET", "/api/v1/patients/{code}"): {**_expect(READERS, 200, 401), "researcher": 404},
     # Record forms: clinicians of the patient's site; an empty form is refused field by field.
@@ -103,6 +115,7 @@ def test_every_route_is_in_the_matrix(web_app: FastAPI) -> None:
 
 def _call(client: TestClient, method: str, path: str, csrf: str | None) -> int:
     url = path.replace("{code}", "N001").replace("{kind}", "courses")
+    url = url.replace("{review}", "no-review").replace("{name}", "prisma.svg")
     if path == "/static":
         url = "/static/app.css"
     if method == "GET":

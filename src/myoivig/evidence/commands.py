@@ -110,186 +110,42 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Pool a study table; print k, estimate, se, CI, tau2, I2, H2, Q, PI (and natural scale)."""
-    from myoivig.evidence.mantel_haenszel import rma_mh, rma_peto
-    from myoivig.evidence.model import rma
-    from myoivig.evidence.subgroups import subgroup_analysis
-    from myoivig.evidence.tables import (
-        effect_sizes_from_table,
-        labels_of,
-        moderator_matrix,
-        numeric_column,
-        read_table,
+    from myoivig.evidence.plots import save_figure
+    from myoivig.evidence.service import (
+        MetaOptions,
+        forest_figure,
+        funnel_figure,
+        run_meta,
     )
+    from myoivig.evidence.tables import read_table
 
     try:
         for path in (plot, funnel):
             if path is not None:  # refuse a bad figure path before any work is done
                 check_output(path, FIGURE_SUFFIXES)
-        df = read_table(data)
-        measure_u = measure.upper()
-        method_u = method.upper()
-        if method_u == "GLMM":
-            if with_trimfill:
-                raise EvidenceError("--trimfill is not available with GLMM")
-            _run_glmm(df, measure_u, plot, funnel, by, mods, as_json)
-            return
-        es = effect_sizes_from_table(
-            df, "PETO" if method_u == "PETO" else measure_u, add=add, to=to, drop00=drop00,
-            log_scale_ci=log_ci,
+        names = tuple(m.strip() for m in (mods or "").split(",") if m.strip())
+        options = MetaOptions(
+            measure, method, test, by, names, add, to, drop00, log_ci,
+            arm1=arm1, arm2=arm2, outcome=outcome, trimfill=with_trimfill,
         )  # fmt: skip
-        if method_u in ("MH", "PETO"):
-            cols = {
-                c: numeric_column(df, c, labels_of(df))
-                for c in ("ai", "bi", "ci", "di", "n1i", "n2i")
-                if c in df.columns
-            }
-            labels = labels_of(df)
-            fit = (
-                rma_peto(**cols, labels=labels)
-                if method_u == "PETO"
-                else rma_mh(measure_u, **cols, labels=labels)
-            )
-        elif mods:
-            names = [m.strip() for m in mods.split(",") if m.strip()]
-            x, xnames = moderator_matrix(df, names)
-            fit = rma(es, method=method_u, test=test, mods=x[~es.omitted], mod_names=xnames)
-        else:
-            fit = rma(es, method=method_u, test=test)
-        summary = fit.summary()
-        sg = None
-        by_labels: list[str] | None = None
-        if by:
-            if by not in df.columns:
-                raise UsageError(f"--by {by!r}: no such column in the data")
-            by_labels = [str(v) for v in df[by].tolist()]
-            if es.omitted.any():
-                by_labels = [lb for lb, om in zip(by_labels, es.omitted, strict=True) if not om]
-            sg = subgroup_analysis(es.used(), by_labels, method=method_u, test=test)
-            summary["subgroups"] = sg.as_dict()["subgroups"]
-            summary["between_test"] = sg.between_test
-            summary["q_between"] = sg.q_between
-            summary["q_between_df"] = sg.q_between_df
-            summary["q_between_df2"] = sg.q_between_df2
-            summary["q_between_p"] = sg.q_between_p
-        if outcome not in ("beneficial", "harmful"):
-            raise EvidenceError(f"--outcome {outcome!r}: use beneficial or harmful")
-        tf = None
-        if with_trimfill:
-            from myoivig.evidence.publication_bias import trimfill
-
-            if not fit.intercept_only or fit.k < 3 or method_u in ("MH", "PETO"):
-                raise EvidenceError(
-                    "--trimfill needs an inverse-variance model without moderators and k >= 3"
-                )
-            tf = trimfill(fit)
-            summary.update(_trimfill_summary(tf))
+        if options.method.upper() == "GLMM" and (plot or funnel):
+            raise UsageError("--plot and --funnel are not available with GLMM")
+        analysis = run_meta(read_table(data), options)
+        summary = analysis.summary
         if plot is not None:
-            from myoivig.evidence.plots import Arms
-
-            arms = Arms(arm1, arm2, higher_favours_treatment=outcome == "beneficial")
-            _forest_for(df[~es.omitted], fit, sg, by_labels, plot, measure_u, arms)
+            save_figure(forest_figure(analysis), plot)
             summary["plot"] = str(plot)
         if funnel is not None:
-            from myoivig.evidence.plots import funnel_plot, save_figure
-
-            save_figure(funnel_plot(fit, trimfill=tf), funnel)
+            save_figure(funnel_figure(analysis), funnel)
             summary["funnel"] = str(funnel)
     except (EvidenceError, ValueError) as err:
         raise _fail(err) from err
     if as_json:
         typer.echo(json.dumps(_clean(summary), indent=2))
-    else:
-        _print_summary(summary, f"{measure_u} · {fit.method} · test={fit.test}")
-
-
-def _run_glmm(
-    df: Any,
-    measure: str,
-    plot: Path | None,
-    funnel: Path | None,
-    by: str | None,
-    mods: str | None,
-    as_json: bool,
-) -> None:
-    """`--method GLMM`: binomial-normal model for single proportions (no plots or subgroups)."""
-    from myoivig.evidence.glmm import rma_glmm
-    from myoivig.evidence.tables import labels_of, numeric_column
-
-    if measure != "PLO":
-        raise UsageError("method GLMM is the binomial-normal model for measure PLO only")
-    if plot or funnel or by or mods:
-        raise UsageError("--plot, --funnel, --by and --mods are not available with GLMM")
-    labels = labels_of(df)
-    fit = rma_glmm(numeric_column(df, "xi", labels), numeric_column(df, "ni", labels))
-    summary = fit.summary()
-    if as_json:
-        typer.echo(json.dumps(_clean(summary), indent=2))
-    else:
+    elif options.method == "GLMM":
         _print_summary(summary, "PLO · GLMM (binomial-normal, ML)")
-
-
-def _trimfill_summary(tf: Any) -> dict[str, Any]:
-    """The trim-and-fill adjusted estimate, printed beside the model's (flat keys)."""
-    adjusted = tf.fit
-    out: dict[str, Any] = {
-        "trimfill_k0": tf.k0,
-        "trimfill_side": tf.side,
-        "trimfill_estimate": adjusted.estimate,
-        "trimfill_ci_lower": float(adjusted.ci_lower[0]),
-        "trimfill_ci_upper": float(adjusted.ci_upper[0]),
-    }
-    if adjusted.back_transform is not None:
-        natural = adjusted.predict(transf=adjusted.back_transform)
-        out.update(
-            trimfill_pooled=natural.pred,
-            trimfill_pooled_lower=natural.ci_lower,
-            trimfill_pooled_upper=natural.ci_upper,
-        )
-    return out
-
-
-def _forest_for(
-    df: Any,
-    fit: Any,
-    sg: Any,
-    by_labels: list[str] | None,
-    path: Path,
-    measure: str,
-    arms: Any = None,
-) -> None:
-    import numpy as np
-
-    from myoivig.evidence.plots import ForestSection, data_text_for, forest_plot, save_figure
-
-    cols = {
-        c: np.asarray(df[c], dtype=float)
-        for c in ("xi", "ni", "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "sd1i", "m2i", "sd2i")
-        if c in df.columns
-    }
-    text = data_text_for(cols, measure)
-    if text is not None and len(text) != fit.k:
-        text = None  # MH/Peto drop double-zero tables from the study rows; no per-row text then
-    if measure in ("PR", "PLO", "PAS", "PFT", "OR", "RR", "RD", "PETO"):
-        header: str | None = "Events/n"
     else:
-        header = "Mean (SD), n"
-    if text is None:
-        header = None
-    if sg is None or by_labels is None:
-        fig = forest_plot([ForestSection(None, fit, text)], data_header=header, arms=arms)
-    else:
-        sections = []
-        for g, f in zip(sg.groups, sg.fits, strict=True):
-            idx = [i for i, lb in enumerate(by_labels) if lb == g]
-            sections.append(ForestSection(g, f, None if text is None else [text[i] for i in idx]))
-        fig = forest_plot(
-            sections,
-            overall=sg.overall,
-            data_header=header,
-            subgroup_test=sg.test_text(),
-            arms=arms,
-        )
-    save_figure(fig, path)
+        _print_summary(summary, f"{options.measure} · {summary['method']} · test={summary['test']}")
 
 
 @meta_app.command("batch")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,17 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV (or TSV by extension) study table."""
     if not path.exists():
         raise UsageError(f"file not found: {path}")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    # Only an empty cell is missing: 'NA' or 'n/a' stay text, so errors quote them as written.
-    return pd.read_csv(path, sep=sep, comment="#", keep_default_na=False, na_values=[""])
+    return read_table_from(path, path.name)
+
+
+def read_table_from(source: Path | IO[bytes], name: str) -> pd.DataFrame:
+    """Read a CSV (TSV when `name` ends .tsv/.tab) from a path or an uploaded file's bytes."""
+    sep = "\t" if name.lower().endswith((".tsv", ".tab")) else ","
+    try:
+        # Only an empty cell is missing: 'NA' or 'n/a' stay text, so errors quote them as written.
+        return pd.read_csv(source, sep=sep, comment="#", keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise EffectSizeInputError(f"{name}: not a readable CSV table ({err})") from err
 
 
 def labels_of(df: pd.DataFrame) -> list[str] | None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,12 @@ from rich.table import Table
 from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import open_store
-from myoivig.domain.records import PatientDossier
 from myoivig.exit_codes import ExitCode
 from myoivig.outcomes.core_set import EnzymeRule, ScoringSettings
 from myoivig.outcomes.runin import BaselineMethod
 
 if TYPE_CHECKING:  # heavy modules load inside the commands that use them
+    from myoivig.outcomes import service
     from myoivig.outcomes.batch_io import BatchReport
 
 SHOWN_ISSUES = 20
@@ -99,41 +100,71 @@ cohort_app = typer.Typer(
 )
 
 
-def _dossiers() -> list[PatientDossier]:
-    """Every stored dossier; a missing or outdated database is a clear error, not a traceback."""
+def _research(
+    site: str | None, diagnosis: str | None, start: str | None, end: str | None
+) -> service.ResearchView:
+    """The filtered cohort's table and summary; no database, bad filter or no outcomes: exit 2."""
     from myoivig.outcomes import service
 
+    error = terminal.console(stderr=True)
+    try:
+        wanted = service.CohortFilter(
+            site, diagnosis, _day(start, "--from"), _day(end, "--to")
+        ).checked()
+    except service.CohortFilterError as problem:
+        error.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(ExitCode.USAGE) from problem
     store = open_store()
     try:
-        # The trial's cohort is the patients with published outcomes (not the demo clinic).
-        dossiers = [d for d in service.stored_dossiers(store) if d.reported_outcome]
+        view = service.research_view(service.stored_dossiers(store), wanted)
     finally:
         store.dispose()
-    if not dossiers:
-        terminal.console(stderr=True).print(
-            "[red]error:[/red] no patient has a reported outcome; run `myoivig demo load` first"
+    if view.summary is None:
+        error.print(
+            f"[red]error:[/red] no patient with a reported outcome matches ({view.matched} "
+            "patient(s) matched the filter); run `myoivig demo load` first"
         )
         raise typer.Exit(ExitCode.USAGE)
-    return dossiers
+    return view
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as problem:
+        raise service.CohortFilterError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from problem
+
+
+SITE = typer.Option(None, "--site", help="only patients of this site")
+DIAGNOSIS = typer.Option(None, "--diagnosis", help="only this diagnosis, e.g. polymyositis")
+FROM = typer.Option(None, "--from", help="only patients with a course starting on/after YYYY-MM-DD")
+TO = typer.Option(None, "--to", help="only patients with a course starting on/before YYYY-MM-DD")
 
 
 @cohort_app.command("table")
 def cohort_table(
     as_json: bool = typer.Option(False, "--json", help="print JSON rows instead of the table"),
+    site: str | None = SITE,
+    diagnosis: str | None = DIAGNOSIS,
+    start: str | None = FROM,
+    end: str | None = TO,
 ) -> None:
     """The paper's per-patient table (Mastaglia 1998) from the stored reported outcomes."""
     from myoivig.outcomes.trial_report import (
         FOOTNOTE_PREDNISONE,
         LEGEND,
         TABLE_HEADERS,
+        TableRow,
         table_cells,
-        table_rows,
     )
 
-    rows = table_rows(_dossiers())
+    view = _research(site, diagnosis, start, end)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        typer.echo(json.dumps(view.rows, indent=2))
         return
+    rows = [TableRow(**row) for row in view.rows]  # type: ignore[arg-type]
     table = Table(title="Details of patients treated with IVIg and response to treatment")
     terminal.key_column(table, TABLE_HEADERS[0], [table_cells(r)[0] for r in rows])
     for header in TABLE_HEADERS[1:]:
@@ -150,10 +181,13 @@ def cohort_table(
 @cohort_app.command("summary")
 def cohort_summary_command(
     as_json: bool = typer.Option(False, "--json", help="print the full summary as JSON"),
+    site: str | None = SITE,
+    diagnosis: str | None = DIAGNOSIS,
+    start: str | None = FROM,
+    end: str | None = TO,
 ) -> None:
     """Responders per diagnosis group with 95 % intervals, CK tests, AEs, and where the paper's
     text disagrees with its own table."""
-    from myoivig.outcomes import service
     from myoivig.outcomes.report_view import (
         GROUP_LABELS,
         adverse_event_table,
@@ -161,7 +195,8 @@ def cohort_summary_command(
         myometry_summary_table,
     )
 
-    summary = service.trial_cohort_summary(_dossiers())
+    summary = _research(site, diagnosis, start, end).summary
+    assert summary is not None  # _research exits when no patient has a reported outcome
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
         return

@@ -28,7 +28,8 @@ from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, rob
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
 from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
-from myoivig.review.evidence_table import poolable, study_table
+from myoivig.review.evidence_table import poolable
+from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
     ExtractionError,
@@ -58,7 +59,6 @@ from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, P
 from myoivig.review.records import ImportResult
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
-from myoivig.review.studies import links_from_assignments
 from myoivig.store import StoreError
 
 console = terminal.console()
@@ -750,14 +750,12 @@ def extract_table(
 ) -> None:
     """Study table with metafor column names (xi, ni, ai, n1i, ci, n2i) for `myoivig meta run`:
     one row per study, reports linked by `review study` taken once."""
-    from myoivig.review import repository as repo
+    from myoivig.review import service
 
-    with _errors(), open_store().session() as s:
+    with _errors():
         if out:
             check_output(out, {".csv"})
-        repo.require_review(s, review)
-        forms = [f for f in repo.load_extractions(s, review) if f.extractor == extractor]
-        frame = study_table(forms, links_from_assignments(repo.load_events(s, review)))
+        frame = service.included_studies(open_store(), review, extractor)
         if complete:
             frame = poolable(frame)
     if out:
@@ -966,7 +964,6 @@ def example(
     as_json: JsonFlag = False,
 ) -> None:
     """The example review (Wang 2012) worked through: PRISMA, evidence table, 308 vs 194."""
-    from myoivig.review.example.load import load_example
 
     with _errors():
         paths = write_example(out)

@@ -10,29 +10,35 @@ audited unit of work through the store's bulk insert (per record by default, all
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from myoivig.atomic_files import check_output, write_text
 from myoivig.review import repository as repo
+from myoivig.review.evidence_table import study_table
 from myoivig.review.exports import export_bytes
 from myoivig.review.importers import import_bytes
 from myoivig.review.names import StrictImportRefused
 from myoivig.review.prisma.checklist import checklist, to_csv
-from myoivig.review.prisma.diagram import diagram_paths
+from myoivig.review.prisma.diagram import diagram_paths, figure
 from myoivig.review.prisma.diagram import save as save_diagram
 from myoivig.review.prisma.events import RecordsImported, SourceKind
 from myoivig.review.prisma.flow import PrismaCounts, derive
 from myoivig.review.records import TITLE_MISSING, ImportResult
+from myoivig.review.studies import links_from_assignments
 from myoivig.review.tables import ReviewImportBatchRow
 from myoivig.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -59,13 +65,50 @@ def prisma_diagram(
     diagram_paths(out)
     if checklist_out is not None:
         check_output(checklist_out, {".csv"})
-    with store.session() as session:
-        repo.require_review(session, review)
-        counts = derive(repo.prisma_events(session, review))
+    counts = prisma_counts(store, review)
     files = save_diagram(counts, out, title=title)
     if checklist_out is not None:
         files.append(write_text(checklist_out, to_csv(checklist())))
     return PrismaOutput(counts, files)
+
+
+def prisma_counts(store: Store, review: str) -> PrismaCounts:
+    """The PRISMA 2020 counts derived from the review's events as they stand now."""
+    with store.session() as session:
+        repo.require_review(session, review)
+        return derive(repo.prisma_events(session, review))
+
+
+def prisma_image(counts: PrismaCounts, fmt: str, title: str = "") -> bytes:
+    """The diagram as SVG or PNG bytes (the page shows and offers exactly these)."""
+    if fmt not in ("svg", "png"):
+        raise ValueError(f"diagram format {fmt!r}: use svg or png")
+    buffer = io.BytesIO()
+    figure(counts, title).savefig(
+        buffer, format=fmt, dpi=150 if fmt == "png" else None, bbox_inches="tight", pad_inches=0.1
+    )
+    return buffer.getvalue()
+
+
+def prisma_counts_csv(counts: PrismaCounts) -> str:
+    """Every box of the diagram as `box,count` rows (nested boxes as dotted names)."""
+
+    def flat(prefix: str, value: object) -> list[tuple[str, object]]:
+        if isinstance(value, dict):
+            return [row for k, v in value.items() for row in flat(f"{prefix}{k}.", v)]
+        return [(prefix.rstrip("."), value)]
+
+    lines = ["box,count", *(f'"{box}",{n}' for box, n in flat("", counts.model_dump()))]
+    return "\n".join(lines) + "\n"
+
+
+def included_studies(store: Store, review: str, extractor: str = "agreed") -> pd.DataFrame:
+    """Characteristics of included studies: one row per study from the `extractor`'s forms
+    (reports linked as one study taken once), metafor column names for the counts."""
+    with store.session() as session:
+        repo.require_review(session, review)
+        forms = [f for f in repo.load_extractions(session, review) if f.extractor == extractor]
+        return study_table(forms, links_from_assignments(repo.load_events(session, review)))
 
 
 def _strict_reason(result: ImportResult) -> str:

@@ -22,8 +22,11 @@ from myoivig.web.routes import (
     audit,
     auth,
     forms_records,
+    meta,
     patients,
     planner,
+    prisma,
+    research,
 )
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
@@ -124,6 +127,9 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(patients.router)
     app.include_router(admin.router)
     app.include_router(planner.router)
+    app.include_router(meta.router)
+    app.include_router(research.router)
+    app.include_router(prisma.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)
