@@ -29,7 +29,6 @@ from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
 from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
 from myoivig.review.evidence_table import poolable
-from myoivig.review.example.load import load_example
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
     ExtractionError,
@@ -969,6 +968,8 @@ def example(
         paths = write_example(out)
         reconciliation = json.loads(paths["reconciliation.json"].read_text(encoding="utf-8"))
         if store_as:
+            from myoivig.review.example.load import load_example
+
             with open_store(migrate=True).unit_of_work(actor=_actor()) as s:
                 load_example(s, store_as)
     if as_json:
