@@ -22,6 +22,7 @@ from myoivig.store import Store
 
 ROLES = (*ROLES_USERS, None)  # None: not signed in
 READERS = {"admin", "clinician", "pharmacist", "researcher"}
+SCREENERS = {"admin", "reviewer"}
 
 
 def _expect(allowed: set[str], ok: int, anonymous: int, denied: int = 403) -> dict[str | None, int]:
@@ -47,6 +48,14 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/api/v1/patients/{code}"): {**_expect(READERS, 200, 401), "researcher": 404},
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/static"): PUBLIC,
+    # Screening (issue 13): reviewers and admin; the matrix's database holds no review, so the
+    # allowed roles reach the page and are told "no such review" (404), or that the form is
+    # incomplete (422); everyone else is refused before that (403).
+    ("GET", "/reviews/{review}/screen"): _expect(SCREENERS, 404, 303),
+    ("POST", "/reviews/{review}/screen"): _expect(SCREENERS, 422, 303),
+    ("GET", "/reviews/{review}/undo"): _expect(SCREENERS, 404, 303),
+    ("GET", "/reviews/{review}/conflicts"): _expect(SCREENERS, 404, 303),
+    ("POST", "/reviews/{review}/conflicts"): _expect(SCREENERS, 422, 303),
 }
 
 
@@ -72,7 +81,7 @@ def test_every_route_is_in_the_matrix(web_app: FastAPI) -> None:
 
 
 def _call(client: TestClient, method: str, path: str, csrf: str | None) -> int:
-    url = path.replace("{code}", "N001")
+    url = path.replace("{code}", "N001").replace("{review}", "default")
     if path == "/static":
         url = "/static/app.css"
     if method == "GET":
