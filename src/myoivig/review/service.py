@@ -36,6 +36,7 @@ from myoivig.review.screening.events import (
 )
 from myoivig.review.screening.live import LiveRankings, highlight, protocol_terms
 from myoivig.review.screening.stopping import (
+    DEFAULT_CHECKPOINTS,
     DEFAULT_CONFIDENCE,
     DEFAULT_RECALL_TARGET,
     StoppingTest,
@@ -362,7 +363,8 @@ def screening_progress(
             f"Keep screening: {found} relevant records found in {len(sequence)} of {eligible}; "
             f"the data cannot yet show that at least {recall_target:.0%} of the relevant records "
             f"have been found (adjusted p = {test.p_value:.3g}, needs < {1 - confidence:.2g}). "
-            f"The rule checks every {max(1, eligible // 20)} records."
+            f"The rule checks at fixed points, every {-(-eligible // DEFAULT_CHECKPOINTS)} "
+            "records."
         )
     guarantee = (
         f"The promise: if the team stops when this panel says so, then in at most "
