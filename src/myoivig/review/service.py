@@ -8,6 +8,7 @@ with `strict`), with one summary of the outcome for every front end.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ from myoivig.review.screening.stopping import (
     stopping_test,
 )
 from myoivig.review.screening.stored import StoredScreening
-from myoivig.review.screening.workflow import RecordStatus
+from myoivig.review.screening.workflow import RecordStatus, ScreeningLog
 from myoivig.store import Store
 
 
@@ -201,11 +202,43 @@ class NextRecord:
     previous: ScreeningEvent | None  # this reviewer's own decision (shown after undo)
 
 
+_STATE_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
+_STATE_LOCK = threading.Lock()
+
+
 def _screening_state(store: Store, review: str) -> tuple[StoredScreening, dict[str, BibRecord]]:
+    """The replayed screening state, reused while the review's rows are unchanged (replaying
+    10,000 events per page view is what made the pages slow)."""
+    key = (store.url, review)
     with store.session() as session:
+        fingerprint = repo.state_fingerprint(session, review)
+        with _STATE_LOCK:
+            cached = _STATE_CACHE.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            state: tuple[StoredScreening, dict[str, BibRecord]] = cached[1]
+            return state
         screening = repo.load_screening(session, review)
         records = {r.record_id: r for r in repo.merged_view(session, review).records}
+    with _STATE_LOCK:
+        _STATE_CACHE[key] = (fingerprint, (screening, records))
     return screening, records
+
+
+def _remember_appended(store: Store, review: str, log: ScreeningLog) -> None:
+    """Keep the cached state current after our own append, when no other write came between."""
+    key = (store.url, review)
+    with store.session() as session:
+        after = repo.state_fingerprint(session, review)
+    with _STATE_LOCK:
+        cached = _STATE_CACHE.get(key)
+        if cached is None:
+            return
+        before, (screening, records) = cached
+        if before[0] != after[0] - 1 or before[2:] != after[2:]:  # type: ignore[operator]
+            return
+        position = int(after[0]) - 1  # type: ignore[call-overload]
+        updated = StoredScreening(log, (*screening.positions, position), screening.set_aside)
+        _STATE_CACHE[key] = (after, (updated, records))
 
 
 def require_screener(store: Store, review: str, reviewer: str) -> None:
@@ -301,7 +334,8 @@ def screen_record(
         reason=reason or None,
     )
     with store.unit_of_work(actor=reviewer) as session:
-        repo.record_screening(session, event, review)
+        log = repo.record_screening(session, event, review)
+    _remember_appended(store, review, log)
     if rankings is not None and not resolution:
         rankings.retrain(review, stage, reviewer)
 
