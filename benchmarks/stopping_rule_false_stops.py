@@ -47,20 +47,6 @@ from myoivig.review.screening.stopping_audit import (
     recall_below_target,
 )
 
-DATASETS = (
-    "ADHD",
-    "Antihistamines",
-    "AtypicalAntipsychotics",
-    "CalciumChannelBlockers",
-    "Estrogens",
-    "NSAIDS",
-    "OralHypoglycemics",
-    "ProtonPumpInhibitors",
-    "SkeletalMuscleRelaxants",
-    "Triptans",
-    "UrinaryIncontinence",
-)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -182,7 +168,7 @@ def summarise(outcomes: list[Outcome], tau: float, conf: float, k: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("MYOIVIG_SCREENING_DATA"))
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--datasets", default="", help="comma-separated; default: every set")
     parser.add_argument("--runs", type=int, default=100, help="random and ranked orders per set")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--recall-target", type=float, default=0.95)
@@ -194,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is None or not Path(args.data).is_dir():
         print("--data: give the folder holding cohen2006_*.csv", file=sys.stderr)
         return 2
+    names = (
+        args.datasets.split(",")
+        if args.datasets
+        else sorted(
+            p.stem.removeprefix("cohen2006_") for p in Path(args.data).glob("cohen2006_*.csv")
+        )
+    )
     jobs = [
         (
             Path(args.data) / f"cohen2006_{name}.csv",
@@ -203,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             args.confidence,
             args.checkpoints,
         )
-        for name in args.datasets.split(",")
+        for name in names
     ]
     started = time.perf_counter()
     outcomes: list[Outcome] = []

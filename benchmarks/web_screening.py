@@ -63,9 +63,14 @@ def _fill(store: Store, n_records: int) -> None:
         for reviewer in who:
             events.append(
                 ScreeningEvent(
-                    EventKind.DECISION, Stage.TITLE_ABSTRACT, record.record_id, reviewer,
-                    verdict, now, reason,
-                )  # fmt: skip
+                    EventKind.DECISION,
+                    Stage.TITLE_ABSTRACT,
+                    record.record_id,
+                    reviewer,
+                    verdict,
+                    now,
+                    reason,
+                )
             )
     events = events[:9000]
     with store.unit_of_work(actor="bench") as session:
@@ -91,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         store.upgrade()
         started = time.perf_counter()
         _fill(store, args.records)
-        print(f"filled {args.records} records, 9000 decisions in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        print(f"filled {args.records} records, 9000 decisions in {took:.1f} s")
         app = create_app(WebSettings(database_url=url), store)
         port = 8765 + (uuid.uuid4().int % 1000)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
@@ -120,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             answer = client.post(
                 f"/reviews/{REVIEW}/screen",
-                data={"csrf_token": token, "record_id": found.group(1), "verdict": "exclude",
-                      "reason": "case report"},  # fmt: skip
+                data={
+                    "csrf_token": token,
+                    "record_id": found.group(1),
+                    "verdict": "exclude",
+                    "reason": "case report",
+                },
                 follow_redirects=False,
             )
             decide_ms.append((time.perf_counter() - t0) * 1000)

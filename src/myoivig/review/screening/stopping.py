@@ -81,6 +81,19 @@ def min_relevant_under_null(relevant_found: int, recall_target: float) -> int:
     return math.floor(Fraction(relevant_found) / tau) + 1
 
 
+def hypergeom_p(
+    in_sample: np.ndarray, population: np.ndarray, relevant: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
+    """P(at most in_sample relevant in a sample of `sizes` from `population` records holding
+    `relevant`); 0 where H0 is impossible (more relevant than records), 1 for empty samples."""
+    p = np.ones(np.shape(sizes))
+    impossible = relevant > population
+    p[impossible] = 0.0
+    ok = ~impossible & (sizes > 0)
+    p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant[ok], sizes[ok])
+    return p
+
+
 def _checked_labels(screened_labels: Sequence[int] | np.ndarray, n_total: int) -> np.ndarray:
     labels = np.asarray(screened_labels, dtype=np.int64)
     if labels.ndim != 1 or (labels.size and not np.isin(labels, (0, 1)).all()):
@@ -113,11 +126,7 @@ def uncorrected_stopping_test(
     sizes = np.arange(1, n_seen + 1)
     population = n_total - n_seen + sizes
     relevant_in_population = k_tar - (r_seen - in_sample)
-    p = np.ones(n_seen)
-    impossible = relevant_in_population > population  # H0 cannot hold: more relevant than records
-    p[impossible] = 0.0
-    ok = ~impossible
-    p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant_in_population[ok], sizes[ok])
+    p = hypergeom_p(in_sample, population, relevant_in_population, sizes)
     best = int(np.argmin(p))
     return StoppingTest(
         n_total=n_total,
@@ -163,13 +172,7 @@ def window_p_values(
     in_sample = r_seen - r_before
     sizes = end - starts
     population = n_total - starts
-    relevant_in_population = k_tar - r_before
-    p = np.ones(starts.size)
-    impossible = relevant_in_population > population
-    p[impossible] = 0.0
-    ok = ~impossible & (sizes > 0)
-    p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant_in_population[ok], sizes[ok])
-    return p, k_tar
+    return hypergeom_p(in_sample, population, k_tar - r_before, sizes), k_tar
 
 
 def stopping_test(

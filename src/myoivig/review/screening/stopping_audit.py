@@ -17,11 +17,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.stats import hypergeom
 
 from myoivig.review.screening.stopping import (
     DEFAULT_CHECKPOINTS,
     checkpoints,
+    hypergeom_p,
     min_relevant_under_null,
     tests_declared,
     window_p_values,
@@ -43,13 +43,7 @@ def _gap_min_p(
     k_tar = min_relevant_under_null(gap, recall_target)
     sizes = at - starts
     population = n_total - starts
-    relevant = k_tar - j
-    p = np.ones(j.size)
-    impossible = relevant > population
-    p[impossible] = 0.0
-    ok = ~impossible & (sizes > 0)
-    p[ok] = hypergeom.cdf(gap - j[ok], population[ok], relevant[ok], sizes[ok])
-    return float(p.min())
+    return float(hypergeom_p(gap - j, population, k_tar - j, sizes).min())
 
 
 def first_stop_uncorrected(
@@ -69,12 +63,7 @@ def first_stop_uncorrected(
     k_tar = _k_tar(g_idx, recall_target)
     sizes = gap_end[g_idx] - starts
     population = n_total - starts
-    relevant = k_tar - j_idx
-    p = np.ones(g_idx.size)
-    impossible = relevant > population
-    p[impossible] = 0.0
-    ok = ~impossible & (sizes > 0)
-    p[ok] = hypergeom.cdf(g_idx[ok] - j_idx[ok], population[ok], relevant[ok], sizes[ok])
+    p = hypergeom_p(g_idx - j_idx, population, k_tar - j_idx, sizes)
     gap_min = np.full(n_rel + 1, np.inf)
     np.minimum.at(gap_min, g_idx, p)
     firing = np.flatnonzero(gap_min < alpha)

@@ -43,6 +43,13 @@ def _refusal(request: Request, caller: Caller, review: str, error: Exception) ->
     return _problem(request, caller, 403, "Not allowed", str(error))
 
 
+def _verdict(text: str) -> Verdict:
+    try:
+        return Verdict(text)
+    except ValueError:
+        raise ScreeningError(f"verdict: unknown value {text!r}") from None
+
+
 def _screen_url(review: str, stage: Stage, **extra: str) -> str:
     query = urlencode({"stage": stage.value, **{k: v for k, v in extra.items() if v}})
     return f"/reviews/{review}/screen?{query}"
@@ -116,10 +123,7 @@ def screen_decision(
         return _problem(request, caller, 400, "Unknown stage", str(problem))
     try:
         service.require_screener(store, review, caller.user.name)
-        try:
-            chosen = Verdict(verdict)
-        except ValueError:
-            raise ScreeningError(f"verdict: unknown value {verdict!r}") from None
+        chosen = _verdict(verdict)
         service.screen_record(
             store,
             review,
@@ -199,10 +203,7 @@ def resolve(
     store = store_of(request)
     try:
         stage_value = parse_stage(stage)
-        try:
-            chosen = Verdict(verdict)
-        except ValueError:
-            raise ScreeningError(f"verdict: unknown value {verdict!r}") from None
+        chosen = _verdict(verdict)
         service.screen_record(
             store,
             review,
