@@ -11,6 +11,7 @@ from rich.console import Console
 from myoivig.accounts.service import user_count
 from myoivig.command_store import open_store
 from myoivig.exit_codes import ExitCode
+from myoivig.jobs import JobError
 from myoivig.web.launch import serve
 from myoivig.web.settings import SettingsError, WebSettings
 
@@ -33,7 +34,11 @@ def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         console.print(
             "no accounts yet: add one with `myoivig users add NAME --role admin`", highlight=False
         )
-    serve(store, settings, host, port, lambda line: console.print(line, highlight=False))
+    try:
+        serve(store, settings, host, port, lambda line: console.print(line, highlight=False))
+    except JobError as error:  # MYOIVIG_JOBS=redis and Redis is not reachable
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(ExitCode.USAGE) from error
 
 
 def register(app: typer.Typer) -> None:
