@@ -87,6 +87,8 @@ def test_two_reviewers_screen_by_keyboard_a_third_resolves_and_sees_kappa(
     _screen_with_keys(rosa, plan, 10)
     rosa.page.goto(f"{server}/reviews/{REVIEW}/screen")
     expect(rosa.page.locator("[data-testid=final-count]")).to_contain_text("9 of 31")
+    rosa.page.locator("#recall-curve .main-svg").first.wait_for(state="visible")
+    rosa.shot(artifacts, f"{tag}-23-screening-progress-after-both")
     rosa.close()
 
     ray = _reviewer(browser, server, "ray")
