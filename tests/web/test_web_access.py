@@ -27,6 +27,7 @@ PLANNERS = {"clinician", "pharmacist"}
 RESEARCH = {"admin", "researcher"}
 META = {"admin", "researcher", "reviewer"}
 REVIEWS = {"admin", "reviewer"}
+SCREENERS = {"admin", "reviewer"}
 
 
 def _expect(allowed: set[str], ok: int, anonymous: int, denied: int = 403) -> dict[str | None, int]:
@@ -89,6 +90,14 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/api/v1/patients/{code}/plan/approve"): _expect({"pharmacist"}, 422, 401),
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/static"): PUBLIC,
+    # Screening (issue 13): reviewers and admin; the matrix's database holds no review, so the
+    # allowed roles reach the page and are told "no such review" (404), or that the form is
+    # incomplete (422); everyone else is refused before that (403).
+    ("GET", "/reviews/{review}/screen"): _expect(SCREENERS, 404, 303),
+    ("POST", "/reviews/{review}/screen"): _expect(SCREENERS, 422, 303),
+    ("GET", "/reviews/{review}/undo"): _expect(SCREENERS, 404, 303),
+    ("GET", "/reviews/{review}/conflicts"): _expect(SCREENERS, 404, 303),
+    ("POST", "/reviews/{review}/conflicts"): _expect(SCREENERS, 422, 303),
 }
 
 

@@ -303,6 +303,21 @@ def _screened_ids(events: list[AnyEvent]) -> set[str]:
     return {e.record_id for e in events if isinstance(e, ScreeningRecorded)}
 
 
+def state_fingerprint(session: Session, review: str = DEFAULT_REVIEW) -> tuple[object, ...]:
+    """Changes whenever the review's events, records or protocol change (rows are append-only,
+    the protocol is replaced in place): a cheap key for caching replayed state."""
+    events = session.execute(
+        select(func.count(), func.max(ReviewEventRow.id)).where(ReviewEventRow.review == review)
+    ).one()
+    records = session.execute(
+        select(func.count(), func.max(ReviewRecordRow.id)).where(ReviewRecordRow.review == review)
+    ).one()
+    protocol = session.scalar(
+        select(ReviewProtocolRow.yaml_text).where(ReviewProtocolRow.review == review)
+    )
+    return (*events, *records, protocol)
+
+
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
     events = load_events(session, review)
     merges = [e for e in events if isinstance(e, MergeEvent)]

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,7 +34,26 @@ from myoivig.review.prisma.diagram import diagram_paths, figure
 from myoivig.review.prisma.diagram import save as save_diagram
 from myoivig.review.prisma.events import RecordsImported, SourceKind
 from myoivig.review.prisma.flow import PrismaCounts, derive
-from myoivig.review.records import TITLE_MISSING, ImportResult
+from myoivig.review.protocol import ReviewerRole
+from myoivig.review.records import TITLE_MISSING, BibRecord, ImportResult
+from myoivig.review.screening.agreement import PairAgreement, pair_agreements
+from myoivig.review.screening.events import (
+    EventKind,
+    ScreeningError,
+    ScreeningEvent,
+    Stage,
+    Verdict,
+)
+from myoivig.review.screening.live import LiveRankings, highlight, protocol_terms
+from myoivig.review.screening.stopping import (
+    DEFAULT_CHECKPOINTS,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RECALL_TARGET,
+    StoppingTest,
+    stopping_test,
+)
+from myoivig.review.screening.stored import StoredScreening
+from myoivig.review.screening.workflow import RecordStatus, ScreeningLog
 from myoivig.review.studies import links_from_assignments
 from myoivig.review.tables import ReviewImportBatchRow
 from myoivig.store import Store
@@ -366,3 +387,277 @@ def _import_in_one_unit(
         parse_seconds=parsed - started,
         store_seconds=finished - parsed,
     )
+
+
+# -- screening in the browser (issue 13) -----------------------------------------------------------
+# Pages call these; rules stay in screening/workflow.py (blinding, reasons, resolvers) and
+# screening/stopping.py (the stopping rule).
+
+
+@dataclass(frozen=True)
+class NextRecord:
+    """The record one reviewer screens next, with its text marked for the protocol's terms."""
+
+    reviewer: str
+    stage: Stage
+    record: BibRecord | None
+    title_html: str
+    abstract_html: str
+    keywords_html: list[str]
+    remaining: int
+    decided_by_reviewer: int
+    ranked_by: str
+    retraining: bool
+    reasons: tuple[str, ...]
+    maybe_allowed: bool
+    previous: ScreeningEvent | None  # this reviewer's own decision (shown after undo)
+
+
+_STATE_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
+_STATE_LOCK = threading.Lock()
+
+
+def _screening_state(store: Store, review: str) -> tuple[StoredScreening, dict[str, BibRecord]]:
+    """The replayed screening state, reused while the review's rows are unchanged (replaying
+    10,000 events per page view is what made the pages slow)."""
+    key = (store.url, review)
+    with store.session() as session:
+        fingerprint = repo.state_fingerprint(session, review)
+        with _STATE_LOCK:
+            cached = _STATE_CACHE.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            state: tuple[StoredScreening, dict[str, BibRecord]] = cached[1]
+            return state
+        screening = repo.load_screening(session, review)
+        records = {r.record_id: r for r in repo.merged_view(session, review).records}
+    with _STATE_LOCK:
+        _STATE_CACHE[key] = (fingerprint, (screening, records))
+    return screening, records
+
+
+def _remember_appended(store: Store, review: str, log: ScreeningLog) -> None:
+    """Keep the cached state current after our own append, when no other write came between."""
+    key = (store.url, review)
+    with store.session() as session:
+        after = repo.state_fingerprint(session, review)
+    with _STATE_LOCK:
+        cached = _STATE_CACHE.get(key)
+        if cached is None:
+            return
+        before, (screening, records) = cached
+        if before[0] != after[0] - 1 or before[2:] != after[2:]:  # type: ignore[operator]
+            return
+        position = int(after[0]) - 1  # type: ignore[call-overload]
+        updated = StoredScreening(log, (*screening.positions, position), screening.set_aside)
+        _STATE_CACHE[key] = (after, (updated, records))
+
+
+def require_screener(store: Store, review: str, reviewer: str) -> None:
+    """Refuse a user who is not one of the protocol's screeners (named in the message)."""
+    with store.session() as session:
+        protocol = repo.load_protocol(session, review)
+    if protocol is None:
+        raise repo.ReviewStateError(f"review {review!r} has no protocol")
+    screeners = [r.reviewer_id for r in protocol.reviewers_with(ReviewerRole.SCREENER)]
+    if reviewer not in screeners:
+        raise ScreeningError(f"reviewer: {reviewer!r} is not a screener of review {review!r}")
+
+
+def next_record(
+    store: Store,
+    review: str,
+    reviewer: str,
+    stage: Stage,
+    rankings: LiveRankings | None = None,
+    *,
+    record_id: str | None = None,
+    skipped: tuple[str, ...] = (),
+) -> NextRecord:
+    """The reviewer's next record from the last finished ranking (never waits for a model).
+
+    `record_id` re-opens one of the reviewer's own records (undo); `skipped` records go last.
+    """
+    screening, records = _screening_state(store, review)
+    log = screening.log
+    ranking, retraining = (None, False)
+    if rankings is not None:
+        ranking, retraining = rankings.current(review, stage, reviewer)
+    order = list(ranking.record_ids) if ranking else list(log.record_ids)
+    if ranking is not None:
+        known = set(order)
+        order += [rid for rid in log.record_ids if rid not in known]
+    queue = log.queue(reviewer, stage, order)
+    skip = set(skipped)
+    queue = [rid for rid in queue if rid not in skip] + [rid for rid in queue if rid in skip]
+    decided = sum(1 for e in log.events if e.reviewer == reviewer and e.stage is stage)
+    chosen = record_id if record_id is not None else (queue[0] if queue else None)
+    previous = None
+    if chosen is not None:
+        previous = log.view(reviewer, stage, chosen).own  # never the others' decisions
+    with store.session() as session:
+        protocol = repo.load_protocol(session, review)
+    include, exclude = protocol_terms(protocol) if protocol else ([], [])
+    record = records.get(chosen) if chosen else None
+    ranked_by = (
+        f"ranked by a model trained on {ranking.trained_on} of your labels and final outcomes "
+        f"({ranking.relevant_labels} relevant)"
+        if ranking
+        else "record order (no model yet: it needs at least one relevant and one irrelevant label)"
+    )
+    return NextRecord(
+        reviewer=reviewer,
+        stage=stage,
+        record=record,
+        title_html=highlight(record.title or "(no title)", include, exclude) if record else "",
+        abstract_html=highlight(record.abstract or "", include, exclude) if record else "",
+        keywords_html=[highlight(k, include, exclude) for k in record.keywords] if record else [],
+        remaining=len(queue),
+        decided_by_reviewer=decided,
+        ranked_by=ranked_by,
+        retraining=retraining,
+        reasons=log.protocol.exclusion_reasons,
+        maybe_allowed=stage in log.protocol.maybe_allowed_at,
+        previous=previous,
+    )
+
+
+def screen_record(
+    store: Store,
+    review: str,
+    *,
+    reviewer: str,
+    stage: Stage,
+    record_id: str,
+    verdict: Verdict,
+    reason: str | None = None,
+    rankings: LiveRankings | None = None,
+    resolution: bool = False,
+) -> None:
+    """Store one decision (or a third reviewer's resolution) and ask for a retrain in the
+    background; a refused decision raises ScreeningError and stores nothing."""
+    event = ScreeningEvent(
+        kind=EventKind.RESOLUTION if resolution else EventKind.DECISION,
+        stage=stage,
+        record_id=record_id,
+        reviewer=reviewer,
+        verdict=verdict,
+        at=datetime.now(UTC),
+        reason=reason or None,
+    )
+    with store.unit_of_work(actor=reviewer) as session:
+        log = repo.record_screening(session, event, review)
+    _remember_appended(store, review, log)
+    if rankings is not None and not resolution:
+        rankings.retrain(review, stage, reviewer)
+
+
+def last_own_decision(store: Store, review: str, reviewer: str, stage: Stage) -> str | None:
+    """The record of the reviewer's latest decision that may still be changed (undo)."""
+    screening, _ = _screening_state(store, review)
+    log = screening.log
+    for event in reversed(log.events):
+        if event.reviewer == reviewer and event.stage is stage:
+            if event.kind is EventKind.DECISION and log.status(stage, event.record_id) in (
+                RecordStatus.PENDING,
+            ):
+                return event.record_id
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class ScreeningProgress:
+    """Counts, the recall curve and the stopping rule's verdict in plain words."""
+
+    stage: Stage
+    eligible: int
+    final: int
+    relevant_found: int
+    conflicts_open: int
+    curve_screened: list[int]
+    curve_relevant: list[int]
+    test: StoppingTest
+    estimate_words: str
+    guarantee_words: str
+
+
+def screening_progress(
+    store: Store,
+    review: str,
+    stage: Stage,
+    recall_target: float = DEFAULT_RECALL_TARGET,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> ScreeningProgress:
+    """Progress of a stage from final outcomes only (nothing undisclosed)."""
+    screening, _ = _screening_state(store, review)
+    log = screening.log
+    sequence = [label for _, label in log.screening_sequence(stage)]
+    eligible = len(log.eligible(stage))
+    test = stopping_test(sequence, eligible, recall_target, confidence)
+    cumulative = np.cumsum(sequence).tolist() if sequence else []
+    summary = log.summary(stage)
+    found = int(sum(sequence))
+    if test.can_stop:
+        estimate = (
+            f"You may stop: with {found} relevant records found in {len(sequence)} of {eligible}, "
+            f"the chance that fewer than {recall_target:.0%} of all relevant records have been "
+            f"found is below {1 - confidence:.0%} (adjusted p = {test.p_value:.3g})."
+        )
+    else:
+        estimate = (
+            f"Keep screening: {found} relevant records found in {len(sequence)} of {eligible}; "
+            f"the data cannot yet show that at least {recall_target:.0%} of the relevant records "
+            f"have been found (adjusted p = {test.p_value:.3g}, needs < {1 - confidence:.2g}). "
+            f"The rule checks at fixed points, every {-(-eligible // DEFAULT_CHECKPOINTS)} "
+            "records."
+        )
+    guarantee = (
+        f"The promise: if the team stops when this panel says so, then in at most "
+        f"{1 - confidence:.0%} of reviews ({100 - round(confidence * 100)} in 100) would fewer "
+        f"than {recall_target:.0%} of the relevant records have been found. It holds when the "
+        "records left unscreened are no richer in relevant records than a random sample "
+        "(ranking by the model makes that conservative); it is checked only at fixed points, "
+        "and corrected for checking more than once."
+    )
+    return ScreeningProgress(
+        stage=stage,
+        eligible=eligible,
+        final=len(sequence),
+        relevant_found=found,
+        conflicts_open=summary.conflicts_open,
+        curve_screened=list(range(1, len(sequence) + 1)),
+        curve_relevant=[int(v) for v in cumulative],
+        test=test,
+        estimate_words=estimate,
+        guarantee_words=guarantee,
+    )
+
+
+@dataclass(frozen=True)
+class ConflictForResolver:
+    """An open conflict a resolver may decide (they did not screen the record)."""
+
+    record: BibRecord | None
+    record_id: str
+    decisions: tuple[ScreeningEvent, ...]
+
+
+def conflicts_for_resolver(
+    store: Store, review: str, stage: Stage, resolver: str
+) -> list[ConflictForResolver]:
+    """Open conflicts at a stage that this user may resolve; refuses a non-resolver."""
+    screening, records = _screening_state(store, review)
+    log = screening.log
+    if resolver not in log.protocol.resolvers:
+        raise ScreeningError(f"resolver: {resolver!r} may not resolve conflicts in {review!r}")
+    return [
+        ConflictForResolver(records.get(c.record_id), c.record_id, c.decisions)
+        for c in log.conflicts(stage)
+        if all(e.reviewer != resolver for e in c.decisions)
+    ]
+
+
+def kappa_table(store: Store, review: str) -> list[PairAgreement]:
+    """Cohen's kappa per stage and reviewer pair (complete records only)."""
+    screening, _ = _screening_state(store, review)
+    return [pair for stage in Stage for pair in pair_agreements(screening.log, stage)]

@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from itsdangerous import Signer
 
 from myoivig.accounts.service import app_secret
+from myoivig.jobs import runner_for
+from myoivig.review.screening.live import LiveRankings
 from myoivig.store import Store
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
@@ -27,6 +29,7 @@ from myoivig.web.routes import (
     planner,
     prisma,
     research,
+    screening,
 )
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
@@ -120,6 +123,8 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.state.pseudonym_key = hashlib.sha256(
         app_secret(store, "pseudonym-key").encode("utf-8")
     ).digest()
+    # background retraining for the screening pages: in this process, or RQ on Redis
+    app.state.rankings = LiveRankings(runner_for(settings.jobs, settings.redis_url), store.url)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth.router)
     app.include_router(forms_records.router)  # before /patients/{code}: /patients/new is a form
@@ -130,6 +135,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(meta.router)
     app.include_router(research.router)
     app.include_router(prisma.router)
+    app.include_router(screening.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)

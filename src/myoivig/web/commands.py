@@ -21,6 +21,7 @@ Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")
 def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL."""
     from myoivig.accounts.service import user_count
+    from myoivig.jobs import JobError
     from myoivig.web.launch import serve
     from myoivig.web.settings import SettingsError, WebSettings
 
@@ -34,7 +35,11 @@ def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         console.print(
             "no accounts yet: add one with `myoivig users add NAME --role admin`", highlight=False
         )
-    serve(store, settings, host, port, lambda line: console.print(line, highlight=False))
+    try:
+        serve(store, settings, host, port, lambda line: console.print(line, highlight=False))
+    except JobError as error:  # MYOIVIG_JOBS=redis and Redis is not reachable
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(ExitCode.USAGE) from error
 
 
 def register(app: typer.Typer) -> None:

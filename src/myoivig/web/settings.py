@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -21,6 +22,8 @@ ENV = {
     "login_max_failures": "MYOIVIG_LOGIN_MAX_FAILURES",
     "login_window_minutes": "MYOIVIG_LOGIN_WINDOW_MINUTES",
     "cookie_secure": "MYOIVIG_COOKIE_SECURE",
+    "jobs": "MYOIVIG_JOBS",
+    "redis_url": "MYOIVIG_REDIS_URL",
 }
 
 
@@ -38,6 +41,9 @@ class WebSettings(BaseModel):
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     cookie_secure: bool = False
     """Send cookies over HTTPS only; set it when the application is served behind TLS."""
+    jobs: Literal["inprocess", "redis"] = "inprocess"
+    """Background jobs: in this process (one server process) or an RQ queue on Redis."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
     @property
     def idle_timeout(self) -> timedelta:

@@ -131,8 +131,10 @@ def test_stop_reports_the_hypergeometric_test(project: dict[str, Path]) -> None:
     payload = json.loads(result.output)
     assert (payload["n_total"], payload["n_screened"], payload["relevant_found"]) == (6, 3, 2)
     # K_tar = floor(2/0.95)+1 = 3; last sample of 1 (irrelevant) from 4 records with 1 relevant:
-    # p = 3/4; nothing better -> keep screening
-    assert payload["p_value"] == pytest.approx(0.75)
+    # p = 3/4 (checkpoint 3 of 6, window from checkpoint 2); nothing better; Bonferroni over
+    # the 210 declared tests caps the adjusted p at 1 -> keep screening
+    assert payload["tests_declared"] == 210 and payload["records_tested"] == 3
+    assert payload["p_value"] == pytest.approx(1.0)
     assert payload["can_stop"] is False
 
 

@@ -458,7 +458,8 @@ def stop_command(
     events: EventsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """May the team stop? Hypergeometric test (Callaghan & Müller-Hansen 2020) on final labels.
+    """May the team stop? Hypergeometric test (Callaghan & Müller-Hansen 2020) on final labels,
+    at pre-declared checkpoints with a Bonferroni correction over every test the screen makes.
 
     Valid only if records were screened in ranked order: the test treats the most recently
     finalised records as a sample of what was left.
@@ -477,7 +478,8 @@ def stop_command(
     verdict = "may stop" if result.can_stop else "keep screening"
     console.print(
         f"{verdict}: p = {result.p_value:.4f} for H0 'recall < {recall_target:.0%}' "
-        f"(confidence {confidence:.0%}); {result.relevant_found} relevant in "
+        f"(confidence {confidence:.0%}; Bonferroni over {result.tests_declared} tests, last "
+        f"checkpoint at {result.records_tested} records); {result.relevant_found} relevant in "
         f"{result.n_screened}/{result.n_total} screened"
     )
 

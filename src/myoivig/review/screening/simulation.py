@@ -2,7 +2,8 @@
 
 Like ASReview's simulate mode: start from prior records (default one relevant and one irrelevant,
 drawn with a seed), then repeatedly refit the model, screen the top-ranked record and reveal its
-known label. After every screened record the stopping rule is tested; the run continues until the
+known label. At each of the stopping rule's pre-declared checkpoints it is tested (testing it after
+every record is what made the old procedure stop too early); the run continues until the
 rule has fired and every relevant record has been found (or all records are screened), so both
 "where the rule stopped" and "where the last relevant record was" are known.
 """
@@ -21,6 +22,7 @@ from myoivig.review.screening.ranking import ModelSettings, rank_pool
 from myoivig.review.screening.stopping import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RECALL_TARGET,
+    checkpoints,
     stopping_test,
 )
 
@@ -141,6 +143,7 @@ def simulate(
     found = int(labels[prior_rows].sum())
     stopped_at: int | None = None
     p_at_stop: float | None = None
+    test_points = set(checkpoints(n_total - len(prior_rows)).tolist())
     while len(order) < n_total:
         if not settings.run_to_end and stopped_at is not None and found == n_relevant:
             break
@@ -149,7 +152,7 @@ def simulate(
         row = int(ranked[0])
         order.append(row)
         found += int(labels[row])
-        if stopped_at is None:
+        if stopped_at is None and len(order) - len(prior_rows) in test_points:
             test = stopping_test(
                 labels[np.asarray(order[len(prior_rows) :], dtype=np.int64)],
                 n_total - len(prior_rows),

@@ -8,10 +8,20 @@ means at least K_tar = floor(r_seen / tau) + 1 relevant records exist. Treat the
 records (for every n) as a sample drawn without replacement from the records that were unscreened
 when that sample began (N - n_seen + n records, holding at least K_tar - r_before relevant ones,
 r_before = relevant found before the sample). The p-value of seeing at most the k relevant records
-actually found in the sample is the hypergeometric CDF; the rule takes the smallest p over all n
-(as in the authors' reference implementation, mcallaghan/rapid-screening) and allows stopping when
-p < 1 - confidence. Prioritised screening finds relevant records faster than random sampling, so
-treating its tail as a random sample is conservative.
+actually found in the sample is the hypergeometric CDF. Prioritised screening finds relevant
+records faster than random sampling, so treating its tail as a random sample is conservative.
+
+Repeated testing. The authors' reference code (mcallaghan/rapid-screening) takes the smallest p
+over every window and, used live, is re-run after every record; each single test is valid, but
+the smallest of thousands of correlated p-values is not a p-value: in random orders it stopped
+below the target about twice as often as 1 - confidence allows (benchmarks/
+stopping_rule_false_stops.py, docs/review_screening.md). `stopping_test` therefore tests only at
+pre-declared checkpoints (every N/K records, K = `n_checkpoints`) and only windows that begin at
+an earlier checkpoint: at most K(K+1)/2 tests over the whole screen, each at level
+alpha / (K(K+1)/2) (Bonferroni over the whole sequence of tests), so the chance that ANY of them
+falsely allows stopping is at most alpha = 1 - confidence. `uncorrected_stopping_test` keeps the
+old procedure only so the benchmark and tests can measure its false stops; nothing decides with
+it.
 """
 
 from __future__ import annotations
@@ -20,15 +30,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.stats import hypergeom
 
 from myoivig.review.screening.events import ScreeningError
 
-if TYPE_CHECKING:  # NumPy is imported when the rule is tested, not when a command starts
-    import numpy as np
-
 DEFAULT_RECALL_TARGET = 0.95  # Callaghan & Müller-Hansen 2020 evaluate tau = 0.95 as the main case
 DEFAULT_CONFIDENCE = 0.95  # ibid.: alpha = 0.05
+# Checkpoints over the whole screen: every 5 % of the records. More checkpoints test sooner after
+# the evidence arrives but pay a larger Bonferroni factor K(K+1)/2 (210 for K = 20); see the
+# figures in docs/review_screening.md.
+DEFAULT_CHECKPOINTS = 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class StoppingTest:
     sample_size: int  # the window (last n screened) giving the smallest p-value
     relevant_in_sample: int
     min_relevant_under_null: int  # K_tar
+    tests_declared: int = 1  # Bonferroni factor: tests the procedure may make over the whole screen
+    records_tested: int = 0  # records up to the checkpoint whose test gave p_value
 
     @property
     def can_stop(self) -> bool:
@@ -66,22 +81,43 @@ def min_relevant_under_null(relevant_found: int, recall_target: float) -> int:
     return math.floor(Fraction(relevant_found) / tau) + 1
 
 
-def stopping_test(
+def hypergeom_p(
+    in_sample: np.ndarray, population: np.ndarray, relevant: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
+    """P(at most in_sample relevant in a sample of `sizes` from `population` records holding
+    `relevant`); 0 where H0 is impossible (more relevant than records), 1 for empty samples."""
+    p = np.ones(np.shape(sizes))
+    impossible = relevant > population
+    p[impossible] = 0.0
+    ok = ~impossible & (sizes > 0)
+    p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant[ok], sizes[ok])
+    return p
+
+
+def _checked_labels(screened_labels: Sequence[int] | np.ndarray, n_total: int) -> np.ndarray:
+    labels = np.asarray(screened_labels, dtype=np.int64)
+    if labels.ndim != 1 or (labels.size and not np.isin(labels, (0, 1)).all()):
+        raise ScreeningError("screened_labels: must be a flat sequence of 0 and 1")
+    if n_total < labels.size:
+        raise ScreeningError(
+            f"n_total: {n_total} is smaller than the {labels.size} records screened"
+        )
+    return labels
+
+
+def uncorrected_stopping_test(
     screened_labels: Sequence[int] | np.ndarray,
     n_total: int,
     recall_target: float = DEFAULT_RECALL_TARGET,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> StoppingTest:
-    """Test H0 "recall < recall_target" given labels (1 relevant, 0 not) in screening order."""
-    import numpy as np
+    """The OLD procedure: smallest p over every window, no correction. Not for decisions.
 
+    Kept so its excess false stops can be measured against `stopping_test`.
+    """
     _check_parameters(recall_target, confidence)
-    labels = np.asarray(screened_labels, dtype=np.int64)
-    if labels.ndim != 1 or (labels.size and not np.isin(labels, (0, 1)).all()):
-        raise ScreeningError("screened_labels: must be a flat sequence of 0 and 1")
+    labels = _checked_labels(screened_labels, n_total)
     n_seen = int(labels.size)
-    if n_total < n_seen:
-        raise ScreeningError(f"n_total: {n_total} is smaller than the {n_seen} records screened")
     r_seen = int(labels.sum())
     k_tar = min_relevant_under_null(r_seen, recall_target)
     if n_seen == 0:
@@ -90,13 +126,7 @@ def stopping_test(
     sizes = np.arange(1, n_seen + 1)
     population = n_total - n_seen + sizes
     relevant_in_population = k_tar - (r_seen - in_sample)
-    p = np.ones(n_seen)
-    impossible = relevant_in_population > population  # H0 cannot hold: more relevant than records
-    p[impossible] = 0.0
-    ok = ~impossible
-    from scipy.stats import hypergeom  # heavy: only when the rule is tested
-
-    p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant_in_population[ok], sizes[ok])
+    p = hypergeom_p(in_sample, population, relevant_in_population, sizes)
     best = int(np.argmin(p))
     return StoppingTest(
         n_total=n_total,
@@ -108,4 +138,86 @@ def stopping_test(
         sample_size=best + 1,
         relevant_in_sample=int(in_sample[best]),
         min_relevant_under_null=k_tar,
+        records_tested=n_seen,
+    )
+
+
+def checkpoints(n_total: int, n_checkpoints: int = DEFAULT_CHECKPOINTS) -> np.ndarray:
+    """Pre-declared test points: ceil(j * N / K) records screened, j = 1..K (distinct, N last)."""
+    if n_checkpoints < 1:
+        raise ScreeningError(f"n_checkpoints: must be at least 1, got {n_checkpoints}")
+    if n_total < 1:
+        return np.zeros(0, dtype=np.int64)
+    j = np.arange(1, n_checkpoints + 1, dtype=np.int64)
+    return np.unique(-((-j * n_total) // n_checkpoints))
+
+
+def tests_declared(n_checkpoints: int = DEFAULT_CHECKPOINTS) -> int:
+    """K(K+1)/2: one test per (checkpoint, earlier checkpoint or start) pair."""
+    return n_checkpoints * (n_checkpoints + 1) // 2
+
+
+def window_p_values(
+    labels: np.ndarray, n_total: int, starts: np.ndarray, end: int, recall_target: float
+) -> tuple[np.ndarray, int]:
+    """Hypergeometric p of each window labels[start:end] (start in `starts`) and K_tar at `end`.
+
+    The window is a sample from the N - start records unscreened when it began; under H0 they
+    hold at least K_tar - r_before relevant records.
+    """
+    cumulative = np.concatenate(([0], np.cumsum(labels[:end])))
+    r_seen = int(cumulative[end])
+    k_tar = min_relevant_under_null(r_seen, recall_target)
+    r_before = cumulative[starts]
+    in_sample = r_seen - r_before
+    sizes = end - starts
+    population = n_total - starts
+    return hypergeom_p(in_sample, population, k_tar - r_before, sizes), k_tar
+
+
+def stopping_test(
+    screened_labels: Sequence[int] | np.ndarray,
+    n_total: int,
+    recall_target: float = DEFAULT_RECALL_TARGET,
+    confidence: float = DEFAULT_CONFIDENCE,
+    n_checkpoints: int = DEFAULT_CHECKPOINTS,
+) -> StoppingTest:
+    """Test H0 "recall < recall_target" at the pre-declared checkpoints reached so far.
+
+    labels: 1 relevant, 0 not, in screening order. p_value is the Bonferroni-adjusted smallest
+    p (times K(K+1)/2, capped at 1) over every test made at every checkpoint reached; stopping is
+    allowed when it is below 1 - confidence, which keeps the chance of ever stopping below the
+    recall target at most 1 - confidence when the order is random (and less when ranked).
+    """
+    _check_parameters(recall_target, confidence)
+    labels = _checked_labels(screened_labels, n_total)
+    n_seen = int(labels.size)
+    r_seen = int(labels.sum())
+    factor = tests_declared(n_checkpoints)
+    points = checkpoints(n_total, n_checkpoints)
+    reached = points[points <= n_seen]
+    # (adjusted p, records tested, window size, relevant in window, K_tar) of the best test
+    best = (1.0, 0, 0, 0, min_relevant_under_null(r_seen, recall_target))
+    smallest = np.inf
+    for index, end in enumerate(reached):
+        starts = np.concatenate(([0], reached[:index])).astype(np.int64)
+        p, k_tar = window_p_values(labels, n_total, starts, int(end), recall_target)
+        at = int(np.argmin(p))
+        if p[at] < smallest:
+            smallest = float(p[at])
+            found = int(labels[starts[at] : end].sum())
+            best = (min(1.0, smallest * factor), int(end), int(end - starts[at]), found, k_tar)
+    adjusted, tested, sample, found, k_tar = best
+    return StoppingTest(
+        n_total=n_total,
+        n_screened=n_seen,
+        relevant_found=r_seen,
+        recall_target=recall_target,
+        confidence=confidence,
+        p_value=adjusted,
+        sample_size=sample,
+        relevant_in_sample=found,
+        min_relevant_under_null=k_tar,
+        tests_declared=factor,
+        records_tested=tested,
     )

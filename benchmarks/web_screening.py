@@ -1,0 +1,166 @@
+"""Screening page speed at 5,000 records and 10,000 decisions on PostgreSQL (issue 13, "Speed").
+
+Targets: the next record appears in under 150 ms at the 95th percentile while retraining runs;
+a decision is stored in under 50 ms. Peer: the targets themselves (and the CLI, which takes
+seconds per decision). A fresh database is created on the local PostgreSQL, filled with a
+SYNTHETIC review (5,000 records; 9,000 decisions stored up front by three screeners), served by
+uvicorn on 127.0.0.1, and timed over HTTP on the loopback: screener `a` gives the second decision
+on the records (the decisions that bring the log to 10,000) and fetches the next record after each,
+while the model retrains in the background after every decision. Bounded by --max-seconds; the
+database is dropped at the end.
+
+    .venv/bin/python benchmarks/web_screening.py [--decisions 200] [--max-seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+import uvicorn
+
+from myoivig.accounts.service import add_user
+from myoivig.review import repository as repo
+from myoivig.review.screening.events import EventKind, ScreeningEvent, Stage, Verdict
+from myoivig.review.screening.stored import ScreeningRecorded
+from myoivig.review.screening.synthetic import seed_review
+from myoivig.store import Store
+from myoivig.web.app import create_app
+from myoivig.web.settings import WebSettings
+
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PASSWORD = "benchmark password 1"
+REVIEW = "bench"
+NEXT_TARGET_MS = 150.0
+DECISION_TARGET_MS = 50.0
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+def _fill(store: Store, n_records: int) -> None:
+    """Synthetic review; a and b decide records 1-4000 (complete), c decides the rest."""
+    add_user(store, "bench", "a", "reviewer", [], PASSWORD)
+    add_user(store, "bench", "b", "reviewer", [], PASSWORD)
+    add_user(store, "bench", "c", "reviewer", [], PASSWORD)
+    records = seed_review(store, REVIEW, n_records, ["a", "b", "c"], ["r"], seed=1)
+    now = datetime.now(UTC)
+    events = []
+    for i, record in enumerate(records):
+        relevant = "IVIg" in (record.title or "") or "immunoglobulin" in (record.title or "")
+        verdict = Verdict.INCLUDE if relevant else Verdict.EXCLUDE
+        reason = None if relevant else "not a clinical study"
+        who = ("a", "b") if i < 4000 else ("c",)
+        for reviewer in who:
+            events.append(
+                ScreeningEvent(
+                    EventKind.DECISION,
+                    Stage.TITLE_ABSTRACT,
+                    record.record_id,
+                    reviewer,
+                    verdict,
+                    now,
+                    reason,
+                )
+            )
+    events = events[:9000]
+    with store.unit_of_work(actor="bench") as session:
+        for event in events:
+            repo.append_event(session, ScreeningRecorded.from_event(event), REVIEW)
+    with store.session() as session:
+        repo.load_screening(session, REVIEW)  # the stored log is valid under the workflow rules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--decisions", type=int, default=200, help="timed decisions (<= 1000)")
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    name = f"myoivig_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    server = None
+    try:
+        store = Store.from_url(url)
+        store.upgrade()
+        started = time.perf_counter()
+        _fill(store, args.records)
+        took = time.perf_counter() - started
+        print(f"filled {args.records} records, 9000 decisions in {took:.1f} s")
+        app = create_app(WebSettings(database_url=url), store)
+        port = 8765 + (uuid.uuid4().int % 1000)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=base, timeout=30)
+        login = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"name": "a", "password": PASSWORD, "csrf_token": csrf})
+        next_ms: list[float] = []
+        decide_ms: list[float] = []
+        retraining_during: list[bool] = []
+        deadline = time.monotonic() + args.max_seconds
+        page = client.get(f"/reviews/{REVIEW}/screen").text
+        for _ in range(args.decisions):
+            if time.monotonic() > deadline:
+                print("time bound reached", file=sys.stderr)
+                break
+            found = re.search(r'data-testid="record-id">([^<]+)<', page)
+            if not found:
+                print("no record on the page:", page[:300], file=sys.stderr)
+                break
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            t0 = time.perf_counter()
+            answer = client.post(
+                f"/reviews/{REVIEW}/screen",
+                data={
+                    "csrf_token": token,
+                    "record_id": found.group(1),
+                    "verdict": "exclude",
+                    "reason": "case report",
+                },
+                follow_redirects=False,
+            )
+            decide_ms.append((time.perf_counter() - t0) * 1000)
+            assert answer.status_code == 303, answer.text[:500]
+            t0 = time.perf_counter()
+            page = client.get(answer.headers["location"]).text
+            next_ms.append((time.perf_counter() - t0) * 1000)
+            retraining_during.append("retraining in the background" in page)
+        print(f"{len(decide_ms)} decisions by one reviewer over HTTP on 127.0.0.1 (PostgreSQL)")
+        print(
+            f"decision stored (POST, 303): median {statistics.median(decide_ms):.0f} ms, "
+            f"p95 {_p95(decide_ms):.0f} ms; target < {DECISION_TARGET_MS:.0f} ms: "
+            f"{'met' if _p95(decide_ms) < DECISION_TARGET_MS else 'NOT met'}"
+        )
+        print(
+            f"next record page (GET): median {statistics.median(next_ms):.0f} ms, p95 "
+            f"{_p95(next_ms):.0f} ms; a retrain was running for {sum(retraining_during)} of "
+            f"{len(next_ms)} pages; target p95 < {NEXT_TARGET_MS:.0f} ms: "
+            f"{'met' if _p95(next_ms) < NEXT_TARGET_MS else 'NOT met'}"
+        )
+    finally:
+        if server is not None:
+            server.should_exit = True
+            time.sleep(0.5)
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

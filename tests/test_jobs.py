@@ -1,0 +1,57 @@
+"""Background jobs: the in-process runner and the RQ queue on the local Redis server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from myoivig.jobs import InProcessRunner, JobError, JobState, RQRunner, runner_for
+
+
+def _wait(handle: object, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while handle.state() in (JobState.QUEUED, JobState.RUNNING):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "job did not finish"
+        time.sleep(0.01)
+
+
+def test_in_process_runner_runs_and_reports_failures() -> None:
+    runner = InProcessRunner()
+    try:
+        good = runner.submit(sum, [1, 2, 3])
+        bad = runner.submit(int, "not a number")
+        _wait(good)
+        _wait(bad)
+        assert good.state() is JobState.FINISHED and good.result() == 6
+        assert bad.state() is JobState.FAILED
+        with pytest.raises(JobError, match="has not finished"):
+            bad.result()
+    finally:
+        runner.shutdown()
+
+
+def test_unknown_runner_and_unreachable_redis_are_clear_errors() -> None:
+    with pytest.raises(JobError, match="MYOIVIG_JOBS"):
+        runner_for("celery")
+    with pytest.raises(JobError, match="cannot reach Redis"):
+        RQRunner("redis://127.0.0.1:1/0")
+
+
+def test_rq_runner_through_the_local_redis() -> None:
+    from rq import SimpleWorker
+
+    try:
+        runner = RQRunner("redis://127.0.0.1:6379/15", queue=f"test-{uuid.uuid4().hex[:8]}")
+    except JobError as exc:  # the suite needs Redis (.ci/run starts it); say so plainly
+        pytest.fail(f"local Redis needed: {exc}")
+    try:
+        handle = runner.submit(sum, [4, 5], description="sum")
+        assert handle.state() is JobState.QUEUED
+        SimpleWorker([runner.queue], connection=runner.connection).work(burst=True)
+        assert handle.state() is JobState.FINISHED
+        assert handle.result() == 9
+    finally:
+        runner.queue.delete(delete_jobs=True)
+        runner.shutdown()
