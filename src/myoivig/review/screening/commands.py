@@ -35,11 +35,7 @@ from myoivig.review.screening.events import (
     parse_stage,
 )
 from myoivig.review.screening.ranking import Classifier, ModelSettings, relevance_scores
-from myoivig.review.screening.stopping import (
-    DEFAULT_CONFIDENCE,
-    DEFAULT_RECALL_TARGET,
-    stopping_test,
-)
+from myoivig.review.screening.stopping_defaults import DEFAULT_CONFIDENCE, DEFAULT_RECALL_TARGET
 from myoivig.review.screening.workflow import ScreeningLog
 from myoivig.store import StoreError
 
@@ -468,6 +464,8 @@ def stop_command(
         log = _load_log(Where.choose(review, records, protocol, events))
         stage_value = parse_stage(stage)
         sequence = [label for _, label in log.screening_sequence(stage_value)]
+        from myoivig.review.screening.stopping import stopping_test
+
         result = stopping_test(sequence, len(log.eligible(stage_value)), recall_target, confidence)
     except KNOWN_ERRORS as exc:
         raise _fail(exc) from None

@@ -35,13 +35,11 @@ import numpy as np
 from scipy.stats import hypergeom
 
 from myoivig.review.screening.events import ScreeningError
-
-DEFAULT_RECALL_TARGET = 0.95  # Callaghan & Müller-Hansen 2020 evaluate tau = 0.95 as the main case
-DEFAULT_CONFIDENCE = 0.95  # ibid.: alpha = 0.05
-# Checkpoints over the whole screen: every 5 % of the records. More checkpoints test sooner after
-# the evidence arrives but pay a larger Bonferroni factor K(K+1)/2 (210 for K = 20); see the
-# figures in docs/review_screening.md.
-DEFAULT_CHECKPOINTS = 20
+from myoivig.review.screening.stopping_defaults import (
+    DEFAULT_CHECKPOINTS,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RECALL_TARGET,
+)
 
 
 @dataclass(frozen=True)
