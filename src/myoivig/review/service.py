@@ -53,7 +53,7 @@ from myoivig.review.screening.stopping import (
     stopping_test,
 )
 from myoivig.review.screening.stored import StoredScreening
-from myoivig.review.screening.workflow import RecordStatus, ScreeningLog
+from myoivig.review.screening.workflow import RecordStatus
 from myoivig.review.studies import links_from_assignments
 from myoivig.review.tables import ReviewImportBatchRow
 from myoivig.store import Store
@@ -435,8 +435,12 @@ def _screening_state(store: Store, review: str) -> tuple[StoredScreening, dict[s
     return screening, records
 
 
-def _remember_appended(store: Store, review: str, log: ScreeningLog) -> None:
-    """Keep the cached state current after our own append, when no other write came between."""
+def _remember_appended(store: Store, review: str, event: ScreeningEvent) -> None:
+    """Keep the cached state current after our own append, when no other write came between.
+
+    The repository validated the event against the record's own decisions; the cached whole-review
+    log gets the event appended (in memory), never replaced by that one record's log.
+    """
     key = (store.url, review)
     with store.session() as session:
         after = repo.state_fingerprint(session, review)
@@ -448,6 +452,11 @@ def _remember_appended(store: Store, review: str, log: ScreeningLog) -> None:
         if before[0] != after[0] - 1 or before[2:] != after[2:]:  # type: ignore[operator]
             return
         position = int(after[0]) - 1  # type: ignore[call-overload]
+        try:
+            log = screening.log.with_event(event)
+        except ScreeningError:  # the cache disagrees with the database: drop it, replay next time
+            del _STATE_CACHE[key]
+            return
         updated = StoredScreening(log, (*screening.positions, position), screening.set_aside)
         _STATE_CACHE[key] = (after, (updated, records))
 
@@ -545,8 +554,8 @@ def screen_record(
         reason=reason or None,
     )
     with store.unit_of_work(actor=reviewer) as session:
-        log = repo.record_screening(session, event, review)
-    _remember_appended(store, review, log)
+        repo.record_screening(session, event, review)
+    _remember_appended(store, review, event)
     if rankings is not None and not resolution:
         rankings.retrain(review, stage, reviewer)
 
