@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +20,7 @@ from myoivig.clinic.overview import (
     patient_summary,
     synthetic_table,
 )
-from myoivig.command_store import open_store
+from myoivig.command_store import cli_actor, open_store
 from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic, patient_label
 from myoivig.exit_codes import ExitCode
 from myoivig.io.dictionary import render_dictionary
@@ -33,10 +32,6 @@ if TYPE_CHECKING:  # heavy modules load inside the commands that use them
 console = terminal.console()
 errors = terminal.console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _actor() -> str:
-    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
 
 
 def print_json(data: Any) -> None:
@@ -97,7 +92,7 @@ def import_(
         raise typer.Exit(ExitCode.USAGE)
     store = open_store(migrate=True)
     try:
-        counts = import_path(store, path, actor=_actor(), accept_warnings=accept_warnings)
+        counts = import_path(store, path, actor=cli_actor(), accept_warnings=accept_warnings)
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
         raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected

@@ -9,7 +9,6 @@ Thin: options are parsed here and everything else is done by `myoivig.exchange.s
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +21,7 @@ from typer.core import TyperGroup
 
 from myoivig.clinic.commands import export as tabular_export
 from myoivig.clinic.commands import import_ as tabular_import
-from myoivig.command_store import open_store
+from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
 from myoivig.io.problems import Problem
 
@@ -42,10 +41,6 @@ class DefaultCommandGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in {"--help", "-h"}:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
-
-
-def _actor() -> str:
-    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
 
 
 def _print_json(data: Any) -> None:
@@ -191,7 +186,7 @@ def import_redcap(
 
     store = open_store(migrate=True)
     try:
-        counts = service.import_redcap(store, dictionary, records, _actor())
+        counts = service.import_redcap(store, dictionary, records, cli_actor())
     except ImportRejectedError as error:
         raise _refused("REDCap import rejected", error.problems, as_json) from error
     _done(
@@ -212,7 +207,7 @@ def import_fhir(
 
     store = open_store(migrate=True)
     try:
-        counts = service.import_fhir(store, path, _actor())
+        counts = service.import_fhir(store, path, cli_actor())
     except ImportRejectedError as error:
         raise _refused("FHIR import rejected", error.problems, as_json) from error
     _done(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from myoivig.atomic_files import OutputPathError, check_output, write_text
-from myoivig.command_store import open_store
+from myoivig.command_store import cli_actor, open_store
 from myoivig.domain.synthetic import SYNTHETIC_LABEL, patient_label
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, Sex
 from myoivig.exit_codes import ExitCode
@@ -40,11 +39,6 @@ protocol_app = typer.Typer(help="IVIg protocol engine: products, regimens, sched
 def _fail(exc: ProtocolError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}. Nothing was planned.")
     return typer.Exit(code=ExitCode.USAGE)
-
-
-def _actor() -> str:
-    """Who is planning: --actor, else $MYOIVIG_ACTOR, else $USER (as the clinic commands do)."""
-    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
 
 
 OverrideOption = Annotated[
@@ -451,7 +445,7 @@ def plan(
         raise _fail(exc) from exc
     store = open_store()
     try:
-        outcome = plan_patient(store, code, options, overrides, actor or _actor(), settings)
+        outcome = plan_patient(store, code, options, overrides, actor or cli_actor(), settings)
     except RecordNotFoundError as exc:
         err_console.print(f"[red]error:[/red] patient {code!r} not found. Nothing was planned.")
         raise typer.Exit(code=ExitCode.USAGE) from exc

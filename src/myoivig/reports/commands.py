@@ -106,8 +106,8 @@ def infusion_sheet(
     """The bedside sheet for one day of the next course: product, vials, pump rates with times,
     checks and signatures. A blocked plan gives no sheet (exit 3) unless every blocking alert
     has an override recorded for this plan (`myoivig plan CODE --override CODE="reason"`)."""
-    from myoivig.protocol.commands import _settings
     from myoivig.protocol.inputs import parse_risks
+    from myoivig.protocol.settings_file import load_settings
     from myoivig.reports.infusion import SheetBlocked, SheetRequest, infusion_context
 
     with _usage_errors():
@@ -124,7 +124,7 @@ def infusion_sheet(
                 extra_risks=parse_risks((risk or "").split(",")),
                 ruled_out=parse_risks((ruled_out or "").split(","), "ruled_out"),
             ),
-            _settings(settings_file, None),
+            load_settings(settings_file),
         )
     try:
         _produce(lambda store: infusion_context(store, request), "infusion.html", fmt, out, force)

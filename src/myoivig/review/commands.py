@@ -8,7 +8,6 @@ Screening (`review screen`) is mounted separately from `myoivig.review.screening
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
-from myoivig.command_store import open_store
+from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
@@ -100,10 +99,6 @@ appraise_app = typer.Typer(help="Appraisal: CEBM 2009, RoB 2, ROBINS-I, NOS, GRA
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _actor() -> str:
-    return os.environ.get("MYOIVIG_ACTOR") or os.environ.get("USER") or "cli"
-
-
 def _json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
@@ -154,7 +149,7 @@ def protocol_set(path: Path, review: ReviewName = DEFAULT_REVIEW) -> None:
     with _errors():
         protocol = load_protocol(path)
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             repo.save_protocol(s, protocol, review)
     console.print(f"stored protocol {protocol.title!r} for review {review!r}")
 
@@ -230,7 +225,7 @@ def import_(
         store = open_store(migrate=True)
         with import_progress(errors, enabled=errors.is_terminal and not as_json) as progress:
             done = service.import_records_file(
-                store, path, source, actor=_actor(), fmt=fmt, encoding=encoding,
+                store, path, source, actor=cli_actor(), fmt=fmt, encoding=encoding,
                 kind=_source_kind(kind), review=review, again=again, strict=strict,
                 progress=progress,
             )  # fmt: skip
@@ -328,7 +323,7 @@ def search_pubmed(
                                       encoding="utf-8", records=outcome.records,
                                       issues=outcome.issues)  # fmt: skip
                 store = open_store(migrate=True)
-                with store.unit_of_work(actor=_actor()) as s:
+                with store.unit_of_work(actor=cli_actor()) as s:
                     batch = repo.next_batch(s, review)
                     renamed = [
                         r.model_copy(update={"record_id": f"MEDLINE-{batch}:{r.position}"})
@@ -448,7 +443,7 @@ def dedup(
     settings = DedupSettings(auto_merge=auto_merge, review=review_threshold)
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             view = repo.merged_view(s, review)
             result = find_duplicates(view.records, settings)
             events = auto_merge_events(result, start=repo.next_merge_number(s, review))
@@ -506,7 +501,7 @@ def merge(
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             known = {r.record_id for r in repo.load_records(s, review)}
             unknown = [r for r in record_ids if r not in known]
             if unknown:
@@ -515,7 +510,7 @@ def merge(
             repo.append_event(
                 s,
                 MergeEvent(event_id=event_id, kind="merge", record_ids=record_ids,
-                           rule="confirmed by reviewer", decided_by=_actor()),
+                           rule="confirmed by reviewer", decided_by=cli_actor()),
                 review,
             )  # fmt: skip
             view = repo.merged_view(s, review)  # validates the log with the new event
@@ -540,12 +535,12 @@ def unmerge_(
 
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             active = repo.merged_view(s, review).active_merges
             if merge_id not in active:
                 raise MergeError(f"{merge_id!r} is not an active merge (active: {active})")
             repo.append_event(
-                s, unmerge(merge_id, _actor(), f"unmerge-{repo.next_merge_number(s, review)}"),
+                s, unmerge(merge_id, cli_actor(), f"unmerge-{repo.next_merge_number(s, review)}"),
                 review,
             )  # fmt: skip
     console.print(f"undid {merge_id}")
@@ -573,7 +568,7 @@ def decide(
     )
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             protocol = repo.load_protocol(s, review)
             if not include and stage == "full_text":
                 if not reason:
@@ -610,7 +605,7 @@ def not_retrieved(
 
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             for rid in record_ids:
                 repo.append_event(s, ReportNotRetrieved(record_id=rid, reason=reason), review)
     console.print(f"marked {len(record_ids)} report(s) not retrieved")
@@ -634,7 +629,7 @@ def study(
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             repo.append_event(
                 s, StudyAssigned(study_id=study_id, record_ids=record_ids,
                                  in_meta_analysis=meta_analysis, primary_report=primary), review
@@ -659,7 +654,7 @@ def extract_add(
         items = data if isinstance(data, list) else [data]
         forms = [extraction_from_mapping(item) for item in items]
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             for form in forms:
                 repo.save_extraction(s, form, review)
     stored = [{"study_id": f.study_id, "extractor": f.extractor} for f in forms]
@@ -732,7 +727,7 @@ def extract_reconcile(
         a, b = _two_forms(study_id, extractor_a, extractor_b, review)
         agreed = reconcile(a, b, choices, reviewer)
         store = open_store(migrate=True)
-        with store.unit_of_work(actor=_actor()) as s:
+        with store.unit_of_work(actor=cli_actor()) as s:
             repo.save_extraction(s, agreed, review)
     console.print(f"{study_id}: stored reconciled form as {reviewer!r}")
 
@@ -776,7 +771,7 @@ def _store_appraisal(study_id: str, tool: str, inputs: dict[str, Any], result: d
     from myoivig.review import repository as repo
 
     store = open_store(migrate=True)
-    with store.unit_of_work(actor=_actor()) as s:
+    with store.unit_of_work(actor=cli_actor()) as s:
         repo.save_appraisal(s, study_id, tool, inputs, result, review)
 
 
@@ -970,7 +965,7 @@ def example(
         if store_as:
             from myoivig.review.example.load import load_example
 
-            with open_store(migrate=True).unit_of_work(actor=_actor()) as s:
+            with open_store(migrate=True).unit_of_work(actor=cli_actor()) as s:
                 load_example(s, store_as)
     if as_json:
         _json({"files": {k: str(v) for k, v in paths.items()},
