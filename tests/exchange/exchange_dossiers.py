@@ -136,6 +136,13 @@ def dermatomyositis() -> r.PatientDossier:
                 patient_code=code, sample_date=start, test="creatinine", value=71, unit="µmol/L"
             ),
             r.LabResult(
+                patient_code=code,
+                sample_date=start + timedelta(days=140),
+                test="creatinine",
+                value=83.5,
+                unit="umol/L",
+            ),
+            r.LabResult(
                 patient_code=code, sample_date=start, test="egfr", value=88, unit="mL/min/1.73m2"
             ),
             r.LabResult(
@@ -157,6 +164,7 @@ def dermatomyositis() -> r.PatientDossier:
                 term="Headache",
                 serious=False,
                 ctcae_grade=2,
+                relation_to_ivig="probable",
                 outcome="recovered",
                 action="infusion_slowed",
                 note="paracetamol",
@@ -168,6 +176,7 @@ def dermatomyositis() -> r.PatientDossier:
                 term="Aseptic meningitis",
                 serious=True,
                 ctcae_grade=3,
+                relation_to_ivig="possible",
                 outcome="recovered_with_sequelae",
                 action="infusion_stopped",
             ),
@@ -203,7 +212,13 @@ def overlap() -> r.PatientDossier:
                 patient_code=code, sample_date=date(2024, 2, 1), test="iga", not_performed=True
             ),
         ],
-        adverse_events=[r.AdverseEvent(patient_code=code, term="Rash", serious=False)],
+        adverse_events=[
+            # No course named: FHIR carries IVIg as a contained Medication suspect.
+            r.AdverseEvent(
+                patient_code=code, term="Rash", serious=False, relation_to_ivig="unlikely"
+            ),
+            r.AdverseEvent(patient_code=code, term="Fatigue", serious=False),
+        ],
     )
 
 

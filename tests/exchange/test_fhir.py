@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from myoivig.cli import app
 from myoivig.exchange import service
-from myoivig.exchange.fhir.codes import ATC, ICD10, LOINC, SNOMED
+from myoivig.exchange.fhir.codes import ATC, CAUSALITY, ICD10, LOINC, SNOMED, UCUM
 from myoivig.exchange.fhir.read import read_bundle_text
 from myoivig.io.problems import ImportRejectedError
 from myoivig.store import Store
@@ -54,8 +54,32 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
     assert first["dosage"]["dose"]["value"] == 32.5 and first["dosage"]["dose"]["code"] == "g"
     assert first["dosage"]["rateQuantity"]["value"] == 0.08
     loinc = {c for o in _entries(bundle, "Observation") for s, c in _codes(o) if s == LOINC}
-    assert {"2157-6", "1761-6", "2458-8", "29463-7", "8302-2"} <= loinc
-    assert len(_entries(bundle, "AdverseEvent")) == 3
+    assert {"2157-6", "1761-6", "2458-8", "2160-0", "29463-7", "8302-2"} <= loinc
+    assert "14682-9" not in loinc
+    creatinine = [
+        o["valueQuantity"]
+        for o in _entries(bundle, "Observation")
+        if (LOINC, "2160-0") in _codes(o)
+    ]
+    # 71 and 83.5 umol/L at 88.4 umol/L per mg/dL (KDIGO 2012)
+    assert sorted(q["value"] for q in creatinine) == [0.803167421, 0.944570136]
+    assert {(q["system"], q["code"]) for q in creatinine} == {(UCUM, "mg/dL")}
+    events = _entries(bundle, "AdverseEvent")
+    assert len(events) == 4
+    headache = next(e for e in events if e["event"]["text"] == "Headache")
+    (suspect,) = headache["suspectEntity"]
+    assert suspect["instance"]["reference"].startswith("urn:uuid:")
+    assert suspect["causality"][0]["assessment"]["coding"][0] == {
+        "system": CAUSALITY,
+        "code": "probably-likely",
+        "display": "Probably/Likely",
+    }
+    rash = next(e for e in events if e["event"]["text"] == "Rash")  # no course: contained IVIg
+    assert rash["suspectEntity"][0]["instance"] == {"reference": "#ivig"}
+    assert rash["contained"][0]["code"]["coding"][0]["code"] == "J06BA02"
+    assert rash["suspectEntity"][0]["causality"][0]["assessment"]["coding"][0]["code"] == "unlikely"
+    fatigue = next(e for e in events if e["event"]["text"] == "Fatigue")  # not assessed
+    assert "suspectEntity" not in fatigue and "contained" not in fatigue
     assert len(_entries(bundle, "Encounter")) == 8
 
 

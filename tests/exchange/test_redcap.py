@@ -120,6 +120,20 @@ def test_records_file_has_longitudinal_rows(store: Store, tmp_path: Path) -> Non
     visits = [r for r in first if r["redcap_event_name"] == "visit_arm_1"]
     assert [v["redcap_repeat_instance"] for v in visits] == ["1", "2", "3", "4", "5"]
     assert visits[0]["enz_ldh"] == "NP" and visits[0]["fn_rise_from_squat"] == "9"
+    events = [r for r in rows if r["redcap_repeat_instrument"] == "adverse_event"]
+    # WHO-UMC relation to IVIg: 2 probable, 3 possible, 4 unlikely, blank when not assessed
+    assert [(e["ae_term"], e["ae_relation_to_ivig"]) for e in events] == [
+        ("Headache", "2"),
+        ("Aseptic meningitis", "3"),
+        ("Rash", "4"),
+        ("Fatigue", ""),
+    ]
+    _, dictionary = read_csv(tmp_path / "rc" / "data_dictionary.csv")
+    relation = next(d for d in dictionary if d[COLUMNS[0]] == "ae_relation_to_ivig")
+    assert relation["Form Name"] == "adverse_event" and relation["Field Type"] == "dropdown"
+    assert relation["Choices, Calculations, OR Slider Labels"] == (
+        "1, Certain | 2, Probable | 3, Possible | 4, Unlikely | 5, Conditional | 6, Unassessable"
+    )
     _, mapping = read_csv(tmp_path / "rc" / "instrument_event_mapping.csv")
     assert {"arm_num": "1", "unique_event_name": "visit_arm_1", "form": "strength"} in mapping
     _, repeating = read_csv(tmp_path / "rc" / "repeating_instruments.csv")

@@ -41,6 +41,7 @@ def ext(name: str) -> str:
 UCUM_CODES = {
     "g/L": "g/L",
     "umol/L": "umol/L",
+    "mg/dL": "mg/dL",
     "mL/min/1.73m2": "mL/min/{1.73_m2}",
     "U/L": "U/L",
     "kg": "kg",
@@ -61,6 +62,21 @@ AE_OUTCOMES = {
     "not_recovered": "ongoing",
     "fatal": "fatal",
     "unknown": "unknown",
+}
+
+
+# An adverse event's relation to IVIg (myoivig's WHO-UMC category) as the HL7 causality
+# assessment code (terminology.hl7.org CodeSystem adverse-event-causality-assess, whose six
+# codes are the WHO-UMC categories; FHIR R4 4.0.1 spelled them capitalised, e.g.
+# "Probably-Likely": an import reads either spelling).
+CAUSALITY = "http://terminology.hl7.org/CodeSystem/adverse-event-causality-assess"
+CAUSALITY_CODES = {
+    "certain": ("certain", "Certain"),
+    "probable": ("probably-likely", "Probably/Likely"),
+    "possible": ("possible", "Possible"),
+    "unlikely": ("unlikely", "Unlikely"),
+    "conditional": ("conditional-classified", "Conditional/Classified"),
+    "unassessable": ("unassessable-unclassifiable", "Unassessable/Unclassifiable"),
 }
 
 

@@ -17,11 +17,14 @@ from typing import Any
 
 from myoivig.domain import records as r
 from myoivig.domain.values import NotPerformed
+from myoivig.domain.vocab import LabTest
 from myoivig.exchange.fhir.codes import (
     ACT_CODE,
     AE_OUTCOME,
     AE_OUTCOMES,
     ATC,
+    CAUSALITY,
+    CAUSALITY_CODES,
     DATA_ABSENT,
     GENDER,
     LOINC,
@@ -37,6 +40,7 @@ from myoivig.exchange.fhir.codes import (
     loinc,
     table,
 )
+from myoivig.exchange.fhir.units import creatinine_mg_per_dl
 
 NAMESPACE = uuid.UUID("6f1c1b9e-9a53-4c59-9d1e-6d8e3f0a2b71")  # myoivig bundle entries
 Resource = dict[str, Any]
@@ -60,6 +64,19 @@ def _extensions(*items: tuple[str, str, Any]) -> dict[str, Any]:
 
 
 NOT_PERFORMED = {"coding": [{"system": DATA_ABSENT, "code": "not-performed"}]}
+
+
+def ivig_coding() -> dict[str, str]:
+    entry = table()["atc"]["ivig"]
+    return {"system": ATC, "code": entry["code"], "display": entry["display"]}
+
+
+IVIG_ID = "ivig"
+
+
+def ivig_medication() -> Resource:
+    """IVIg as a contained Medication: the suspect of an event not tied to a recorded course."""
+    return {"resourceType": "Medication", "id": IVIG_ID, "code": {"coding": [ivig_coding()]}}
 
 
 class BundleWriter:
@@ -228,7 +245,6 @@ def _therapy(t: r.Therapy, subject: dict[str, str]) -> Resource:
 
 
 def _administration(c: r.Course, day: int, subject: dict[str, str]) -> Resource:
-    ivig = table()["atc"]["ivig"]
     res: Resource = {
         "resourceType": "MedicationAdministration",
         **_extensions(
@@ -243,7 +259,7 @@ def _administration(c: r.Course, day: int, subject: dict[str, str]) -> Resource:
         ),
         "status": "completed",
         "medicationCodeableConcept": {
-            "coding": [{"system": ATC, "code": ivig["code"], "display": ivig["display"]}],
+            "coding": [ivig_coding()],
             **({"text": c.product} if c.product else {}),
         },
         "subject": subject,
@@ -313,6 +329,8 @@ def _lab(lab: r.LabResult, subject: dict[str, str]) -> Resource:
         value: dict[str, Any] = {"dataAbsentReason": NOT_PERFORMED}
     elif lab.text_value is not None:
         value = {"valueString": lab.text_value}
+    elif lab.test is LabTest.CREATININE and lab.value is not None and entry:
+        value = {"valueQuantity": quantity(creatinine_mg_per_dl(lab.value), entry["unit"])}
     else:
         value = _value(lab.value, lab.unit)
     return _observation(subject, coding, lab.sample_date, value)
@@ -423,6 +441,18 @@ def _adverse_event(e: r.AdverseEvent, subject: dict[str, str], courses: dict[int
         res["date"] = e.onset_date.isoformat()
     if e.outcome is not None:
         res["outcome"] = {"coding": [{"system": AE_OUTCOME, "code": AE_OUTCOMES[e.outcome.value]}]}
+    suspect: Resource = {}
     if e.course_number is not None:
-        res["suspectEntity"] = [{"instance": {"reference": courses[e.course_number]}}]
+        suspect["instance"] = {"reference": courses[e.course_number]}
+    elif e.relation_to_ivig is not None:
+        # A causality needs a suspect: IVIg itself when no course is named.
+        res["contained"] = [ivig_medication()]
+        suspect["instance"] = {"reference": f"#{IVIG_ID}"}
+    if e.relation_to_ivig is not None:
+        code, display = CAUSALITY_CODES[e.relation_to_ivig.value]
+        suspect["causality"] = [
+            {"assessment": {"coding": [{"system": CAUSALITY, "code": code, "display": display}]}}
+        ]
+    if suspect:
+        res["suspectEntity"] = [suspect]
     return res

@@ -18,6 +18,8 @@ from myoivig.domain.consistency import check_dossier
 from myoivig.exchange.fhir.codes import (
     AE_OUTCOMES,
     ATC,
+    CAUSALITY,
+    CAUSALITY_CODES,
     DATA_ABSENT,
     GENDER,
     ICD10,
@@ -29,9 +31,11 @@ from myoivig.exchange.fhir.codes import (
     UCUM_CODES,
     ext,
     local,
+    loinc,
     loinc_index,
     table,
 )
+from myoivig.exchange.fhir.units import creatinine_umol_per_l
 from myoivig.exchange.fhir.validate import READ_ORDER, structure_errors
 from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
@@ -41,6 +45,7 @@ Resource = dict[str, Any]
 SEX = {v: k for k, v in GENDER.items()}
 OUTCOMES = {v: k for k, v in AE_OUTCOMES.items()}
 UNITS = {v: k for k, v in UCUM_CODES.items()}
+RELATIONS = {code.lower(): value for value, (code, _) in CAUSALITY_CODES.items()}
 
 
 @dataclass
@@ -182,7 +187,8 @@ class BundleReader:
             if not errors:
                 valid.append((where, res, url))
         for where, res, _ in valid:
-            self._check_references(where, res, "")
+            contained = {f"#{c.get('id')}" for c in res.get("contained") or [] if c.get("id")}
+            self._check_references(where, res, "", contained)
         if self.problems:
             return Bundle(sites=[], dossiers=[])
         valid.sort(key=lambda item: READ_ORDER.index(item[1]["resourceType"]))
@@ -190,21 +196,30 @@ class BundleReader:
             getattr(self, "_" + res["resourceType"].lower())(where, res, url)
         return self._assemble()
 
-    def _check_references(self, where: Where, node: Any, path: str) -> None:
+    def _check_references(
+        self,
+        where: Where,
+        node: Any,
+        path: str,
+        contained: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
+        """Every reference names an entry of the Bundle, or (`#id`) a contained resource."""
         if isinstance(node, dict):
             ref = node.get("reference")
-            if isinstance(ref, str) and ref not in self.urls:
+            if isinstance(ref, str) and ref not in self.urls and ref not in contained:
                 self.problem(
                     where,
                     f"{path}.reference".lstrip("."),
                     ref,
-                    "broken reference: no entry of this Bundle has this fullUrl",
+                    "broken reference: no entry of this Bundle has this fullUrl"
+                    if not ref.startswith("#")
+                    else "broken reference: no contained resource has this id",
                 )
             for key, value in node.items():
-                self._check_references(where, value, f"{path}.{key}")
+                self._check_references(where, value, f"{path}.{key}", contained)
         elif isinstance(node, list):
             for i, value in enumerate(node):
-                self._check_references(where, value, f"{path}.{i}")
+                self._check_references(where, value, f"{path}.{i}", contained)
 
     def _patient_of(self, where: Where, res: Resource, path: str = "subject") -> _Patient | None:
         ref = (res.get(path) or {}).get("reference")
@@ -431,15 +446,6 @@ class BundleReader:
             if system == LOINC and code in index:
                 group, key = index[code]
                 return self._loinc(where, res, patient, group, key)
-            if system == LOINC and code == "2160-0":
-                self.problem(
-                    where,
-                    "code.coding",
-                    code,
-                    "LOINC 2160-0 is creatinine as mass concentration; myoivig stores "
-                    "umol/L (LOINC 14682-9) and does not convert silently",
-                )
-                return None
             if system == local("lab-test"):
                 return self._lab(where, res, patient, code)
             if system in {local("core-set"), local("measure"), local("functional-task")}:
@@ -491,8 +497,8 @@ class BundleReader:
         return found[1]
 
     def _loinc(self, where: Where, res: Resource, patient: _Patient, group: str, key: str) -> None:
-        if group == "labs":
-            return self._lab(where, res, patient, key)
+        if group in {"labs", "read_also"}:
+            return self._lab(where, res, patient, key, loinc(group, key))
         if key == "body_height":
             value = self._quantity(where, res, "cm")
             if value is not None:
@@ -532,8 +538,20 @@ class BundleReader:
             visit["enzymes"].append(enzyme)
         return None
 
-    def _lab(self, where: Where, res: Resource, patient: _Patient, test: str) -> None:
-        value = self._quantity(where, res, None)
+    def _lab(
+        self,
+        where: Where,
+        res: Resource,
+        patient: _Patient,
+        test: str,
+        coded: dict[str, Any] | None = None,
+    ) -> None:
+        """A laboratory Observation; `coded` is its LOINC entry (which fixes the unit)."""
+        unit = coded["unit"] if coded and test == "creatinine" else None
+        value = self._quantity(where, res, unit)
+        if unit == "mg/dL" and isinstance(value, int | float) and not isinstance(value, bool):
+            res = {**res, "valueQuantity": {**res["valueQuantity"], "code": "umol/L"}}
+            value = creatinine_umol_per_l(value)
         data: dict[str, Any] = {
             "patient_code": patient.code,
             "test": test,
@@ -814,26 +832,37 @@ class BundleReader:
         if outcome and outcome[0] not in OUTCOMES:
             self.problem(where, "outcome.coding", outcome[0], "unknown adverse-event outcome code")
             return None
-        course = None
+        course, relation = None, None
         suspects = res.get("suspectEntity") or []
+        if len(suspects) > 1:
+            self.problem(where, "suspectEntity", len(suspects), "one suspect (IVIg) per event")
+            return None
         if suspects:
-            ref = (suspects[0].get("instance") or {}).get("reference")
-            found = self.course_of_url.get(ref or "")
-            if found is None or found[0] != p.code:
-                self.problem(
-                    where,
-                    "suspectEntity.instance.reference",
-                    ref,
-                    "must refer to an IVIg administration of the same patient",
-                )
+            ref = (suspects[0].get("instance") or {}).get("reference") or ""
+            if ref.startswith("#"):
+                if not self._contained_ivig(where, res, ref):
+                    return None
+            else:
+                found = self.course_of_url.get(ref)
+                if found is None or found[0] != p.code:
+                    self.problem(
+                        where,
+                        "suspectEntity.instance.reference",
+                        ref,
+                        "must refer to an IVIg administration of the same patient",
+                    )
+                    return None
+                course = found[1]
+            relation = self._causality(where, suspects[0])
+            if relation is False:
                 return None
-            course = found[1]
         data = {
             "patient_code": p.code,
             "term": (res.get("event") or {}).get("text"),
             "serious": serious[0] == "serious" if serious else None,
             "onset_date": res.get("date"),
             "course_number": course,
+            "relation_to_ivig": relation,
             "outcome": OUTCOMES[outcome[0]] if outcome else None,
             "ctcae_grade": _extension(res, "ctcae-grade"),
             "action": _extension(res, "action-taken"),
@@ -847,9 +876,57 @@ class BundleReader:
             "action": "extension(action-taken)",
             "note": "extension(note)",
             "outcome": "outcome",
+            "relation_to_ivig": "suspectEntity.causality.assessment",
         }
         event: r.AdverseEvent | None = self.make(r.AdverseEvent, data, names, where)
         return event
+
+    def _contained_ivig(self, where: Where, res: Resource, ref: str) -> bool:
+        """A `#id` suspect must be a contained Medication coded as IVIg (ATC J06BA02)."""
+        target: Resource = next(
+            (c for c in res.get("contained") or [] if f"#{c.get('id')}" == ref), {}
+        )
+        ivig = (ATC, str(table()["atc"]["ivig"]["code"]))
+        if target.get("resourceType") != "Medication" or ivig not in _codes(target.get("code")):
+            self.problem(
+                where,
+                "suspectEntity.instance.reference",
+                ref,
+                f"a contained suspect must be a Medication coded {ivig[1]} (IVIg)",
+            )
+            return False
+        return True
+
+    def _causality(self, where: Where, suspect: Resource) -> str | bool | None:
+        """The WHO-UMC relation of the suspect's causality assessment; None when not assessed,
+        False after a problem."""
+        found = {
+            (system, code)
+            for item in suspect.get("causality") or []
+            for system, code in _codes(item.get("assessment"))
+        }
+        codes = {code for system, code in found if system == CAUSALITY}
+        if not found:
+            return None
+        if len(codes) != 1 or len(found) != 1:
+            self.problem(
+                where,
+                "suspectEntity.causality.assessment",
+                ", ".join(sorted(f"{s}|{c}" for s, c in found)),
+                f"expected one assessment coded in {CAUSALITY}",
+            )
+            return False
+        code = codes.pop()
+        relation = RELATIONS.get(code.lower())
+        if relation is None:
+            self.problem(
+                where,
+                "suspectEntity.causality.assessment",
+                code,
+                "unknown causality code (expected " + ", ".join(RELATIONS) + ")",
+            )
+            return False
+        return relation
 
 
 def read_bundle_text(text: str, source: str) -> tuple[Bundle, list[Problem]]:
