@@ -19,6 +19,7 @@ from myoivig.clinic.service import (
     visit_criteria,
 )
 from myoivig.domain import records as r
+from myoivig.domain.synthetic import is_synthetic
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase, Sex, Side
 from myoivig.store import Store
 from myoivig.store.repository import RecordNotFoundError, add_dossier, add_site
@@ -113,6 +114,12 @@ def test_pseudonymise_removes_what_identifies() -> None:
     assert pseudonym("P1", b"other key") != alias
     with pytest.raises(ValueError):
         pseudonym("P1", b"")
+    generated = _dossier("P2", "NORTH")
+    generated = generated.model_copy(
+        update={"patient": generated.patient.model_copy(update={"source": "SYNTHETIC demo, Dr X"})}
+    )
+    kept = pseudonymise(generated, key).patient
+    assert kept.source == "SYNTHETIC" and is_synthetic(kept)  # the label, nothing else
 
 
 def test_visibility_and_query_checks(store: Store) -> None:

@@ -88,6 +88,13 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/api/v1/patients/{code}/plan"): _expect(PLANNERS, 422, 401),
     ("POST", "/api/v1/patients/{code}/plan/overrides"): _expect({"pharmacist"}, 422, 401),
     ("POST", "/api/v1/patients/{code}/plan/approve"): _expect({"pharmacist"}, 422, 401),
+    # Report downloads (issue 14): the patient report for whoever may see the patient (a
+    # researcher asks by pseudonym); the infusion sheet needs a day (422 without one); the
+    # matrix's database holds no trial outcomes and no review (404 for the allowed roles).
+    ("GET", "/patients/{code}/report"): {**_expect(READERS, 200, 303), "researcher": 404},
+    ("GET", "/patients/{code}/plan/report"): _expect(PLANNERS, 422, 303),
+    ("GET", "/research/report"): _expect(RESEARCH, 404, 303),
+    ("GET", "/prisma/{review}/report"): _expect(REVIEWS, 404, 303),
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     # Screening (issue 13): reviewers and admin; the matrix's database holds no review, so the

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.clinic.overview import patient_summary
 from myoivig.domain import records as r
+from myoivig.domain.synthetic import SYNTHETIC_SOURCE_PREFIX, is_synthetic
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase
 from myoivig.outcomes.myometry import mean_force, site_forces
 from myoivig.outcomes.patient_report import patient_outcomes
@@ -174,9 +175,11 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
     alias = pseudonym(dossier.patient.code, key)
     same = {"patient_code": alias}
     no_note = {**same, "note": None}
+    # A generated patient stays labelled as such: only the SYNTHETIC marker of the source is kept.
+    source = SYNTHETIC_SOURCE_PREFIX if is_synthetic(dossier.patient) else None
     return r.PatientDossier.model_construct(
         patient=dossier.patient.model_copy(
-            update={"code": alias, "birth_year": None, "note": None, "source": None}
+            update={"code": alias, "birth_year": None, "note": None, "source": source}
         ),
         therapies=[t.model_copy(update=no_note) for t in dossier.therapies],
         courses=[c.model_copy(update=no_note) for c in dossier.courses],

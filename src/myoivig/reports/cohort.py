@@ -23,7 +23,7 @@ from myoivig.outcomes.trial_report import (
     table_rows,
 )
 from myoivig.reports.figures import muscle_group_figure, timeline_figure
-from myoivig.reports.render import ReportError, figure_data_uri
+from myoivig.reports.render import ReportError, ReportNotFoundError, figure_data_uri
 from myoivig.reports.timeline import timeline
 from myoivig.store import Store
 from myoivig.store.repository import list_dossiers
@@ -85,10 +85,21 @@ def trajectory(dossiers: list[PatientDossier], code: str | None) -> dict[str, An
 
 
 def cohort_context(store: Store, trajectory_patient: str | None = None) -> dict[str, Any]:
+    """The cohort report of every stored patient (the CLI)."""
     with store.session() as session:
         dossiers = list_dossiers(session)
+    return dossiers_context(dossiers, trajectory_patient)
+
+
+def dossiers_context(
+    dossiers: list[PatientDossier], trajectory_patient: str | None = None
+) -> dict[str, Any]:
+    """The cohort report of the dossiers at hand (the web passes the caller's visible ones,
+    pseudonymised for a researcher)."""
     if not any(d.reported_outcome for d in dossiers):
-        raise ReportError("no patient has a reported outcome; run `myoivig demo load` first")
+        raise ReportNotFoundError(
+            "no patient has a reported outcome; run `myoivig demo load` first"
+        )
     trial = [d for d in dossiers if d.reported_outcome]  # other stored patients are not in it
     source, claims = load_claims()
     summary = cohort_summary(trial, source, claims)

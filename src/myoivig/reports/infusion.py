@@ -75,7 +75,7 @@ class SheetBlocked(Exception):
 @dataclass(frozen=True)
 class SheetRequest:
     code: str
-    course: int
+    course: int | None  # None: the next course (the only one a sheet is printed for)
     day: int
     options: PatientPlanOptions = field(default_factory=PatientPlanOptions)
     settings: ProtocolSettings = DEFAULT_SETTINGS
@@ -112,7 +112,7 @@ def infusion_context(
         dossier = load_dossier(session, request.code)
     numbers = [c.course_number for c in dossier.courses]
     next_course = max(numbers, default=0) + 1
-    if request.course != next_course:
+    if request.course is not None and request.course != next_course:
         raise ReportError(
             f"course {request.course}: an infusion sheet is printed for the next course of "
             f"{request.code}, which is course {next_course} "
@@ -142,7 +142,7 @@ def infusion_context(
         if a["severity"] == "warning"
     ]
     return {
-        "title": f"Infusion sheet {request.code} course {request.course} day {request.day}",
+        "title": f"Infusion sheet {request.code} course {next_course} day {request.day}",
         "generated": today.isoformat(),
         "synthetic_banner": SYNTHETIC_LABEL if is_synthetic(patient) else "",
         "patient": {
@@ -153,7 +153,7 @@ def infusion_context(
             "diagnosis": words(patient.diagnosis),
             "height_cm": plan.request.height_cm,
         },
-        "course": request.course,
+        "course": next_course,
         "course_kind": plan.request.course.value,
         "day": request.day,
         "days": plan.days,

@@ -18,7 +18,7 @@ from myoivig.protocol.catalogue import load_catalogue
 from myoivig.protocol.dossier import advise_dossier, patient_age
 from myoivig.protocol.errors import ProtocolError
 from myoivig.protocol.report import advice_dict, alert_dict
-from myoivig.protocol.service import plan_patient, plan_summary
+from myoivig.protocol.service import plan_dossier, plan_summary
 from myoivig.reports.figures import muscle_group_figure, timeline_figure
 from myoivig.reports.render import figure_data_uri
 from myoivig.reports.timeline import timeline
@@ -178,10 +178,10 @@ def therapy_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
     ]
 
 
-def next_course_alerts(store: Store, code: str, today: date) -> dict[str, Any]:
+def next_course_alerts(dossier: PatientDossier, today: date) -> dict[str, Any]:
     """The alerts the next course would carry now (nothing is recorded: no overrides)."""
     try:
-        outcome = plan_patient(store, code, today=today)
+        outcome = plan_dossier(dossier, today=today)
     except ProtocolError as error:
         return {"error": str(error), "alerts": [], "blocked": True, "blocking": [], "plan": ""}
     return {
@@ -195,9 +195,16 @@ def next_course_alerts(store: Store, code: str, today: date) -> dict[str, Any]:
 
 def patient_context(store: Store, code: str, today: date | None = None) -> dict[str, Any]:
     """Everything the patient report shows (raises RecordNotFoundError for an unknown code)."""
-    today = today or date.today()
     with store.session() as session:
         dossier = load_dossier(session, code)
+    return dossier_context(dossier, today)
+
+
+def dossier_context(dossier: PatientDossier, today: date | None = None) -> dict[str, Any]:
+    """The patient report of a dossier at hand (a pseudonymised one gives a pseudonymised
+    report: the record's code, notes and birth year are not in it)."""
+    today = today or date.today()
+    code = dossier.patient.code
     header = patient_header(dossier, today)
     line = timeline(dossier.assessments, dossier.courses)
     figures = []
@@ -232,5 +239,5 @@ def patient_context(store: Store, code: str, today: date | None = None) -> dict[
         "run_in_visits": sum(1 for a in dossier.assessments if a.phase is Phase.RUN_IN),
         "adverse_events": adverse_event_rows(dossier),
         "advice": advice,
-        "next_course": next_course_alerts(store, code, today),
+        "next_course": next_course_alerts(dossier, today),
     }

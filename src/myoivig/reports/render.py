@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,28 @@ class ReportFormat(StrEnum):
 
 class ReportError(Exception):
     """A report that cannot be made or written (a usage error; nothing is written)."""
+
+
+class ReportNotFoundError(ReportError):
+    """What the report is about is not in the database (a review, the trial cohort)."""
+
+
+MEDIA_TYPES = {ReportFormat.HTML: "text/html; charset=utf-8", ReportFormat.PDF: "application/pdf"}
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A rendered report as a download: file name, media type and bytes."""
+
+    name: str
+    media_type: str
+    body: bytes
+
+
+def report_file(template: str, context: dict[str, Any], fmt: ReportFormat, stem: str) -> ReportFile:
+    """Render a report for download; the file name is `stem` made safe, with the format's suffix."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-") or "report"
+    return ReportFile(f"{safe}.{fmt.value}", MEDIA_TYPES[fmt], render(template, context, fmt))
 
 
 def _environment() -> Environment:

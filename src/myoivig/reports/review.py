@@ -18,7 +18,7 @@ from myoivig.evidence.effect_sizes import escalc
 from myoivig.evidence.errors import EvidenceError
 from myoivig.evidence.model import rma
 from myoivig.evidence.plots import ForestSection, data_text_for, forest_plot
-from myoivig.reports.render import ReportError, figure_data_uri
+from myoivig.reports.render import ReportNotFoundError, figure_data_uri
 from myoivig.review import repository as repo
 from myoivig.review.appraisal.cebm import CebmInput, kind_from_design, level
 from myoivig.review.evidence_table import poolable, study_table
@@ -85,7 +85,7 @@ def review_context(store: Store, name: str) -> dict[str, Any]:
         protocol = repo.load_protocol(s, name)
         records = repo.load_records(s, name)
         if protocol is None and not records:
-            raise ReportError(f"review {name!r} not found in this database")
+            raise ReportNotFoundError(f"review {name!r} not found in this database")
         events = repo.prisma_events(s, name)
         forms = [f for f in repo.load_extractions(s, name) if f.extractor == AGREED]
         links = links_from_assignments(repo.load_events(s, name))

@@ -28,6 +28,7 @@ from myoivig.web.routes import (
     patients,
     planner,
     prisma,
+    reports,
     research,
     screening,
 )
@@ -135,6 +136,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(meta.router)
     app.include_router(research.router)
     app.include_router(prisma.router)
+    app.include_router(reports.router)
     app.include_router(screening.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
