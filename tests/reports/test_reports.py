@@ -277,7 +277,7 @@ def test_review_report_of_the_worked_example(clinic: Store, tmp_path: Path) -> N
         "Dalakas 1993",
         "Forest plot",
         "Summary of findings",
-        "very_low",
+        "very low",
         "few patients",
     )
     code, output = report(["review", "nope", "--out", str(tmp_path / "n.pdf")])

@@ -80,6 +80,32 @@ def _forest(frame: Any) -> dict[str, Any]:
     }
 
 
+def grade_row(appraisal: dict[str, Any]) -> dict[str, Any]:
+    """A recorded GRADE rating as the report shows it: only what was recorded, with "not
+    recorded" where an element is missing (no certainty is ever derived here)."""
+    result = appraisal["result"]
+
+    def text(key: str) -> str:
+        value = result.get(key)
+        return str(value).replace("_", " ") if value not in (None, "") else "not recorded"
+
+    return {
+        "outcome": result.get("outcome") or str(appraisal["study_id"]).removeprefix("outcome:"),
+        "start": text("start"),
+        "certainty": text("certainty"),
+        "symbol": result.get("symbol") or "",
+        "steps": [
+            {
+                "change": int(step.get("change", 0)),
+                "domain": str(step.get("domain", "")).replace("_", " "),
+                "reason": step.get("reason", ""),
+            }
+            for step in result.get("steps") or []
+        ],
+        "notes": [str(n) for n in result.get("notes") or []],
+    }
+
+
 def review_context(store: Store, name: str) -> dict[str, Any]:
     with store.session() as s:
         protocol = repo.load_protocol(s, name)
@@ -128,7 +154,7 @@ def review_context(store: Store, name: str) -> dict[str, Any]:
                     "basis": "from the extracted design",
                 }
             )
-    grade = [a["result"] for a in appraisals if a["tool"] == "grade"]
+    grade = [grade_row(a) for a in appraisals if a["tool"] == "grade"]
     forest = _forest(frame)
     return {
         "title": f"Review report {name}",
