@@ -151,10 +151,12 @@ def test_cohort_report_for_researchers_pseudonymised(
     html = researcher.get("/research/report", params={"format": "html"}).text
     # the trajectory patient under its pseudonym, never the clinic's code
     assert "MAS98-" not in html and "N00" not in html and "patient <b>R-" in html
-    assert "Responders" in html or "responders" in html
+    assert "<th>Patient (pseudonym)</th>" in html and "<td>R-" in html  # no case numbers
+    first_cells = re.findall(r"<tr><td>([^<]*)</td>", html.split("</table>")[0])
+    assert len(first_cells) == 16 and all(c.startswith("R-") for c in first_cells)
     admin = client_for("ada").get("/research/report", params={"format": "html"})
     _attachment(admin, "cohort-report.html", "text/html")
-    assert "patient <b>N001</b>" in admin.text
+    assert "patient <b>N001</b>" in admin.text and "<th>Case</th>" in admin.text
     assert 'data-testid="cohort-report"' in researcher.get("/research").text
     assert client_for("carl").get("/research/report").status_code == 403
 

@@ -8,6 +8,7 @@ paper's figure of patient 10) is drawn for a stored patient who has visits.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from myoivig.domain.records import PatientDossier
@@ -18,6 +19,7 @@ from myoivig.outcomes.trial_report import (
     FOOTNOTE_PREDNISONE,
     LEGEND,
     TABLE_HEADERS,
+    TableRow,
     cohort_summary,
     table_cells,
     table_rows,
@@ -91,8 +93,21 @@ def cohort_context(store: Store, trajectory_patient: str | None = None) -> dict[
     return dossiers_context(dossiers, trajectory_patient)
 
 
+def table_of(rows: list[TableRow], pseudonymised: bool) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the per-patient table. The paper's case number is read from the
+    clinic's code, so a pseudonymised table names each row by its pseudonym instead (never a
+    number read from the pseudonym's digits), in pseudonym order."""
+    if not pseudonymised:
+        return list(TABLE_HEADERS), [table_cells(r) for r in rows]
+    ordered = sorted(rows, key=lambda r: r.patient_code)
+    cells = [[r.patient_code, *table_cells(replace(r, case=None))[1:]] for r in ordered]
+    return ["Patient (pseudonym)", *TABLE_HEADERS[1:]], cells
+
+
 def dossiers_context(
-    dossiers: list[PatientDossier], trajectory_patient: str | None = None
+    dossiers: list[PatientDossier],
+    trajectory_patient: str | None = None,
+    pseudonymised: bool = False,
 ) -> dict[str, Any]:
     """The cohort report of the dossiers at hand (the web passes the caller's visible ones,
     pseudonymised for a researcher)."""
@@ -113,13 +128,14 @@ def dossiers_context(
     non_ibm = summary["non_ibm"]
     assert isinstance(non_ibm, dict)
     trial_codes = {r.patient_code for r in rows}
+    headers, cells = table_of(rows, pseudonymised)
     figure = trajectory(dossiers, trajectory_patient)
     return {
         "title": "Cohort report: IVIg trial (Mastaglia 1998) from stored data",
         "synthetic_banner": "",
         "source": source,
-        "headers": TABLE_HEADERS,
-        "rows": [table_cells(r) for r in rows],
+        "headers": headers,
+        "rows": cells,
         "legend": LEGEND,
         "footnote": FOOTNOTE_PREDNISONE
         if any(r.prednisone_stopped_before_ivig for r in rows)

@@ -57,7 +57,7 @@ def cohort_report(
     """The cohort report over the patients the viewer may see (pseudonyms for a researcher)."""
     with store.session() as session:
         dossiers = visible_dossiers(session, viewer)
-    context = dossiers_context(dossiers, trajectory_patient)
+    context = dossiers_context(dossiers, trajectory_patient, viewer.pseudonymised)
     return report_file("cohort.html", context, fmt, "cohort-report")
 
 
