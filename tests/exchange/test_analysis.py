@@ -58,6 +58,13 @@ def test_files_read_back_to_the_same_values(store: Store, tmp_path: Path, fmt: s
                 ]
         names = [c.name for c in table.columns]
         assert read == [{n: row.get(n) for n in names} for row in table.rows], table.name
+        if table.name == "adverse_events":  # the WHO-UMC relation travels, blank if not assessed
+            assert sorted(str(row["relation_to_ivig"]) for row in read) == [
+                "None",
+                "possible",
+                "probable",
+                "unlikely",
+            ]
 
 
 def test_parquet_columns_are_typed_and_described(store: Store, tmp_path: Path) -> None:

@@ -341,6 +341,11 @@ def _events(dossiers: list[r.PatientDossier], p: Any) -> AnalysisTable:
         Column("term", "string", "Adverse event term"),
         Column("serious", "boolean", "Serious adverse event"),
         Column("ctcae_grade", "integer", "CTCAE grade 1-5"),
+        Column(
+            "relation_to_ivig",
+            "string",
+            "Relation to IVIg, WHO-UMC causality category (blank: not assessed)",
+        ),
         Column("outcome", "string", "Outcome"),
         Column("action", "string", "Action taken"),
     ]
@@ -352,6 +357,7 @@ def _events(dossiers: list[r.PatientDossier], p: Any) -> AnalysisTable:
             "term": e.term,
             "serious": e.serious,
             "ctcae_grade": e.ctcae_grade,
+            "relation_to_ivig": _plain(e.relation_to_ivig),
             "outcome": _plain(e.outcome),
             "action": _plain(e.action),
         }
