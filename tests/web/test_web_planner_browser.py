@@ -51,6 +51,16 @@ def test_clinician_plans_and_a_block_stops_the_plan(
     assert visit.page.locator("[data-testid=override-form]").count() == 0
     assert "Only a pharmacist" in visit.page.content()
     visit.shot(artifacts, f"{tag}-11-planner-blocked-clinician")
+    assert visit.page.locator("[data-testid=sheet-downloads]").count() == 0
+    # asked for directly, the sheet of a blocked plan is a refusal page, never a file
+    refused = visit.page.goto(
+        f"{visit.page.url.split('?')[0]}/report?{visit.page.url.split('?')[1]}&day=1"
+    )
+    assert refused is not None and refused.status == 409
+    expected = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+    visit.console_errors.remove(expected)  # the refusal's own status, nothing else
+    expect(visit.page.locator("[data-testid=blocking-alerts] li")).to_have_count(1)
+    visit.shot(artifacts, f"{tag}-11b-sheet-refused-blocked")
 
     visit.page.goto(f"{server}/planner")
     visit.page.select_option("select[name=diagnosis]", "dermatomyositis")
@@ -98,6 +108,15 @@ def test_pharmacist_overrides_approves_and_prints_the_sheet(
     expect(visit.page.locator("[data-testid=status]")).to_contain_text(
         "READY TO GIVE — approved by phil"
     )
+    downloads = visit.page.locator("[data-testid=sheet-downloads]")
+    expect(downloads).to_contain_text("day 1 PDF")
+    visit.shot(artifacts, f"{tag}-14b-planner-approved-downloads")
+    with visit.page.expect_download() as fetched:
+        downloads.locator("a", has_text="PDF").first.click()
+    sheet_file = artifacts / f"{tag}-14c-{fetched.value.suggested_filename}"
+    assert fetched.value.suggested_filename == "infusion-sheet-N002-course-3-day-1.pdf"
+    fetched.value.save_as(sheet_file)
+    assert sheet_file.read_bytes().startswith(b"%PDF")
     visit.page.click("[data-testid=sheet-link]")
     visit.page.fill("input[name=clock]", "08:30")
     visit.page.click("button:text('Update clock times')")

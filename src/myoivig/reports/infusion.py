@@ -65,6 +65,11 @@ class SheetBlocked(Exception):
     def __init__(self, outcome: PlanOutcome) -> None:
         self.outcome = outcome
         codes = ", ".join(outcome.blocking_codes)
+        self.explanation = (
+            f"The plan is blocked by {codes} and no override is recorded for this plan. Resolve "
+            "the alert, or a pharmacist records an override with a reason for this very plan. "
+            "No sheet was made"
+        )
         super().__init__(
             f"the plan is blocked by {codes} and no override is recorded for this plan; "
             "resolve the alert or record an override with `myoivig plan CODE --override "

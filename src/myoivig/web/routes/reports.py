@@ -107,7 +107,7 @@ def infusion_sheet(request: Request, caller: Planner, code: str) -> Response:
             {
                 "caller": caller,
                 "title": "No infusion sheet: NOT READY TO GIVE",
-                "message": str(blocked),
+                "message": blocked.explanation,
                 "alerts": blocked.outcome.blocking_alerts,
                 "code": code,
             },
