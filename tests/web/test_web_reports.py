@@ -123,6 +123,12 @@ def test_blocked_plan_gives_a_refusal_page_until_overridden(
         data[f"reason_{code}"] = "checked with the referring hospital, result on file"
     done = pharmacist.post("/patients/N003/plan/overrides", data=data, follow_redirects=False)
     assert done.status_code == 303
+    # overridden but not yet marked ready to give: still no sheet for the nurse
+    waiting = clinician.get(SHEET, params={**PLAN, "day": "1"})
+    assert waiting.status_code == 409 and "No pharmacist has marked this plan ready" in waiting.text
+    approval = {**PLAN, "csrf_token": data["csrf_token"]}
+    approved = pharmacist.post("/patients/N003/plan/approve", data=approval, follow_redirects=False)
+    assert approved.status_code == 303
     pdf = clinician.get(SHEET, params={**PLAN, "day": "2", "course_number": "3"})
     _attachment(pdf, "infusion-sheet-N003-course-3-day-2.pdf", "application/pdf")
     text = _pdf_text(pdf)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import date
 
 from myoivig.clinic.service import Viewer, load_patient, visible_dossiers
+from myoivig.protocol.inputs import PlanFields
 from myoivig.reports.cohort import dossiers_context
-from myoivig.reports.infusion import SheetRequest, infusion_context
+from myoivig.reports.infusion import SheetBlocked, SheetRequest, infusion_context
 from myoivig.reports.patient import dossier_context
 from myoivig.reports.render import ReportFile, ReportFormat, report_file
 from myoivig.reports.review import review_context
@@ -49,6 +50,39 @@ def infusion_sheet(
     context = infusion_context(store, request, today)
     stem = f"infusion-sheet-{request.code}-course-{context['course']}-day-{request.day}"
     return report_file("infusion.html", context, fmt, stem)
+
+
+class SheetNotApproved(Exception):
+    """The plan is not blocked (or its blocks are overridden) but no pharmacist has marked this
+    very plan ready to give: the web hands a nurse a sheet only for an approved plan."""
+
+    def __init__(self, blocking_codes: tuple[str, ...]) -> None:
+        self.explanation = (
+            "No pharmacist has marked this plan ready to give"
+            + (f" (blocked by {', '.join(blocking_codes)})" if blocking_codes else "")
+            + ". A pharmacist reviews and approves it on the dose planner page first. "
+            "No sheet was made"
+        )
+        super().__init__(self.explanation)
+
+
+def approved_infusion_sheet(
+    store: Store,
+    viewer: Viewer,
+    request: SheetRequest,
+    fmt: ReportFormat,
+    entered: PlanFields,
+) -> ReportFile:
+    """The infusion sheet for the web: as `infusion_sheet`, and only for the plan a pharmacist
+    approved (the same plan digest the printable sheet page checks); else SheetNotApproved."""
+    from myoivig.protocol.service import review_entered
+
+    reviewed = review_entered(store, request.code, entered, viewer)
+    if not reviewed.ready_to_give:
+        raise SheetBlocked(reviewed.outcome)
+    if not reviewed.approved:
+        raise SheetNotApproved(tuple(reviewed.outcome.blocking_codes))
+    return infusion_sheet(store, viewer, request, fmt, entered.dated().start_date)
 
 
 def cohort_report(

@@ -87,7 +87,8 @@ def infusion_sheet(request: Request, caller: Planner, code: str) -> Response:
         day = _positive(query.get("day"), "day")
         if day is None:
             raise ReportError("day: choose the infusion day of the course (1, 2, ...)")
-        fields = PlanFields.from_form(pairs).dated()
+        entered = PlanFields.from_form(pairs)
+        fields = entered.dated()
         sheet = SheetRequest(
             code,
             _positive(query.get("course_number"), "course_number"),
@@ -95,8 +96,8 @@ def infusion_sheet(request: Request, caller: Planner, code: str) -> Response:
             patient_options(fields),
             fields.settings(load_settings()),
         )
-        report = downloads.infusion_sheet(
-            store_of(request), caller.viewer, sheet, fmt, fields.start_date
+        report = downloads.approved_infusion_sheet(
+            store_of(request), caller.viewer, sheet, fmt, entered
         )
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
@@ -113,6 +114,8 @@ def infusion_sheet(request: Request, caller: Planner, code: str) -> Response:
             },
             status_code=409,
         )
+    except downloads.SheetNotApproved as waiting:
+        return _refused(request, caller, 409, "No infusion sheet", waiting.explanation)
     except (ReportError, ProtocolError) as err:
         return _refused(request, caller, 422, "No infusion sheet", str(err))
     return _download(report)
