@@ -98,6 +98,14 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/reviews/{review}/undo"): _expect(SCREENERS, 404, 303),
     ("GET", "/reviews/{review}/conflicts"): _expect(SCREENERS, 404, 303),
     ("POST", "/reviews/{review}/conflicts"): _expect(SCREENERS, 422, 303),
+    # Review projects: an empty protocol form is refused field by field (422); no review is
+    # stored, so its page and import jobs are "not found"; an upload without a file is 422.
+    ("GET", "/reviews"): _expect(REVIEWS, 200, 303),
+    ("GET", "/reviews/new"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/new"): _expect(REVIEWS, 422, 303),
+    ("GET", "/reviews/{review}"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/imports"): _expect(REVIEWS, 422, 303),
+    ("GET", "/reviews/{review}/imports/{job_id}"): _expect(REVIEWS, 404, 303),
 }
 
 

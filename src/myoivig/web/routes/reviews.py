@@ -1,0 +1,176 @@
+"""Review projects: the list of reviews, a new review from a protocol form, a review's page with
+its imports, and uploads imported as background jobs whose progress the page polls.
+
+Rules live in `review.projects` (shared with the CLI's protocol and import commands); these
+handlers read the request, call it and render.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from myoivig.accounts.roles import Role
+from myoivig.jobs import JobRunner, JobState
+from myoivig.review import projects
+from myoivig.review.importers import SUPPORTED_FORMATS
+from myoivig.review.names import ReviewStateError
+from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Reviewer = Annotated[Caller, Depends(require(Role.ADMIN, Role.REVIEWER))]
+PROTOCOL_FIELDS = (
+    "name",
+    "title",
+    "population",
+    "intervention",
+    "comparator",
+    "outcomes",
+    "sources",
+    "date_from",
+    "date_to",
+    "languages",
+    "inclusion_criteria",
+    "exclusion_criteria",
+    "exclusion_reasons",
+    "reviewers",
+    "reviewers_per_record",
+)
+
+
+def _jobs(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+def _not_found(request: Request, caller: Caller, message: str) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"caller": caller, "title": "No such review", "message": message},
+        status_code=404,
+    )
+
+
+@router.get("/reviews")
+def review_list(request: Request, caller: Reviewer) -> Response:
+    store = store_of(request)
+    return templates.TemplateResponse(
+        request, "reviews.html", {"caller": caller, "reviews": projects.review_summaries(store)}
+    )
+
+
+def _new_form(
+    request: Request, caller: Caller, values: dict[str, str], error: str | None, status: int
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "review_new.html",
+        {
+            "caller": caller,
+            "values": values,
+            "error": error,
+            "accounts": sorted(projects.reviewer_accounts(store_of(request))),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/reviews/new")
+def new_review_form(request: Request, caller: Reviewer) -> Response:
+    return _new_form(request, caller, projects.protocol_form_defaults(), None, 200)
+
+
+@router.post("/reviews/new")
+async def create_review(request: Request, caller: Reviewer) -> Response:
+    form = await request.form()
+    values = {key: str(form.get(key, ""))[:20_000] for key in PROTOCOL_FIELDS}
+    store = store_of(request)
+    try:
+        name = projects.check_review_name(values["name"].strip())
+        protocol = projects.protocol_from_form(values, projects.reviewer_accounts(store))
+        projects.create_review(store, name, protocol, actor=caller.user.name)
+    except projects.ReviewProjectError as error:
+        return _new_form(request, caller, values, str(error), 422)
+    return RedirectResponse(f"/reviews/{name}", status_code=303)
+
+
+def _review_page(
+    request: Request, caller: Caller, review: str, error: str | None = None, status: int = 200
+) -> Response:
+    try:
+        overview = projects.review_overview(store_of(request), review)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return templates.TemplateResponse(
+        request,
+        "review.html",
+        {
+            "caller": caller,
+            "review": overview,
+            "formats": SUPPORTED_FORMATS,
+            "kinds": projects.SOURCE_KINDS,
+            "error": error,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/reviews/{review}")
+def review_page(request: Request, caller: Reviewer, review: str) -> Response:
+    return _review_page(request, caller, review)
+
+
+@router.post("/reviews/{review}/imports")
+async def upload_export(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    file: UploadFile,
+    source: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=32)] = "database",
+    fmt: Annotated[str, Form(alias="format", max_length=32)] = "",
+    encoding: Annotated[str, Form(max_length=32)] = "",
+    strict: Annotated[str, Form(max_length=8)] = "",
+    again: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    data = await file.read(projects.MAX_UPLOAD_BYTES + 1)
+    try:
+        upload = projects.prepare_import(
+            store_of(request), review, file_name=file.filename or "upload", data=data,
+            source=source, kind=kind, fmt=fmt or None, encoding=encoding or None,
+            strict=bool(strict), again=bool(again), actor=caller.user.name,
+        )  # fmt: skip
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except projects.ReviewProjectError as problem:
+        return _review_page(request, caller, review, str(problem), 422)
+    job = _jobs(request).submit(
+        projects.run_import, upload, description=f"import {upload.source} into {review}"
+    )
+    return RedirectResponse(f"/reviews/{review}/imports/{job.id}", status_code=303)
+
+
+@router.get("/reviews/{review}/imports/{job_id}")
+def import_status(request: Request, caller: Reviewer, review: str, job_id: str) -> Response:
+    handle = _jobs(request).handle(job_id)
+    if handle is None:
+        return _not_found(
+            request, caller, f"no import job {job_id!r} (finished jobs are kept a while)"
+        )
+    state = handle.state()
+    context = {
+        "caller": caller,
+        "review": review,
+        "job_id": job_id,
+        "state": state.value,
+        "progress": handle.progress(),
+        "summary": handle.result() if state is JobState.FINISHED else None,
+        "failure": handle.error(),
+    }
+    partial = request.headers.get("hx-request") == "true"
+    name = "_import_status.html" if partial else "review_import.html"
+    return templates.TemplateResponse(request, name, context)

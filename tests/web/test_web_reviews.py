@@ -1,0 +1,194 @@
+"""Review projects in the browser's server: a protocol form creates a review, uploads are
+imported as background jobs with progress, the import lists malformed records; on both backends.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from web_helpers import csrf_of
+
+from myoivig.review import projects
+from myoivig.store import Store
+
+FIXTURES = Path(__file__).parents[1] / "review" / "fixtures"
+
+
+def _form(name: str, **changes: str) -> dict[str, str]:
+    values = projects.protocol_form_defaults() | {
+        "name": name,
+        "title": "IVIg in adult polymyositis and dermatomyositis",
+        "population": "Adults with polymyositis or dermatomyositis",
+        "intervention": "Intravenous immunoglobulin",
+        "outcomes": "response rate\nadverse events",
+        "inclusion_criteria": "adult patients\nintravenous immunoglobulin",
+        "reviewers": "rob: screener, extractor\nada: screener, arbiter",
+    }
+    return values | changes
+
+
+def _post(client: TestClient, url: str, data: dict[str, str]) -> object:
+    page = client.get("/reviews/new").text
+    return client.post(url, data=data | {"csrf_token": csrf_of(page)}, follow_redirects=False)
+
+
+def _wait(client: TestClient, url: str) -> str:
+    for _ in range(200):
+        page = client.get(url).text
+        if 'data-state="finished"' in page or 'data-state="failed"' in page:
+            return page
+        time.sleep(0.05)
+    raise AssertionError(f"import at {url} did not finish")
+
+
+def test_protocol_form_creates_a_review(client_for: Callable[[str | None], TestClient]) -> None:
+    client = client_for("rob")
+    name = f"ivig-{uuid.uuid4().hex[:6]}"
+    response = _post(client, "/reviews/new", _form(name))
+    assert response.status_code == 303 and response.headers["location"] == f"/reviews/{name}"
+    page = client.get(f"/reviews/{name}").text
+    assert "IVIg in adult polymyositis and dermatomyositis" in page
+    assert "rob (screener, extractor)" in page and "Nothing imported yet." in page
+    assert name in client.get("/reviews").text
+    again = _post(client, "/reviews/new", _form(name))
+    assert again.status_code == 422 and "exists already" in again.text  # type: ignore[attr-defined]
+
+
+def test_protocol_form_errors_name_the_field(
+    client_for: Callable[[str | None], TestClient],
+) -> None:
+    client = client_for("rob")
+    cases = {
+        "title: a review needs a title": _form("a1", title=""),
+        "'zoe' is not an account with the reviewer or admin role": _form(
+            "a2", reviewers="rob: screener\nzoe: screener"
+        ),
+        "at least 2 reviewers with the role 'screener'": _form("a3", reviewers="rob: screener"),
+        "date_from 2020 is after date_to 2010": _form("a4", date_from="2020", date_to="2010"),
+        "is not a review name": _form("bad name!"),
+        "question.outcomes": _form("a5", outcomes=""),
+    }
+    for message, data in cases.items():
+        response = _post(client, "/reviews/new", data)
+        assert response.status_code == 422, message  # type: ignore[attr-defined]
+        text = response.text  # type: ignore[attr-defined]
+        assert message.replace("'", "&#39;") in text, (message, text[-2000:])
+        assert data["title"] in text  # what was typed is shown again, nothing lost
+
+
+def test_upload_imports_in_the_background_and_lists_problems(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    client = client_for("rob")
+    name = f"up-{uuid.uuid4().hex[:6]}"
+    assert _post(client, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    csrf = csrf_of(client.get(f"/reviews/{name}").text)
+    broken = (FIXTURES / "pubmed_export.ris").read_bytes()  # its fourth record breaks off
+    response = client.post(
+        f"/reviews/{name}/imports",
+        data={"csrf_token": csrf, "source": "MEDLINE", "kind": "database"},
+        files={"file": ("pubmed export.ris", broken, "application/x-research-info-systems")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = _wait(client, response.headers["location"])
+    assert 'data-testid="import-done"' in page and "<strong>3</strong> records" in page
+    assert "pubmed_export.ris" in page and 'data-testid="import-problems"' in page
+    assert "file ended before ER (truncated record)" in page
+    overview = projects.review_overview(clinic_store, name)
+    assert overview.record_count == 3
+    [batch] = overview.imports
+    assert (batch.source, batch.record_count, batch.malformed_count, batch.by) == (
+        "MEDLINE",
+        3,
+        1,
+        "rob",
+    )
+    # The same bytes again are refused (nothing stored); the CNKI GB18030 file imports.
+    again = client.post(
+        f"/reviews/{name}/imports",
+        data={"csrf_token": csrf, "source": "MEDLINE"},
+        files={"file": ("pubmed export.ris", broken, "text/plain")},
+        follow_redirects=False,
+    )
+    refused = _wait(client, again.headers["location"])
+    assert 'data-testid="import-refused"' in refused and "--again" in refused
+    cnki = client.post(
+        f"/reviews/{name}/imports",
+        data={"csrf_token": csrf, "source": "CNKI", "encoding": "gb18030", "format": "refworks"},
+        files={"file": ("cnki.txt", (FIXTURES / "cnki_refworks_gb18030.txt").read_bytes())},
+        follow_redirects=False,
+    )
+    assert 'data-testid="import-done"' in _wait(client, cnki.headers["location"])
+    assert projects.review_overview(clinic_store, name).record_count > 3
+
+
+def test_upload_field_errors(client_for: Callable[[str | None], TestClient]) -> None:
+    client = client_for("rob")
+    name = f"bad-{uuid.uuid4().hex[:6]}"
+    assert _post(client, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    csrf = csrf_of(client.get(f"/reviews/{name}").text)
+    cases = [
+        ({"source": ""}, b"TY  - JOUR\nER  - \n", "source: &#39;&#39; must name the database"),
+        ({"source": "X", "format": "docx"}, b"x", "format: &#39;docx&#39; is not one of"),
+        ({"source": "X", "encoding": "klingon"}, b"x", "encoding: &#39;klingon&#39;"),
+        ({"source": "X", "kind": "rumour"}, b"x", "kind: &#39;rumour&#39;"),
+        ({"source": "X"}, b"", "is empty"),
+    ]
+    for fields, body, message in cases:
+        response = client.post(
+            f"/reviews/{name}/imports",
+            data={"csrf_token": csrf, **fields},
+            files={"file": ("f.ris", body)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 422 and message in response.text, (message, response.text)
+    # A clinician cannot reach review projects at all.
+    assert client_for("carl").get(f"/reviews/{name}").status_code == 403
+
+
+def test_upload_without_csrf_is_refused(client_for: Callable[[str | None], TestClient]) -> None:
+    client = client_for("rob")
+    response = client.post(
+        "/reviews/default/imports", data={"source": "X"}, files={"file": ("f.ris", b"x")}
+    )
+    assert response.status_code == 403
+
+
+def test_an_upload_imports_through_the_redis_queue(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    """With more than one server process the import job goes through RQ on the local Redis."""
+    from rq import SimpleWorker
+
+    from myoivig.jobs import RQRunner
+
+    client = client_for("rob")
+    name = f"rq-{uuid.uuid4().hex[:6]}"
+    assert _post(client, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    runner = RQRunner("redis://127.0.0.1:6379/15", queue=f"test-{uuid.uuid4().hex[:8]}")
+    app = client.app
+    kept = app.state.jobs  # type: ignore[attr-defined]
+    app.state.jobs = runner  # type: ignore[attr-defined]
+    try:
+        csrf = csrf_of(client.get(f"/reviews/{name}").text)
+        response = client.post(
+            f"/reviews/{name}/imports",
+            data={"csrf_token": csrf, "source": "MEDLINE"},
+            files={"file": ("screening.ris", (FIXTURES / "screening_small.ris").read_bytes())},
+            follow_redirects=False,
+        )
+        url = response.headers["location"]
+        assert 'data-state="queued"' in client.get(url).text  # no worker has run yet
+        SimpleWorker([runner.queue], connection=runner.connection).work(burst=True)
+        page = client.get(url).text
+        assert 'data-state="finished"' in page and 'data-testid="import-done"' in page
+        assert projects.review_overview(clinic_store, name).record_count == 8
+    finally:
+        app.state.jobs = kept  # type: ignore[attr-defined]
+        runner.queue.delete(delete_jobs=True)
+        runner.shutdown()
