@@ -1,0 +1,83 @@
+"""Review projects in the real browser (Playwright + Debian Chromium), on SQLite and PostgreSQL:
+a reviewer signs in, lands on the review list, creates a review from the protocol form (after a
+refused first try that keeps what was typed), uploads a RIS and a CNKI file and watches each
+import finish with its problem list. Screenshots go to test-artifacts/web/."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+from test_web_browser import Visit, _backend, browser, server  # noqa: F401  (fixtures)
+
+from myoivig.review import projects
+from myoivig.store import Store
+
+FIXTURES = Path(__file__).parents[1] / "review" / "fixtures"
+
+
+def _upload(visit: Visit, file: Path, source: str, fmt: str = "", encoding: str = "") -> None:
+    page = visit.page
+    page.set_input_files("[data-testid=upload-file]", str(file))
+    page.fill("[data-testid=upload-source]", source)
+    if fmt:
+        page.select_option("[data-testid=upload-format]", fmt)
+    if encoding:
+        page.fill("input[name=encoding]", encoding)
+    with page.expect_navigation():
+        page.click("[data-testid=upload-submit]")
+    status = page.locator("[data-testid=import-status]")
+    expect(status).to_have_attribute("data-state", "finished", timeout=30_000)
+
+
+def test_reviewer_creates_a_review_and_imports_ris_and_cnki(
+    browser: Any,  # noqa: F811
+    server: str,  # noqa: F811
+    clinic_store: Store,
+    artifacts: Path,
+) -> None:
+    tag = _backend(clinic_store)
+    rob = Visit(browser, server)
+    rob.sign_in("rob", start="/")
+    assert rob.page.url.endswith("/reviews")
+    rob.page.click("[data-testid=new-review]")
+    name = f"ivig-{uuid.uuid4().hex[:6]}"
+    page = rob.page
+    page.fill("[data-testid=field-name]", name)
+    page.fill("[data-testid=field-title]", "IVIg in adult polymyositis and dermatomyositis")
+    page.fill("[data-testid=field-population]", "Adults with polymyositis or dermatomyositis")
+    page.fill("[data-testid=field-intervention]", "Intravenous immunoglobulin")
+    page.fill("[data-testid=field-outcomes]", "response rate\nadverse events")
+    page.fill("[data-testid=field-inclusion_criteria]", "adults\nintravenous immunoglobulin")
+    page.fill("[data-testid=field-reviewers]", "rob: screener, extractor")  # one screener: refused
+    page.click("[data-testid=create-review]")
+    expect(page.locator("[data-testid=form-error]")).to_contain_text("reviewers with the role")
+    expect(page.locator("[data-testid=field-population]")).to_have_value(
+        "Adults with polymyositis or dermatomyositis"
+    )
+    rob.shot(artifacts, f"{tag}-30-review-form-refused")
+    assert rob.console_errors == [
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    ]
+    rob.console_errors.clear()  # that refusal was the point; any other error still fails
+    page.fill("[data-testid=field-reviewers]", "rob: screener, extractor\nada: screener, arbiter")
+    with page.expect_navigation():
+        page.click("[data-testid=create-review]")
+    assert page.url.endswith(f"/reviews/{name}")
+    expect(page.locator("[data-testid=protocol]")).to_contain_text("Intravenous immunoglobulin")
+
+    _upload(rob, FIXTURES / "pubmed_export.ris", "MEDLINE")
+    expect(page.locator("[data-testid=import-done]")).to_contain_text("3")
+    expect(page.locator("[data-testid=import-problems]")).to_contain_text("truncated record")
+    rob.shot(artifacts, f"{tag}-31-review-import-done")
+    page.goto(f"{server}/reviews/{name}")
+    _upload(rob, FIXTURES / "cnki_refworks_gb18030.txt", "CNKI", "refworks", "gb18030")
+    expect(page.locator("[data-testid=import-done]")).to_contain_text("CNKI")
+    page.goto(f"{server}/reviews/{name}")
+    expect(page.locator("[data-testid=imports] tbody tr")).to_have_count(2)
+    rob.shot(artifacts, f"{tag}-32-review-page")
+    rob.close()
+    overview = projects.review_overview(clinic_store, name)
+    assert [b.source for b in overview.imports] == ["MEDLINE", "CNKI"]
