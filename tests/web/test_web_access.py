@@ -106,6 +106,11 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/reviews/{review}"): _expect(REVIEWS, 404, 303),
     ("POST", "/reviews/{review}/imports"): _expect(REVIEWS, 422, 303),
     ("GET", "/reviews/{review}/imports/{job_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/duplicates"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/duplicates/find"): _expect(REVIEWS, 404, 303),
+    # merging nothing / undoing no merge is refused on the page (the review does not exist)
+    ("POST", "/reviews/{review}/duplicates/merge"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/duplicates/unmerge"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -192,3 +192,92 @@ def test_an_upload_imports_through_the_redis_queue(
         app.state.jobs = kept  # type: ignore[attr-defined]
         runner.queue.delete(delete_jobs=True)
         runner.shutdown()
+
+
+def _review_with_duplicates(client: TestClient, name: str) -> str:
+    """A review holding duplicates_small.ris: one same-DOI pair, one similar-title pair."""
+    assert _post(client, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    csrf = csrf_of(client.get(f"/reviews/{name}").text)
+    response = client.post(
+        f"/reviews/{name}/imports",
+        data={"csrf_token": csrf, "source": "MEDLINE"},
+        files={"file": ("dups.ris", (FIXTURES / "duplicates_small.ris").read_bytes())},
+        follow_redirects=False,
+    )
+    assert 'data-testid="import-done"' in _wait(client, response.headers["location"])
+    return csrf
+
+
+def _find(client: TestClient, name: str, csrf: str) -> tuple[str, str]:
+    response = client.post(
+        f"/reviews/{name}/duplicates/find", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    url = response.headers["location"]
+    job = url.rsplit("job=", 1)[1]
+    for _ in range(200):
+        if client.get(url, headers={"HX-Request": "true"}).status_code == 204:
+            return url, job
+        time.sleep(0.05)
+    raise AssertionError("duplicate search did not finish")
+
+
+def test_duplicates_are_found_merged_and_unmerged(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    from myoivig.review import repository as repo
+
+    client = client_for("rob")
+    name = f"dup-{uuid.uuid4().hex[:6]}"
+    csrf = _review_with_duplicates(client, name)
+    url, job = _find(client, name, csrf)
+    page = client.get(url).text
+    # the same-DOI pair was merged by itself; the similar-title pair waits, differing fields marked
+    assert page.count('data-testid="merged-group"') == 1 and "same DOI" in page
+    assert page.count('data-testid="queued-pair"') == 1 and "0.85" in page
+    assert '<tr class="differs"><th>Journal' in page
+    [prefix] = {rid.split(":")[0] for rid in _record_ids(clinic_store, name)}
+    pair = f"{prefix}:3,{prefix}:4"
+    merged = client.post(
+        f"/reviews/{name}/duplicates/merge",
+        data={"csrf_token": csrf, "record_ids": pair, "job": job},
+        follow_redirects=False,
+    )
+    assert merged.status_code == 303
+    page = client.get(merged.headers["location"]).text
+    assert page.count('data-testid="merged-group"') == 2 and "No pair is waiting." in page
+    assert "confirmed by reviewer (rob)" in page
+    with clinic_store.session() as session:
+        view = repo.merged_view(session, name)
+        assert len(view.records) == 3 and view.duplicates_removed == 2
+        assert len(view.active_merges) == 2
+        merge_id = view.active_merges[-1]
+    undone = client.post(
+        f"/reviews/{name}/duplicates/unmerge",
+        data={"csrf_token": csrf, "merge_id": merge_id, "job": job},
+        follow_redirects=False,
+    )
+    assert undone.status_code == 303
+    page = client.get(undone.headers["location"]).text
+    assert page.count('data-testid="queued-pair"') == 1  # waits for a person again
+    with clinic_store.session() as session:
+        assert repo.merged_view(session, name).duplicates_removed == 1
+    # refusals name what is wrong and change nothing
+    again = client.post(
+        f"/reviews/{name}/duplicates/unmerge",
+        data={"csrf_token": csrf, "merge_id": merge_id, "job": job},
+    )
+    assert again.status_code == 422 and "is not an active merge" in again.text
+    unknown = client.post(
+        f"/reviews/{name}/duplicates/merge",
+        data={"csrf_token": csrf, "record_ids": f"{prefix}:3,{prefix}:99"},
+    )
+    assert unknown.status_code == 422 and "unknown record ids" in unknown.text
+    with clinic_store.session() as session:
+        assert repo.merged_view(session, name).duplicates_removed == 1
+
+
+def _record_ids(store: Store, review: str) -> list[str]:
+    from myoivig.review import repository as repo
+
+    with store.session() as session:
+        return [r.record_id for r in repo.load_records(session, review)]

@@ -78,6 +78,23 @@ def test_reviewer_creates_a_review_and_imports_ris_and_cnki(
     page.goto(f"{server}/reviews/{name}")
     expect(page.locator("[data-testid=imports] tbody tr")).to_have_count(2)
     rob.shot(artifacts, f"{tag}-32-review-page")
+
+    # duplicates: a same-DOI pair merges by itself, a similar-title pair waits side by side
+    page.goto(f"{server}/reviews/{name}")
+    _upload(rob, FIXTURES / "duplicates_small.ris", "Embase")
+    page.goto(f"{server}/reviews/{name}/duplicates")
+    with page.expect_navigation():
+        page.click("[data-testid=find-duplicates]")
+    expect(page.locator("[data-testid=queued-pair]")).to_have_count(1, timeout=30_000)
+    expect(page.locator("[data-testid=merged-group]")).to_have_count(1)
+    expect(page.locator("[data-testid=queued-pair] tr.differs").first).to_be_visible()
+    rob.shot(artifacts, f"{tag}-33-review-duplicates")
+    with page.expect_navigation():
+        page.click("[data-testid=merge]")
+    expect(page.locator("[data-testid=merged-group]")).to_have_count(2)
+    with page.expect_navigation():
+        page.locator("[data-testid=unmerge]").last.click()
+    expect(page.locator("[data-testid=queued-pair]")).to_have_count(1)
     rob.close()
     overview = projects.review_overview(clinic_store, name)
-    assert [b.source for b in overview.imports] == ["MEDLINE", "CNKI"]
+    assert [b.source for b in overview.imports] == ["MEDLINE", "CNKI", "Embase"]

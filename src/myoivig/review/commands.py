@@ -25,8 +25,8 @@ from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
 from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
-from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
-from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
+from myoivig.review.dedup import DedupSettings
+from myoivig.review.dedup.merges import MergeError
 from myoivig.review.evidence_table import poolable
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
@@ -438,27 +438,19 @@ def dedup(
     as_json: JsonFlag = False,
 ) -> None:
     """Find duplicates among not-yet-merged records; merge the confident ones, queue the rest."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
-    settings = DedupSettings(auto_merge=auto_merge, review=review_threshold)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            view = repo.merged_view(s, review)
-            result = find_duplicates(view.records, settings)
-            events = auto_merge_events(result, start=repo.next_merge_number(s, review))
-            if not dry_run:
-                for event in events:
-                    repo.append_event(s, event, review)
+        result = duplicates.find_and_merge(
+            open_store(migrate=True), review, actor=cli_actor(), auto_merge=auto_merge,
+            review_threshold=review_threshold, dry_run=dry_run,
+        )  # fmt: skip
     out = {
-        "records": len(view.records),
+        "records": result.records,
         "pairs_compared": result.pairs_compared,
         "skipped_blocks": result.skipped_blocks,
-        "merged": [] if dry_run else [e.event_id for e in events],
-        "clusters": [
-            {"record_ids": c.record_ids, "confidence": c.confidence, "rules": c.rules}
-            for c in result.clusters
-        ],
+        "merged": result.merged,
+        "clusters": result.clusters,
         "queue": [
             {"a": p.a, "b": p.b, "confidence": p.confidence, "rule": p.rule} for p in result.queue
         ],
@@ -468,13 +460,13 @@ def dedup(
         return
     verb = "would merge" if dry_run else "merged"
     console.print(
-        f"{len(view.records)} records, {result.pairs_compared} pairs compared; {verb} "
+        f"{result.records} records, {result.pairs_compared} pairs compared; {verb} "
         f"{len(result.clusters)} cluster(s); {len(result.queue)} pair(s) queued for a person"
     )
     if result.skipped_blocks:
         console.print(
             f"[yellow]note:[/yellow] {len(result.skipped_blocks)} blocking key(s) shared by more "
-            f"than {result.settings.max_block} records were not compared (e.g. "
+            f"than {DedupSettings().max_block} records were not compared (e.g. "
             + ", ".join(f"{k} ({n})" for k, n in list(result.skipped_blocks.items())[:3])
             + "); records matching only on those keys are not checked"
         )
@@ -494,35 +486,15 @@ def merge(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Merge records a person judged to be duplicates (reversible with `review unmerge`)."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
     if len(record_ids) < 2:
         errors.print("[red]error:[/red] give at least two record ids")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            known = {r.record_id for r in repo.load_records(s, review)}
-            unknown = [r for r in record_ids if r not in known]
-            if unknown:
-                raise ReviewStateError(f"unknown record ids {unknown}")
-            event_id = f"merge-{repo.next_merge_number(s, review)}"
-            repo.append_event(
-                s,
-                MergeEvent(event_id=event_id, kind="merge", record_ids=record_ids,
-                           rule="confirmed by reviewer", decided_by=cli_actor()),
-                review,
-            )  # fmt: skip
-            view = repo.merged_view(s, review)  # validates the log with the new event
-            canonical = view.canonical_of[record_ids[0]]
-            by_id = {r.record_id: r for r in repo.load_records(s, review)}
-            group = [by_id[r] for r, c in view.canonical_of.items() if c == canonical]
-            conflict = identifier_conflict(group)
-            if conflict:
-                raise ReviewStateError(
-                    f"not merged: the group {sorted(r.record_id for r in group)} would hold "
-                    f"{conflict}"
-                )
+        event_id = duplicates.merge_records(
+            open_store(migrate=True), review, record_ids, actor=cli_actor()
+        )
     console.print(f"{event_id}: merged {', '.join(record_ids)}")
 
 
@@ -531,18 +503,10 @@ def unmerge_(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Undo a merge; its records become separate again."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            active = repo.merged_view(s, review).active_merges
-            if merge_id not in active:
-                raise MergeError(f"{merge_id!r} is not an active merge (active: {active})")
-            repo.append_event(
-                s, unmerge(merge_id, cli_actor(), f"unmerge-{repo.next_merge_number(s, review)}"),
-                review,
-            )  # fmt: skip
+        duplicates.unmerge_records(open_store(migrate=True), review, merge_id, actor=cli_actor())
     console.print(f"undid {merge_id}")
 
 

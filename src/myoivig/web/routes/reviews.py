@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.jobs import JobRunner, JobState
-from myoivig.review import projects
+from myoivig.review import duplicates, projects
+from myoivig.review.dedup.merges import MergeError
 from myoivig.review.importers import SUPPORTED_FORMATS
 from myoivig.review.names import ReviewStateError
 from myoivig.web.auth import Caller, require, store_of
@@ -174,3 +175,95 @@ def import_status(request: Request, caller: Reviewer, review: str, job_id: str) 
     partial = request.headers.get("hx-request") == "true"
     name = "_import_status.html" if partial else "review_import.html"
     return templates.TemplateResponse(request, name, context)
+
+
+# -- duplicates ---------------------------------------------------------------------------------
+
+
+def _duplicates_page(
+    request: Request,
+    caller: Caller,
+    review: str,
+    job_id: str,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    handle = _jobs(request).handle(job_id) if job_id else None
+    state = handle.state() if handle else None
+    queue = handle.result() if state is JobState.FINISHED and handle else []
+    if request.headers.get("hx-request") == "true" and state not in (
+        JobState.QUEUED,
+        JobState.RUNNING,
+    ):
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    try:
+        page = duplicates.duplicates_page(store_of(request), review, queue)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return templates.TemplateResponse(
+        request,
+        "review_duplicates.html",
+        {
+            "caller": caller,
+            "review": review,
+            "page": page,
+            "job_id": job_id if handle else "",
+            "state": state.value if state else None,
+            "failure": handle.error() if handle else None,
+            "unknown_job": bool(job_id) and handle is None,
+            "error": error,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/reviews/{review}/duplicates")
+def duplicates_view(
+    request: Request, caller: Reviewer, review: str, job: Annotated[str, Query(max_length=80)] = ""
+) -> Response:
+    return _duplicates_page(request, caller, review, job)
+
+
+@router.post("/reviews/{review}/duplicates/find")
+def find_duplicates(request: Request, caller: Reviewer, review: str) -> Response:
+    store = store_of(request)
+    try:
+        projects.review_overview(store, review)  # the review exists: refuse before queueing
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    job = _jobs(request).submit(
+        duplicates.run_dedup_job, store.url, review, caller.user.name,
+        description=f"find duplicates in {review}",
+    )  # fmt: skip
+    return RedirectResponse(f"/reviews/{review}/duplicates?job={job.id}", status_code=303)
+
+
+@router.post("/reviews/{review}/duplicates/merge")
+def merge_duplicates(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    record_ids: Annotated[str, Form(max_length=2000)] = "",
+    job: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    ids = [r for r in record_ids.split(",") if r]
+    try:
+        duplicates.merge_records(store_of(request), review, ids, actor=caller.user.name)
+    except ReviewStateError as problem:
+        return _duplicates_page(request, caller, review, job, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/duplicates?job={job}", status_code=303)
+
+
+@router.post("/reviews/{review}/duplicates/unmerge")
+def unmerge_duplicates(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    merge_id: Annotated[str, Form(max_length=80)] = "",
+    job: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    try:
+        duplicates.unmerge_records(store_of(request), review, merge_id, actor=caller.user.name)
+    except (ReviewStateError, MergeError) as problem:
+        return _duplicates_page(request, caller, review, job, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/duplicates?job={job}", status_code=303)
