@@ -111,6 +111,8 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     # merging nothing / undoing no merge is refused on the page (the review does not exist)
     ("POST", "/reviews/{review}/duplicates/merge"): _expect(REVIEWS, 404, 303),
     ("POST", "/reviews/{review}/duplicates/unmerge"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/searches"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/searches/{job_id}"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from web_helpers import csrf_of
@@ -281,3 +282,85 @@ def _record_ids(store: Store, review: str) -> list[str]:
 
     with store.session() as session:
         return [r.record_id for r in repo.load_records(session, review)]
+
+
+def _fake_eutils_server() -> tuple[Any, Any, Any]:
+    """The review tests' fake E-utilities server (tests/review/review_fake_eutils.py), local."""
+    import sys
+    import threading
+    from datetime import date
+    from http.server import ThreadingHTTPServer
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
+    from review_fake_eutils import FakeArticle, FakeEutils, make_handler
+
+    articles = [
+        FakeArticle(str(2_000_000 + i), date(1990 + i % 30, 1 + i % 12, 1 + i % 28),
+                    f"Intravenous immunoglobulin in dermatomyositis report {i}")
+        for i in range(45)
+    ]  # fmt: skip
+    state = FakeEutils(articles=articles)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/entrez/eutils/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return state, server, thread
+
+
+def test_pubmed_search_from_the_review_page(clinic_store: Store) -> None:
+    from web_helpers import sign_in
+
+    from myoivig.web.app import create_app
+    from myoivig.web.settings import WebSettings
+
+    state, server, thread = _fake_eutils_server()
+    settings = WebSettings(
+        database_url=clinic_store.url, eutils_url=state.url, ncbi_email="t@example.org"
+    )
+    try:
+        with TestClient(create_app(settings, clinic_store), base_url="http://127.0.0.1") as raw:
+            client = sign_in(raw, "rob")
+            name = f"pm-{uuid.uuid4().hex[:6]}"
+            assert _post(client, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+            page = client.get(f"/reviews/{name}").text
+            csrf = csrf_of(page)
+            assert 'name="year_from" size="5" value="1990"' in page  # from the protocol
+            form = {"csrf_token": csrf, "query": "immunoglobulin dermatomyositis",
+                    "year_from": "1990", "year_to": "2026"}  # fmt: skip
+            counted = client.post(
+                f"/reviews/{name}/searches", data=form | {"count_only": "1"}, follow_redirects=False
+            )
+            done = _wait_search(client, counted.headers["location"])
+            assert "<strong>45</strong> records" in done and "nothing stored (count only)" in done
+            assert projects.review_overview(clinic_store, name).record_count == 0
+            stored = client.post(f"/reviews/{name}/searches", data=form, follow_redirects=False)
+            done = _wait_search(client, stored.headers["location"])
+            assert "stored 45 as batch 1" in done
+            overview = projects.review_overview(clinic_store, name)
+            assert overview.record_count == 45
+            [batch] = overview.imports
+            assert batch.query == "immunoglobulin dermatomyositis [pdat 1990-2026]"
+            assert batch.by == "rob" and batch.source == "MEDLINE"
+            # an incomplete fetch stores nothing and says why
+            state.efetch_drops = {"2000001"}
+            short = client.post(f"/reviews/{name}/searches", data=form, follow_redirects=False)
+            refused = _wait_search(client, short.headers["location"])
+            assert 'data-testid="search-refused"' in refused and "nothing stored" in refused
+            assert projects.review_overview(clinic_store, name).record_count == 45
+            bad = client.post(f"/reviews/{name}/searches", data=form | {"year_from": "19x0"})
+            assert bad.status_code == 422 and "year_from: &#39;19x0&#39; is not a year" in bad.text
+            empty = client.post(f"/reviews/{name}/searches", data=form | {"query": " "})
+            assert empty.status_code == 422 and "query: a PubMed query is needed" in empty.text
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _wait_search(client: TestClient, url: str) -> str:
+    for _ in range(400):
+        page = client.get(url).text
+        if 'data-state="finished"' in page or 'data-state="failed"' in page:
+            return page
+        time.sleep(0.05)
+    raise AssertionError(f"search at {url} did not finish")

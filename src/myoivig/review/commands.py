@@ -53,8 +53,7 @@ from myoivig.review.prisma.events import (
 )
 from myoivig.review.progress import import_progress
 from myoivig.review.protocol import ProtocolError, load_protocol
-from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
-from myoivig.review.records import ImportResult
+from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsError
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
 from myoivig.store import StoreError
@@ -293,60 +292,19 @@ def search_pubmed(
     The date windows must add up to PubMed's total and the fetched records must equal it;
     otherwise nothing is stored (unless --allow-gaps) and every gap is reported.
     """
-    from myoivig.review import repository as repo
+    from myoivig.review.search import PubMedSearch
+    from myoivig.review.search import search_pubmed as run_search
 
-    config = EutilsConfig(email=email, api_key=api_key, base_url=base_url, batch_size=batch_size)
-    client = PubMedClient(config)
-    gaps: list[str] = []
-    try:
-        with _errors():
-            if dry_run:
-                count, parts = client.plan(query, year_from, year_to)
-                windows_total = sum(p.count for p in parts)
-                gaps = (
-                    []
-                    if windows_total == count
-                    else [f"date windows hold {windows_total} records but PubMed counted {count}"]
-                )
-                out = {"query": query, "count": count, "date_windows": len(parts),
-                       "stored": 0, "requests": client.requests, "gaps": gaps}  # fmt: skip
-            else:
-                outcome = client.search(query, year_from, year_to)
-                gaps = outcome.gaps
-                if gaps and not allow_gaps:
-                    raise EutilsError(
-                        f"PubMed counted {outcome.count} records for {query!r} but the fetch is "
-                        "incomplete; nothing stored (use --allow-gaps to store it anyway): "
-                        + "; ".join(gaps)
-                    )
-                result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
-                                      encoding="utf-8", records=outcome.records,
-                                      issues=outcome.issues)  # fmt: skip
-                store = open_store(migrate=True)
-                with store.unit_of_work(actor=cli_actor()) as s:
-                    batch = repo.next_batch(s, review)
-                    renamed = [
-                        r.model_copy(update={"record_id": f"MEDLINE-{batch}:{r.position}"})
-                        for r in result.records
-                    ]
-                    repo.add_import(
-                        s,
-                        result.model_copy(update={"records": renamed}),
-                        review=review,
-                        query=f"{query} [pdat {year_from}-{year_to}]",
-                    )
-                out = {
-                    "query": query,
-                    "count": outcome.count,
-                    "date_windows": len(outcome.parts),
-                    "stored": len(outcome.records),
-                    "malformed": len(outcome.issues),
-                    "requests": outcome.requests,
-                    "gaps": gaps,
-                }
-    finally:
-        client.close()
+    search = PubMedSearch(query, year_from, year_to, email=email, api_key=api_key,
+                          base_url=base_url, batch_size=batch_size, dry_run=dry_run,
+                          allow_gaps=allow_gaps)  # fmt: skip
+    with _errors():
+        store = None if dry_run else open_store(migrate=True)
+        out = run_search(store, review, search, actor=cli_actor())
     if as_json:
+        out.pop("batch")
+        if dry_run:
+            out.pop("malformed")
         _json(out)
     else:
         console.print(
@@ -354,7 +312,7 @@ def search_pubmed(
             f"{out['date_windows']} date window(s); stored {out['stored']}; "
             f"{out['requests']} requests"
         )
-    for gap in gaps:
+    for gap in out["gaps"]:
         errors.print(f"[yellow]gap:[/yellow] {gap}")
 
 

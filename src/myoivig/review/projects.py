@@ -20,6 +20,7 @@ from myoivig.review import repository as repo
 from myoivig.review.prisma.events import SourceKind
 from myoivig.review.protocol import ProtocolError, ReviewerRole, ReviewProtocol
 from myoivig.review.protocol import protocol_from_mapping as _validate
+from myoivig.review.search import PubMedSearch
 from myoivig.store import Store
 
 REVIEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -144,13 +145,14 @@ def create_review(store: Store, name: str, protocol: ReviewProtocol, *, actor: s
 
 @dataclass(frozen=True)
 class ImportBatch:
-    """One stored import as the review page lists it."""
+    """One stored import (a file or a search) as the review page lists it."""
 
     number: int
     source: str
     source_kind: str
     source_format: str
     file_name: str | None
+    query: str | None
     record_count: int
     malformed_count: int
     by: str | None
@@ -166,38 +168,54 @@ class ReviewOverview:
 
 
 def review_overview(store: Store, name: str) -> ReviewOverview:
-    """The review page's facts; ReviewNotFoundError when no such review is stored."""
+    """The review page's facts; ReviewNotFoundError when no such review is stored.
+
+    Imports are the review's `records_imported` events (files and searches alike; batch n is
+    the n-th), with the file name and format of the batch row a file import also keeps.
+    """
     from sqlalchemy import func, select
 
-    from myoivig.review.tables import ReviewImportBatchRow, ReviewRecordRow
+    from myoivig.review.prisma.events import RecordsImported
+    from myoivig.review.tables import ReviewEventRow, ReviewImportBatchRow, ReviewRecordRow
 
     with store.session() as session:
         repo.require_review(session, name)
-        rows = session.scalars(
-            select(ReviewImportBatchRow)
-            .where(ReviewImportBatchRow.review == name)
-            .order_by(ReviewImportBatchRow.number)
+        files = {
+            row.number: row
+            for row in session.scalars(
+                select(ReviewImportBatchRow).where(ReviewImportBatchRow.review == name)
+            ).all()
+        }
+        payloads = session.scalars(
+            select(ReviewEventRow.payload)
+            .where(ReviewEventRow.review == name, ReviewEventRow.kind == "records_imported")
+            .order_by(ReviewEventRow.id)
         ).all()
         count = session.scalar(
             select(func.count()).select_from(ReviewRecordRow).where(ReviewRecordRow.review == name)
         )
+        imports = []
+        for number, payload in enumerate(payloads, start=1):
+            event = RecordsImported.model_validate(payload)
+            file = files.get(number)
+            imports.append(
+                ImportBatch(
+                    number=number,
+                    source=event.source,
+                    source_kind=event.source_kind,
+                    source_format=file.source_format if file else "pubmed_xml (search)",
+                    file_name=file.file_name if file else None,
+                    query=event.query,
+                    record_count=len(event.record_ids),
+                    malformed_count=event.malformed,
+                    by=event.actor,
+                    at=event.at.strftime("%Y-%m-%d %H:%M"),
+                )
+            )
         return ReviewOverview(
             name=name,
             protocol=repo.load_protocol(session, name),
-            imports=[
-                ImportBatch(
-                    number=row.number,
-                    source=row.source,
-                    source_kind=row.source_kind,
-                    source_format=row.source_format,
-                    file_name=row.file_name,
-                    record_count=row.record_count,
-                    malformed_count=row.malformed_count,
-                    by=row.updated_by,
-                    at=row.created_at.strftime("%Y-%m-%d %H:%M"),
-                )
-                for row in rows
-            ],
+            imports=imports,
             record_count=int(count or 0),
         )
 
@@ -397,3 +415,49 @@ def review_summaries(store: Store) -> list[ReviewSummary]:
                 ReviewSummary(name, protocol.title if protocol else None, int(counts.get(name, 0)))
             )
         return out
+
+
+def search_form_defaults(protocol: ReviewProtocol | None) -> dict[str, str]:
+    """The search form filled from the protocol: its MEDLINE/PubMed strategy and years."""
+    query = ""
+    if protocol is not None:
+        for source in protocol.sources:
+            if source.query and source.name.upper() in ("MEDLINE", "PUBMED"):
+                query = source.query
+                break
+    return {
+        "query": query,
+        "year_from": str(protocol.date_from) if protocol else "",
+        "year_to": str(protocol.date_to) if protocol else "",
+    }
+
+
+def pubmed_search_from_form(
+    store: Store,
+    review: str,
+    *,
+    query: str,
+    year_from: str,
+    year_to: str,
+    count_only: bool,
+    base_url: str,
+    email: str | None,
+    api_key: str | None,
+) -> PubMedSearch:
+    """A PubMed search from the review page's form; errors name the field and value."""
+    from myoivig.review.pubmed import EutilsError
+
+    with store.session() as session:
+        repo.require_review(session, review)
+    years = []
+    for field, text in (("year_from", year_from), ("year_to", year_to)):
+        if not text.strip().isdigit():
+            raise ReviewProjectError(f"{field}: {text!r} is not a year")
+        years.append(int(text))
+    search = PubMedSearch(query.strip(), years[0], years[1], email=email, api_key=api_key,
+                          base_url=base_url, dry_run=count_only)  # fmt: skip
+    try:
+        search.check()
+    except EutilsError as error:
+        raise ReviewProjectError(str(error)) from None
+    return search

@@ -18,7 +18,8 @@ from myoivig.review import duplicates, projects
 from myoivig.review.dedup.merges import MergeError
 from myoivig.review.importers import SUPPORTED_FORMATS
 from myoivig.review.names import ReviewStateError
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.review.search import run_search_job
+from myoivig.web.auth import Caller, require, settings_of, store_of
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -100,7 +101,12 @@ async def create_review(request: Request, caller: Reviewer) -> Response:
 
 
 def _review_page(
-    request: Request, caller: Caller, review: str, error: str | None = None, status: int = 200
+    request: Request,
+    caller: Caller,
+    review: str,
+    error: str | None = None,
+    status: int = 200,
+    search_error: str | None = None,
 ) -> Response:
     try:
         overview = projects.review_overview(store_of(request), review)
@@ -115,6 +121,8 @@ def _review_page(
             "formats": SUPPORTED_FORMATS,
             "kinds": projects.SOURCE_KINDS,
             "error": error,
+            "search": projects.search_form_defaults(overview.protocol),
+            "search_error": search_error,
         },
         status_code=status,
     )
@@ -267,3 +275,56 @@ def unmerge_duplicates(
     except (ReviewStateError, MergeError) as problem:
         return _duplicates_page(request, caller, review, job, str(problem), 422)
     return RedirectResponse(f"/reviews/{review}/duplicates?job={job}", status_code=303)
+
+
+# -- PubMed searches ----------------------------------------------------------------------------
+
+
+@router.post("/reviews/{review}/searches")
+def start_search(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    query: Annotated[str, Form(max_length=4000)] = "",
+    year_from: Annotated[str, Form(max_length=8)] = "",
+    year_to: Annotated[str, Form(max_length=8)] = "",
+    count_only: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    settings = settings_of(request)
+    store = store_of(request)
+    try:
+        search = projects.pubmed_search_from_form(
+            store, review, query=query, year_from=year_from, year_to=year_to,
+            count_only=bool(count_only), base_url=settings.eutils_url, email=settings.ncbi_email,
+            api_key=settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else None,
+        )  # fmt: skip
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except projects.ReviewProjectError as problem:
+        return _review_page(request, caller, review, search_error=str(problem), status=422)
+    job = _jobs(request).submit(
+        run_search_job, store.url, review, search, caller.user.name,
+        description=f"PubMed search for {review}",
+    )  # fmt: skip
+    return RedirectResponse(f"/reviews/{review}/searches/{job.id}", status_code=303)
+
+
+@router.get("/reviews/{review}/searches/{job_id}")
+def search_status(request: Request, caller: Reviewer, review: str, job_id: str) -> Response:
+    handle = _jobs(request).handle(job_id)
+    if handle is None:
+        return _not_found(
+            request, caller, f"no search job {job_id!r} (finished jobs are kept a while)"
+        )
+    state = handle.state()
+    context = {
+        "caller": caller,
+        "review": review,
+        "job_id": job_id,
+        "state": state.value,
+        "summary": handle.result() if state is JobState.FINISHED else None,
+        "failure": handle.error(),
+    }
+    partial = request.headers.get("hx-request") == "true"
+    name = "_search_status.html" if partial else "review_search.html"
+    return templates.TemplateResponse(request, name, context)
