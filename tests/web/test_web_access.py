@@ -113,6 +113,12 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/reviews/{review}/duplicates/unmerge"): _expect(REVIEWS, 404, 303),
     ("POST", "/reviews/{review}/searches"): _expect(REVIEWS, 404, 303),
     ("GET", "/reviews/{review}/searches/{job_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/studies"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction/{study_id}"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/{study_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -27,7 +27,7 @@ def _form(name: str, **changes: str) -> dict[str, str]:
         "intervention": "Intravenous immunoglobulin",
         "outcomes": "response rate\nadverse events",
         "inclusion_criteria": "adult patients\nintravenous immunoglobulin",
-        "reviewers": "rob: screener, extractor\nada: screener, arbiter",
+        "reviewers": "rob: screener, extractor\nada: screener, arbiter, extractor",
     }
     return values | changes
 
@@ -54,6 +54,7 @@ def test_protocol_form_creates_a_review(client_for: Callable[[str | None], TestC
     page = client.get(f"/reviews/{name}").text
     assert "IVIg in adult polymyositis and dermatomyositis" in page
     assert "rob (screener, extractor)" in page and "Nothing imported yet." in page
+    assert "ada (screener, arbiter, extractor)" in page
     assert name in client.get("/reviews").text
     again = _post(client, "/reviews/new", _form(name))
     assert again.status_code == 422 and "exists already" in again.text  # type: ignore[attr-defined]
@@ -364,3 +365,97 @@ def _wait_search(client: TestClient, url: str) -> str:
             return page
         time.sleep(0.05)
     raise AssertionError(f"search at {url} did not finish")
+
+
+def _extraction_form(**values: str) -> dict[str, str]:
+    return {
+        "first_author": "Dalakas",
+        "year": "1993",
+        "design": "rct",
+        "n_ivig": "15",
+        "diag_dm": "15",
+        "dose_g_per_kg": "2",
+        "days_per_course": "2",
+        "r0_measure": "improved MRC and function",
+        "r0_arm": "ivig",
+        "r0_responders": "9",
+        "r0_evaluated": "12",
+        "r0_primary": "1",
+        "ae_any": "3",
+    } | values
+
+
+def test_dual_extraction_blind_then_reconciled(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    from myoivig.review import repository as repo
+
+    rob, ada = client_for("rob"), client_for("ada")
+    name = f"ex-{uuid.uuid4().hex[:6]}"
+    csrf = _review_with_duplicates(rob, name)
+    [first, *_] = _record_ids(clinic_store, name)
+    base = f"/reviews/{name}/extraction"
+    added = rob.post(
+        f"{base}/studies",
+        data={"csrf_token": csrf, "study_id": "Dalakas1993", "record_ids": first},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    bad = rob.post(
+        f"{base}/studies", data={"csrf_token": csrf, "study_id": "X", "record_ids": "nope"}
+    )
+    assert bad.status_code == 422 and "unknown record ids [&#39;nope&#39;]" in bad.text
+    # rob fills his form; a value the rules refuse names the study and the field
+    refused = rob.post(
+        f"{base}/Dalakas1993",
+        data={"csrf_token": csrf, **_extraction_form(r0_responders="13")},
+    )
+    assert refused.status_code == 422
+    assert "study Dalakas1993" in refused.text and "responders 13 &gt; evaluated 12" in refused.text
+    assert 'value="improved MRC and function"' in refused.text  # nothing typed is lost
+    not_number = rob.post(
+        f"{base}/Dalakas1993", data={"csrf_token": csrf, **_extraction_form(year="199x")}
+    )
+    assert not_number.status_code == 422 and "year: &#39;199x&#39; is not a whole number" in (
+        not_number.text
+    )
+    saved = rob.post(
+        f"{base}/Dalakas1993",
+        data={"csrf_token": csrf, **_extraction_form()},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    # ada is blind: her empty form shows nothing of rob's, reconciling is refused until she fills
+    ada_csrf = csrf_of(ada.get(f"/reviews/{name}").text)
+    page = ada.get(f"{base}/Dalakas1993").text
+    assert "improved MRC and function" not in page and 'value="1993"' not in page
+    assert ada.get(f"{base}/Dalakas1993/reconcile").status_code == 403
+    listing = ada.get(base).text
+    assert "not yet" in listing and "Reconcile" not in listing
+    ada.post(
+        f"{base}/Dalakas1993",
+        data={"csrf_token": ada_csrf, **_extraction_form(r0_responders="8", ae_any="4")},
+    )
+    page = ada.get(f"{base}/Dalakas1993/reconcile").text
+    assert "responses[0].responders" in page and "adverse_events.patients_any" in page
+    # a missing choice is refused; with both choices the agreed form is stored
+    missing = ada.post(
+        f"{base}/Dalakas1993/reconcile",
+        data={"csrf_token": ada_csrf, "choose_responses": "b"},
+    )
+    assert (
+        missing.status_code == 422
+        and "unresolved disagreements in [&#39;adverse_events&#39;]" in (missing.text)
+    )
+    done = ada.post(
+        f"{base}/Dalakas1993/reconcile",
+        data={"csrf_token": ada_csrf, "choose_responses": "b", "choose_adverse_events": "a"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with clinic_store.session() as session:
+        forms = {f.extractor: f for f in repo.load_extractions(session, name, "Dalakas1993")}
+    agreed = forms["agreed"]
+    # choices are by extractor name order on the page: a = the viewer (ada), b = rob
+    assert agreed.responses[0].responders == 9 and agreed.adverse_events.patients_any == 4
+    assert set(forms) == {"rob", "ada", "agreed"}

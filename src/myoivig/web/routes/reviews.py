@@ -14,10 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.jobs import JobRunner, JobState
-from myoivig.review import duplicates, projects
+from myoivig.review import duplicates, extracting, projects
 from myoivig.review.dedup.merges import MergeError
+from myoivig.review.extraction import ExtractionError
 from myoivig.review.importers import SUPPORTED_FORMATS
-from myoivig.review.names import ReviewStateError
+from myoivig.review.names import ReviewNotFoundError, ReviewStateError
 from myoivig.review.search import run_search_job
 from myoivig.web.auth import Caller, require, settings_of, store_of
 from myoivig.web.templating import templates
@@ -328,3 +329,157 @@ def search_status(request: Request, caller: Reviewer, review: str, job_id: str) 
     partial = request.headers.get("hx-request") == "true"
     name = "_search_status.html" if partial else "review_search.html"
     return templates.TemplateResponse(request, name, context)
+
+
+# -- dual extraction ----------------------------------------------------------------------------
+
+
+def _extraction_list(
+    request: Request, caller: Caller, review: str, error: str | None = None, status: int = 200
+) -> Response:
+    try:
+        studies = extracting.extraction_overview(store_of(request), review, caller.user.name)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return templates.TemplateResponse(
+        request,
+        "review_extraction.html",
+        {"caller": caller, "review": review, "studies": studies, "error": error},
+        status_code=status,
+    )
+
+
+@router.get("/reviews/{review}/extraction")
+def extraction_list(request: Request, caller: Reviewer, review: str) -> Response:
+    return _extraction_list(request, caller, review)
+
+
+@router.post("/reviews/{review}/extraction/studies")
+def assign_study(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    study_id: Annotated[str, Form(max_length=200)] = "",
+    record_ids: Annotated[str, Form(max_length=4000)] = "",
+    in_meta_analysis: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    ids = [r.strip() for r in record_ids.replace("\n", ",").split(",") if r.strip()]
+    try:
+        extracting.assign_study(
+            store_of(request), review, study_id, ids, actor=caller.user.name,
+            in_meta_analysis=bool(in_meta_analysis),
+        )  # fmt: skip
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except ExtractionError as problem:
+        return _extraction_list(request, caller, review, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/extraction", status_code=303)
+
+
+def _extraction_form(
+    request: Request,
+    caller: Caller,
+    review: str,
+    study_id: str,
+    values: dict[str, str],
+    error: str | None,
+    status: int,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "review_extraction_form.html",
+        {
+            "caller": caller,
+            "review": review,
+            "study_id": study_id,
+            "v": values,
+            "error": error,
+            "designs": extracting.DESIGNS,
+            "diagnoses": extracting.DIAGNOSES,
+            "rows": range(extracting.RESPONSE_ROWS),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/reviews/{review}/extraction/{study_id}")
+def extraction_form(request: Request, caller: Reviewer, review: str, study_id: str) -> Response:
+    try:
+        form = extracting.own_form(store_of(request), review, study_id, caller.user.name)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return _extraction_form(
+        request, caller, review, study_id, extracting.form_fields(form), None, 200
+    )
+
+
+@router.post("/reviews/{review}/extraction/{study_id}")
+async def save_extraction(
+    request: Request, caller: Reviewer, review: str, study_id: str
+) -> Response:
+    posted = await request.form()
+    values = {k: str(v)[:4000] for k, v in posted.items() if k != "csrf_token"}
+    try:
+        extracting.save_own_form(
+            store_of(request), review, study_id, values, reviewer=caller.user.name
+        )
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except ExtractionError as problem:
+        return _extraction_form(request, caller, review, study_id, values, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/extraction", status_code=303)
+
+
+def _reconcile_page(
+    request: Request, caller: Caller, review: str, study_id: str, error: str | None, status: int
+) -> Response:
+    try:
+        found = extracting.reconciliation(store_of(request), review, study_id, caller.user.name)
+    except ReviewNotFoundError as problem:
+        return _not_found(request, caller, str(problem))
+    except ReviewStateError as problem:  # blind: own form first
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"caller": caller, "title": "Not yet", "message": str(problem)},
+            status_code=403,
+        )
+    except ExtractionError as problem:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"caller": caller, "title": "Nothing to reconcile", "message": str(problem)},
+            status_code=409,
+        )
+    return templates.TemplateResponse(
+        request,
+        "review_reconcile.html",
+        {"caller": caller, "review": review, "r": found, "error": error},
+        status_code=status,
+    )
+
+
+@router.get("/reviews/{review}/extraction/{study_id}/reconcile")
+def reconcile_page(request: Request, caller: Reviewer, review: str, study_id: str) -> Response:
+    return _reconcile_page(request, caller, review, study_id, None, 200)
+
+
+@router.post("/reviews/{review}/extraction/{study_id}/reconcile")
+async def reconcile_extraction(
+    request: Request, caller: Reviewer, review: str, study_id: str
+) -> Response:
+    posted = await request.form()
+    choices = {
+        str(k).removeprefix("choose_"): str(v)
+        for k, v in posted.items()
+        if str(k).startswith("choose_")
+    }
+    try:
+        extracting.store_reconciled(
+            store_of(request), review, study_id, choices, reviewer=caller.user.name
+        )
+    except ReviewNotFoundError as problem:
+        return _not_found(request, caller, str(problem))
+    except (ReviewStateError, ExtractionError) as problem:
+        return _reconcile_page(request, caller, review, study_id, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/extraction/{study_id}/reconcile", status_code=303)
