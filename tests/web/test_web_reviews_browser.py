@@ -98,3 +98,80 @@ def test_reviewer_creates_a_review_and_imports_ris_and_cnki(
     rob.close()
     overview = projects.review_overview(clinic_store, name)
     assert [b.source for b in overview.imports] == ["MEDLINE", "CNKI", "Embase"]
+
+
+def _fill_extraction(visit: Visit, url: str, responders: str, ae_any: str) -> None:
+    page = visit.page
+    page.goto(url)
+    page.fill("[data-testid=x-first_author]", "Dalakas")
+    page.fill("[data-testid=x-year]", "1993")
+    page.select_option("[data-testid=x-design]", "rct")
+    page.fill("[data-testid=x-n_ivig]", "15")
+    page.fill("[data-testid=x-diag_dm]", "15")
+    page.fill("[data-testid=x-dose_g_per_kg]", "2")
+    page.fill("[data-testid=x-r0_measure]", "improved MRC and function")
+    page.fill("[data-testid=x-r0_responders]", responders)
+    page.fill("[data-testid=x-r0_evaluated]", "12")
+    page.fill("[data-testid=x-ae_any]", ae_any)
+    with page.expect_navigation():
+        page.click("[data-testid=extraction-save]")
+
+
+def test_two_extractors_fill_blind_and_reconcile(
+    browser: Any,  # noqa: F811
+    server: str,  # noqa: F811
+    clinic_store: Store,
+    artifacts: Path,
+) -> None:
+    from myoivig.review import extracting, repository
+
+    tag = _backend(clinic_store)
+    name = f"ex-{uuid.uuid4().hex[:6]}"
+    form = projects.protocol_form_defaults() | {
+        "title": "IVIg in dermatomyositis",
+        "population": "Adults with dermatomyositis",
+        "intervention": "IVIg",
+        "outcomes": "response",
+        "inclusion_criteria": "adults",
+        "reviewers": "rob: screener, extractor\nada: screener, extractor, arbiter",
+    }
+    accounts = projects.reviewer_accounts(clinic_store)
+    projects.create_review(
+        clinic_store, name, projects.protocol_from_form(form, accounts), actor="rob"
+    )
+    request = projects.prepare_import(
+        clinic_store, name, file_name="dups.ris",
+        data=(FIXTURES / "duplicates_small.ris").read_bytes(), source="MEDLINE",
+        kind="database", fmt=None, encoding=None, strict=False, again=False, actor="rob",
+    )  # fmt: skip
+    projects.run_import(request)
+    with clinic_store.session() as session:
+        first = repository.load_records(session, name)[0].record_id
+    extracting.assign_study(clinic_store, name, "Dalakas1993", [first], actor="rob")
+    url = f"{server}/reviews/{name}/extraction/Dalakas1993"
+
+    rob = Visit(browser, server)
+    rob.sign_in("rob", start="/")
+    _fill_extraction(rob, url, "9", "3")
+    rob.close()
+    ada = Visit(browser, server)
+    ada.sign_in("ada", start="/")
+    ada.page.goto(url)
+    expect(ada.page.locator("[data-testid=x-r0_responders]")).to_have_value("")  # blind
+    _fill_extraction(ada, url, "8", "4")
+    expect(ada.page.locator("[data-testid=reconcile-link]")).to_be_visible()
+    ada.shot(artifacts, f"{tag}-34-extraction-list")
+    with ada.page.expect_navigation():
+        ada.page.click("[data-testid=reconcile-link]")
+    expect(ada.page.locator("[data-testid=disagreements] tbody tr")).to_have_count(2)
+    ada.shot(artifacts, f"{tag}-35-extraction-reconcile")
+    ada.page.check("[data-testid=choose-responses-b]")
+    ada.page.check("[data-testid=choose-adverse_events-a]")
+    with ada.page.expect_navigation():
+        ada.page.click("[data-testid=reconcile-save]")
+    expect(ada.page.locator("[data-testid=agreed-stored]")).to_be_visible()
+    ada.close()
+    with clinic_store.session() as session:
+        forms = {f.extractor: f for f in repository.load_extractions(session, name)}
+    assert forms["agreed"].responses[0].responders == 9
+    assert forms["agreed"].adverse_events.patients_any == 4
