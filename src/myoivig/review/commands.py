@@ -23,7 +23,8 @@ from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
-from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
+from myoivig.review import appraising
+from myoivig.review.appraisal import AppraisalError, cebm, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
 from myoivig.review.dedup import DedupSettings
 from myoivig.review.dedup.merges import MergeError
@@ -733,16 +734,7 @@ def appraise_rob2(
             parsed = {str(k): Answer(str(v)) for k, v in raw.items()}
         except ValueError as error:
             raise AppraisalError(f"{answers}: {error}") from error
-        result = rob2.assess(parsed)
-        out = {
-            "study_id": study_id,
-            "overall": result.overall.value,
-            "reason": result.reason,
-            "domains": [
-                {"domain": d.domain, "judgement": d.judgement.value, "path": d.path}
-                for d in result.domains
-            ],
-        }
+        out = appraising.rob2_stored(study_id, rob2.assess(parsed))
         _store_appraisal(study_id, "rob2", {k: v.value for k, v in parsed.items()}, out, review)
     _print_result(out, as_json)
 
@@ -757,10 +749,9 @@ def appraise_nos(
     """Newcastle-Ottawa (cohort) stars and the AHRQ good/fair/poor standard."""
     with _errors():
         data = _read_yaml(stars) or {}
-        result = nos.assess_cohort({str(k): v for k, v in data.items()})
-        out = {"study_id": study_id, "selection": result.selection,
-               "comparability": result.comparability, "outcome": result.outcome,
-               "total": result.total, "ahrq": result.ahrq, "reason": result.reason}  # fmt: skip
+        out = appraising.nos_stored(
+            study_id, nos.assess_cohort({str(k): v for k, v in data.items()})
+        )
         _store_appraisal(study_id, "nos", data, out, review)
     _print_result(out, as_json)
 
@@ -798,22 +789,9 @@ def appraise_grade(
         items = _read_yaml(path) or []
         results: list[dict[str, Any]] = []
         for item in items:
-            down = {k: (int(v["levels"]), str(v.get("reason", ""))) for k, v in
-                    (item.get("down") or {}).items()}  # fmt: skip
-            up = {k: (int(v["levels"]), str(v.get("reason", ""))) for k, v in
-                  (item.get("up") or {}).items()}  # fmt: skip
-            r = grade.rate(grade.GradeInput(str(item["outcome"]), bool(item["randomised"]),
-                                            down, up))  # fmt: skip
-            results.append({
-                "outcome": r.outcome,
-                "start": r.start.name.lower(),
-                "certainty": r.certainty.name.lower(),
-                "symbol": r.certainty.symbol,
-                "steps": [{"domain": s.domain, "change": s.change, "reason": s.reason}
-                          for s in r.steps],
-                "notes": r.notes,
-            })  # fmt: skip
-            _store_appraisal(f"outcome:{r.outcome}", "grade", item, results[-1], review)
+            results.append(appraising.grade_result(item))
+            _store_appraisal(f"outcome:{results[-1]['outcome']}", "grade", item, results[-1],
+                             review)  # fmt: skip
     if as_json:
         _json(results)
         return
