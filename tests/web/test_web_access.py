@@ -119,6 +119,13 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/reviews/{review}/extraction/{study_id}"): _expect(REVIEWS, 404, 303),
     ("GET", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
     ("POST", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/appraisal/{study_id}"): _expect(REVIEWS, 404, 303),
+    # a preview only judges the posted answers (nothing stored, no review needed): 200
+    ("POST", "/reviews/{review}/appraisal/{study_id}/preview"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/{review}/appraisal/{study_id}"): _expect(REVIEWS, 422, 303),  # no tool
+    ("GET", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/grade/preview"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from web_helpers import csrf_of
 
-from myoivig.review import projects
+from myoivig.review import appraising, projects
 from myoivig.store import Store
 
 FIXTURES = Path(__file__).parents[1] / "review" / "fixtures"
@@ -459,3 +459,81 @@ def test_dual_extraction_blind_then_reconciled(
     # choices are by extractor name order on the page: a = the viewer (ada), b = rob
     assert agreed.responses[0].responders == 9 and agreed.adverse_events.patients_any == 4
     assert set(forms) == {"rob", "ada", "agreed"}
+
+
+LOW_RISK_ROB2 = {
+    "q1.1": "Y", "q1.2": "Y", "q1.3": "N",
+    "q2.1": "N", "q2.2": "N", "q2.6": "Y",
+    "q3.1": "Y",
+    "q4.1": "N", "q4.2": "N", "q4.3": "N",
+    "q5.1": "Y", "q5.2": "N", "q5.3": "N",
+}  # fmt: skip
+
+
+def test_rob2_judges_while_answering_and_stores_when_complete(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    rob = client_for("rob")
+    name = f"rb-{uuid.uuid4().hex[:6]}"
+    assert _post(rob, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    csrf = csrf_of(rob.get(f"/reviews/{name}").text)
+    url = f"/reviews/{name}/appraisal/Dalakas1993"
+    # domain 1 only: D1 judged, the others say which question their path needs
+    partial = rob.post(
+        f"{url}/preview",
+        data={"csrf_token": csrf, "tool": "rob2", "q1.1": "Y", "q1.2": "N"},
+        headers={"HX-Request": "true"},
+    ).text
+    assert "allocation not concealed" in partial and "judgement-high" in partial
+    assert "question 2.1 must be answered on this path" in partial
+    assert "Overall: not yet" in partial
+    incomplete = rob.post(url, data={"csrf_token": csrf, "tool": "rob2", "q1.1": "Y"})
+    assert incomplete.status_code == 422 and "still open" in incomplete.text
+    bad = rob.post(url, data={"csrf_token": csrf, "tool": "rob2", "q1.1": "maybe"})
+    assert bad.status_code == 422 and "RoB 2 question 1.1: &#39;maybe&#39;" in bad.text
+    done = rob.post(
+        url, data={"csrf_token": csrf, "tool": "rob2", **LOW_RISK_ROB2}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    page = rob.get(done.headers["location"]).text
+    assert "Stored." in page and "low in all domains" in page
+    assert 'value="Y" checked data-testid="q1.1-Y"' in page  # the stored answers come back
+    stored = appraising.stored_appraisal(clinic_store, name, "Dalakas1993", "rob2")
+    assert stored is not None and stored["result"]["overall"] == "low"
+    # NOS and ROBINS-I on the same page, other tools
+    nos_fields = {f"s_{i}": "1" for i in appraising_items()} | {"s_comparability": "2"}
+    assert rob.post(url, data={"csrf_token": csrf, "tool": "nos", **nos_fields},
+                    follow_redirects=False).status_code == 303  # fmt: skip
+    nos_stored = appraising.stored_appraisal(clinic_store, name, "Dalakas1993", "nos")
+    assert nos_stored is not None and nos_stored["result"]["ahrq"] == "good"
+
+
+def appraising_items() -> tuple[str, ...]:
+    from myoivig.review.appraisal import nos
+
+    return (*nos.SELECTION_ITEMS, *nos.OUTCOME_ITEMS)
+
+
+def test_grade_steps_shown_and_stored(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    rob = client_for("rob")
+    name = f"gr-{uuid.uuid4().hex[:6]}"
+    assert _post(rob, "/reviews/new", _form(name)).status_code == 303  # type: ignore[attr-defined]
+    csrf = csrf_of(rob.get(f"/reviews/{name}/grade").text)
+    form = {"csrf_token": csrf, "outcome": "response rate", "randomised": "no",
+            "risk_of_bias_levels": "1", "risk_of_bias_reason": "open-label, no control group",
+            "large_effect_levels": "1", "large_effect_reason": "RR above 2"}  # fmt: skip
+    preview = rob.post(f"/reviews/{name}/grade/preview", data=form).text
+    assert "very_low" in preview and "open-label, no control group" in preview
+    assert "large_effect not applied: evidence was rated down" in preview
+    no_reason = rob.post(f"/reviews/{name}/grade", data=form | {"risk_of_bias_reason": ""})
+    assert no_reason.status_code == 422 and "rating down for risk_of_bias needs a reason" in (
+        no_reason.text
+    )
+    assert rob.post(f"/reviews/{name}/grade", data=form, follow_redirects=False).status_code == 303
+    [rating] = appraising.grade_ratings(clinic_store, name)
+    assert rating["study_id"] == "outcome:response rate"
+    assert rating["result"]["certainty"] == "very_low"
+    listing = rob.get(f"/reviews/{name}/grade").text
+    assert "⊕◯◯◯ very_low" in listing and "-1 risk of bias: open-label" in listing

@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.jobs import JobRunner, JobState
-from myoivig.review import duplicates, extracting, projects
+from myoivig.review import appraising, duplicates, extracting, projects
+from myoivig.review.appraisal import AppraisalError, grade, nos, robins_i
 from myoivig.review.dedup.merges import MergeError
 from myoivig.review.extraction import ExtractionError
 from myoivig.review.importers import SUPPORTED_FORMATS
@@ -483,3 +484,151 @@ async def reconcile_extraction(
     except (ReviewStateError, ExtractionError) as problem:
         return _reconcile_page(request, caller, review, study_id, str(problem), 422)
     return RedirectResponse(f"/reviews/{review}/extraction/{study_id}/reconcile", status_code=303)
+
+
+# -- appraisal and GRADE ------------------------------------------------------------------------
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {str(k): str(v)[:2000] for k, v in form.items() if k != "csrf_token"}
+
+
+def _appraisal_page(
+    request: Request,
+    caller: Caller,
+    review: str,
+    study_id: str,
+    tool: str,
+    values: dict[str, str],
+    error: str | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Response:
+    try:
+        _, judged = appraising.preview(tool, values, study_id)
+    except AppraisalError as problem:
+        error, judged = str(problem), None
+        status = 422
+    context = {
+        "caller": caller,
+        "review": review,
+        "study_id": study_id,
+        "tool": tool,
+        "tools": appraising.TOOLS,
+        "v": values,
+        "judged": judged,
+        "error": error,
+        "questions": appraising.ROB2_QUESTIONS,
+        "rob2_domains": appraising.ROB2_DOMAINS,
+        "answers": appraising.ANSWERS,
+        "robins_domains": robins_i.DOMAINS,
+        "robins_judgements": appraising.ROBINS_JUDGEMENTS,
+        "nos_items": (*nos.SELECTION_ITEMS, "comparability", *nos.OUTCOME_ITEMS),
+    }
+    name = "_appraisal_result.html" if partial else "review_appraisal.html"
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/reviews/{review}/appraisal/{study_id}")
+def appraisal_form(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    study_id: str,
+    tool: Annotated[str, Query(max_length=16)] = "rob2",
+) -> Response:
+    if tool not in appraising.TOOLS:
+        tool = "rob2"
+    try:
+        stored = appraising.stored_appraisal(store_of(request), review, study_id, tool)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    values = appraising.stored_fields(tool, stored["inputs"]) if stored else {}
+    return _appraisal_page(request, caller, review, study_id, tool, values)
+
+
+@router.post("/reviews/{review}/appraisal/{study_id}/preview")
+async def appraisal_preview(
+    request: Request, caller: Reviewer, review: str, study_id: str
+) -> Response:
+    values = await _posted(request)
+    tool = values.get("tool", "rob2")
+    return _appraisal_page(request, caller, review, study_id, tool, values, partial=True)
+
+
+@router.post("/reviews/{review}/appraisal/{study_id}")
+async def save_appraisal(
+    request: Request, caller: Reviewer, review: str, study_id: str
+) -> Response:
+    values = await _posted(request)
+    tool = values.get("tool", "")
+    try:
+        appraising.save_appraisal(
+            store_of(request), review, study_id, tool, values, actor=caller.user.name
+        )
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except AppraisalError as problem:
+        safe_tool = tool if tool in appraising.TOOLS else "rob2"
+        return _appraisal_page(
+            request, caller, review, study_id, safe_tool, values, str(problem), 422
+        )
+    return RedirectResponse(
+        f"/reviews/{review}/appraisal/{study_id}?tool={tool}&saved=1", status_code=303
+    )
+
+
+def _grade_page(
+    request: Request,
+    caller: Caller,
+    review: str,
+    values: dict[str, str],
+    error: str | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Response:
+    preview = None
+    if values.get("outcome", "").strip():
+        try:
+            preview = appraising.grade_result(appraising.grade_from_form(values))
+        except AppraisalError as problem:
+            error = error or str(problem)
+    context: dict[str, object] = {
+        "caller": caller,
+        "review": review,
+        "v": values,
+        "preview": preview,
+        "error": error,
+        "down_domains": grade.DOWN_DOMAINS,
+        "up_domains": grade.UP_DOMAINS,
+    }
+    if partial:
+        return templates.TemplateResponse(request, "_grade_result.html", context)
+    try:
+        context["ratings"] = appraising.grade_ratings(store_of(request), review)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return templates.TemplateResponse(request, "review_grade.html", context, status_code=status)
+
+
+@router.get("/reviews/{review}/grade")
+def grade_page(request: Request, caller: Reviewer, review: str) -> Response:
+    return _grade_page(request, caller, review, {"randomised": "yes"})
+
+
+@router.post("/reviews/{review}/grade/preview")
+async def grade_preview(request: Request, caller: Reviewer, review: str) -> Response:
+    return _grade_page(request, caller, review, await _posted(request), partial=True)
+
+
+@router.post("/reviews/{review}/grade")
+async def save_grade(request: Request, caller: Reviewer, review: str) -> Response:
+    values = await _posted(request)
+    try:
+        appraising.save_grade(store_of(request), review, values, actor=caller.user.name)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except AppraisalError as problem:
+        return _grade_page(request, caller, review, values, str(problem), 422)
+    return RedirectResponse(f"/reviews/{review}/grade", status_code=303)
