@@ -55,3 +55,61 @@ def test_rq_runner_through_the_local_redis() -> None:
     finally:
         runner.queue.delete(delete_jobs=True)
         runner.shutdown()
+
+
+def _reports_twice(total: int) -> int:
+    """A job that reports progress (module level: RQ imports it by name)."""
+    from myoivig.jobs.progress import report
+
+    report("count", total // 2, total)
+    report("count", total, total)
+    return total
+
+
+def _fails(text: str) -> int:
+    return int(text)
+
+
+def test_in_process_jobs_report_progress_and_are_found_by_id() -> None:
+    runner = InProcessRunner()
+    try:
+        handle = runner.submit(_reports_twice, 10)
+        _wait(handle)
+        found = runner.handle(handle.id)
+        assert found is handle
+        progress = found.progress()
+        assert progress is not None and (progress.phase, progress.done, progress.total) == (
+            "count",
+            10,
+            10,
+        )
+        assert progress.percent == 100
+        assert runner.handle("local-0-nothing") is None
+        failed = runner.submit(int, "x")
+        _wait(failed)
+        assert "invalid literal" in (failed.error() or "")
+        assert handle.error() is None
+    finally:
+        runner.shutdown()
+
+
+def test_rq_jobs_report_progress_and_are_found_by_id_from_another_runner() -> None:
+    from rq import SimpleWorker
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    runner = RQRunner("redis://127.0.0.1:6379/15", queue=queue)
+    other = RQRunner("redis://127.0.0.1:6379/15", queue=queue)  # e.g. another server process
+    try:
+        handle = runner.submit(_reports_twice, 8)
+        failing = runner.submit(_fails, "x")
+        SimpleWorker([runner.queue], connection=runner.connection).work(burst=True)
+        found = other.handle(handle.id)
+        assert found is not None and found.state() is JobState.FINISHED and found.result() == 8
+        progress = found.progress()
+        assert progress is not None and (progress.done, progress.total) == (8, 8)
+        assert other.handle("no-such-job") is None
+        assert "invalid literal" in (other.handle(failing.id).error() or "")  # type: ignore[union-attr]
+    finally:
+        runner.queue.delete(delete_jobs=True)
+        runner.shutdown()
+        other.shutdown()

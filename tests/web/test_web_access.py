@@ -105,6 +105,34 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/reviews/{review}/undo"): _expect(SCREENERS, 404, 303),
     ("GET", "/reviews/{review}/conflicts"): _expect(SCREENERS, 404, 303),
     ("POST", "/reviews/{review}/conflicts"): _expect(SCREENERS, 422, 303),
+    # Review projects: an empty protocol form is refused field by field (422); no review is
+    # stored, so its page and import jobs are "not found"; an upload without a file is 422.
+    ("GET", "/reviews"): _expect(REVIEWS, 200, 303),
+    ("GET", "/reviews/new"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/new"): _expect(REVIEWS, 422, 303),
+    ("GET", "/reviews/{review}"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/imports"): _expect(REVIEWS, 422, 303),
+    ("GET", "/reviews/{review}/imports/{job_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/duplicates"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/duplicates/find"): _expect(REVIEWS, 404, 303),
+    # merging nothing / undoing no merge is refused on the page (the review does not exist)
+    ("POST", "/reviews/{review}/duplicates/merge"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/duplicates/unmerge"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/searches"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/searches/{job_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/studies"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction/{study_id}"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/{study_id}"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/extraction/{study_id}/reconcile"): _expect(REVIEWS, 404, 303),
+    ("GET", "/reviews/{review}/appraisal/{study_id}"): _expect(REVIEWS, 404, 303),
+    # a preview only judges the posted answers (nothing stored, no review needed): 200
+    ("POST", "/reviews/{review}/appraisal/{study_id}/preview"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/{review}/appraisal/{study_id}"): _expect(REVIEWS, 422, 303),  # no tool
+    ("GET", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/grade/preview"): _expect(REVIEWS, 200, 303),
+    ("POST", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -92,13 +92,14 @@ class Visit:
             self.outside.append(route.request.url)
             route.abort()
 
-    def sign_in(self, name: str) -> None:
-        self.page.goto(f"{self.base}/patients")
+    def sign_in(self, name: str, start: str = "/patients") -> None:
+        """Open `start` signed out (sent to sign-in), sign in, land on `start` ("/": home)."""
+        self.page.goto(f"{self.base}{start}")
         assert "/login" in self.page.url
         self.page.fill("input[name=name]", name)
         self.page.fill("input[name=password]", PASSWORD)
         self.page.click("button[type=submit]")
-        self.page.wait_for_url(f"{self.base}/patients")
+        self.page.wait_for_url(lambda url: "/login" not in url)
 
     def shot(self, folder: Path, name: str) -> None:
         self.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)

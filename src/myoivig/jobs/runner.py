@@ -8,10 +8,13 @@ one works with the other.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any, Protocol
+
+from myoivig.jobs.progress import JobProgress, progress_slot, read_rq_progress
 
 
 class JobError(RuntimeError):
@@ -37,17 +40,30 @@ class JobHandle(Protocol):
         """The return value; raises JobError unless the job finished."""
         ...
 
+    def error(self) -> str | None:
+        """Why a failed job failed (one line), else None."""
+        ...
+
+    def progress(self) -> JobProgress | None:
+        """The last progress the job reported (`myoivig.jobs.progress.report`), if any."""
+        ...
+
 
 class JobRunner(Protocol):
     def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle: ...
+
+    def handle(self, job_id: str) -> JobHandle | None:
+        """A job submitted earlier (from this or, with a queue, any process), or None."""
+        ...
 
     def shutdown(self) -> None: ...
 
 
 class _FutureHandle:
-    def __init__(self, job_id: str, future: Future[Any]) -> None:
+    def __init__(self, job_id: str, future: Future[Any], slot: dict[str, JobProgress]) -> None:
         self._id = job_id
         self._future = future
+        self._slot = slot
 
     @property
     def id(self) -> str:
@@ -65,20 +81,49 @@ class _FutureHandle:
             raise JobError(f"job {self._id} has not finished ({self.state().value})")
         return self._future.result()
 
+    def error(self) -> str | None:
+        if not self._future.done() or self._future.exception() is None:
+            return None
+        return str(self._future.exception())
+
+    def progress(self) -> JobProgress | None:
+        return self._slot.get("progress")
+
+
+def _run_with_slot(slot: dict[str, JobProgress], func: Callable[..., Any], *args: Any) -> Any:
+    with progress_slot(slot):
+        return func(*args)
+
 
 class InProcessRunner:
-    """Jobs on worker threads of this process (the embedded default)."""
+    """Jobs on worker threads of this process (the embedded default).
 
-    def __init__(self, workers: int = 1) -> None:
+    Handles are kept for the last `keep` jobs so a page can poll a job by its id.
+    """
+
+    def __init__(self, workers: int = 1, keep: int = 200) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="myoivig-job")
         self._lock = threading.Lock()
         self._count = 0
+        self._keep = keep
+        self._handles: dict[str, _FutureHandle] = {}
 
     def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle:
+        slot: dict[str, JobProgress] = {}
         with self._lock:
             self._count += 1
-            job_id = f"local-{self._count}"
-        return _FutureHandle(job_id, self._pool.submit(func, *args))
+            job_id = f"local-{self._count}-{uuid.uuid4().hex[:12]}"
+            handle = _FutureHandle(
+                job_id, self._pool.submit(_run_with_slot, slot, func, *args), slot
+            )
+            self._handles[job_id] = handle
+            while len(self._handles) > self._keep:
+                del self._handles[next(iter(self._handles))]
+        return handle
+
+    def handle(self, job_id: str) -> JobHandle | None:
+        with self._lock:
+            return self._handles.get(job_id)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -113,6 +158,16 @@ class _RQHandle:
             raise JobError(f"job {self.id} has not finished ({self.state().value})")
         return self._job.return_value()
 
+    def error(self) -> str | None:
+        if self.state() is not JobState.FAILED:
+            return None
+        info = self._job.latest_result()
+        text = getattr(info, "exc_string", None) or "the job failed"
+        return str(text).strip().splitlines()[-1]
+
+    def progress(self) -> JobProgress | None:
+        return read_rq_progress(self._job)
+
 
 class RQRunner:
     """Jobs on an RQ queue in Redis; `rq worker <queue> --url <redis_url>` runs them."""
@@ -134,6 +189,15 @@ class RQRunner:
         job = self.queue.enqueue(func, *args, description=description or None, result_ttl=3600)
         return _RQHandle(job)
 
+    def handle(self, job_id: str) -> JobHandle | None:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            return _RQHandle(Job.fetch(job_id, connection=self.connection))
+        except NoSuchJobError:
+            return None
+
     def shutdown(self) -> None:
         self.connection.close()
 
@@ -141,7 +205,7 @@ class RQRunner:
 def runner_for(kind: str, redis_url: str = "redis://127.0.0.1:6379/0") -> JobRunner:
     """The runner a setting names: 'inprocess' (default) or 'redis'."""
     if kind == "inprocess":
-        return InProcessRunner()
+        return InProcessRunner(workers=2)  # a retraining and an import can run side by side
     if kind == "redis":
         return RQRunner(redis_url)
     raise JobError(f"MYOIVIG_JOBS: unknown value {kind!r} (allowed: inprocess, redis)")

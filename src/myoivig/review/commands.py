@@ -23,10 +23,11 @@ from myoivig import terminal
 from myoivig.atomic_files import OutputPathError, check_output, write_text
 from myoivig.command_store import cli_actor, open_store
 from myoivig.exit_codes import ExitCode
-from myoivig.review.appraisal import AppraisalError, cebm, grade, nos, rob2, robins_i
+from myoivig.review import appraising
+from myoivig.review.appraisal import AppraisalError, cebm, nos, rob2, robins_i
 from myoivig.review.appraisal.answers import Answer
-from myoivig.review.dedup import DedupSettings, auto_merge_events, find_duplicates, unmerge
-from myoivig.review.dedup.merges import MergeError, MergeEvent, identifier_conflict
+from myoivig.review.dedup import DedupSettings
+from myoivig.review.dedup.merges import MergeError
 from myoivig.review.evidence_table import poolable
 from myoivig.review.example.output import write_example
 from myoivig.review.extraction import (
@@ -53,8 +54,7 @@ from myoivig.review.prisma.events import (
 )
 from myoivig.review.progress import import_progress
 from myoivig.review.protocol import ProtocolError, load_protocol
-from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsConfig, EutilsError, PubMedClient
-from myoivig.review.records import ImportResult
+from myoivig.review.pubmed import DEFAULT_BASE_URL, EutilsError
 from myoivig.review.screening.commands import app as screening_app
 from myoivig.review.screening.events import ScreeningError
 from myoivig.store import StoreError
@@ -293,60 +293,19 @@ def search_pubmed(
     The date windows must add up to PubMed's total and the fetched records must equal it;
     otherwise nothing is stored (unless --allow-gaps) and every gap is reported.
     """
-    from myoivig.review import repository as repo
+    from myoivig.review.search import PubMedSearch
+    from myoivig.review.search import search_pubmed as run_search
 
-    config = EutilsConfig(email=email, api_key=api_key, base_url=base_url, batch_size=batch_size)
-    client = PubMedClient(config)
-    gaps: list[str] = []
-    try:
-        with _errors():
-            if dry_run:
-                count, parts = client.plan(query, year_from, year_to)
-                windows_total = sum(p.count for p in parts)
-                gaps = (
-                    []
-                    if windows_total == count
-                    else [f"date windows hold {windows_total} records but PubMed counted {count}"]
-                )
-                out = {"query": query, "count": count, "date_windows": len(parts),
-                       "stored": 0, "requests": client.requests, "gaps": gaps}  # fmt: skip
-            else:
-                outcome = client.search(query, year_from, year_to)
-                gaps = outcome.gaps
-                if gaps and not allow_gaps:
-                    raise EutilsError(
-                        f"PubMed counted {outcome.count} records for {query!r} but the fetch is "
-                        "incomplete; nothing stored (use --allow-gaps to store it anyway): "
-                        + "; ".join(gaps)
-                    )
-                result = ImportResult(source="MEDLINE", source_format="pubmed_xml",
-                                      encoding="utf-8", records=outcome.records,
-                                      issues=outcome.issues)  # fmt: skip
-                store = open_store(migrate=True)
-                with store.unit_of_work(actor=cli_actor()) as s:
-                    batch = repo.next_batch(s, review)
-                    renamed = [
-                        r.model_copy(update={"record_id": f"MEDLINE-{batch}:{r.position}"})
-                        for r in result.records
-                    ]
-                    repo.add_import(
-                        s,
-                        result.model_copy(update={"records": renamed}),
-                        review=review,
-                        query=f"{query} [pdat {year_from}-{year_to}]",
-                    )
-                out = {
-                    "query": query,
-                    "count": outcome.count,
-                    "date_windows": len(outcome.parts),
-                    "stored": len(outcome.records),
-                    "malformed": len(outcome.issues),
-                    "requests": outcome.requests,
-                    "gaps": gaps,
-                }
-    finally:
-        client.close()
+    search = PubMedSearch(query, year_from, year_to, email=email, api_key=api_key,
+                          base_url=base_url, batch_size=batch_size, dry_run=dry_run,
+                          allow_gaps=allow_gaps)  # fmt: skip
+    with _errors():
+        store = None if dry_run else open_store(migrate=True)
+        out = run_search(store, review, search, actor=cli_actor())
     if as_json:
+        out.pop("batch")
+        if dry_run:
+            out.pop("malformed")
         _json(out)
     else:
         console.print(
@@ -354,7 +313,7 @@ def search_pubmed(
             f"{out['date_windows']} date window(s); stored {out['stored']}; "
             f"{out['requests']} requests"
         )
-    for gap in gaps:
+    for gap in out["gaps"]:
         errors.print(f"[yellow]gap:[/yellow] {gap}")
 
 
@@ -438,27 +397,19 @@ def dedup(
     as_json: JsonFlag = False,
 ) -> None:
     """Find duplicates among not-yet-merged records; merge the confident ones, queue the rest."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
-    settings = DedupSettings(auto_merge=auto_merge, review=review_threshold)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            view = repo.merged_view(s, review)
-            result = find_duplicates(view.records, settings)
-            events = auto_merge_events(result, start=repo.next_merge_number(s, review))
-            if not dry_run:
-                for event in events:
-                    repo.append_event(s, event, review)
+        result = duplicates.find_and_merge(
+            open_store(migrate=True), review, actor=cli_actor(), auto_merge=auto_merge,
+            review_threshold=review_threshold, dry_run=dry_run,
+        )  # fmt: skip
     out = {
-        "records": len(view.records),
+        "records": result.records,
         "pairs_compared": result.pairs_compared,
         "skipped_blocks": result.skipped_blocks,
-        "merged": [] if dry_run else [e.event_id for e in events],
-        "clusters": [
-            {"record_ids": c.record_ids, "confidence": c.confidence, "rules": c.rules}
-            for c in result.clusters
-        ],
+        "merged": result.merged,
+        "clusters": result.clusters,
         "queue": [
             {"a": p.a, "b": p.b, "confidence": p.confidence, "rule": p.rule} for p in result.queue
         ],
@@ -468,13 +419,13 @@ def dedup(
         return
     verb = "would merge" if dry_run else "merged"
     console.print(
-        f"{len(view.records)} records, {result.pairs_compared} pairs compared; {verb} "
+        f"{result.records} records, {result.pairs_compared} pairs compared; {verb} "
         f"{len(result.clusters)} cluster(s); {len(result.queue)} pair(s) queued for a person"
     )
     if result.skipped_blocks:
         console.print(
             f"[yellow]note:[/yellow] {len(result.skipped_blocks)} blocking key(s) shared by more "
-            f"than {result.settings.max_block} records were not compared (e.g. "
+            f"than {DedupSettings().max_block} records were not compared (e.g. "
             + ", ".join(f"{k} ({n})" for k, n in list(result.skipped_blocks.items())[:3])
             + "); records matching only on those keys are not checked"
         )
@@ -494,35 +445,15 @@ def merge(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Merge records a person judged to be duplicates (reversible with `review unmerge`)."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
     if len(record_ids) < 2:
         errors.print("[red]error:[/red] give at least two record ids")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            known = {r.record_id for r in repo.load_records(s, review)}
-            unknown = [r for r in record_ids if r not in known]
-            if unknown:
-                raise ReviewStateError(f"unknown record ids {unknown}")
-            event_id = f"merge-{repo.next_merge_number(s, review)}"
-            repo.append_event(
-                s,
-                MergeEvent(event_id=event_id, kind="merge", record_ids=record_ids,
-                           rule="confirmed by reviewer", decided_by=cli_actor()),
-                review,
-            )  # fmt: skip
-            view = repo.merged_view(s, review)  # validates the log with the new event
-            canonical = view.canonical_of[record_ids[0]]
-            by_id = {r.record_id: r for r in repo.load_records(s, review)}
-            group = [by_id[r] for r, c in view.canonical_of.items() if c == canonical]
-            conflict = identifier_conflict(group)
-            if conflict:
-                raise ReviewStateError(
-                    f"not merged: the group {sorted(r.record_id for r in group)} would hold "
-                    f"{conflict}"
-                )
+        event_id = duplicates.merge_records(
+            open_store(migrate=True), review, record_ids, actor=cli_actor()
+        )
     console.print(f"{event_id}: merged {', '.join(record_ids)}")
 
 
@@ -531,18 +462,10 @@ def unmerge_(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Undo a merge; its records become separate again."""
-    from myoivig.review import repository as repo
+    from myoivig.review import duplicates
 
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            active = repo.merged_view(s, review).active_merges
-            if merge_id not in active:
-                raise MergeError(f"{merge_id!r} is not an active merge (active: {active})")
-            repo.append_event(
-                s, unmerge(merge_id, cli_actor(), f"unmerge-{repo.next_merge_number(s, review)}"),
-                review,
-            )  # fmt: skip
+        duplicates.unmerge_records(open_store(migrate=True), review, merge_id, actor=cli_actor())
     console.print(f"undid {merge_id}")
 
 
@@ -811,16 +734,7 @@ def appraise_rob2(
             parsed = {str(k): Answer(str(v)) for k, v in raw.items()}
         except ValueError as error:
             raise AppraisalError(f"{answers}: {error}") from error
-        result = rob2.assess(parsed)
-        out = {
-            "study_id": study_id,
-            "overall": result.overall.value,
-            "reason": result.reason,
-            "domains": [
-                {"domain": d.domain, "judgement": d.judgement.value, "path": d.path}
-                for d in result.domains
-            ],
-        }
+        out = appraising.rob2_stored(study_id, rob2.assess(parsed))
         _store_appraisal(study_id, "rob2", {k: v.value for k, v in parsed.items()}, out, review)
     _print_result(out, as_json)
 
@@ -835,10 +749,9 @@ def appraise_nos(
     """Newcastle-Ottawa (cohort) stars and the AHRQ good/fair/poor standard."""
     with _errors():
         data = _read_yaml(stars) or {}
-        result = nos.assess_cohort({str(k): v for k, v in data.items()})
-        out = {"study_id": study_id, "selection": result.selection,
-               "comparability": result.comparability, "outcome": result.outcome,
-               "total": result.total, "ahrq": result.ahrq, "reason": result.reason}  # fmt: skip
+        out = appraising.nos_stored(
+            study_id, nos.assess_cohort({str(k): v for k, v in data.items()})
+        )
         _store_appraisal(study_id, "nos", data, out, review)
     _print_result(out, as_json)
 
@@ -876,22 +789,9 @@ def appraise_grade(
         items = _read_yaml(path) or []
         results: list[dict[str, Any]] = []
         for item in items:
-            down = {k: (int(v["levels"]), str(v.get("reason", ""))) for k, v in
-                    (item.get("down") or {}).items()}  # fmt: skip
-            up = {k: (int(v["levels"]), str(v.get("reason", ""))) for k, v in
-                  (item.get("up") or {}).items()}  # fmt: skip
-            r = grade.rate(grade.GradeInput(str(item["outcome"]), bool(item["randomised"]),
-                                            down, up))  # fmt: skip
-            results.append({
-                "outcome": r.outcome,
-                "start": r.start.name.lower(),
-                "certainty": r.certainty.name.lower(),
-                "symbol": r.certainty.symbol,
-                "steps": [{"domain": s.domain, "change": s.change, "reason": s.reason}
-                          for s in r.steps],
-                "notes": r.notes,
-            })  # fmt: skip
-            _store_appraisal(f"outcome:{r.outcome}", "grade", item, results[-1], review)
+            results.append(appraising.grade_result(item))
+            _store_appraisal(f"outcome:{results[-1]['outcome']}", "grade", item, results[-1],
+                             review)  # fmt: skip
     if as_json:
         _json(results)
         return

@@ -30,6 +30,7 @@ from myoivig.web.routes import (
     prisma,
     reports,
     research,
+    reviews,
     screening,
 )
 from myoivig.web.settings import WebSettings
@@ -125,7 +126,9 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
         app_secret(store, "pseudonym-key").encode("utf-8")
     ).digest()
     # background retraining for the screening pages: in this process, or RQ on Redis
-    app.state.rankings = LiveRankings(runner_for(settings.jobs, settings.redis_url), store.url)
+    # (and imports from the review pages): in this process, or RQ on Redis
+    app.state.jobs = runner_for(settings.jobs, settings.redis_url)
+    app.state.rankings = LiveRankings(app.state.jobs, store.url)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth.router)
     app.include_router(forms_records.router)  # before /patients/{code}: /patients/new is a form
@@ -138,6 +141,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(prisma.router)
     app.include_router(reports.router)
     app.include_router(screening.router)
+    app.include_router(reviews.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)

@@ -24,6 +24,9 @@ ENV = {
     "cookie_secure": "MYOIVIG_COOKIE_SECURE",
     "jobs": "MYOIVIG_JOBS",
     "redis_url": "MYOIVIG_REDIS_URL",
+    "eutils_url": "MYOIVIG_EUTILS_URL",
+    "ncbi_email": "NCBI_EMAIL",
+    "ncbi_api_key": "NCBI_API_KEY",
 }
 
 
@@ -44,6 +47,12 @@ class WebSettings(BaseModel):
     jobs: Literal["inprocess", "redis"] = "inprocess"
     """Background jobs: in this process (one server process) or an RQ queue on Redis."""
     redis_url: str = "redis://127.0.0.1:6379/0"
+    eutils_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+    """PubMed E-utilities base address (the review pages' searches; tests use a local fake)."""
+    ncbi_email: str | None = None
+    """Contact e-mail NCBI asks every E-utilities client to send."""
+    ncbi_api_key: SecretStr | None = None
+    """An NCBI API key raises the request rate from 3 to 10 per second."""
 
     @property
     def idle_timeout(self) -> timedelta:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from myoivig.accounts.roles import Role
 from myoivig.accounts.service import (
     LoginRefusedError,
     LoginThrottledError,
@@ -22,6 +23,7 @@ from myoivig.web.auth import (
     SESSION_COOKIE,
     Caller,
     require,
+    resolve_caller,
     session_token,
     settings_of,
     signer,
@@ -33,10 +35,16 @@ router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no scheme, no //host) may be the place to go after sign-in."""
+    """Only a path on this site (no scheme, no //host) may be the place to go after sign-in;
+    "" means the signed-in user's home page."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/patients"
+    return ""
+
+
+def home_for(role: Role) -> str:
+    """Where a role starts: reviewers work on reviews, everyone else on the patient list."""
+    return "/reviews" if role is Role.REVIEWER else "/patients"
 
 
 def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
@@ -64,8 +72,9 @@ def _login_form(request: Request, status: int = 200, error: str | None = None) -
 
 
 @router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/patients", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    caller = resolve_caller(request)
+    return RedirectResponse(home_for(caller.user.role) if caller else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -79,7 +88,7 @@ def login(
     name: Annotated[str, Form(max_length=128)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "/patients",
+    next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
@@ -95,7 +104,7 @@ def login(
         return _login_form(request, 401, str(error))
     # A new session id at every sign-in, and the old one (if any) ended: no session fixation.
     fresh = start_session(store, user, replaces=session_token(request))
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(_safe_next(next) or home_for(user.role), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signer(request).sign(fresh.token).decode("ascii"),
