@@ -175,3 +175,48 @@ def test_two_extractors_fill_blind_and_reconcile(
         forms = {f.extractor: f for f in repository.load_extractions(session, name)}
     assert forms["agreed"].responses[0].responders == 9
     assert forms["agreed"].adverse_events.patients_any == 4
+
+
+def test_rob2_judgements_appear_as_answers_are_given(
+    browser: Any,  # noqa: F811
+    server: str,  # noqa: F811
+    clinic_store: Store,
+    artifacts: Path,
+) -> None:
+    tag = _backend(clinic_store)
+    name = f"rb-{uuid.uuid4().hex[:6]}"
+    form = projects.protocol_form_defaults() | {
+        "title": "IVIg in dermatomyositis",
+        "population": "Adults with dermatomyositis",
+        "intervention": "IVIg",
+        "outcomes": "response",
+        "inclusion_criteria": "adults",
+        "reviewers": "rob: screener, extractor\nada: screener, extractor, arbiter",
+    }
+    projects.create_review(
+        clinic_store,
+        name,
+        projects.protocol_from_form(form, projects.reviewer_accounts(clinic_store)),
+        actor="rob",
+    )
+    rob = Visit(browser, server)
+    rob.sign_in("rob", start="/")
+    page = rob.page
+    page.goto(f"{server}/reviews/{name}/appraisal/Dalakas1993?tool=rob2")
+    page.check("[data-testid='q1.1-Y']")
+    page.check("[data-testid='q1.2-Y']")
+    page.check("[data-testid='q1.3-N']")
+    expect(page.locator("[data-testid=domain-D1]")).to_contain_text("low")
+    expect(page.locator("[data-testid=overall]")).to_contain_text("not yet")
+    answers = {"2.1": "N", "2.2": "N", "2.6": "Y", "3.1": "N", "3.2": "N", "3.3": "Y",
+               "3.4": "Y", "4.1": "N", "4.2": "N", "4.3": "N", "5.1": "Y", "5.2": "N",
+               "5.3": "N"}  # fmt: skip
+    for question, answer in answers.items():
+        page.check(f"[data-testid='q{question}-{answer}']")
+    expect(page.locator("[data-testid=domain-D3]")).to_contain_text("high")
+    expect(page.locator("[data-testid=overall]")).to_contain_text("high in D3")
+    rob.shot(artifacts, f"{tag}-36-rob2-live")
+    with page.expect_navigation():
+        page.click("[data-testid=appraisal-save]")
+    expect(page.locator("[data-testid=appraisal-saved]")).to_be_visible()
+    rob.close()
