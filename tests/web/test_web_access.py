@@ -133,6 +133,8 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
     ("POST", "/reviews/{review}/grade/preview"): _expect(REVIEWS, 200, 303),
     ("POST", "/reviews/{review}/grade"): _expect(REVIEWS, 404, 303),
+    ("POST", "/reviews/{review}/records/{record_id}/fulltext"): _expect(REVIEWS, 422, 303),
+    ("GET", "/reviews/{review}/records/{record_id}/fulltext"): _expect(REVIEWS, 404, 303),
 }
 
 

@@ -537,3 +537,46 @@ def test_grade_steps_shown_and_stored(
     assert rating["result"]["certainty"] == "very_low"
     listing = rob.get(f"/reviews/{name}/grade").text
     assert "⊕◯◯◯ very_low" in listing and "-1 risk of bias: open-label" in listing
+
+
+def test_fulltext_pdf_attached_read_back_and_audited(
+    client_for: Callable[[str | None], TestClient], clinic_store: Store
+) -> None:
+    from sqlalchemy import select
+
+    from myoivig.store.tables import AuditRow
+
+    rob = client_for("rob")
+    name = f"ft-{uuid.uuid4().hex[:6]}"
+    csrf = _review_with_duplicates(rob, name)
+    record = _record_ids(clinic_store, name)[0]
+    url = f"/reviews/{name}/records/{record}/fulltext"
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+    not_pdf = rob.post(url, data={"csrf_token": csrf}, files={"file": ("a.pdf", b"hello")})
+    assert not_pdf.status_code == 422 and "is not a PDF" in not_pdf.text
+    assert rob.get(url).status_code == 404
+    done = rob.post(
+        url,
+        data={"csrf_token": csrf, "back": f"/reviews/{name}/screen?stage=ft"},
+        files={"file": ("Dalakas 1993 NEJM.pdf", pdf, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith("stage=ft")
+    read = rob.get(url)
+    assert read.status_code == 200 and read.content == pdf
+    assert read.headers["content-type"] == "application/pdf"
+    assert 'filename="Dalakas_1993_NEJM.pdf"' in read.headers["content-disposition"]
+    unknown = rob.post(
+        f"/reviews/{name}/records/nope/fulltext",
+        data={"csrf_token": csrf},
+        files={"file": ("a.pdf", pdf)},
+    )
+    assert unknown.status_code == 404 and "no record &#39;nope&#39;" in unknown.text
+    assert client_for("carl").get(url).status_code == 403
+    with clinic_store.session() as session:
+        actor, changes = session.execute(
+            select(AuditRow.actor, AuditRow.changes)
+            .where(AuditRow.table_name == "review_fulltexts")
+            .order_by(AuditRow.id.desc())
+        ).first()  # type: ignore[misc]
+    assert actor == "rob" and f"[{len(pdf)} bytes, sha256 " in str(changes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myoivig.store.tables import Base, Versioned
@@ -81,3 +81,19 @@ class ReviewImportBatchRow(Versioned, Base):
     content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     record_count: Mapped[int] = mapped_column(Integer, nullable=False)
     malformed_count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ReviewFullTextRow(Versioned, Base):
+    """The full-text PDF of one report (record), kept in the database so backups hold it.
+
+    The audit trail records its file name, size and SHA-256, not its bytes.
+    """
+
+    __tablename__ = "review_fulltexts"
+    __table_args__ = (UniqueConstraint("review", "record_id"),)
+    review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    record_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    file_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

@@ -11,6 +11,7 @@ over a minute). Any other bulk INSERT/UPDATE/DELETE statement is still refused.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -41,6 +42,8 @@ class ReadOnlySessionError(RuntimeError):
 def _jsonable(value: Any, key: str = "") -> Any:
     if key in SECRET_COLUMNS and value is not None:
         return REDACTED
+    if isinstance(value, bytes):  # e.g. a full-text PDF: its size and digest, not its bytes
+        return f"[{len(value)} bytes, sha256 {hashlib.sha256(value).hexdigest()}]"
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

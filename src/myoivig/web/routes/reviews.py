@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.jobs import JobRunner, JobState
-from myoivig.review import appraising, duplicates, extracting, projects
+from myoivig.review import appraising, duplicates, extracting, fulltexts, projects
 from myoivig.review.appraisal import AppraisalError, grade, nos, robins_i
 from myoivig.review.dedup.merges import MergeError
 from myoivig.review.extraction import ExtractionError
@@ -632,3 +632,47 @@ async def save_grade(request: Request, caller: Reviewer, review: str) -> Respons
     except AppraisalError as problem:
         return _grade_page(request, caller, review, values, str(problem), 422)
     return RedirectResponse(f"/reviews/{review}/grade", status_code=303)
+
+
+# -- full texts ---------------------------------------------------------------------------------
+
+
+@router.post("/reviews/{review}/records/{record_id}/fulltext")
+async def attach_fulltext(
+    request: Request,
+    caller: Reviewer,
+    review: str,
+    record_id: str,
+    file: UploadFile,
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    data = await file.read(fulltexts.MAX_PDF_BYTES + 1)
+    try:
+        fulltexts.attach_fulltext(
+            store_of(request), review, record_id, file.filename or "fulltext.pdf", data,
+            actor=caller.user.name,
+        )  # fmt: skip
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    except fulltexts.FullTextError as problem:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"caller": caller, "title": "Full text not attached", "message": str(problem)},
+            status_code=422,
+        )
+    target = back if back.startswith(f"/reviews/{review}/") else f"/reviews/{review}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/reviews/{review}/records/{record_id}/fulltext")
+def read_fulltext(request: Request, caller: Reviewer, review: str, record_id: str) -> Response:
+    try:
+        info, pdf = fulltexts.fulltext_pdf(store_of(request), review, record_id)
+    except ReviewStateError as problem:
+        return _not_found(request, caller, str(problem))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{info.file_name}"'},
+    )

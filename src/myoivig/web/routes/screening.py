@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
-from myoivig.review import service
+from myoivig.review import fulltexts, service
 from myoivig.review.repository import ReviewStateError
 from myoivig.review.screening.events import ScreeningError, Stage, Verdict, parse_stage
 from myoivig.review.screening.live import LiveRankings
@@ -81,6 +81,11 @@ def screen_page(
             skipped=skipped,
         )
         progress = service.screening_progress(store, review, stage_value)
+        fulltext = (
+            fulltexts.fulltext_info(store, review, shown.record.record_id)
+            if shown.record is not None and stage_value is Stage.FULL_TEXT
+            else None
+        )
     except (ScreeningError, ReviewStateError) as problem:
         return _refusal(request, caller, review, problem)
     curve = {"screened": progress.curve_screened, "relevant": progress.curve_relevant}
@@ -101,6 +106,8 @@ def screen_page(
             ),
             "undo_url": f"/reviews/{review}/undo?stage={stage_value.value}",
             "error": error,
+            "fulltext": fulltext,
+            "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         },
     )
 

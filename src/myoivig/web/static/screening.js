@@ -40,6 +40,7 @@
     });
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+      if (event.target.closest && event.target.closest("input, textarea, select")) { return; }
       var key = event.key.toLowerCase();
       if (waitingForReason) {
         var index = parseInt(key, 10);
