@@ -573,6 +573,18 @@ def test_fulltext_pdf_attached_read_back_and_audited(
     )
     assert unknown.status_code == 404 and "no record &#39;nope&#39;" in unknown.text
     assert client_for("carl").get(url).status_code == 403
+    # both screeners include the record at title/abstract: on its full-text page the PDF is linked
+    ada = client_for("ada")
+    for client in (rob, ada):
+        token = csrf_of(client.get(f"/reviews/{name}").text)
+        decided = client.post(
+            f"/reviews/{name}/screen",
+            data={"csrf_token": token, "record_id": record, "verdict": "include", "stage": "ta"},
+            follow_redirects=False,
+        )
+        assert decided.status_code == 303
+    page = rob.get(f"/reviews/{name}/screen", params={"stage": "ft", "record": record}).text
+    assert 'data-testid="fulltext-link"' in page and "Dalakas_1993_NEJM.pdf" in page
     with clinic_store.session() as session:
         actor, changes = session.execute(
             select(AuditRow.actor, AuditRow.changes)
