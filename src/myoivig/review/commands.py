@@ -34,7 +34,6 @@ from myoivig.review.extraction import (
     ExtractionError,
     disagreements,
     extraction_from_mapping,
-    reconcile,
 )
 from myoivig.review.importers import ImportFormatError
 from myoivig.review.importers.text import DecodeError
@@ -50,7 +49,6 @@ from myoivig.review.prisma.events import (
     FinalDecision,
     ReportNotRetrieved,
     SourceKind,
-    StudyAssigned,
 )
 from myoivig.review.progress import import_progress
 from myoivig.review.protocol import ProtocolError, load_protocol
@@ -545,18 +543,16 @@ def study(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Group included reports into one study (patients are then counted once)."""
-    from myoivig.review import repository as repo
+    from myoivig.review import extracting
 
     if primary is not None and primary not in record_ids:
         errors.print(f"[red]error:[/red] --primary {primary!r} is not one of {record_ids}")
         raise typer.Exit(ExitCode.USAGE)
     with _errors():
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            repo.append_event(
-                s, StudyAssigned(study_id=study_id, record_ids=record_ids,
-                                 in_meta_analysis=meta_analysis, primary_report=primary), review
-            )  # fmt: skip
+        extracting.assign_study(
+            open_store(migrate=True), review, study_id, record_ids, actor=cli_actor(),
+            in_meta_analysis=meta_analysis, primary_report=primary,
+        )  # fmt: skip
     console.print(f"study {study_id}: {', '.join(record_ids)}")
 
 
@@ -570,16 +566,13 @@ def extract_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Validate and store extraction forms (all or none)."""
-    from myoivig.review import repository as repo
+    from myoivig.review import extracting
 
     with _errors():
         data = _read_yaml(path)
         items = data if isinstance(data, list) else [data]
         forms = [extraction_from_mapping(item) for item in items]
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            for form in forms:
-                repo.save_extraction(s, form, review)
+        extracting.store_forms(open_store(migrate=True), review, forms, actor=cli_actor())
     stored = [{"study_id": f.study_id, "extractor": f.extractor} for f in forms]
     if as_json:
         _json({"stored": stored})
@@ -614,15 +607,10 @@ def extract_diff(
     console.print(table)
 
 
-def _two_forms(study_id: str, a: str, b: str, review: str) -> tuple[Any, Any]:
-    from myoivig.review import repository as repo
+def _two_forms(study_id: str, a: str, b: str, review: str) -> tuple[Any, ...]:
+    from myoivig.review import extracting
 
-    with open_store().session() as s:
-        forms = {f.extractor: f for f in repo.load_extractions(s, review, study_id)}
-    missing = [x for x in (a, b) if x not in forms]
-    if missing:
-        raise ExtractionError(f"study {study_id}: no form by {missing} (have {sorted(forms)})")
-    return forms[a], forms[b]
+    return extracting.two_forms(open_store(), review, study_id, a, b)
 
 
 @extract_app.command("reconcile")
@@ -637,7 +625,7 @@ def extract_reconcile(
     review: ReviewName = DEFAULT_REVIEW,
 ) -> None:
     """Store the agreed form; refuses while any disagreement lacks a choice."""
-    from myoivig.review import repository as repo
+    from myoivig.review import extracting
 
     choices: dict[str, Literal["a", "b"]] = {}
     for item in choose or []:
@@ -647,11 +635,10 @@ def extract_reconcile(
             raise typer.Exit(ExitCode.USAGE)
         choices[field] = "a" if side == "a" else "b"
     with _errors():
-        a, b = _two_forms(study_id, extractor_a, extractor_b, review)
-        agreed = reconcile(a, b, choices, reviewer)
-        store = open_store(migrate=True)
-        with store.unit_of_work(actor=cli_actor()) as s:
-            repo.save_extraction(s, agreed, review)
+        extracting.reconcile_named(
+            open_store(migrate=True), review, study_id, (extractor_a, extractor_b), choices,
+            agreed_as=reviewer, actor=cli_actor(),
+        )  # fmt: skip
     console.print(f"{study_id}: stored reconciled form as {reviewer!r}")
 
 

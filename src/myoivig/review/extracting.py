@@ -243,6 +243,42 @@ def save_own_form(
     return form
 
 
+def store_forms(store: Store, review: str, forms: list[Extraction], *, actor: str) -> None:
+    """Store validated forms all or none (`myoivig review extract add`)."""
+    with store.unit_of_work(actor=actor) as session:
+        for form in forms:
+            repo.save_extraction(session, form, review)
+
+
+def two_forms(store: Store, review: str, study_id: str, a: str, b: str) -> tuple[Extraction, ...]:
+    """Two named extractors' forms of a study; ExtractionError naming what is missing."""
+    with store.session() as session:
+        forms = {f.extractor: f for f in repo.load_extractions(session, review, study_id)}
+    missing = [x for x in (a, b) if x not in forms]
+    if missing:
+        raise ExtractionError(f"study {study_id}: no form by {missing} (have {sorted(forms)})")
+    return forms[a], forms[b]
+
+
+def reconcile_named(
+    store: Store,
+    review: str,
+    study_id: str,
+    extractors: tuple[str, str],
+    choices: dict[str, Literal["a", "b"]],
+    *,
+    agreed_as: str,
+    actor: str,
+) -> Extraction:
+    """Reconcile two named extractors' forms with per-field choices and store the agreed form
+    under `agreed_as` (`myoivig review extract reconcile`)."""
+    a, b = two_forms(store, review, study_id, *extractors)
+    agreed = reconcile(a, b, choices, agreed_as)
+    with store.unit_of_work(actor=actor) as session:
+        repo.save_extraction(session, agreed, review)
+    return agreed
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     study_id: str
@@ -322,8 +358,10 @@ def assign_study(
     *,
     actor: str,
     in_meta_analysis: bool = False,
+    primary_report: str | None = None,
 ) -> None:
-    """Group reports into one study (as `review study` does); unknown record ids are refused."""
+    """Group reports into one study (a later grouping moves a report); unknown record ids and a
+    primary report that is not one of them are refused. `myoivig review study` calls this."""
     from myoivig.review.prisma.events import StudyAssigned
 
     study_id = study_id.strip()
@@ -331,6 +369,10 @@ def assign_study(
         raise ExtractionError(f"study_id: {study_id!r} must be 1-64 characters")
     if not record_ids:
         raise ExtractionError(f"study {study_id}: name at least one report (record id)")
+    if primary_report is not None and primary_report not in record_ids:
+        raise ExtractionError(
+            f"study {study_id}: primary report {primary_report!r} is not one of {record_ids}"
+        )
     with store.unit_of_work(actor=actor) as session:
         repo.require_review(session, review)
         known = {r.record_id for r in repo.load_records(session, review)}
@@ -338,6 +380,9 @@ def assign_study(
         if unknown:
             raise ExtractionError(f"study {study_id}: unknown record ids {unknown}")
         event = StudyAssigned(
-            study_id=study_id, record_ids=record_ids, in_meta_analysis=in_meta_analysis
+            study_id=study_id,
+            record_ids=record_ids,
+            in_meta_analysis=in_meta_analysis,
+            primary_report=primary_report,
         )
         repo.append_event(session, event, review)
