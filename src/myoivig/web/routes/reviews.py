@@ -165,13 +165,20 @@ async def upload_export(
     return RedirectResponse(f"/reviews/{review}/imports/{job.id}", status_code=303)
 
 
-@router.get("/reviews/{review}/imports/{job_id}")
-def import_status(request: Request, caller: Reviewer, review: str, job_id: str) -> Response:
+def _job_page(
+    request: Request,
+    caller: Caller,
+    review: str,
+    job_id: str,
+    kind: str,
+    templates_: tuple[str, str],
+) -> Response:
+    """A background job's page (or, for HTMX polling, its status part): where it stands, its
+    progress, then its result or why it failed."""
     handle = _jobs(request).handle(job_id)
     if handle is None:
-        return _not_found(
-            request, caller, f"no import job {job_id!r} (finished jobs are kept a while)"
-        )
+        message = f"no {kind} job {job_id!r} (finished jobs are kept a while)"
+        return _not_found(request, caller, message)
     state = handle.state()
     context = {
         "caller": caller,
@@ -183,8 +190,13 @@ def import_status(request: Request, caller: Reviewer, review: str, job_id: str) 
         "failure": handle.error(),
     }
     partial = request.headers.get("hx-request") == "true"
-    name = "_import_status.html" if partial else "review_import.html"
-    return templates.TemplateResponse(request, name, context)
+    return templates.TemplateResponse(request, templates_[0 if partial else 1], context)
+
+
+@router.get("/reviews/{review}/imports/{job_id}")
+def import_status(request: Request, caller: Reviewer, review: str, job_id: str) -> Response:
+    pages = ("_import_status.html", "review_import.html")
+    return _job_page(request, caller, review, job_id, "import", pages)
 
 
 # -- duplicates ---------------------------------------------------------------------------------
@@ -313,23 +325,8 @@ def start_search(
 
 @router.get("/reviews/{review}/searches/{job_id}")
 def search_status(request: Request, caller: Reviewer, review: str, job_id: str) -> Response:
-    handle = _jobs(request).handle(job_id)
-    if handle is None:
-        return _not_found(
-            request, caller, f"no search job {job_id!r} (finished jobs are kept a while)"
-        )
-    state = handle.state()
-    context = {
-        "caller": caller,
-        "review": review,
-        "job_id": job_id,
-        "state": state.value,
-        "summary": handle.result() if state is JobState.FINISHED else None,
-        "failure": handle.error(),
-    }
-    partial = request.headers.get("hx-request") == "true"
-    name = "_search_status.html" if partial else "review_search.html"
-    return templates.TemplateResponse(request, name, context)
+    pages = ("_search_status.html", "review_search.html")
+    return _job_page(request, caller, review, job_id, "search", pages)
 
 
 # -- dual extraction ----------------------------------------------------------------------------
