@@ -87,10 +87,13 @@ class StaleEditError(RuntimeError):
 
 
 def _field_of(error: Any) -> str:
+    """The field a pydantic error is about, with its path inside nested records
+    (`rate_steps.1.rate`), so a form can show the message next to the right input."""
+    where = ".".join(str(part) for part in error.get("loc", ()))
     found = (error.get("ctx") or {}).get("error")
     if isinstance(found, FieldRuleError):
-        return found.field
-    return ".".join(str(part) for part in error.get("loc", ())) or "record"
+        return f"{where}.{found.field}" if where else found.field
+    return where or "record"
 
 
 def validated(model: type[M], record: str, data: dict[str, Any]) -> M:

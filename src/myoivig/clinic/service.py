@@ -169,8 +169,8 @@ def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:
 
 def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
     """The dossier without what identifies a person: code replaced, birth year, free-text notes,
-    sources and assessor names removed. Dates of visits and courses stay (the timeline needs
-    them); ages at entry stay (they are not dates of birth)."""
+    sources, assessor names and the names of who gave an infusion removed. Dates of visits and
+    courses stay (the timeline needs them); ages at entry stay (they are not dates of birth)."""
     alias = pseudonym(dossier.patient.code, key)
     same = {"patient_code": alias}
     no_note = {**same, "note": None}
@@ -190,6 +190,9 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
             if dossier.reported_outcome
             else None
         ),
+        infusion_days=[
+            d.model_copy(update={**no_note, "given_by": None}) for d in dossier.infusion_days
+        ],
     )
 
 
