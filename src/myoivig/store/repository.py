@@ -200,6 +200,10 @@ def _row_values(row: Any, model: type[r.Record], **extra: Any) -> dict[str, Any]
     return values
 
 
+def course_from_row(row: CourseRow, code: str) -> r.Course:
+    return r.Course.model_validate(_row_values(row, r.Course, patient_code=code))
+
+
 def infusion_day_from_row(row: InfusionDayRow, code: str) -> r.InfusionDay:
     return r.InfusionDay.model_validate(
         _row_values(row, r.InfusionDay, patient_code=code, course_number=row.course.course_number)
@@ -244,10 +248,7 @@ def dossier_from_row(
             r.Therapy.model_validate(_row_values(t, r.Therapy, patient_code=code))
             for t in row.therapies
         ],
-        courses=[
-            r.Course.model_validate(_row_values(c, r.Course, patient_code=code))
-            for c in row.courses
-        ],
+        courses=[course_from_row(c, code) for c in row.courses],
         assessments=[_assessment_from_row(a, code) for a in row.assessments],
         labs=[
             r.LabResult.model_validate(_row_values(lab, r.LabResult, patient_code=code))
