@@ -147,6 +147,18 @@ def check_rates(
     return problems
 
 
+def rate_cap_for(
+    product_name: str | None,
+    diagnosis: Diagnosis | None,
+    catalogue: Catalogue,
+    settings: ProtocolSettings,
+) -> RateCap | None:
+    """The applicable maximum rate for a recorded product name (None: not in the catalogue, or
+    no per-kg rates there)."""
+    product = catalogue.find(product_name)
+    return applicable_max_rate(product, diagnosis, catalogue, settings) if product else None
+
+
 def check_infusion_day(
     day: r.InfusionDay,
     course: r.Course,
@@ -157,7 +169,7 @@ def check_infusion_day(
     """Every rule for one recorded infusion day (errors and confirmable problems)."""
     name = day_product(day, course)
     product = catalogue.find(name)
-    cap = applicable_max_rate(product, diagnosis, catalogue, settings) if product else None
+    cap = rate_cap_for(name, diagnosis, catalogue, settings)
     return [
         *check_day_in_course(day, course),
         *check_dose(day, course, product, settings),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from myoivig.clinic.infusion_checks import check_infusion_day
+from myoivig.clinic.infusion_checks import check_infusion_day, rate_cap_for
 from myoivig.clinic.service import Viewer, load_patient
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
@@ -27,6 +27,7 @@ from myoivig.domain.plausibility import Level, check_dossier_plausibility
 from myoivig.domain.values import FieldRuleError
 from myoivig.domain.vocab import Diagnosis
 from myoivig.protocol.catalogue import Catalogue, load_catalogue
+from myoivig.protocol.rate_cap import RateCap
 from myoivig.protocol.settings import ProtocolSettings
 from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
@@ -407,16 +408,36 @@ def _checked_day(
     return day
 
 
+@dataclass(frozen=True)
+class InfusionCourse:
+    """What the infusion-day form shows about its course: the course, the days already
+    recorded and the maximum rate that applies to its product for this patient."""
+
+    course: r.Course
+    recorded_days: list[int]
+    cap: RateCap | None
+
+
 def course_for_infusion(
-    session: Session, writer: Viewer, code: str, course_number: int
-) -> tuple[r.Course, list[int]]:
-    """The course a new infusion day is recorded for, and the day numbers already recorded."""
+    session: Session,
+    writer: Viewer,
+    code: str,
+    course_number: int,
+    rules: InfusionRules | None = None,
+) -> InfusionCourse:
+    """The course an infusion day is recorded for (RecordNotFoundError when the writer may not
+    change the patient or the course is not recorded)."""
     patient = _writable_patient(session, writer, code)
-    course = _course_row(patient, code, course_number)
+    row = _course_row(patient, code, course_number)
     recorded = session.scalars(
-        select(InfusionDayRow.day_number).where(InfusionDayRow.course_id == course.id)
+        select(InfusionDayRow.day_number).where(InfusionDayRow.course_id == row.id)
     ).all()
-    return course_from_row(course, code), sorted(recorded)
+    rules = rules or InfusionRules.current()
+    course = course_from_row(row, code)
+    cap = rate_cap_for(
+        course.product, Diagnosis(patient.diagnosis), rules.catalogue, rules.settings
+    )
+    return InfusionCourse(course, sorted(recorded), cap)
 
 
 def add_infusion_day(
