@@ -255,7 +255,8 @@ class InfusionDay(Record):
     day_number: Annotated[int, Spec(unit="day", minimum=1, maximum=7, integer=True, required=True)]
     infusion_date: PastDate = None
     product: Annotated[str, Field(max_length=64)] | None = None
-    lot_number: str
+    # Missing is refused by `_lot` with a message saying what to type (not "Field required").
+    lot_number: str = Field(default="", validate_default=True)
     dose_g: Annotated[float, Spec(unit="g", minimum=0, maximum=200, required=True)]
     volume_ml: Annotated[float | None, INFUSION_VOLUME_ML] = None
     rate_steps: list[RateStepGiven] = Field(default_factory=list)
