@@ -10,9 +10,9 @@ that does not fit the dose, a rate that cannot be checked) is saved once the wri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from myoivig.domain import records as r
+from myoivig.domain.consistency import infusion_day_in_course
 from myoivig.domain.vocab import Diagnosis, RateUnit
 from myoivig.protocol.catalogue import Catalogue, Product
 from myoivig.protocol.infusion import pump_rate_ml_per_h
@@ -36,27 +36,7 @@ def day_product(day: r.InfusionDay, course: r.Course) -> str | None:
 
 def check_day_in_course(day: r.InfusionDay, course: r.Course) -> list[DayProblem]:
     """The day number is one of the course's planned days and its date lies in the course."""
-    problems = []
-    if day.day_number > course.days:
-        problems.append(
-            DayProblem(
-                "day_number",
-                f"day_number {day.day_number} is beyond course {course.course_number}'s "
-                f"{course.days} planned day(s)",
-            )
-        )
-    if course.start_date is not None and day.infusion_date is not None:
-        last = course.start_date + timedelta(days=course.days - 1)
-        if not course.start_date <= day.infusion_date <= last:
-            problems.append(
-                DayProblem(
-                    "infusion_date",
-                    f"infusion_date {day.infusion_date.isoformat()} is outside course "
-                    f"{course.course_number} ({course.start_date.isoformat()} to "
-                    f"{last.isoformat()})",
-                )
-            )
-    return problems
+    return [DayProblem(i.column, i.reason) for i in infusion_day_in_course(day, course)]
 
 
 def check_dose(

@@ -8,6 +8,7 @@ course days 1-7, daily dose 0-200 g, dates not in the future.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -255,8 +256,7 @@ class InfusionDay(Record):
     day_number: Annotated[int, Spec(unit="day", minimum=1, maximum=7, integer=True, required=True)]
     infusion_date: PastDate = None
     product: Annotated[str, Field(max_length=64)] | None = None
-    # Missing is refused by `_lot` with a message saying what to type (not "Field required").
-    lot_number: str = Field(default="", validate_default=True)
+    lot_number: str
     dose_g: Annotated[float, Spec(unit="g", minimum=0, maximum=200, required=True)]
     volume_ml: Annotated[float | None, INFUSION_VOLUME_ML] = None
     rate_steps: list[RateStepGiven] = Field(default_factory=list)
@@ -269,6 +269,19 @@ class InfusionDay(Record):
     @classmethod
     def _lot(cls, value: Any) -> Any:
         return _lot_number(value)
+
+    @field_validator("rate_steps", "reactions", mode="before")
+    @classmethod
+    def _list_cell(cls, value: Any) -> Any:
+        """A table cell holds the list as JSON text (blank: none)."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a JSON list, got {value!r}") from None
 
     @model_validator(mode="after")
     def _consistent(self) -> InfusionDay:

@@ -64,6 +64,7 @@ class Bundle:
             "assessments": sum(len(d.assessments) for d in self.dossiers),
             "labs": sum(len(d.labs) for d in self.dossiers),
             "adverse_events": sum(len(d.adverse_events) for d in self.dossiers),
+            "infusion_days": sum(len(d.infusion_days) for d in self.dossiers),
         }
 
 
@@ -217,6 +218,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
         ("therapies", "therapies"),
         ("courses", "courses"),
         ("adverse_events", "adverse_events"),
+        ("infusion_days", "infusion_days"),
     ):
         for row_number, record in parsed.rows.get(table, []):
             if (dossier := owner(table, row_number, record.patient_code)) is not None:

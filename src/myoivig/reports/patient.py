@@ -27,7 +27,7 @@ from myoivig.store.repository import load_dossier
 
 LOT_NOTE = (
     "Lots are those of the recorded infusion days (days recorded of the course's days); "
-    "\"not recorded\" means no infusion day of that course has been recorded."
+    '"not recorded" means no infusion day of that course has been recorded.'
 )
 
 
