@@ -50,15 +50,15 @@ def _form(**extra: str) -> dict[str, str]:
         "dose_g": "35",
         "volume_ml": "350",
         "given_by": "Nurse Hana",
-        "step__0__rate": "0.01",
-        "step__0__unit": "ml_per_kg_min",
-        "step__0__minutes": "30",
-        "step__1__rate": "0.04",
+        "step__1__rate": "0.01",
         "step__1__unit": "ml_per_kg_min",
-        "step__1__minutes": "110",
-        "reaction__0__type": "Headache",
-        "reaction__0__grade": "1",
-        "reaction__0__action": "slowed",
+        "step__1__minutes": "30",
+        "step__2__rate": "0.04",
+        "step__2__unit": "ml_per_kg_min",
+        "step__2__minutes": "110",
+        "reaction__1__type": "Headache",
+        "reaction__1__grade": "1",
+        "reaction__1__action": "slowed",
     }
     data.update(extra)
     return data
@@ -105,24 +105,24 @@ def test_a_rate_above_the_maximum_is_refused_next_to_its_row(
         carl,
         new,
         _form(
-            step__0__rate="",
-            step__0__minutes="",
             step__1__rate="",
             step__1__minutes="",
-            step__2__rate="0.08",
-            step__2__minutes="60",
+            step__2__rate="",
+            step__2__minutes="",
+            step__3__rate="0.08",
+            step__3__minutes="60",
         ),
     )
     assert refused.status_code == 422
     text = html.unescape(refused.text)
-    assert 'data-testid="error-step__2__rate"' in text
-    message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
+    assert 'data-testid="error-step__3__rate"' in text
+    message = text.split('data-testid="error-step__3__rate">')[1].split("</small>")[0]
     assert "step 1: rate 0.08 mL/kg/min is above the maximum 0.04 mL/kg/min" in message
     assert "Octagam 10 % US prescribing information (2021), section 2.3" in message
     no_lot = _post(carl, new, _form(lot_number=" "))
     assert no_lot.status_code == 422 and 'data-testid="error-lot_number"' in no_lot.text
     assert "Field required" in no_lot.text.split('data-testid="error-lot_number">')[1]
-    assert 'name="step__2__rate" type="number" step="any" min="0" size="7" value="0.08"' in text
+    assert 'name="step__3__rate" type="number" step="any" min="0" size="7" value="0.08"' in text
     assert "I have checked these values" not in text  # an error, not a confirmation
     with clinic_store.session() as session:
         from myoivig.store.repository import load_dossier
@@ -247,7 +247,7 @@ def test_free_text_of_a_day_is_rendered_escaped(client_for: Clients, clinic_stor
     saved = _post(
         carl,
         f"/patients/{code}/courses/1/infusion-days/new",
-        _form(lot_number=lot, reaction__0__type=INJECTION, given_by=INJECTION),
+        _form(lot_number=lot, reaction__1__type=INJECTION, given_by=INJECTION),
     )
     assert saved.status_code == 303
     page = carl.get(f"/patients/{code}").text

@@ -232,14 +232,22 @@ STEP_ROWS = 6
 REACTION_ROWS = 3
 
 
+GRID_VALUES = {"step": ("rate", "minutes"), "reaction": ("type", "grade", "action")}
+
+
 def grid_rows(values: Posted, prefix: str, minimum: int) -> int:
-    """Rows a grid needs: at least `minimum`, and one empty row after the last filled one."""
+    """Rows a grid needs (numbered from 1): at least `minimum`, and one empty row after the
+    last row with a typed value (a unit chosen on an empty row does not count)."""
     used = [
         int(parts[1])
         for name, text in values.items()
-        if text and (parts := name.split("__"))[0] == prefix and parts[1].isdigit()
+        if text
+        and len(parts := name.split("__")) == 3
+        and parts[0] == prefix
+        and parts[1].isdigit()
+        and parts[2] in GRID_VALUES[prefix]
     ]
-    return max(minimum, max(used, default=-1) + 2)
+    return max(minimum, max(used, default=0) + 1)
 
 
 @dataclass
@@ -261,7 +269,7 @@ def infusion_day_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]
     data = flat_record(posted, INFUSION_DAY_INPUTS)
     where: dict[str, str] = {}
     steps: list[dict[str, Any]] = []
-    for row in range(grid_rows(posted, "step", STEP_ROWS)):
+    for row in range(1, grid_rows(posted, "step", STEP_ROWS) + 1):
         rate, minutes = (
             _value(posted, f"step__{row}__rate"),
             _value(posted, f"step__{row}__minutes"),
@@ -274,7 +282,7 @@ def infusion_day_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]
         unit = _value(posted, f"step__{row}__unit") or RateUnit.ML_PER_KG_MIN.value
         steps.append({"rate": rate, "unit": unit, "minutes": minutes})
     reactions: list[dict[str, Any]] = []
-    for row in range(grid_rows(posted, "reaction", REACTION_ROWS)):
+    for row in range(1, grid_rows(posted, "reaction", REACTION_ROWS) + 1):
         kind = _value(posted, f"reaction__{row}__type")
         grade = _value(posted, f"reaction__{row}__grade")
         action = _value(posted, f"reaction__{row}__action")
@@ -296,11 +304,11 @@ def infusion_day_values(day: Any) -> Posted:
         i.name: "" if (v := getattr(day, i.name)) is None else str(getattr(v, "value", v))
         for i in INFUSION_DAY_INPUTS
     }
-    for row, step in enumerate(day.rate_steps):
+    for row, step in enumerate(day.rate_steps, start=1):
         values[f"step__{row}__rate"] = f"{step.rate:g}"
         values[f"step__{row}__unit"] = step.unit.value
         values[f"step__{row}__minutes"] = f"{step.minutes:g}"
-    for row, reaction in enumerate(day.reactions):
+    for row, reaction in enumerate(day.reactions, start=1):
         values[f"reaction__{row}__type"] = reaction.type
         values[f"reaction__{row}__grade"] = str(reaction.ctcae_grade)
         values[f"reaction__{row}__action"] = reaction.action.value if reaction.action else ""
