@@ -89,7 +89,15 @@ def test_a_nurse_records_a_day_with_steps_and_a_reaction(
     assert "<code>A1234B</code>" in row and "octagam-10" in row
     assert "0.01 mL/kg/min × 30 → 0.04 mL/kg/min × 110" in row
     assert "Headache (grade 1, slowed)" in row and "Nurse Hana" in row
-    assert "1 of 3" in page
+    assert "1 of 3" in page and 'data-testid="record-infusion-day-1"' in page
+    for day in ("2", "3"):
+        date = f"2024-04-0{day}"
+        saved = _post(carl, new, _form(day_number=day, infusion_date=date, total_minutes="141"))
+        assert saved.status_code == 303, saved.text
+    complete = carl.get(f"/patients/{code}").text
+    assert "3 of 3" in complete and 'data-testid="record-infusion-day-1"' not in complete
+    edit = carl.get(f"/patients/{code}/courses/1/infusion-days/3/edit").text
+    assert 'name="total_minutes" type="number" step="any" value="141"' in edit
     # The audit trail of the patient lists the insert.
     assert "infusion_days" in carl.get(f"/patients/{code}/audit").text
 

@@ -298,12 +298,18 @@ def infusion_day_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]
     return data, where
 
 
+def _shown(value: Any) -> str:
+    """A stored value as a form shows it (35.0 as 35, enums as their value, None blank)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(getattr(value, "value", value))
+
+
 def infusion_day_values(day: Any) -> Posted:
     """A stored infusion day as the form's posted strings (to open it for editing)."""
-    values: Posted = {
-        i.name: "" if (v := getattr(day, i.name)) is None else str(getattr(v, "value", v))
-        for i in INFUSION_DAY_INPUTS
-    }
+    values: Posted = {i.name: _shown(getattr(day, i.name)) for i in INFUSION_DAY_INPUTS}
     for row, step in enumerate(day.rate_steps, start=1):
         values[f"step__{row}__rate"] = f"{step.rate:g}"
         values[f"step__{row}__unit"] = step.unit.value
