@@ -30,8 +30,11 @@ REACTION_ACTIONS = {
 }
 
 
+LOT_LETTERS = "".join(c for c in string.ascii_uppercase if c not in "IO")  # not read as 1 / 0
+
+
 def _lot(rng: random.Random) -> str:
-    letters = string.ascii_uppercase
+    letters = LOT_LETTERS
     return f"{rng.choice(letters)}{rng.randint(1000, 9999)}{rng.choice(letters)}"
 
 
