@@ -6,6 +6,7 @@ files are exactly what the generator writes, so script and data never drift apar
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from myoivig.clinic.infusion_checks import check_infusion_day
 from myoivig.demo import Dataset, dataset_path
 from myoivig.demo_clinic.design import DEFAULT_SEED, REFERENCE_DATE, Intent, cohort_design
 from myoivig.demo_clinic.generate import (
@@ -39,6 +41,7 @@ from myoivig.domain.vocab import (
     FunctionalTask,
     LabTest,
     Phase,
+    RateUnit,
     Side,
 )
 from myoivig.io.importer import load_bundle
@@ -265,3 +268,25 @@ def test_generator_refuses_a_folder_it_does_not_own(tmp_path: Path) -> None:
     assert main(["--out", str(folder)]) == 2
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_infusion_days_pass_the_recording_rules(clinic: Clinic) -> None:
+    """Every generated day is one the infusion-day form would accept without confirmation:
+    in its course, dose as the course's, rate steps within the applicable maximum."""
+    catalogue = load_catalogue()
+    lots = re.compile(r"^[A-Z]\d{4}[A-Z]$")
+    with_steps = pump = 0
+    for d in clinic.dossiers:
+        courses = {c.course_number: c for c in d.courses}
+        assert len(d.infusion_days) == sum(c.days for c in d.courses), d.patient.code
+        for day in d.infusion_days:
+            course = courses[day.course_number]
+            found = check_infusion_day(
+                day, course, d.patient.diagnosis, catalogue, DEFAULT_SETTINGS
+            )
+            assert found == [], (d.patient.code, day.course_number, day.day_number, found)
+            assert lots.match(day.lot_number) and "synthetic" in (day.given_by or "")
+            with_steps += bool(day.rate_steps)
+            pump += any(s.unit is RateUnit.ML_PER_H for s in day.rate_steps)
+    assert with_steps > 1000 and pump > 100
+    assert any(day.reactions for d in clinic.dossiers for day in d.infusion_days)

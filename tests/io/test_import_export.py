@@ -94,7 +94,7 @@ def _export_import_export(store: Store, other: Store, tmp_path: Path, fmt: str) 
     export_store(store, reference, "csv")
     names = sorted(p.name for p in reference.glob("*.csv"))
     match, mismatch, errors = filecmp.cmpfiles(reference, second, names, shallow=False)
-    assert mismatch == [] and errors == [] and len(match) == 13
+    assert mismatch == [] and errors == [] and len(match) == 14
     with store.session() as a, other.session() as b:
         assert list_dossiers(a) == list_dossiers(b)
 

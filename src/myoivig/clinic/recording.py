@@ -19,17 +19,28 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from myoivig.clinic.infusion_checks import check_infusion_day, rate_cap_for
 from myoivig.clinic.service import Viewer, load_patient
+from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.plausibility import Level, check_dossier_plausibility
 from myoivig.domain.values import FieldRuleError
+from myoivig.domain.vocab import Diagnosis
+from myoivig.protocol.catalogue import Catalogue, load_catalogue
+from myoivig.protocol.rate_cap import RateCap
+from myoivig.protocol.settings import ProtocolSettings
+from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
 from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
 from myoivig.store.repository import (
     RecordNotFoundError,
     _assessment_row,
     _columns,
+    course_from_row,
     dossier_from_row,
+    infusion_day_columns,
+    infusion_day_from_row,
+    infusion_day_row,
 )
 from myoivig.store.tables import (
     AdverseEventRow,
@@ -87,10 +98,13 @@ class StaleEditError(RuntimeError):
 
 
 def _field_of(error: Any) -> str:
+    """The field a pydantic error is about, with its path inside nested records
+    (`rate_steps.1.rate`), so a form can show the message next to the right input."""
+    where = ".".join(str(part) for part in error.get("loc", ()))
     found = (error.get("ctx") or {}).get("error")
     if isinstance(found, FieldRuleError):
-        return found.field
-    return ".".join(str(part) for part in error.get("loc", ())) or "record"
+        return f"{where}.{found.field}" if where else found.field
+    return where or "record"
 
 
 def validated(model: type[M], record: str, data: dict[str, Any]) -> M:
@@ -313,6 +327,222 @@ def add_adverse_event(
             AdverseEventRow(**_columns(event, {"patient_code", "course_number"}), course=course)
         )
     return event
+
+
+# --- infusion days of a course --------------------------------------------------------------
+
+INFUSION_DAY_FIELDS = tuple(
+    name
+    for name in r.InfusionDay.model_fields
+    if name not in {"patient_code", "course_number", "day_number"}
+)
+
+
+@dataclass(frozen=True)
+class InfusionRules:
+    """What a recorded day is checked against: the product catalogue and the site's protocol
+    settings (the dermatomyositis rate cap, the vial tolerance)."""
+
+    catalogue: Catalogue
+    settings: ProtocolSettings
+
+    @classmethod
+    def current(cls) -> InfusionRules:
+        return cls(load_catalogue(), load_settings())
+
+
+def _course_row(patient: PatientRow, code: str, number: int) -> CourseRow:
+    course = next((c for c in patient.courses if c.course_number == number), None)
+    if course is None:
+        raise RecordNotFoundError(f"patient {code!r} has no course {number}")
+    return course
+
+
+def _day_row(session: Session, course: CourseRow, code: str, day_number: int) -> InfusionDayRow:
+    row = session.scalars(
+        select(InfusionDayRow).where(
+            InfusionDayRow.course_id == course.id, InfusionDayRow.day_number == day_number
+        )
+    ).one_or_none()
+    if row is None:
+        raise RecordNotFoundError(
+            f"patient {code!r} course {course.course_number} has no infusion day {day_number}"
+        )
+    return row
+
+
+def _validated_day(course: CourseRow, record: str, data: dict[str, Any]) -> r.InfusionDay:
+    """The day as the record model validates it; the product defaults to the course's."""
+    day = validated(r.InfusionDay, record, data)
+    if day.product is None and course.product:
+        day = day.model_copy(update={"product": course.product})
+    return day
+
+
+def _checked_day(
+    patient: PatientRow,
+    course: CourseRow,
+    record: str,
+    data: dict[str, Any],
+    confirmed: bool,
+    rules: InfusionRules | None,
+) -> r.InfusionDay:
+    """The day as validated by the record model and the infusion rules (the product defaults
+    to the course's); RecordRejectedError names each field refused."""
+    day = _validated_day(course, record, data)
+    rules = rules or InfusionRules.current()
+    found = check_infusion_day(
+        day,
+        course_from_row(course, patient.code),
+        Diagnosis(patient.diagnosis),
+        rules.catalogue,
+        rules.settings,
+    )
+    problems = [
+        FieldProblem(p.field, p.message, p.needs_confirmation)
+        for p in found
+        if not (confirmed and p.needs_confirmation)
+    ]
+    if problems:
+        raise RecordRejectedError(record, problems)
+    return day
+
+
+@dataclass(frozen=True)
+class InfusionCourse:
+    """What the infusion-day form shows about its course: the course, the days already
+    recorded and the maximum rate that applies to its product for this patient."""
+
+    course: r.Course
+    recorded_days: list[int]
+    cap: RateCap | None
+
+
+def course_for_infusion(
+    session: Session,
+    writer: Viewer,
+    code: str,
+    course_number: int,
+    rules: InfusionRules | None = None,
+) -> InfusionCourse:
+    """The course an infusion day is recorded for (RecordNotFoundError when the writer may not
+    change the patient or the course is not recorded)."""
+    patient = _writable_patient(session, writer, code)
+    row = _course_row(patient, code, course_number)
+    recorded = session.scalars(
+        select(InfusionDayRow.day_number).where(InfusionDayRow.course_id == row.id)
+    ).all()
+    rules = rules or InfusionRules.current()
+    course = course_from_row(row, code)
+    cap = rate_cap_for(
+        course.product, Diagnosis(patient.diagnosis), rules.catalogue, rules.settings
+    )
+    return InfusionCourse(course, sorted(recorded), cap)
+
+
+def add_infusion_day(
+    store: Store,
+    writer: Viewer,
+    code: str,
+    course_number: int,
+    data: dict[str, Any],
+    confirmed: bool = False,
+    rules: InfusionRules | None = None,
+) -> r.InfusionDay:
+    """One infusion day of a recorded course (one per course and day number)."""
+    with store.unit_of_work(writer.name) as session:
+        patient = _writable_patient(session, writer, code)
+        course = _course_row(patient, code, course_number)
+        record = f"patient {code} course {course_number} infusion day"
+        day = _checked_day(
+            patient,
+            course,
+            record,
+            {**data, "patient_code": code, "course_number": course_number},
+            confirmed,
+            rules,
+        )
+        if session.scalar(
+            select(InfusionDayRow.id).where(
+                InfusionDayRow.course_id == course.id,
+                InfusionDayRow.day_number == day.day_number,
+            )
+        ):
+            raise _duplicate(
+                record,
+                "day_number",
+                f"day {day.day_number} of course {course_number} is already recorded",
+            )
+        session.add(infusion_day_row(day, patient, course))
+    return day
+
+
+def infusion_day_for_edit(
+    session: Session, writer: Viewer, code: str, course_number: int, day_number: int
+) -> tuple[r.InfusionDay, int]:
+    """The stored day as an edit form shows it, with the version to save against."""
+    patient = _writable_patient(session, writer, code)
+    course = _course_row(patient, code, course_number)
+    row = _day_row(session, course, code, day_number)
+    return infusion_day_from_row(row, code), row.version
+
+
+def _day_changes(current: r.InfusionDay, wanted: r.InfusionDay | None) -> list[Change]:
+    def plain(day: r.InfusionDay | None, name: str) -> Any:
+        return None if day is None else day.model_dump(mode="json")[name]
+
+    return [
+        Change(name, plain(current, name), plain(wanted, name))
+        for name in INFUSION_DAY_FIELDS
+        if plain(current, name) != plain(wanted, name)
+    ]
+
+
+def update_infusion_day(
+    store: Store,
+    writer: Viewer,
+    code: str,
+    course_number: int,
+    day_number: int,
+    data: dict[str, Any],
+    version: int,
+    confirmed: bool = False,
+    rules: InfusionRules | None = None,
+) -> tuple[r.InfusionDay, int]:
+    """Saves the edited day if nobody saved it since `version` (else StaleEditError with what
+    changed); returns it and its new version. The day number is the day's key: not edited."""
+    record = f"patient {code} course {course_number} infusion day {day_number}"
+    with store.unit_of_work(writer.name) as session:
+        patient = _writable_patient(session, writer, code)
+        course = _course_row(patient, code, course_number)
+        row = _day_row(session, course, code, day_number)
+        current = infusion_day_from_row(row, code)
+        fixed = {"patient_code": code, "course_number": course_number, "day_number": day_number}
+        wanted = _validated_day(course, record, {**data, **fixed})
+        if row.version != version:
+            raise StaleEditError(record, row.version, _day_changes(current, wanted))
+        wanted = _checked_day(patient, course, record, {**data, **fixed}, confirmed, rules)
+        for name, value in infusion_day_columns(wanted).items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+        session.flush()
+        return wanted, row.version
+
+
+def delete_infusion_day(
+    store: Store, writer: Viewer, code: str, course_number: int, day_number: int, version: int
+) -> None:
+    """Removes a day recorded in error, if nobody changed it since `version`; the audit trail
+    keeps its last values."""
+    record = f"patient {code} course {course_number} infusion day {day_number}"
+    with store.unit_of_work(writer.name) as session:
+        patient = _writable_patient(session, writer, code)
+        course = _course_row(patient, code, course_number)
+        row = _day_row(session, course, code, day_number)
+        if row.version != version:
+            current = infusion_day_from_row(row, code)
+            raise StaleEditError(record, row.version, _day_changes(current, None))
+        session.delete(row)
 
 
 # --- the audit trail of one patient ----------------------------------------------------------

@@ -20,14 +20,20 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from myoivig.clinic.overview import patient_summary
+from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.synthetic import SYNTHETIC_SOURCE_PREFIX, is_synthetic
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase
 from myoivig.outcomes.myometry import mean_force, site_forces
 from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.record_shapes import numeric
-from myoivig.store.repository import RecordNotFoundError, load_dossier, load_dossiers
-from myoivig.store.tables import PatientRow, SiteRow
+from myoivig.store.repository import (
+    RecordNotFoundError,
+    infusion_day_from_row,
+    load_dossier,
+    load_dossiers,
+)
+from myoivig.store.tables import CourseRow, PatientRow, SiteRow
 
 MAX_PER_PAGE = 200
 
@@ -151,6 +157,12 @@ def visible_dossiers(session: Session, viewer: Viewer) -> list[r.PatientDossier]
 
 def load_patient(session: Session, viewer: Viewer, code: str) -> r.PatientDossier:
     """One dossier, or RecordNotFoundError if it does not exist or the viewer may not see it."""
+    return shown(load_dossier(session, visible_code(session, viewer, code)), viewer)
+
+
+def visible_code(session: Session, viewer: Viewer, code: str) -> str:
+    """The clinic's code of a patient the viewer may see (a researcher names it by pseudonym);
+    RecordNotFoundError otherwise."""
     statement = _visible(select(PatientRow.code), viewer)
     if viewer.pseudonymised:
         real = next(
@@ -161,7 +173,42 @@ def load_patient(session: Session, viewer: Viewer, code: str) -> r.PatientDossie
         real = session.scalar(statement.where(PatientRow.code == code))
     if real is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
-    return shown(load_dossier(session, real), viewer)
+    return str(real)
+
+
+def course_infusion_days(
+    session: Session, viewer: Viewer, code: str, course_number: int
+) -> list[tuple[r.InfusionDay, int]]:
+    """The recorded infusion days of one course with the version an edit must be saved
+    against (pseudonymised for researchers); RecordNotFoundError for a patient the viewer may
+    not see or a course that is not recorded."""
+    real = visible_code(session, viewer, code)
+    statement = (
+        select(InfusionDayRow, CourseRow.course_number)
+        .join(CourseRow, InfusionDayRow.course_id == CourseRow.id)
+        .join(PatientRow, CourseRow.patient_id == PatientRow.id)
+        .where(PatientRow.code == real, CourseRow.course_number == course_number)
+        .order_by(InfusionDayRow.day_number)
+    )
+    rows = [row for row, _ in session.execute(statement)]
+    course = session.scalar(
+        select(CourseRow.id)
+        .join(PatientRow, CourseRow.patient_id == PatientRow.id)
+        .where(PatientRow.code == real, CourseRow.course_number == course_number)
+    )
+    if course is None:
+        raise RecordNotFoundError(f"patient {code!r} has no course {course_number}")
+    days = [(infusion_day_from_row(row, real), row.version) for row in rows]
+    if not viewer.pseudonymised:
+        return days
+    alias = pseudonym(real, viewer.pseudonym_key)
+    return [(_unnamed_day(day, alias), version) for day, version in days]
+
+
+def _unnamed_day(day: r.InfusionDay, alias: str) -> r.InfusionDay:
+    """An infusion day as a researcher sees it: under the pseudonym, without who gave it and
+    without the free-text note."""
+    return day.model_copy(update={"patient_code": alias, "note": None, "given_by": None})
 
 
 def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:
@@ -170,8 +217,8 @@ def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:
 
 def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
     """The dossier without what identifies a person: code replaced, birth year, free-text notes,
-    sources and assessor names removed. Dates of visits and courses stay (the timeline needs
-    them); ages at entry stay (they are not dates of birth)."""
+    sources, assessor names and the names of who gave an infusion removed. Dates of visits and
+    courses stay (the timeline needs them); ages at entry stay (they are not dates of birth)."""
     alias = pseudonym(dossier.patient.code, key)
     same = {"patient_code": alias}
     no_note = {**same, "note": None}
@@ -193,6 +240,7 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
             if dossier.reported_outcome
             else None
         ),
+        infusion_days=[_unnamed_day(d, alias) for d in dossier.infusion_days],
     )
 
 

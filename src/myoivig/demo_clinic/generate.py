@@ -90,6 +90,7 @@ def provenance_text(clinic: Clinic) -> str:
     by_intent = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in sorted(counts.items()))
     assessments = sum(len(d.assessments) for d in clinic.dossiers)
     courses = sum(len(d.courses) for d in clinic.dossiers)
+    days = sum(len(d.infusion_days) for d in clinic.dossiers)
     return f"""{MARKER}: provenance
 
 **SYNTHETIC DATA. These are not real patients, sites or results.** Every patient code starts
@@ -104,7 +105,8 @@ with `SYN-`, every patient's `source` starts with `SYNTHETIC`, every site name c
 - Dates: visits, courses and laboratory samples fall between {EARLIEST_START.isoformat()} and
   the fixed cut-off {REFERENCE_DATE.isoformat()} (never "today").
 - Size: {len(clinic.dossiers)} patients at {len(clinic.sites)} sites, {courses} IVIg courses,
-  {assessments} assessments.
+  {assessments} assessments, {days} infusion days (lot, dose, volume, the protocol engine's
+  rate steps capped at the course's maximum rate, reactions; `demo_clinic/infusions.py`).
 - Designed courses (per patient in `{INTENT}`; the tests check that the outcome and advice
   engines reach them): {by_intent}.
 - Shape: a three-month run-in with three or four assessments and continued deterioration, then

@@ -6,6 +6,7 @@ import random
 from datetime import timedelta
 
 from myoivig.demo_clinic.design import Intent, PatientDesign, patient_rng
+from myoivig.demo_clinic.infusions import infusion_days
 from myoivig.demo_clinic.schedule import body, timeline
 from myoivig.demo_clinic.treatment import adverse_events, courses, labs, therapies
 from myoivig.demo_clinic.visits import assessment
@@ -44,13 +45,19 @@ def patient_dossier(design: PatientDesign, seed: int, catalogue: Catalogue) -> r
         note=_patient_note(design),
     )
     given = courses(design, plan, b, rng, catalogue)
+    # The draws keep their order (therapies, assessments, labs, events): one stream per patient.
+    given_therapies = therapies(design, plan, onset, rng)
+    visits = [assessment(design, b, v, plan.on(v.day), rng) for v in plan.visits]
+    given_labs = labs(design, plan, rng)
+    events = adverse_events(design, plan, given, rng)
     return r.PatientDossier(
         patient=patient,
-        therapies=therapies(design, plan, onset, rng),
+        therapies=given_therapies,
         courses=given,
-        assessments=[assessment(design, b, v, plan.on(v.day), rng) for v in plan.visits],
-        labs=labs(design, plan, rng),
-        adverse_events=adverse_events(design, plan, given, rng),
+        assessments=visits,
+        labs=given_labs,
+        adverse_events=events,
+        infusion_days=infusion_days(design, seed, given, events, catalogue),
     )
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 
-from myoivig.domain.records import PatientDossier
+from myoivig.domain.records import Course, InfusionDay, PatientDossier
 from myoivig.domain.vocab import Phase
 
 
@@ -49,6 +49,7 @@ def check_dossier(dossier: PatientDossier) -> list[Inconsistency]:
     found += _course_checks(dossier)
     found += _assessment_checks(dossier)
     found += _adverse_event_checks(dossier)
+    found += _infusion_day_checks(dossier)
     return found
 
 
@@ -160,4 +161,53 @@ def _adverse_event_checks(dossier: PatientDossier) -> list[Inconsistency]:
                     f"{course.course_number} ({course.start_date.isoformat()})",
                 )
             )
+    return found
+
+
+def infusion_day_in_course(day: InfusionDay, course: Course) -> list[Inconsistency]:
+    """The day is one of the course's planned days and its date lies within the course."""
+    found = []
+    if day.day_number > course.days:
+        found.append(
+            Inconsistency(
+                "infusion_days",
+                "day_number",
+                str(day.day_number),
+                f"day_number {day.day_number} is beyond course {course.course_number}'s "
+                f"{course.days} planned day(s)",
+            )
+        )
+    if course.start_date is not None and day.infusion_date is not None:
+        last = course.start_date + timedelta(days=course.days - 1)
+        if not course.start_date <= day.infusion_date <= last:
+            found.append(
+                Inconsistency(
+                    "infusion_days",
+                    "infusion_date",
+                    day.infusion_date.isoformat(),
+                    f"infusion_date {day.infusion_date.isoformat()} is outside course "
+                    f"{course.course_number} ({course.start_date.isoformat()} to "
+                    f"{last.isoformat()})",
+                )
+            )
+    return found
+
+
+def _infusion_day_checks(dossier: PatientDossier) -> list[Inconsistency]:
+    found = []
+    courses = {c.course_number: c for c in dossier.courses}
+    for day in dossier.infusion_days:
+        course = courses.get(day.course_number)
+        if course is None:
+            found.append(
+                Inconsistency(
+                    "infusion_days",
+                    "course_number",
+                    str(day.course_number),
+                    f"infusion day {day.day_number} refers to course {day.course_number}, "
+                    "which is not in the courses table",
+                )
+            )
+        else:
+            found += infusion_day_in_course(day, course)
     return found

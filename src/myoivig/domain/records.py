@@ -8,6 +8,7 @@ course days 1-7, daily dose 0-200 g, dates not in the future.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -36,6 +37,8 @@ from myoivig.domain.vocab import (
     OverlapDisease,
     Phase,
     Qualifier,
+    RateUnit,
+    ReactionAction,
     Sex,
     Side,
     TherapyTiming,
@@ -190,6 +193,108 @@ class Course(Record):
     weight_kg: Annotated[float | None, WEIGHT_KG] = None
     infusion_rate_ml_per_kg_min: Annotated[float | None, RATE_ML_KG_MIN] = None
     note: Text | None = None
+
+
+LOT_NUMBER_MAX = 40
+INFUSION_VOLUME_ML = Spec(unit="mL", minimum=0, maximum=5000)
+STEP_MINUTES = Spec(unit="min", minimum=1, maximum=1440, required=True)
+DAY_MINUTES = Spec(unit="min", minimum=1, maximum=1440)
+# Per-kg rates: the RATE_ML_KG_MIN plausibility limit; pump rates up to 1,000 mL/h (a typo
+# catcher, far above any IVIg label maximum for a 400 kg body).
+PUMP_RATE_ML_H = Spec(unit="mL/h", minimum=0, maximum=1000)
+
+
+class RateStepGiven(Record):
+    """One rate actually run on the pump and for how long (not the planned ladder)."""
+
+    rate: Annotated[float, Spec(minimum=0, maximum=1000, required=True)]
+    unit: RateUnit = RateUnit.ML_PER_KG_MIN
+    minutes: Annotated[float, STEP_MINUTES]
+
+    @model_validator(mode="after")
+    def _positive_in_range(self) -> RateStepGiven:
+        spec = RATE_ML_KG_MIN if self.unit is RateUnit.ML_PER_KG_MIN else PUMP_RATE_ML_H
+        if self.rate <= 0 or (spec.maximum is not None and self.rate > spec.maximum):
+            raise FieldRuleError(
+                "rate",
+                f"rate must be above 0 and at most {spec.maximum:g} {spec.unit}, got {self.rate!r}",
+            )
+        return self
+
+
+class InfusionReaction(Record):
+    """An infusion reaction on the day: what it was, its CTCAE grade and what was done."""
+
+    type: Annotated[str, Field(min_length=1, max_length=128)]
+    ctcae_grade: Annotated[
+        int, Spec(unit="CTCAE grade", minimum=1, maximum=5, integer=True, required=True)
+    ]
+    action: ReactionAction | None = None
+
+
+def _lot_number(value: Any) -> Any:
+    """A lot number as printed on the vial: 1-40 printable characters, no control characters."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected the lot number as text, got {value!r}")
+    text = value.strip()
+    if not text:
+        raise ValueError("the lot number is required (as printed on the vial)")
+    if len(text) > LOT_NUMBER_MAX:
+        raise ValueError(f"at most {LOT_NUMBER_MAX} characters, got {len(text)} in {text!r}")
+    if not text.isprintable():
+        raise ValueError(f"only printable characters are allowed, got {text!r}")
+    return text
+
+
+class InfusionDay(Record):
+    """One infusion day of a course as given: lot, dose, volume, the rate steps actually run,
+    reactions and who gave it. Checked against the course and the product's rate maximum by
+    `clinic.infusion_checks` (the rules need the course and the catalogue)."""
+
+    patient_code: Code
+    course_number: Annotated[int, Field(ge=1, le=1000)]
+    day_number: Annotated[int, Spec(unit="day", minimum=1, maximum=7, integer=True, required=True)]
+    infusion_date: PastDate = None
+    product: Annotated[str, Field(max_length=64)] | None = None
+    lot_number: str
+    dose_g: Annotated[float, Spec(unit="g", minimum=0, maximum=200, required=True)]
+    volume_ml: Annotated[float | None, INFUSION_VOLUME_ML] = None
+    rate_steps: list[RateStepGiven] = Field(default_factory=list)
+    total_minutes: Annotated[float | None, DAY_MINUTES] = None
+    reactions: list[InfusionReaction] = Field(default_factory=list)
+    given_by: Annotated[str, Field(max_length=128)] | None = None
+    note: Text | None = None
+
+    @field_validator("lot_number", mode="before")
+    @classmethod
+    def _lot(cls, value: Any) -> Any:
+        return _lot_number(value)
+
+    @field_validator("rate_steps", "reactions", mode="before")
+    @classmethod
+    def _list_cell(cls, value: Any) -> Any:
+        """A table cell holds the list as JSON text (blank: none)."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a JSON list, got {value!r}") from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InfusionDay:
+        if self.dose_g <= 0:
+            raise FieldRuleError("dose_g", f"dose_g must be above 0 g, got {self.dose_g!r}")
+        steps = sum(step.minutes for step in self.rate_steps)
+        if self.total_minutes is not None and steps > self.total_minutes + 1e-9:
+            raise FieldRuleError(
+                "total_minutes",
+                f"total_minutes {self.total_minutes:g} is shorter than the rate steps' "
+                f"{steps:g} minutes",
+            )
+        return self
 
 
 class MyometryReading(Record):
@@ -385,3 +490,4 @@ class PatientDossier(Record):
     labs: list[LabResult] = Field(default_factory=list)
     adverse_events: list[AdverseEvent] = Field(default_factory=list)
     reported_outcome: ReportedOutcome | None = None
+    infusion_days: list[InfusionDay] = Field(default_factory=list)

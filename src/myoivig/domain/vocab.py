@@ -206,3 +206,19 @@ class Qualifier(StrEnum):
     EXACT = "exact"
     LESS_THAN = "less_than"
     APPROXIMATE = "approximate"
+
+
+class RateUnit(StrEnum):
+    """How a nurse reads an infusion rate: per kilogram (the labels' unit) or the pump's mL/h."""
+
+    ML_PER_KG_MIN = "ml_per_kg_min"
+    ML_PER_H = "ml_per_h"
+
+
+class ReactionAction(StrEnum):
+    """What was done about an infusion reaction on the day."""
+
+    SLOWED = "slowed"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    PREMEDICATION = "premedication"

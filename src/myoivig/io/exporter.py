@@ -24,7 +24,7 @@ def _records(table: str, sites: list[r.Site], dossiers: list[r.PatientDossier]) 
         code = d.patient.code
         if table == "patients":
             yield d.patient
-        elif table in {"therapies", "courses", "adverse_events"}:
+        elif table in {"therapies", "courses", "adverse_events", "infusion_days"}:
             yield from getattr(d, table)
         elif table == "labs":
             yield from (rows.LabRow.from_record(lab) for lab in d.labs)

@@ -57,6 +57,9 @@ class Bundle:
     dossiers: list[r.PatientDossier]
 
     def counts(self) -> dict[str, int]:
+        """Records per kind; infusion days only when there are some (most sources, the REDCap
+        and FHIR exchanges among them, carry none)."""
+        days = sum(len(d.infusion_days) for d in self.dossiers)
         return {
             "sites": len(self.sites),
             "patients": len(self.dossiers),
@@ -64,6 +67,7 @@ class Bundle:
             "assessments": sum(len(d.assessments) for d in self.dossiers),
             "labs": sum(len(d.labs) for d in self.dossiers),
             "adverse_events": sum(len(d.adverse_events) for d in self.dossiers),
+            **({"infusion_days": days} if days else {}),
         }
 
 
@@ -217,6 +221,7 @@ def assemble(parsed: Parsed) -> tuple[Bundle, list[Problem]]:
         ("therapies", "therapies"),
         ("courses", "courses"),
         ("adverse_events", "adverse_events"),
+        ("infusion_days", "infusion_days"),
     ):
         for row_number, record in parsed.rows.get(table, []):
             if (dossier := owner(table, row_number, record.patient_code)) is not None:

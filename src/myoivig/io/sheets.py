@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -115,6 +116,9 @@ def format_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return repr(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, list):  # nested records (infusion rate steps, reactions) as JSON
+        items = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+        return json.dumps(items, separators=(",", ":")) if items else ""
     return str(value)
 
 

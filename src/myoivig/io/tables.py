@@ -102,6 +102,12 @@ TABLES: tuple[Table, ...] = (
         "Adverse events, linked to the IVIg course they followed when known.",
     ),
     Table(
+        "infusion_days",
+        r.InfusionDay,
+        ("patient_code", "course_number", "day_number"),
+        "Infusion days of a course as given: lot, dose, rate steps run, reactions.",
+    ),
+    Table(
         "reported_outcomes",
         r.ReportedOutcome,
         ("patient_code",),
@@ -148,6 +154,17 @@ COLUMN_NOTES: dict[str, str] = {
     "serious": "Serious adverse event (true/false).",
     "ctcae_grade": "CTCAE grade 1-5 when graded.",
     "relation_to_ivig": "Causality of IVIg (WHO-UMC categories) when assessed.",
+    "day_number": "Day of the course (1 = first infusion day); at most the course's days.",
+    "infusion_date": "Date the day's infusion was given; within the course's days.",
+    "lot_number": "Lot (batch) number as printed on the vial; 1-40 printable characters.",
+    "dose_g": "Dose given that day, grams (above 0).",
+    "volume_ml": "Volume infused that day, mL.",
+    "rate_steps": 'Rates actually run, in order, as JSON: [{"rate": 0.01, "unit": '
+    '"ml_per_kg_min" or "ml_per_h", "minutes": 30}, ...]; blank = not recorded.',
+    "total_minutes": "Total infusion time that day, minutes (at least the steps' sum).",
+    "reactions": 'Infusion reactions as JSON: [{"type": "headache", "ctcae_grade": 1-5, '
+    '"action": "slowed", "paused", "stopped" or "premedication"}]; blank = none.',
+    "given_by": "Who gave the infusion (nurse); not shown to researchers.",
     "ivig_courses_reported": "Courses as the source writes them (e.g. '1 + 3').",
     "functional_improvement": "Reported yes/no/NP.",
     "mrc_improvement": "Reported yes/no/NP (>=1 level in >=4 muscle groups in the trial).",

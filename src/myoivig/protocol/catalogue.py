@@ -158,6 +158,13 @@ class Catalogue(BaseModel):
             known = ", ".join(sorted(self.products))
             raise PlanningError("product", key, f"unknown product; known: {known}") from None
 
+    def find(self, name: str | None) -> Product | None:
+        """The product a recorded name means (`Octagam 10` -> octagam-10), or None when the
+        catalogue has no such product (records may name products it does not hold)."""
+        if not name:
+            return None
+        return self.products.get(name.strip().lower().replace(" ", "-"))
+
     def non_sucrose(self) -> list[Product]:
         """Current (non-historical) products whose stabiliser is known not to be sucrose."""
         return [

@@ -62,8 +62,8 @@ def facts_from_dossier(
     weight = weighed[-1].weight_kg if weighed else None
     weight_source = f"course {weighed[-1].course_number}" if weighed else None
     if product is None and courses and courses[-1].product:
-        candidate = courses[-1].product.strip().lower().replace(" ", "-")
-        product = candidate if candidate in catalogue.products else None
+        found = catalogue.find(courses[-1].product)
+        product = found.key if found else None
 
     iga = latest_lab(dossier, LabTest.IGA)
     anti = latest_lab(dossier, LabTest.ANTI_IGA_ANTIBODIES)

@@ -20,10 +20,11 @@ from myoivig.protocol.body_weight import DosingWeight, check_height, check_weigh
 from myoivig.protocol.catalogue import Catalogue, Product, RateProfile, load_catalogue
 from myoivig.protocol.dose import CourseDose, course_dose
 from myoivig.protocol.errors import PlanningError
-from myoivig.protocol.infusion import (
-    InfusionDay,
-    dermatomyositis_max_ml_per_kg_min,
-    infusion_day,
+from myoivig.protocol.infusion import InfusionDay, infusion_day
+from myoivig.protocol.rate_cap import (
+    dermatomyositis_cap,
+    dermatomyositis_cap_applies,
+    myositis_profile,
 )
 from myoivig.protocol.regimens import Basis, CourseKind, Regimen, RegimenBook, load_regimens
 from myoivig.protocol.safety import (
@@ -69,10 +70,6 @@ class PlanRequest:
     live_vaccine_due: date | None = None
     previous_weight_kg: float | None = None  # last recorded weight, to catch slips and jumps
     previous_height_cm: float | None = None  # recorded height, when a new one is entered
-
-
-# Diagnoses that the class-wide dermatomyositis rate cap applies to.
-DERMATOMYOSITIS = frozenset({Diagnosis.DERMATOMYOSITIS, Diagnosis.JUVENILE_DERMATOMYOSITIS})
 
 
 @dataclass(frozen=True)
@@ -180,12 +177,6 @@ def _weight(
     if gaps or basis is None:
         return None
     return dosing_weight(request.sex or Sex.OTHER, basis, request.height_cm, settings)
-
-
-def _profile(product: Product) -> tuple[str | None, RateProfile | None]:
-    if product.myositis_profile is None:
-        return None, None
-    return product.myositis_profile, product.rate_profiles[product.myositis_profile]
 
 
 def _at_risk_cap_alert(
@@ -345,13 +336,8 @@ def plan_course(
         daily_volume_ml=max(volumes) if volumes else None,
     )
     safety = review(patient, course, catalogue, settings)
-    dm_applies = settings.dermatomyositis_rate_cap and (
-        request.diagnosis is None or request.diagnosis in DERMATOMYOSITIS
-    )
     dm_cap = (
-        dermatomyositis_max_ml_per_kg_min(product.concentration_g_per_ml.value, settings)
-        if product is not None and dm_applies
-        else None
+        dermatomyositis_cap(product, request.diagnosis, settings) if product is not None else None
     )
 
     notices: list[Alert] = [
@@ -359,7 +345,7 @@ def plan_course(
         for w in (dose.warnings if dose else ())
     ]
     notices += plausibility_alerts(request, settings)
-    profile_name, profile = _profile(product) if product else (None, None)
+    profile_name, profile = myositis_profile(product) if product else (None, None)
     infusion: tuple[InfusionDay, ...] | None = None
     if product is None:
         pass
@@ -433,7 +419,7 @@ def plan_course(
                     "myoivig protocol setting default_step_interval_min [D]",
                 )
             )
-    if product is not None and dm_applies:
+    if product is not None and dermatomyositis_cap_applies(request.diagnosis, settings):
         notices.append(_dermatomyositis_alert(product, request, dm_cap, infusion, settings))
     if Risk.PREGNANCY in request.risks and request.pre_pregnancy_weight_kg is None:
         notices.append(

@@ -25,7 +25,10 @@ from myoivig.reports.timeline import timeline
 from myoivig.store import Store
 from myoivig.store.repository import load_dossier
 
-LOT_NOTE = "Lot numbers are not part of the stored course record yet; write them on the sheet."
+LOT_NOTE = (
+    "Lots are those of the recorded infusion days (days recorded of the course's days); "
+    '"not recorded" means no infusion day of that course has been recorded.'
+)
 
 
 def words(value: object) -> str:
@@ -56,10 +59,17 @@ def patient_header(dossier: PatientDossier, today: date) -> dict[str, Any]:
 def _product_name(key: str | None) -> str:
     if not key:
         return "not recorded"
-    catalogue = load_catalogue()
-    normalised = key.strip().lower().replace(" ", "-")
-    product = catalogue.products.get(normalised)
+    product = load_catalogue().find(key)
     return product.name if product else key
+
+
+def course_lots(dossier: PatientDossier, course_number: int) -> list[str]:
+    """The lot numbers given in one course, in the order of its recorded days, each once."""
+    days = sorted(
+        (d for d in dossier.infusion_days if d.course_number == course_number),
+        key=lambda d: d.day_number,
+    )
+    return list(dict.fromkeys(d.lot_number for d in days))
 
 
 def course_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
@@ -81,6 +91,10 @@ def course_rows(dossier: PatientDossier) -> list[dict[str, Any]]:
                 if daily is None or not c.weight_kg
                 else daily * c.days / c.weight_kg,
                 "rate": c.infusion_rate_ml_per_kg_min,
+                "lots": course_lots(dossier, c.course_number),
+                "days_recorded": sum(
+                    1 for d in dossier.infusion_days if d.course_number == c.course_number
+                ),
                 "note": c.note or "",
             }
         )

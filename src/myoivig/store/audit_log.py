@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from myoivig.clinic.tables import InfusionDayRow
 from myoivig.store.tables import (
     AdverseEventRow,
     AssessmentRow,
@@ -105,8 +106,9 @@ def audited_tables(session: Session) -> list[str]:
 
 
 def patient_records(session: Session, code: str) -> RecordKeys | None:
-    """The rows of one patient's record (the patient, its courses, assessments and their
-    measurements, labs, events, therapies), or None when there is no such patient."""
+    """The rows of one patient's record (the patient, its courses and their infusion days,
+    assessments and their measurements, labs, events, therapies), or None when there is no such
+    patient."""
     patient_id = session.scalar(select(PatientRow.id).where(PatientRow.code == code))
     if patient_id is None:
         return None
@@ -118,6 +120,7 @@ def patient_records(session: Session, code: str) -> RecordKeys | None:
         AdverseEventRow,
         TherapyRow,
         ReportedOutcomeRow,
+        InfusionDayRow,
     ):
         keys[table.__tablename__] = set(
             session.scalars(select(table.id).where(table.patient_id == patient_id))

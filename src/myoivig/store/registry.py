@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from myoivig.store.tables import Base
 
 AREA_TABLE_MODULES: tuple[str, ...] = (
+    "myoivig.clinic.tables",
     "myoivig.review.tables",
     "myoivig.review.screening_state",
     "myoivig.protocol.tables",

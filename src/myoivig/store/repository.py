@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
 from myoivig.store.tables import (
@@ -89,7 +90,21 @@ def add_dossier(
     if dossier.reported_outcome is not None:
         row.reported_outcome = _reported_row(dossier.reported_outcome)
     session.add(row)
+    for day in dossier.infusion_days:
+        session.add(infusion_day_row(day, row, by_number[day.course_number]))
     return row
+
+
+def infusion_day_columns(day: r.InfusionDay) -> dict[str, Any]:
+    """The columns of an infusion day (rate steps and reactions as JSON-ready lists)."""
+    values = _columns(day, {"patient_code", "course_number", "rate_steps", "reactions"})
+    values["rate_steps"] = [step.model_dump(mode="json") for step in day.rate_steps]
+    values["reactions"] = [reaction.model_dump(mode="json") for reaction in day.reactions]
+    return values
+
+
+def infusion_day_row(day: r.InfusionDay, patient: PatientRow, course: CourseRow) -> InfusionDayRow:
+    return InfusionDayRow(**infusion_day_columns(day), patient=patient, course=course)
 
 
 def _assessment_row(a: r.Assessment) -> AssessmentRow:
@@ -185,7 +200,38 @@ def _row_values(row: Any, model: type[r.Record], **extra: Any) -> dict[str, Any]
     return values
 
 
-def dossier_from_row(row: PatientRow) -> r.PatientDossier:
+def course_from_row(row: CourseRow, code: str) -> r.Course:
+    return r.Course.model_validate(_row_values(row, r.Course, patient_code=code))
+
+
+def infusion_day_from_row(row: InfusionDayRow, code: str) -> r.InfusionDay:
+    return r.InfusionDay.model_validate(
+        _row_values(row, r.InfusionDay, patient_code=code, course_number=row.course.course_number)
+    )
+
+
+def _infusion_days(session: Session, rows: list[PatientRow]) -> dict[int, list[InfusionDayRow]]:
+    """The infusion days of these patients, by patient id, in course and day order."""
+    found: dict[int, list[InfusionDayRow]] = {row.id: [] for row in rows}
+    if not rows:
+        return found
+    statement = (
+        select(InfusionDayRow)
+        .join(CourseRow, InfusionDayRow.course_id == CourseRow.id)
+        .where(InfusionDayRow.patient_id.in_(sorted(found)))
+        .options(selectinload(InfusionDayRow.course))
+        .order_by(CourseRow.course_number, InfusionDayRow.day_number)
+    )
+    for day in session.scalars(statement):
+        found[day.patient_id].append(day)
+    return found
+
+
+def dossier_from_row(
+    row: PatientRow, infusion_days: list[InfusionDayRow] | None = None
+) -> r.PatientDossier:
+    """The dossier of a patient row; infusion days when given (they are read per batch of
+    patients by `_infusion_days`, as they hang off the course, not the patient row)."""
     code = row.code
     patient = r.Patient.model_validate(
         _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
@@ -202,10 +248,7 @@ def dossier_from_row(row: PatientRow) -> r.PatientDossier:
             r.Therapy.model_validate(_row_values(t, r.Therapy, patient_code=code))
             for t in row.therapies
         ],
-        courses=[
-            r.Course.model_validate(_row_values(c, r.Course, patient_code=code))
-            for c in row.courses
-        ],
+        courses=[course_from_row(c, code) for c in row.courses],
         assessments=[_assessment_from_row(a, code) for a in row.assessments],
         labs=[
             r.LabResult.model_validate(_row_values(lab, r.LabResult, patient_code=code))
@@ -223,6 +266,7 @@ def dossier_from_row(row: PatientRow) -> r.PatientDossier:
             for e in row.adverse_events
         ],
         reported_outcome=outcome,
+        infusion_days=[infusion_day_from_row(day, code) for day in infusion_days or []],
     )
 
 
@@ -276,19 +320,23 @@ def load_dossier(session: Session, code: str) -> r.PatientDossier:
     row = session.scalars(_patient_query().where(PatientRow.code == code)).one_or_none()
     if row is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
-    return dossier_from_row(row)
+    return dossier_from_row(row, _infusion_days(session, [row])[row.id])
 
 
 def load_dossiers(session: Session, codes: list[str]) -> list[r.PatientDossier]:
     """The dossiers of these patients, in the order of `codes` (unknown codes are left out)."""
-    rows = session.scalars(_patient_query().where(PatientRow.code.in_(codes))).all()
+    rows = list(session.scalars(_patient_query().where(PatientRow.code.in_(codes))).all())
+    days = _infusion_days(session, rows)
     by_code = {row.code: row for row in rows}
-    return [dossier_from_row(by_code[code]) for code in codes if code in by_code]
+    return [
+        dossier_from_row(by_code[code], days[by_code[code].id]) for code in codes if code in by_code
+    ]
 
 
 def list_dossiers(session: Session) -> list[r.PatientDossier]:
-    rows = session.scalars(_patient_query().order_by(PatientRow.id)).all()
-    return [dossier_from_row(row) for row in rows]
+    rows = list(session.scalars(_patient_query().order_by(PatientRow.id)).all())
+    days = _infusion_days(session, rows)
+    return [dossier_from_row(row, days[row.id]) for row in rows]
 
 
 def list_sites(session: Session) -> list[r.Site]:

@@ -18,11 +18,13 @@ from myoivig.store import Store
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
     admin,
+    api_infusion,
     api_patients,
     api_plans,
     api_records,
     audit,
     auth,
+    forms_infusion,
     forms_records,
     meta,
     patients,
@@ -132,6 +134,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth.router)
     app.include_router(forms_records.router)  # before /patients/{code}: /patients/new is a form
+    app.include_router(forms_infusion.router)
     app.include_router(audit.router)
     app.include_router(patients.router)
     app.include_router(admin.router)
@@ -144,6 +147,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(reviews.router)
     app.include_router(api_patients.router, prefix=API_PREFIX)
     app.include_router(api_records.router, prefix=API_PREFIX)
+    app.include_router(api_infusion.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     _security_headers(app)

@@ -23,6 +23,8 @@ from myoivig.domain.vocab import (
     OverlapDisease,
     Phase,
     Qualifier,
+    RateUnit,
+    ReactionAction,
     Sex,
     Side,
 )
@@ -72,7 +74,7 @@ COURSE_INPUTS = (
     Input("given_daily_dose_g", "Given daily dose", "number", unit="g/day"),
     Input("weight_kg", "Weight", "number", unit="kg"),
     Input("infusion_rate_ml_per_kg_min", "Highest rate given", "number", unit="mL/kg/min"),
-    Input("note", "Note (lot, rate steps, reactions)", "textarea"),
+    Input("note", "Note", "textarea"),
 )
 ADVERSE_EVENT_INPUTS = (
     Input("term", "Event", required=True),
@@ -206,3 +208,114 @@ def assessment_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
         enzymes.append(entry)
     data["enzymes"] = enzymes
     return data, where
+
+
+# --- infusion days ---------------------------------------------------------------------------
+
+INFUSION_DAY_INPUTS = (
+    Input("day_number", "Day of the course", "number", required=True),
+    Input("infusion_date", "Date given", "date"),
+    Input("product", "Product (blank: the course's)"),
+    Input("lot_number", "Lot number (as on the vial)", required=True),
+    Input("dose_g", "Dose given", "number", unit="g", required=True),
+    Input("volume_ml", "Volume given", "number", unit="mL"),
+    Input("total_minutes", "Total infusion time", "number", unit="min"),
+    Input("given_by", "Given by (nurse)"),
+    Input("note", "Note", "textarea"),
+)
+RATE_UNITS = (
+    (RateUnit.ML_PER_KG_MIN.value, "mL/kg/min"),
+    (RateUnit.ML_PER_H.value, "mL/h (pump)"),
+)
+GRADE_1_TO_5 = (("", "—"), *tuple((str(g), str(g)) for g in range(1, 6)))
+STEP_ROWS = 6
+REACTION_ROWS = 3
+
+
+GRID_VALUES = {"step": ("rate", "minutes"), "reaction": ("type", "grade", "action")}
+
+
+def grid_rows(values: Posted, prefix: str, minimum: int) -> int:
+    """Rows a grid needs (numbered from 1): at least `minimum`, and one empty row after the
+    last row with a typed value (a unit chosen on an empty row does not count)."""
+    used = [
+        int(parts[1])
+        for name, text in values.items()
+        if text
+        and len(parts := name.split("__")) == 3
+        and parts[0] == prefix
+        and parts[1].isdigit()
+        and parts[2] in GRID_VALUES[prefix]
+    ]
+    return max(minimum, max(used, default=0) + 1)
+
+
+@dataclass
+class InfusionDayLayout:
+    """The infusion-day form: flat inputs, a rate-step grid and a reactions grid (rows are
+    chosen values and numbers, never free-text lists)."""
+
+    inputs: tuple[Input, ...] = INFUSION_DAY_INPUTS
+    step_rows: int = STEP_ROWS
+    rate_units: tuple[tuple[str, str], ...] = RATE_UNITS
+    reaction_rows: int = REACTION_ROWS
+    grades: tuple[tuple[str, str], ...] = GRADE_1_TO_5
+    actions: tuple[tuple[str, str], ...] = _choices(ReactionAction)
+
+
+def infusion_day_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
+    """The infusion day as record data, and which input each record field came from (an error
+    on `rate_steps.1.rate` is shown next to the second filled row's rate)."""
+    data = flat_record(posted, INFUSION_DAY_INPUTS)
+    where: dict[str, str] = {}
+    steps: list[dict[str, Any]] = []
+    for row in range(1, grid_rows(posted, "step", STEP_ROWS) + 1):
+        rate, minutes = (
+            _value(posted, f"step__{row}__rate"),
+            _value(posted, f"step__{row}__minutes"),
+        )
+        if rate is None and minutes is None:
+            continue
+        n = len(steps)
+        where[f"rate_steps.{n}"] = where[f"rate_steps.{n}.rate"] = f"step__{row}__rate"
+        where[f"rate_steps.{n}.minutes"] = f"step__{row}__minutes"
+        unit = _value(posted, f"step__{row}__unit") or RateUnit.ML_PER_KG_MIN.value
+        steps.append({"rate": rate, "unit": unit, "minutes": minutes})
+    reactions: list[dict[str, Any]] = []
+    for row in range(1, grid_rows(posted, "reaction", REACTION_ROWS) + 1):
+        kind = _value(posted, f"reaction__{row}__type")
+        grade = _value(posted, f"reaction__{row}__grade")
+        action = _value(posted, f"reaction__{row}__action")
+        if kind is None and grade is None and action is None:
+            continue
+        n = len(reactions)
+        where[f"reactions.{n}"] = where[f"reactions.{n}.type"] = f"reaction__{row}__type"
+        where[f"reactions.{n}.ctcae_grade"] = f"reaction__{row}__grade"
+        where[f"reactions.{n}.action"] = f"reaction__{row}__action"
+        reactions.append({"type": kind or "", "ctcae_grade": grade, "action": action})
+    data["rate_steps"] = steps
+    data["reactions"] = reactions
+    return data, where
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a form shows it (35.0 as 35, enums as their value, None blank)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(getattr(value, "value", value))
+
+
+def infusion_day_values(day: Any) -> Posted:
+    """A stored infusion day as the form's posted strings (to open it for editing)."""
+    values: Posted = {i.name: _shown(getattr(day, i.name)) for i in INFUSION_DAY_INPUTS}
+    for row, step in enumerate(day.rate_steps, start=1):
+        values[f"step__{row}__rate"] = f"{step.rate:g}"
+        values[f"step__{row}__unit"] = step.unit.value
+        values[f"step__{row}__minutes"] = f"{step.minutes:g}"
+    for row, reaction in enumerate(day.reactions, start=1):
+        values[f"reaction__{row}__type"] = reaction.type
+        values[f"reaction__{row}__grade"] = str(reaction.ctcae_grade)
+        values[f"reaction__{row}__action"] = reaction.action.value if reaction.action else ""
+    return values

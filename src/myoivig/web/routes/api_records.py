@@ -105,12 +105,7 @@ def api_update_patient(
     body, confirm = _split(data)
     version = body.pop("version", None)
     if not isinstance(version, int) or isinstance(version, bool):
-        return _rejected(
-            RecordRejectedError(
-                f"patient {code}",
-                [FieldProblem("version", f"the version you read is required, got {version!r}")],
-            )
-        )
+        return version_required(f"patient {code}", version)
     body.pop("code", None)
     body.pop("site_code", None)
     try:
@@ -120,19 +115,33 @@ def api_update_patient(
     except RecordNotFoundError:
         return _missing(code)
     except StaleEditError as stale:
-        return JSONResponse(
-            {
-                "detail": str(stale),
-                "version": stale.current_version,
-                "changes": [
-                    {"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in stale.changes
-                ],
-            },
-            status_code=409,
-        )
+        return stale_answer(stale)
     except RecordRejectedError as problem:
         return _rejected(problem)
     return {"patient": patient.model_dump(mode="json"), "version": new_version}
+
+
+def version_required(record: str, version: Any) -> JSONResponse:
+    """422 for an edit sent without the version it was read at."""
+    return _rejected(
+        RecordRejectedError(
+            record, [FieldProblem("version", f"the version you read is required, got {version!r}")]
+        )
+    )
+
+
+def stale_answer(stale: StaleEditError) -> JSONResponse:
+    """409: nothing written; what changed (field, their stored value, yours) and the version."""
+    return JSONResponse(
+        {
+            "detail": str(stale),
+            "version": stale.current_version,
+            "changes": [
+                {"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in stale.changes
+            ],
+        },
+        status_code=409,
+    )
 
 
 def _add(
