@@ -1,7 +1,7 @@
 """full-text PDFs: one per review record
 
-Revision ID: 0009_fulltext_pdfs
-Revises: 0008_plotsfast_screening_state
+Revision ID: 0010_fulltext_pdfs
+Revises: 0009_infdays_infusion_days
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_fulltext_pdfs"
-down_revision: str | None = "0008_plotsfast_screening_state"
+revision: str = "0010_fulltext_pdfs"
+down_revision: str | None = "0009_infdays_infusion_days"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
