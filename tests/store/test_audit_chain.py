@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select, text
@@ -50,7 +51,7 @@ def written(store: Store) -> Store:
             [
                 {"site_code": f"S{n}", "name": f"Site {n}", "country": None, "note": None}
                 for n in range(3)
-            ],  # fmt: skip
+            ],
             key="site_code",
         )
     return store
@@ -68,7 +69,7 @@ def test_every_write_is_a_verified_link(written: Store) -> None:
     assert check.entries == len(entries) > 50
     assert [e.chain_seq for e in entries] == list(range(1, len(entries) + 1))
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.entry_hash for a, b in pairwise(entries))
     assert check.head_hash == entries[-1].entry_hash
     assert {"insert", "update", "delete", "bulk_insert"} <= {e.action for e in entries}
     assert "audit chain OK" in check.summary() and str(check.entries) in check.summary()
@@ -206,7 +207,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(store: Store) -> None:
                     ).one()
                     patient.note = f"round {n}"
                     session.add(SiteRow(site_code=f"W{worker}-{n}", name="ward"))
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+        except BaseException as error:  # reported by the main thread
             failures.append(error)
 
     threads = [threading.Thread(target=write, args=(worker,)) for worker in range(4)]
