@@ -53,7 +53,7 @@ def _fill(store: Store) -> None:
             [
                 {"site_code": f"B{n}", "name": f"Site {n}", "country": "NL", "note": None}
                 for n in range(5)
-            ],  # fmt: skip
+            ],
         )
 
 

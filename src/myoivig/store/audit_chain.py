@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from myoivig.store import json_text
@@ -34,7 +34,7 @@ from myoivig.store.tables import AuditChainHeadRow, AuditRow
 GENESIS = "0" * 64
 """The `prev_hash` of the first entry."""
 HEAD_ID = 1
-_HEAD = AuditChainHeadRow.__table__
+_HEAD: Table = AuditChainHeadRow.__table__  # type: ignore[assignment]
 _FIELDS = (
     "occurred_at",
     "actor",

@@ -250,7 +250,7 @@ def _postgres_snapshot(store: Store, payload: Path) -> Manifest:
                     "--schema=public",
                     "--file",
                     str(payload),
-                ],  # fmt: skip
+                ],
                 env,
                 "pg_dump",
             )
@@ -380,8 +380,11 @@ def _postgres_restore(store: Store, payload: Path) -> None:
     args, env = _libpq(store.engine.url)
     with tempfile.TemporaryDirectory(prefix=".myoivig-restore-sql-") as folder:
         script = Path(folder) / "restore.sql"
-        _run([pg_restore, "--no-owner", "--no-privileges", "--file", str(script), str(payload)],
-             env, "pg_restore")  # fmt: skip
+        _run(
+            [pg_restore, "--no-owner", "--no-privileges", "--file", str(script), str(payload)],
+            env,
+            "pg_restore",
+        )
         body = script.read_text(encoding="utf-8")
         script.write_text(
             "DROP SCHEMA IF EXISTS public CASCADE;\n" + body,  # the dump creates it again
@@ -399,7 +402,7 @@ def _postgres_restore(store: Store, payload: Path) -> None:
                 "ON_ERROR_STOP=1",
                 "--file",
                 str(script),
-            ],  # fmt: skip
+            ],
             env,
             "loading the backup with psql (nothing was changed)",
         )
