@@ -49,6 +49,10 @@ class BackupError(ValueError):
     """A backup or restore that cannot be done; the message says why and what to do."""
 
 
+class TargetHoldsDataError(BackupError):
+    """Restoring would replace records and `force` was not given."""
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a backup holds, written beside the database copy and checked on restore."""
@@ -301,7 +305,7 @@ def check_restorable(store: Store, manifest: Manifest, path: Path, *, force: boo
     if holding and not force:
         shown = ", ".join(f"{name} {n}" for name, n in sorted(holding.items())[:6])
         more = "" if len(holding) <= 6 else f" and {len(holding) - 6} more tables"
-        raise BackupError(
+        raise TargetHoldsDataError(
             f"the database {store.safe_url} already holds data ({shown}{more} rows); restoring "
             "would replace all of it: pass --force to replace it, or restore into an empty "
             "database"
