@@ -24,6 +24,7 @@ from myoivig.domain import records as r
 from myoivig.domain.plausibility import Level, check_dossier_plausibility
 from myoivig.domain.values import FieldRuleError
 from myoivig.store import Store
+from myoivig.store.audit_chain import ChainCheck, verify_chain
 from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
 from myoivig.store.repository import (
     RecordNotFoundError,
@@ -331,6 +332,12 @@ def patient_audit_trail(
     if records is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
     return audit_entries(session, records=records, limit=limit, offset=offset)
+
+
+def audit_integrity(session: Session) -> ChainCheck:
+    """Whether the whole audit trail still verifies (its hash chain), shown above every audit
+    view: a reader must know whether the entries below can be trusted."""
+    return verify_chain(session)
 
 
 class AuditFilterError(ValueError):

@@ -47,6 +47,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+"""Sent only over TLS: a request that came by HTTPS, or `cookie_secure` (served behind a TLS
+proxy). Over plain HTTP it would lock browsers out of a server that has no certificate."""
+
+
+def served_over_tls(request: Request, settings: WebSettings) -> bool:
+    return request.url.scheme == "https" or settings.cookie_secure
 
 
 def _is_api(request: Request) -> bool:
@@ -88,7 +95,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 403, "Form refused", message)
 
 
-def _security_headers(app: FastAPI) -> None:
+def _security_headers(app: FastAPI, settings: WebSettings) -> None:
     @app.middleware("http")
     async def add_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -98,6 +105,8 @@ def _security_headers(app: FastAPI) -> None:
             if name == "Cache-Control" and request.url.path.startswith("/static/"):
                 continue
             response.headers.setdefault(name, value)
+        if served_over_tls(request, settings):
+            response.headers.setdefault(*HSTS)
         return response
 
 
@@ -140,5 +149,5 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(api_records.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)
     _install_error_handlers(app)
-    _security_headers(app)
+    _security_headers(app, settings)
     return app
