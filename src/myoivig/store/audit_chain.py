@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, Text, cast, insert, select, update
 from sqlalchemy.orm import Session
 
 from myoivig.store import json_text
@@ -58,8 +58,9 @@ def utc_instant(value: datetime) -> datetime:
 
 
 def entry_hash(seq: int, prev_hash: str, fields: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of one entry's canonical form: sorted-key compact JSON of its fields,
-    the time as UTC with microseconds, its chain position and the previous entry's hash."""
+    """SHA-256 (hex) of one entry's canonical form: sorted-key compact JSON of its fields, the
+    time as UTC with microseconds, `changes` as the exact JSON text stored in the database, its
+    chain position and the previous entry's hash."""
     canonical = {
         "seq": seq,
         "prev": prev_hash,
@@ -69,10 +70,17 @@ def entry_hash(seq: int, prev_hash: str, fields: Mapping[str, Any]) -> str:
         "table_name": fields["table_name"],
         "record_id": fields["record_id"],
         "record_version": fields["record_version"],
-        "changes": fields["changes"],
+        "changes": str(fields["changes"]),
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_changes(column: Any) -> Any:
+    """The `changes` column as the JSON text the database holds (not parsed): what is hashed.
+
+    PostgreSQL's `json` type keeps its input text exactly; SQLite stores it as TEXT."""
+    return cast(column, Text)
 
 
 def lock_head(connection: Connection) -> tuple[int, str]:
@@ -96,8 +104,8 @@ def lock_for_writing(session: Session) -> None:
 def chained(start: tuple[int, str], entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The entries as rows to insert, each with its position, previous hash and own hash.
 
-    `changes` is normalised to what the JSON column gives back (the store's serialiser, then
-    parsed), so the hash computed now is the one `verify_chain` recomputes from the database.
+    `changes` is serialised once here and stored as that very text (`JsonText` passes through
+    the store's JSON serialiser), so the hash covers exactly what the database holds.
     """
     seq, prev = start
     rows: list[dict[str, Any]] = []
@@ -105,7 +113,7 @@ def chained(start: tuple[int, str], entries: Iterable[Mapping[str, Any]]) -> lis
         seq += 1
         row = {name: entry[name] for name in _FIELDS}
         row["occurred_at"] = utc_instant(entry["occurred_at"])
-        row["changes"] = json.loads(json_text.dumps(entry["changes"]))
+        row["changes"] = json_text.JsonText(json_text.dumps(entry["changes"]))
         digest = entry_hash(seq, prev, row)
         rows.append(row | {"chain_seq": seq, "prev_hash": prev, "entry_hash": digest})
         prev = digest
@@ -158,10 +166,16 @@ def verify_chain(session: Session) -> ChainCheck:
     if head is None:
         return ChainCheck(0, GENESIS, "the chain head (table audit_chain_head) was deleted")
     head_seq, head_hash = int(head[0]), str(head[1])
-    columns = [AuditRow.id, AuditRow.chain_seq, AuditRow.prev_hash, AuditRow.entry_hash]
-    columns += [getattr(AuditRow, name) for name in _FIELDS]
+    fields = [getattr(AuditRow, name) for name in _FIELDS[:-1]]
     rows = session.execute(
-        select(*columns).order_by(AuditRow.chain_seq, AuditRow.id),
+        select(
+            AuditRow.id,
+            AuditRow.chain_seq,
+            AuditRow.prev_hash,
+            AuditRow.entry_hash,
+            *fields,
+            stored_changes(AuditRow.changes),
+        ).order_by(AuditRow.chain_seq, AuditRow.id),
         execution_options={"yield_per": 2000},
     )
     count, seq, prev, prev_id = 0, 0, GENESIS, None
@@ -170,8 +184,9 @@ def verify_chain(session: Session) -> ChainCheck:
         rows.close()
         return ChainCheck(count, head_hash, problem, entry_id)
 
-    for row in rows:
-        entry_id, position = int(row.id), int(row.chain_seq)
+    for row in rows.tuples():
+        entry_id, position, row_prev, row_hash = int(row[0]), int(row[1]), row[2], row[3]
+        values = dict(zip(_FIELDS, row[4:], strict=True))
         if position > head_seq:
             return broken(
                 f"entry {entry_id} at chain position {position} lies beyond the chain head "
@@ -190,21 +205,21 @@ def verify_chain(session: Session) -> ChainCheck:
                 f"entry {entry_id}: deleted",
                 entry_id,
             )
-        if row.prev_hash != prev:
+        if row_prev != prev:
             after = f"entry {prev_id}" if prev_id is not None else "the start of the chain"
             return broken(
                 f"entry {entry_id} (position {position}) does not link to {after}: an entry "
                 "was inserted or replaced, or a hash was rewritten",
                 entry_id,
             )
-        fields = {name: getattr(row, name) for name in _FIELDS}
-        if entry_hash(position, prev, fields) != row.entry_hash:
+        if entry_hash(position, prev, values) != row_hash:
             return broken(
-                f"entry {entry_id} (position {position}, {row.action} on {row.table_name}"
-                f" record {row.record_id}) was edited: its content no longer matches its hash",
+                f"entry {entry_id} (position {position}, {values['action']} on "
+                f"{values['table_name']} record {values['record_id']}) was edited: its content "
+                "no longer matches its hash",
                 entry_id,
             )
-        count, seq, prev, prev_id = count + 1, position, row.entry_hash, entry_id
+        count, seq, prev, prev_id = count + 1, position, row_hash, entry_id
     if seq < head_seq:
         return ChainCheck(
             count,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from myoivig.store.audit_chain import GENESIS, HEAD_ID, entry_hash
+from myoivig.store.audit_chain import GENESIS, HEAD_ID, entry_hash, stored_changes
 
 revision: str = "0009_hardening_audit_chain"
 down_revision: str | None = "0008_plotsfast_screening_state"
@@ -52,7 +52,11 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     rows = bind.execute(
-        sa.select(log.c.id, *(log.c[name] for name in _FIELDS), log.c.changes).order_by(log.c.id)
+        sa.select(
+            log.c.id,
+            *(log.c[name] for name in _FIELDS),
+            stored_changes(log.c.changes).label("changes"),
+        ).order_by(log.c.id)
     ).all()
     seq, prev, links = 0, GENESIS, []
     for row in rows:
