@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from myoivig.accounts.service import add_user
@@ -19,22 +19,15 @@ from myoivig.demo import load_trial_cohort
 from myoivig.store import Store
 from myoivig.store.audit import bulk_insert
 from myoivig.store.audit_chain import verify_chain
-from myoivig.store.backup import BackupError, backup, data_tables, read_manifest, restore
+from myoivig.store.backup import (
+    BackupError,
+    all_rows,
+    backup,
+    data_tables,
+    read_manifest,
+    restore,
+)
 from myoivig.store.tables import PatientRow, SiteRow
-
-
-def all_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, each table ordered by its primary key (or all columns)."""
-    metadata = MetaData()
-    with store.engine.connect() as connection:
-        metadata.reflect(connection)
-        tables: dict[str, list[tuple[Any, ...]]] = {}
-        for name, table in sorted(metadata.tables.items()):
-            order = list(table.primary_key.columns) or list(table.columns)
-            tables[name] = [
-                tuple(row) for row in connection.execute(select(table).order_by(*order))
-            ]
-    return tables
 
 
 def _fill(store: Store) -> None:

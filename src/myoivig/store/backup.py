@@ -128,6 +128,24 @@ def _manifest(store: Store, connection: Connection) -> Manifest:
     )
 
 
+def all_rows(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, each table in primary-key order: what a round trip must keep."""
+    metadata = MetaData()
+    with store.engine.connect() as connection:
+        metadata.reflect(connection)
+        return {
+            name: [
+                tuple(row)
+                for row in connection.execute(
+                    select(table).order_by(
+                        *(list(table.primary_key.columns) or list(table.columns))
+                    )
+                )
+            ]
+            for name, table in sorted(metadata.tables.items())
+        }
+
+
 def data_tables(store: Store) -> dict[str, int]:
     """The tables of the store that hold rows (bookkeeping aside); empty for a new database."""
     if not store.exists():
@@ -185,7 +203,7 @@ def _sqlite_snapshot(store: Store, payload: Path) -> Manifest:
     return Manifest(**{**asdict(manifest), "source": store.safe_url})
 
 
-def _pg_tool(name: str, server_major: int) -> str:
+def pg_tool(name: str, server_major: int) -> str:
     """The client program `name` of the server's major version (pg_dump must not be older)."""
     candidates = [Path(f"/usr/lib/postgresql/{server_major}/bin/{name}")]
     found = shutil.which(name)
@@ -211,11 +229,11 @@ def _pg_tool(name: str, server_major: int) -> str:
     )
 
 
-def _server_major(connection: Connection) -> int:
+def server_major(connection: Connection) -> int:
     return int(str(connection.execute(text("SHOW server_version_num")).scalar())) // 10000
 
 
-def _libpq(url: URL) -> tuple[list[str], dict[str, str]]:
+def libpq_options(url: URL) -> tuple[list[str], dict[str, str]]:
     """Connection options for the client programs; the password goes in the environment, never
     on the command line (where `ps` would show it)."""
     args = ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432)]
@@ -241,8 +259,8 @@ def _postgres_snapshot(store: Store, payload: Path) -> Manifest:
         with connection.begin():
             snapshot = str(connection.execute(text("SELECT pg_export_snapshot()")).scalar())
             manifest = _manifest(store, connection)
-            pg_dump = _pg_tool("pg_dump", _server_major(connection))
-            args, env = _libpq(store.engine.url)
+            pg_dump = pg_tool("pg_dump", server_major(connection))
+            args, env = libpq_options(store.engine.url)
             _run(
                 [
                     pg_dump,
@@ -379,9 +397,9 @@ def _sqlite_restore(store: Store, payload: Path, manifest: Manifest, path: Path)
 
 def _postgres_restore(store: Store, payload: Path) -> None:
     with store.engine.connect() as connection:
-        major = _server_major(connection)
-    pg_restore, psql = _pg_tool("pg_restore", major), _pg_tool("psql", major)
-    args, env = _libpq(store.engine.url)
+        major = server_major(connection)
+    pg_restore, psql = pg_tool("pg_restore", major), pg_tool("psql", major)
+    args, env = libpq_options(store.engine.url)
     with tempfile.TemporaryDirectory(prefix=".myoivig-restore-sql-") as folder:
         script = Path(folder) / "restore.sql"
         _run(
