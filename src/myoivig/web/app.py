@@ -15,6 +15,7 @@ from myoivig.accounts.service import app_secret
 from myoivig.jobs import runner_for
 from myoivig.review.screening.live import LiveRankings
 from myoivig.store import Store
+from myoivig.web import openapi
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
     admin,
@@ -150,4 +151,5 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(api_plans.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     _security_headers(app, settings)
+    openapi.install(app, API_PREFIX)
     return app
