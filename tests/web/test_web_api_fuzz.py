@@ -3,6 +3,9 @@ every operation, authenticated as each role, and checks that no response is a se
 that every response matches the document (status code, content type, headers, body schema).
 
 Bounded: EXAMPLES generated cases per operation and role, derandomised so a run is repeatable.
+Schemathesis' "schema-valid request rejected" check is left out: the document gives each field's
+type and range, not the clinical rules (a known diagnosis, a visit after birth, a plausible
+weight) that refuse a well-typed value with 422 and a message naming the field.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from myoivig.store import Store
 EXAMPLES = 12
 
 
-@pytest.mark.parametrize("role", list(ROLES_USERS))
+@pytest.mark.parametrize("role", [*ROLES_USERS, None], ids=lambda role: role or "no-token")
 def test_api_answers_every_generated_request_without_error_and_as_documented(
-    web_app: FastAPI, clinic_store: Store, role: str
+    web_app: FastAPI, clinic_store: Store, role: str | None
 ) -> None:
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", web_app)
-    token = create_token(clinic_store, "test", ROLES_USERS[role][0])
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {}
+    if role is not None:
+        token = create_token(clinic_store, "test", ROLES_USERS[role][0])
+        headers["Authorization"] = f"Bearer {token}"
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
