@@ -68,3 +68,39 @@ def test_backup_and_restore_commands(
     junk.write_bytes(b"not a zip")
     bad = _run(monkeypatch, other_store, "restore", str(junk), "--force")
     assert bad.exit_code == ExitCode.REJECTED_INPUT and "not a myoivig backup" in bad.output
+
+
+def test_unusable_databases_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = f"sqlite:///{tmp_path / 'nothing-here.db'}"
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", missing)
+    result = runner.invoke(app, ["backup", "--out", str(tmp_path / "x.backup")])
+    assert result.exit_code == ExitCode.USAGE and "nothing to back up" in result.output
+    assert not (tmp_path / "x.backup").exists()
+    monkeypatch.setenv("MYOIVIG_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    backup_file = tmp_path / "some.backup"
+    backup_file.write_bytes(b"")
+    for args in (["backup", "--out", str(tmp_path / "y.backup")], ["restore", str(backup_file)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code in (ExitCode.USAGE, ExitCode.REJECTED_INPUT), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = runner.invoke(app, ["backup", "--out", str(tmp_path / "y.backup")])
+    assert result.exit_code == ExitCode.USAGE and "cannot reach the PostgreSQL" in result.output
+
+
+def test_an_outdated_database_can_still_be_backed_up(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    from myoivig.store.store import alembic_config
+
+    config = alembic_config(store.url)
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008_plotsfast_screening_state")
+    out = tmp_path / "before-upgrade.backup"
+    result = _run(monkeypatch, store, "backup", "--out", str(out))
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "schema 0008_plotsfast_screening_state" in result.output

@@ -160,6 +160,9 @@ def data_tables(store: Store) -> dict[str, int]:
 
 def backup(store: Store, out: Path, *, force: bool = False) -> Manifest:
     """Write a backup of `store` to `out`; an existing `out` is replaced only with `force`."""
+    if not store.exists():
+        raise BackupError(f"no database at {store.engine.url.database}: nothing to back up")
+    store.current_revision()  # an unreachable database is a StoreError naming it
     if out.exists() and not force:
         raise OutputPathError(f"{out} already exists; pass --force to replace it")
     check_output(out)
@@ -305,6 +308,8 @@ def _known_revisions(store: Store) -> list[str]:
 
 def check_restorable(store: Store, manifest: Manifest, path: Path, *, force: bool) -> None:
     """Refuse the other backend, a newer schema, or replacing data without `force`."""
+    if store.exists():
+        store.current_revision()  # an unreachable database is a StoreError naming it
     backend = store.engine.dialect.name
     if manifest.backend != backend:
         raise BackupError(

@@ -75,9 +75,10 @@ def backup_command(
     from dataclasses import asdict
 
     from myoivig.store.backup import BackupError, backup
+    from myoivig.store.store import Store
 
-    store = open_store()
-    try:
+    try:  # any schema revision: a backup is what one takes before upgrading
+        store = Store.default()
         manifest = backup(store, out, force=force)
     except OutputPathError as error:
         raise _fail(str(error), ExitCode.USAGE) from error
