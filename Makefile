@@ -31,9 +31,12 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 # Bounded hardening scripts (docs/reliability.md): audit chain verify and backup/restore round
-# trips on SQLite and PostgreSQL (127.0.0.1:5432, or MYOIVIG_TEST_POSTGRES_URL); prints figures.
+# trips on SQLite and PostgreSQL (127.0.0.1:5432, or MYOIVIG_TEST_POSTGRES_URL), printing their
+# figures, then the API fuzzing (schemathesis, fixed example counts). Load and fault scripts are
+# not written yet.
 hardening: $(STAMP)
 	$(BIN)/python benchmarks/hardening.py
+	$(BIN)/pytest -q tests/web/test_web_api_fuzz.py
 
 clean:
 	rm -rf $(VENV) myoivig.db
