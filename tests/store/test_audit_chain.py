@@ -254,3 +254,47 @@ def test_the_migration_links_entries_written_before_it(empty_url: str) -> None:
     after = _check(old)
     assert after.ok and after.entries > 5
     old.dispose()
+
+
+def test_a_rewritten_history_is_caught_by_a_kept_anchor(written: Store) -> None:
+    """The forger edits an entry and recomputes every later hash and the head: the chain is
+    consistent again, but the hash kept from an earlier verify no longer matches."""
+    kept = _check(written)
+    entries = _entries(written)
+    anchor = {kept.entries: kept.head_hash}
+    assert _check_with(written, anchor).ok
+    prev = entries[9].prev_hash
+    with written.engine.begin() as connection:
+        for entry in entries[9:]:
+            fields = {
+                "occurred_at": entry.occurred_at,
+                "actor": "rewritten" if entry is entries[9] else entry.actor,
+                "action": entry.action,
+                "table_name": entry.table_name,
+                "record_id": entry.record_id,
+                "record_version": entry.record_version,
+                "changes": connection.execute(
+                    text("SELECT CAST(changes AS TEXT) FROM audit_log WHERE id = :id"),
+                    {"id": entry.id},
+                ).scalar_one(),
+            }
+            digest = entry_hash(entry.chain_seq, prev, fields)
+            connection.execute(
+                text(
+                    "UPDATE audit_log SET actor = :actor, prev_hash = :prev, entry_hash = :h"
+                    " WHERE id = :id"
+                ),
+                {"actor": fields["actor"], "prev": prev, "h": digest, "id": entry.id},
+            )
+            prev = digest
+        connection.execute(text("UPDATE audit_chain_head SET entry_hash = :h"), {"h": prev})
+    assert _check(written).ok, "a full rewrite is consistent: the chain alone cannot see it"
+    caught = _check_with(written, anchor)
+    assert caught.entry_id == entries[-1].id and "was rewritten" in (caught.problem or "")
+    gone = _check_with(written, {kept.entries + 5: kept.head_hash})
+    assert f"no entry holds chain position {kept.entries + 5}" in (gone.problem or "")
+
+
+def _check_with(store: Store, anchors: dict[int, str]):  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return verify_chain(session, anchors)

@@ -104,3 +104,15 @@ def test_an_outdated_database_can_still_be_backed_up(
     result = _run(monkeypatch, store, "backup", "--out", str(out))
     assert result.exit_code == ExitCode.OK, result.output
     assert "schema 0008_plotsfast_screening_state" in result.output
+
+
+def test_audit_verify_checks_kept_anchors(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_trial_cohort(store)
+    first = json.loads(_run(monkeypatch, store, "audit", "verify", "--json").stdout)
+    anchor = f"{first['entries']}:{first['head']}"
+    assert _run(monkeypatch, store, "audit", "verify", "--anchor", anchor).exit_code == 0
+    wrong = f"{first['entries']}:{'f' * 64}"
+    refused = _run(monkeypatch, store, "audit", "verify", "--anchor", wrong)
+    assert refused.exit_code == ExitCode.REJECTED_INPUT and "was rewritten" in refused.output
+    bad = _run(monkeypatch, store, "audit", "verify", "--anchor", "12")
+    assert bad.exit_code == ExitCode.USAGE and "POSITION:HASH" in bad.output

@@ -149,7 +149,10 @@ class ChainCheck:
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit chain OK: {self.entries} entries verified (head {self.head_hash})"
+            return (
+                f"audit chain OK: {self.entries} entries verified (head: position "
+                f"{self.entries}, hash {self.head_hash}; keep both to check later with --anchor)"
+            )
         return f"audit chain BROKEN: {self.problem}"
 
 
@@ -157,9 +160,13 @@ def _positions(first: int, last: int) -> str:
     return f"position {first}" if first == last else f"positions {first}-{last}"
 
 
-def verify_chain(session: Session) -> ChainCheck:
+def verify_chain(session: Session, anchors: Mapping[int, str] | None = None) -> ChainCheck:
     """Recompute every link, oldest first, and report the first edited, inserted or deleted
-    entry (by id and chain position); reads the entries in batches."""
+    entry (by id and chain position); reads the entries in batches.
+
+    `anchors` maps chain positions to hashes kept outside the database (an earlier `audit
+    verify`'s head): a history rewritten with recomputed hashes no longer matches them."""
+    anchors = dict(anchors or {})
     head = session.execute(
         select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == HEAD_ID)
     ).one_or_none()
@@ -219,7 +226,23 @@ def verify_chain(session: Session) -> ChainCheck:
                 "no longer matches its hash",
                 entry_id,
             )
+        kept = anchors.pop(position, None)
+        if kept is not None and kept != row_hash:
+            return broken(
+                f"entry {entry_id} at chain position {position} has hash {row_hash}, but the "
+                f"hash kept for that position is {kept}: the history up to it was rewritten",
+                entry_id,
+            )
         count, seq, prev, prev_id = count + 1, position, row_hash, entry_id
+    if anchors:
+        position = min(anchors)
+        return ChainCheck(
+            count,
+            head_hash,
+            f"no entry holds chain position {position}, for which a hash was kept: the entries "
+            "up to it were deleted",
+            None,
+        )
     if seq < head_seq:
         return ChainCheck(
             count,

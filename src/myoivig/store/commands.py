@@ -39,15 +39,39 @@ def _fail(message: str, code: ExitCode) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _anchors(given: list[str]) -> dict[int, str]:
+    anchors: dict[int, str] = {}
+    for text in given:
+        position, _, digest = text.partition(":")
+        if not position.strip().isdigit() or len(digest.strip()) != 64:
+            raise _fail(
+                f"--anchor {text!r}: give POSITION:HASH as printed by an earlier `audit verify`",
+                ExitCode.USAGE,
+            )
+        anchors[int(position)] = digest.strip().lower()
+    return anchors
+
+
 @audit_app.command("verify")
-def audit_verify(as_json: JsonFlag = False) -> None:
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--anchor",
+            help="POSITION:HASH kept from an earlier run (repeatable): a history rewritten "
+            "with recomputed hashes no longer matches it.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Recompute the audit hash chain: OK with the count, or the first edited, inserted or
     deleted entry (exit code 1)."""
     from myoivig.store.audit_chain import verify_chain
 
+    anchors = _anchors(anchor or [])
     store = open_store()
     with store.session() as session:
-        check = verify_chain(session)
+        check = verify_chain(session, anchors)
     if as_json:
         _print_json(
             {
