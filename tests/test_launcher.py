@@ -77,7 +77,7 @@ def test_root_help_imports_no_area() -> None:
 
 
 @pytest.mark.parametrize(
-    "area", ["accounts", "clinic", "evidence", "outcomes", "protocol", "review", "web"]
+    "area", ["accounts", "clinic", "evidence", "outcomes", "protocol", "review", "store", "web"]
 )
 def test_area_commands_load_without_heavy_libraries(area: str) -> None:
     """`--help` and argument parsing need only the command tree: heavy libraries load inside

@@ -24,6 +24,7 @@ from myoivig.outcomes.commands import register as register_outcomes  # noqa: E40
 from myoivig.protocol.commands import register as register_protocol  # noqa: E402
 from myoivig.reports.commands import register as register_reports  # noqa: E402
 from myoivig.review.commands import register as register_review  # noqa: E402
+from myoivig.store.commands import register as register_store  # noqa: E402
 from myoivig.web.commands import register as register_web  # noqa: E402
 
 register_accounts(app)
@@ -34,6 +35,7 @@ register_outcomes(app)
 register_protocol(app)
 register_reports(app)
 register_review(app)
+register_store(app)
 register_web(app)
 # -------------------------------------------------------------------------------------------------
 

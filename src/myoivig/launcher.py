@@ -29,6 +29,7 @@ AREA_MODULES = {
     "protocol": "myoivig.protocol.commands",
     "reports": "myoivig.reports.commands",
     "review": "myoivig.review.commands",
+    "store": "myoivig.store.commands",
     "web": "myoivig.web.commands",
 }
 
@@ -54,6 +55,9 @@ COMMAND_AREAS = {
     "users": "accounts",
     "sites": "accounts",
     "serve": "web",
+    "audit": "store",
+    "backup": "store",
+    "restore": "store",
 }
 
 COMMAND_HELP = {
@@ -85,6 +89,10 @@ COMMAND_HELP = {
     "users": "Accounts of the web application.",
     "sites": "Sites (clinics) that patients and users belong to.",
     "serve": "Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL.",
+    "audit": "The audit trail: check that no entry was edited, inserted or deleted.",
+    "backup": "Back up the whole database to one file (consistent while the server writes).",
+    "restore": "Replace the database with a backup, all or nothing (a database holding data "
+    "needs --force).",
 }
 
 

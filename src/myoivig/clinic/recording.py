@@ -31,6 +31,7 @@ from myoivig.protocol.rate_cap import RateCap
 from myoivig.protocol.settings import ProtocolSettings
 from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
+from myoivig.store.audit_chain import ChainCheck, verify_chain
 from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
 from myoivig.store.repository import (
     RecordNotFoundError,
@@ -561,6 +562,12 @@ def patient_audit_trail(
     if records is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
     return audit_entries(session, records=records, limit=limit, offset=offset)
+
+
+def audit_integrity(session: Session) -> ChainCheck:
+    """Whether the whole audit trail still verifies (its hash chain), shown above every audit
+    view: a reader must know whether the entries below can be trusted."""
+    return verify_chain(session)
 
 
 class AuditFilterError(ValueError):

@@ -46,6 +46,7 @@ from myoivig.review.tables import (
     ReviewRecordRow,
 )
 from myoivig.store.audit import ACTOR_KEY, bulk_insert
+from myoivig.store.audit_chain import lock_for_writing
 from myoivig.store.json_text import JsonText
 
 StoredEvent = Annotated[
@@ -405,12 +406,15 @@ def _lock_for_screening(session: Session, review: str) -> None:
     then reads the first one's committed event. SQLite: the driver only opens a transaction at
     the first write, so reads would see a state another writer is about to change; start the
     transaction with BEGIN IMMEDIATE (the database's write lock) unless it already holds it.
+    On PostgreSQL the audit chain head is locked before the protocol row, the order every
+    writer takes its locks in (store/audit_chain.py), so this cannot deadlock with a flush.
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
+    lock_for_writing(session)  # the audit chain's lock comes first in every writer
     session.execute(
         select(ReviewProtocolRow.id).where(ReviewProtocolRow.review == review).with_for_update()
     )

@@ -3,6 +3,8 @@
 Hooks on the SQLAlchemy session stamp `updated_by`/`updated_at` before a flush and append one
 `audit_log` row per inserted, changed or deleted record after it, in the same transaction, so a
 change and its audit entry commit or roll back together. Read-only sessions refuse to flush.
+Entries are links of a hash chain (`audit_chain.py`); a flush that writes takes the chain lock
+before its first statement.
 
 Large imports use `bulk_insert` instead: one multi-row INSERT per chunk and ONE audit entry that
 lists every new id (per-row flushes and per-row audit entries made a 25,000-record import take
@@ -20,8 +22,8 @@ from sqlalchemy import JSON, Connection, Table, event, func, insert, inspect, se
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from myoivig.store import json_text
-from myoivig.store.tables import AuditRow, Versioned
+from myoivig.store import audit_chain, json_text
+from myoivig.store.tables import Versioned
 
 ACTOR_KEY = "myoivig.actor"
 READ_ONLY_KEY = "myoivig.read_only"
@@ -86,6 +88,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     # `session.new`/`session.dirty` build a new set on every access: read them once, or a
     # 30,000-row import spends minutes rebuilding them inside this loop.
     new, dirty = session.new, session.dirty
+    writes = any(isinstance(obj, Versioned) for obj in session.deleted)
     for obj in list(new) + list(dirty):
         if not isinstance(obj, Versioned):
             continue
@@ -97,6 +100,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
             obj.created_at = now
         obj.updated_at = now
         obj.updated_by = actor
+        writes = True
+    if writes:  # the chain lock first, then the rows' locks: writers cannot deadlock on it
+        audit_chain.lock_head(session.connection())
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -125,8 +131,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
                     "changes": changes,
                 }
             )
-    if rows:
-        session.connection().execute(insert(AuditRow), rows)
+    audit_chain.append(session.connection(), rows)
 
 
 class BulkWriteError(PermissionError):
@@ -180,6 +185,7 @@ def bulk_insert(
     session.flush()
     table: Table = model.__table__  # type: ignore[attr-defined]
     connection = session.connection()
+    audit_chain.lock_head(connection)
     highest_before = connection.execute(select(func.max(table.c.id))).scalar() or 0
     now = datetime.now(UTC)
     stamp = {"version": 1, "created_at": now, "updated_at": now, "updated_by": actor}
@@ -219,7 +225,7 @@ def bulk_insert(
         "record_version": 1,
         "changes": changes,
     }
-    connection.execute(insert(AuditRow), [entry])
+    audit_chain.append(connection, [entry])
     return ids
 
 

@@ -270,7 +270,12 @@ class ReportedOutcomeRow(Versioned, Base):
 
 
 class AuditRow(Base):
-    """Append-only history of every insert, update and delete made through the store."""
+    """Append-only history of every insert, update and delete made through the store.
+
+    Each entry is a link of a hash chain (`audit_chain.py`): its position `chain_seq`, the hash
+    of the entry before it, and the SHA-256 of its own fields plus that previous hash, so an
+    edited, inserted or deleted entry is found by `myoivig audit verify`.
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -281,3 +286,20 @@ class AuditRow(Base):
     record_id: Mapped[int | None] = mapped_column(Integer, index=True)
     record_version: Mapped[int | None] = mapped_column(Integer)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    chain_seq: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditChainHeadRow(Base):
+    """The newest link of the audit chain (one row, id 1): position and hash of the last entry.
+
+    Writers lock this row before they write (SELECT ... FOR UPDATE on PostgreSQL; SQLite's one
+    write lock does it there), so chain positions are handed out one transaction at a time. It
+    also shows when the newest entries were deleted: the head names a position no entry holds.
+    """
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -15,6 +15,7 @@ from myoivig.accounts.service import app_secret
 from myoivig.jobs import runner_for
 from myoivig.review.screening.live import LiveRankings
 from myoivig.store import Store
+from myoivig.web import openapi
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
     admin,
@@ -51,6 +52,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+"""Sent only over TLS: a request that came by HTTPS, or `cookie_secure` (served behind a TLS
+proxy). Over plain HTTP it would lock browsers out of a server that has no certificate."""
+
+
+def served_over_tls(request: Request, settings: WebSettings) -> bool:
+    return request.url.scheme == "https" or settings.cookie_secure
 
 
 def _is_api(request: Request) -> bool:
@@ -92,7 +100,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 403, "Form refused", message)
 
 
-def _security_headers(app: FastAPI) -> None:
+def _security_headers(app: FastAPI, settings: WebSettings) -> None:
     @app.middleware("http")
     async def add_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -102,6 +110,8 @@ def _security_headers(app: FastAPI) -> None:
             if name == "Cache-Control" and request.url.path.startswith("/static/"):
                 continue
             response.headers.setdefault(name, value)
+        if served_over_tls(request, settings):
+            response.headers.setdefault(*HSTS)
         return response
 
 
@@ -150,5 +160,6 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(api_infusion.router, prefix=API_PREFIX)
     app.include_router(api_plans.router, prefix=API_PREFIX)
     _install_error_handlers(app)
-    _security_headers(app)
+    _security_headers(app, settings)
+    openapi.install(app, API_PREFIX)
     return app

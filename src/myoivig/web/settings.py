@@ -43,7 +43,8 @@ class WebSettings(BaseModel):
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     cookie_secure: bool = False
-    """Send cookies over HTTPS only; set it when the application is served behind TLS."""
+    """Served over TLS (e.g. behind an HTTPS proxy): cookies go over HTTPS only, and every
+    response carries Strict-Transport-Security."""
     jobs: Literal["inprocess", "redis"] = "inprocess"
     """Background jobs: in this process (one server process) or an RQ queue on Redis."""
     redis_url: str = "redis://127.0.0.1:6379/0"

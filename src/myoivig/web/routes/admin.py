@@ -9,7 +9,12 @@ from fastapi.responses import Response
 
 from myoivig.accounts.roles import Role
 from myoivig.accounts.service import AccountError, add_user, generate_password, list_users
-from myoivig.clinic.recording import AuditFilterError, audit_patient_records, audit_window
+from myoivig.clinic.recording import (
+    AuditFilterError,
+    audit_integrity,
+    audit_patient_records,
+    audit_window,
+)
 from myoivig.store.audit_log import audit_entries, audited_tables
 from myoivig.store.repository import list_sites
 from myoivig.web.auth import Caller, ReadSession, require, store_of
@@ -106,6 +111,7 @@ def audit_page(
         "admin_audit.html",
         {
             "caller": caller,
+            "chain": audit_integrity(session),
             "found": found,
             "tables": audited_tables(session),
             "actor": actor,

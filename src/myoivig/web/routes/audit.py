@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from myoivig.accounts.roles import Role
-from myoivig.clinic.recording import patient_audit_trail
+from myoivig.clinic.recording import audit_integrity, patient_audit_trail
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web.auth import Caller, ReadSession, require
 from myoivig.web.routes.forms_records import no_such_patient
@@ -41,6 +41,7 @@ def patient_audit(
         "patient_audit.html",
         {
             "caller": caller,
+            "chain": audit_integrity(session),
             "code": code,
             "found": found,
             "page": page,
