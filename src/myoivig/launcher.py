@@ -14,6 +14,7 @@ it says what each command's own help says).
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import cache
 from typing import Any
 
@@ -146,5 +147,14 @@ def root() -> TyperGroup:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    root()(prog_name="myoivig")
+    """Console-script entry point. A database that fails in the middle of any command (its disk
+    full, its server gone) is one line on stderr and exit code 2, never a traceback; the
+    command's unit of work was rolled back."""
+    from myoivig.exit_codes import ExitCode
+    from myoivig.store.errors import StoreError
+
+    try:
+        root()(prog_name="myoivig")
+    except StoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        sys.exit(int(ExitCode.USAGE))

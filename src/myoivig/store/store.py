@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from myoivig.store import audit, json_text
-from myoivig.store.errors import StoreError
+from myoivig.store.errors import DatabaseFullError, DatabaseUnavailableError, StoreError
 from myoivig.store.revision import at_head
 from myoivig.store.tables import PatientRow
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # Alembic is imported only when the schema is checked or chan
 DEFAULT_URL = "sqlite:///./myoivig.db"
 URL_ENV = "MYOIVIG_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
+UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "55000"})
 
 
 SUPPORTED_URLS = (
@@ -72,6 +73,13 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _quietly(step: Any) -> None:
+    """Roll back or close after a failure without hiding it behind a second one (a dead
+    connection cannot roll back; the server discards the transaction anyway)."""
+    with suppress(DBAPIError):
+        step()
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -89,7 +97,7 @@ class Store:
             parsed = parse_url(url)
             url = parsed.render_as_string(hide_password=False)
             try:
-                engine = create_engine(parsed, json_serializer=json_text.dumps)
+                engine = create_engine(parsed, json_serializer=json_text.dumps, pool_pre_ping=True)
             except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
                 raise StoreError(
                     f"cannot use database URL {self.safe(parsed)!r}: {error}"
@@ -182,9 +190,11 @@ class Store:
         session.info[audit.READ_ONLY_KEY] = True
         try:
             yield session
+        except OperationalError as error:
+            raise self.fault(error) from error
         finally:
-            session.rollback()
-            session.close()
+            _quietly(session.rollback)
+            _quietly(session.close)
 
     @contextmanager
     def unit_of_work(self, actor: str) -> Iterator[Session]:
@@ -196,11 +206,38 @@ class Store:
         try:
             yield session
             session.commit()
+        except OperationalError as error:
+            _quietly(session.rollback)
+            raise self.fault(error) from error
         except BaseException:
-            session.rollback()
+            _quietly(session.rollback)
             raise
         finally:
-            session.close()
+            _quietly(session.close)
+
+    def fault(self, error: OperationalError) -> StoreError | OperationalError:
+        """A database failure the user can act on, said plainly; others are returned as they
+        are. A full SQLite disk and a server that is down or refuses connections are named."""
+        text = str(error.orig) if error.orig is not None else str(error)
+        where = self.safe(make_url(self.url))
+        if "database or disk is full" in text:
+            return DatabaseFullError(
+                f"the database {where} is full (its disk or size limit): the change was rolled "
+                "back and nothing of it was written; free space and try again"
+            )
+        # PostgreSQL: no SQLSTATE (the connection failed), class 08 (connection exception),
+        # 57P01-03 (server shutting down or starting), 55000 (database not accepting connections)
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        server_gone = self.engine.dialect.name != "sqlite" and (
+            sqlstate is None or sqlstate.startswith("08") or sqlstate in UNREACHABLE_STATES
+        )
+        if error.connection_invalidated or server_gone:
+            first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+            return DatabaseUnavailableError(
+                f"the database {where} cannot be reached just now ({first}); nothing was "
+                "written; try again in a moment"
+            )
+        return error
 
     def patient_count(self) -> int:
         with self.session() as session:

@@ -10,11 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import Signer
+from sqlalchemy.exc import OperationalError
 
 from myoivig.accounts.service import app_secret
 from myoivig.jobs import runner_for
 from myoivig.review.screening.live import LiveRankings
 from myoivig.store import Store
+from myoivig.store.errors import DatabaseFullError, DatabaseUnavailableError
 from myoivig.web import openapi
 from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
 from myoivig.web.routes import (
@@ -91,6 +93,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": "your role may not use this route"}, status_code=403)
         return _error_page(request, 403, "Not allowed", "Your role may not open this page.")
+
+    @app.exception_handler(DatabaseUnavailableError)
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, error: Exception) -> Response:
+        """The database is down or refuses connections: 503 with a plain message, and the
+        application recovers by itself when it is back (pooled connections are pinged)."""
+        message = (
+            str(error)
+            if isinstance(error, DatabaseUnavailableError)
+            else "The database cannot be reached just now; nothing was written. Try again in "
+            "a moment."
+        )
+        headers = {"Retry-After": "5"}
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=503, headers=headers)
+        page = _error_page(request, 503, "Database unavailable", message)
+        page.headers.update(headers)
+        return page
+
+    @app.exception_handler(DatabaseFullError)
+    async def database_full(request: Request, error: DatabaseFullError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(error)}, status_code=507)
+        return _error_page(request, 507, "Database full", str(error))
 
     @app.exception_handler(CsrfError)
     async def csrf(request: Request, error: CsrfError) -> Response:
