@@ -101,7 +101,13 @@ def stale_changes(
 class StaleEditError(RuntimeError):
     """The record changed since the form was opened; nothing was written."""
 
-    def __init__(self, record: str, current_version: int, changes: list[Change]) -> None:
+    def __init__(
+        self,
+        record: str,
+        current_version: int,
+        changes: list[Change],
+        current: FlatValues | None = None,
+    ) -> None:
         super().__init__(
             f"{record} was changed by someone else (now version {current_version}); "
             + ", ".join(c.field for c in changes)
@@ -109,6 +115,7 @@ class StaleEditError(RuntimeError):
         self.record = record
         self.current_version = current_version
         self.changes = changes
+        self.current = current or {}  # every stored value now: a form re-opened against it
 
 
 def _field_of(error: Any) -> str:
@@ -238,8 +245,9 @@ def update_patient(
             r.Patient, record, {**data, "code": code, "site_code": current.patient.site_code}
         )
         if row.version != version:
-            changes = stale_changes(record_fields(current.patient), record_fields(wanted), opened)
-            raise StaleEditError(record, row.version, changes)
+            stored = record_fields(current.patient)
+            changes = stale_changes(stored, record_fields(wanted), opened)
+            raise StaleEditError(record, row.version, changes, stored)
         _plausibility(current.model_copy(update={"patient": wanted}), "patients", record, confirmed)
         for name, value in _columns(wanted, {"code", "site_code", "source"}).items():
             if getattr(row, name) != value:
@@ -470,7 +478,7 @@ CHILD_KEYS = {
 }
 
 
-def _write_assessment(row: AssessmentRow, wanted: r.Assessment) -> None:
+def _write_assessment(session: Session, row: AssessmentRow, wanted: r.Assessment) -> None:
     """Update the assessment in place: measurements matched by group and side (task, measure,
     enzyme) are changed, new ones added, missing ones deleted, each with its audit entry."""
     fresh = _assessment_row(wanted)
@@ -488,13 +496,15 @@ def _write_assessment(row: AssessmentRow, wanted: r.Assessment) -> None:
                 getattr(row, collection).append(child)
         for name, child in stored.items():
             if name not in kept:
+                # Deleted through the session, not only as an orphan: the audit sees it.
                 getattr(row, collection).remove(child)
+                session.delete(child)
     flag_modified(row, "updated_at")  # a new version even when only measurements changed
 
 
 def _write_record(session: Session, patient: PatientRow, row: Any, wanted: r.Record) -> None:
     if isinstance(wanted, r.Assessment):
-        _write_assessment(row, wanted)
+        _write_assessment(session, row, wanted)
         return
     values = _columns(wanted, {"patient_code", "course_number"})
     if isinstance(wanted, r.AdverseEvent):
@@ -541,13 +551,14 @@ def update_record(
         current = getattr(dossier, kind.collection)[position]
         wanted = validated(kind.model, record, {**data, "patient_code": code})
         if row.version != version:
-            changes = stale_changes(record_fields(current), record_fields(wanted), opened)
-            raise StaleEditError(record, row.version, changes)
+            stored = record_fields(current)
+            changes = stale_changes(stored, record_fields(wanted), opened)
+            raise StaleEditError(record, row.version, changes, stored)
         others = [x for i, x in enumerate(getattr(dossier, kind.collection)) if i != position]
         clash = _same_key_clash(wanted, others, record)
         if clash is not None:
             raise clash
-        table = kind.row.__tablename__
+        table = kind.collection  # as the plausibility checks name it
         plausibility_name = {
             "courses": f"patient {code} course {getattr(wanted, 'course_number', '')}",
             "labs": f"patient {code} lab {getattr(getattr(wanted, 'test', None), 'value', '')}",
@@ -589,7 +600,9 @@ def delete_record(
         row, position = _stored_row(patient, kind, record_id)
         if row.version != version:
             current = record_fields(getattr(dossier_from_row(patient), kind.collection)[position])
-            raise StaleEditError(record, row.version, stale_changes(current, current, opened))
+            raise StaleEditError(
+                record, row.version, stale_changes(current, current, opened), current
+            )
         if kind.key == "courses":
             linked = [e for e in patient.adverse_events if e.course is row]
             if linked:
@@ -600,6 +613,7 @@ def delete_record(
                     f"{row.course_number}: change or delete them first",
                 )
         getattr(patient, kind.collection).remove(row)
+        session.delete(row)  # through the session, so the audit records it with the reason
 
 
 # --- the audit trail of one patient ----------------------------------------------------------

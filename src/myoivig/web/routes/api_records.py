@@ -15,7 +15,7 @@ from myoivig.clinic import recording
 from myoivig.clinic.recording import FieldProblem, RecordRejectedError, StaleEditError
 from myoivig.domain import records as r
 from myoivig.store.repository import RecordNotFoundError
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.web.auth import Caller, ReadSession, require, store_of
 
 router = APIRouter(tags=["records"])
 Writer = Annotated[Caller, Depends(require(Role.CLINICIAN))]
@@ -120,16 +120,7 @@ def api_update_patient(
     except RecordNotFoundError:
         return _missing(code)
     except StaleEditError as stale:
-        return JSONResponse(
-            {
-                "detail": str(stale),
-                "version": stale.current_version,
-                "changes": [
-                    {"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in stale.changes
-                ],
-            },
-            status_code=409,
-        )
+        return _stale(stale)
     except RecordRejectedError as problem:
         return _rejected(problem)
     return {"patient": patient.model_dump(mode="json"), "version": new_version}
@@ -192,3 +183,157 @@ def api_add_adverse_event(
 ) -> Any:
     """Records an adverse event."""
     return _add(request, caller, code, data, recording.add_adverse_event)
+
+
+# --- stored assessments, courses, labs and adverse events: read with version, edit, delete ---
+
+KIND_DOC = "assessments, courses, labs or adverse-events"
+
+
+def _stale(stale: StaleEditError) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": str(stale),
+            "version": stale.current_version,
+            "current": stale.current,
+            "changes": [
+                {"field": c.field, "theirs": c.theirs, "yours": c.yours}
+                | ({"opened": c.opened} if c.opened_known else {})
+                for c in stale.changes
+            ],
+        },
+        status_code=409,
+    )
+
+
+def _stored(found: recording.StoredRecord) -> dict[str, Any]:
+    return {
+        "id": found.record_id,
+        "version": found.version,
+        "record": found.record.model_dump(mode="json"),
+    }
+
+
+def _required_version(record: str, body: dict[str, Any]) -> int | JSONResponse:
+    version = body.pop("version", None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return _rejected(
+            RecordRejectedError(
+                record,
+                [FieldProblem("version", f"the version you read is required, got {version!r}")],
+            )
+        )
+    return version
+
+
+@router.get("/patients/{code}/{kind}", responses={404: REJECTED[404]})
+def api_stored_records(
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: str
+) -> Any:
+    """The patient's stored records of one kind (`kind`: assessments, courses, labs or
+    adverse-events), each with the `id` and `version` an edit or delete needs."""
+    try:
+        found = recording.stored_records(session, caller.viewer, code, kind)
+    except RecordNotFoundError:
+        return _missing(code)
+    return {"items": [_stored(s) for s in found]}
+
+
+@router.get("/patients/{code}/{kind}/{record_id}", responses={404: REJECTED[404]})
+def api_stored_record(
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
+) -> Any:
+    """One stored record with its `id` and `version`."""
+    try:
+        found = recording.stored_record(session, caller.viewer, code, kind, record_id)
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    return _stored(found)
+
+
+@router.put("/patients/{code}/{kind}/{record_id}", responses={**REJECTED, **STALE})
+def api_update_record(
+    request: Request,
+    caller: Writer,
+    code: str,
+    kind: str,
+    record_id: int,
+    data: Annotated[
+        dict[str, Any],
+        Body(
+            description=f"The record's fields ({KIND_DOC}: as for POST) and `version` as read; "
+            'optionally `"opened"`: the flat values as read, so a 409 lists them too; '
+            '`"confirm": true` keeps implausible values',
+            examples=[{}],
+        ),
+    ],
+) -> Any:
+    """Replaces a stored record if nobody saved it since `version` (409 otherwise, listing each
+    field: stored now, yours, and as opened when `opened` was sent)."""
+    body, confirm = _split(data)
+    body.pop("patient_code", None)
+    version = _required_version(f"patient {code} {kind} {record_id}", body)
+    if isinstance(version, JSONResponse):
+        return version
+    opened = body.pop("opened", None)
+    try:
+        saved = recording.update_record(
+            store_of(request),
+            caller.viewer,
+            code,
+            kind,
+            record_id,
+            body,
+            version,
+            confirm,
+            opened if isinstance(opened, dict) else None,
+        )
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    except StaleEditError as stale:
+        return _stale(stale)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return _stored(saved)
+
+
+@router.delete("/patients/{code}/{kind}/{record_id}", responses={**REJECTED, **STALE})
+def api_delete_record(
+    request: Request,
+    caller: Writer,
+    code: str,
+    kind: str,
+    record_id: int,
+    data: Annotated[
+        dict[str, Any],
+        Body(
+            description="`version` as read and `reason` (at least 5 characters; kept in the "
+            "audit trail with the deleted values)",
+            examples=[{"version": 1, "reason": "entered for the wrong patient"}],
+        ),
+    ] = {},  # noqa: B006 - FastAPI reads the default, never mutates it
+) -> Any:
+    """Deletes a stored record (409 if it changed since `version`; 422 without a reason)."""
+    body = dict(data)
+    record = f"patient {code} {kind} {record_id}"
+    version = _required_version(record, body)
+    if isinstance(version, JSONResponse):
+        return version
+    reason = body.get("reason")
+    try:
+        recording.delete_record(
+            store_of(request),
+            caller.viewer,
+            code,
+            kind,
+            record_id,
+            version,
+            reason if isinstance(reason, str) else "",
+        )
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    except StaleEditError as stale:
+        return _stale(stale)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return {"deleted": {"kind": kind, "id": record_id}}

@@ -4,6 +4,7 @@ domain's field-named messages next to the inputs (the form keeps everything type
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.clinic import recording
+from myoivig.clinic.record_fields import opened_values, record_fields
 from myoivig.clinic.recording import RecordRejectedError, StaleEditError
 from myoivig.store.repository import RecordNotFoundError, list_sites
 from myoivig.web import forms
@@ -62,6 +64,7 @@ def _flat_page(
     problem: RecordRejectedError | None = None,
     stale: StaleEditError | None = None,
     version: int | None = None,
+    opened: str = "",
     status: int = 200,
 ) -> Response:
     site_choices: tuple[tuple[str, str], ...] = ()
@@ -86,6 +89,7 @@ def _flat_page(
             "confirmable": bool(problem and problem.confirmable),
             "stale": stale,
             "version": version,
+            "opened": json.dumps(stale.current) if stale else opened,
             "site_choices": site_choices,
         },
         status_code=status,
@@ -143,19 +147,16 @@ def edit_patient_form(
         patient, version = recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    values = {
-        i.name: "" if (v := getattr(patient, i.name)) is None else getattr(v, "value", v)
-        for i in EDIT_INPUTS
-    }
     return _flat_page(
         request,
         caller,
         title=f"Edit patient {code}",
         action=f"/patients/{code}/edit",
         inputs=EDIT_INPUTS,
-        values=values,
+        values=forms.flat_values(patient, EDIT_INPUTS),
         code=code,
         version=version,
+        opened=json.dumps(record_fields(patient)),
     )
 
 
@@ -178,6 +179,7 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
             forms.flat_record(posted, EDIT_INPUTS),
             version,
             confirmed=posted.get("confirm") == "yes",
+            opened=opened_values(posted.get("opened")),
         )
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
@@ -188,7 +190,15 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
             request, caller, **page, stale=stale, version=stale.current_version, status=409
         )
     except RecordRejectedError as problem:
-        return _flat_page(request, caller, **page, problem=problem, version=version, status=422)
+        return _flat_page(
+            request,
+            caller,
+            **page,
+            problem=problem,
+            version=version,
+            opened=posted.get("opened", ""),
+            status=422,
+        )
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
 
@@ -203,17 +213,32 @@ def _assessment_page(
     errors: dict[str, str] | None = None,
     confirmable: bool = False,
     status: int = 200,
+    *,
+    edit: tuple[int, int, str] | None = None,
+    stale: StaleEditError | None = None,
 ) -> Response:
+    """The new-assessment form, or (with `edit` = record id, version, opened values) the edit
+    form of a stored one."""
+    record_id, version, opened = edit if edit else (None, None, "")
     return templates.TemplateResponse(
         request,
         "assessment_form.html",
         {
             "caller": caller,
             "code": code,
-            "layout": forms.AssessmentLayout(),
+            "title": f"Edit assessment of {code}" if edit else f"Assessment for {code}",
+            "action": (
+                f"/patients/{code}/assessments/{record_id}/edit"
+                if edit
+                else f"/patients/{code}/assessments/new"
+            ),
+            "layout": forms.AssessmentLayout(groups=forms.groups_shown(values)),
             "values": values,
             "errors": errors or {},
             "confirmable": confirmable,
+            "version": stale.current_version if stale else version,
+            "opened": json.dumps(stale.current) if stale else opened,
+            "stale": stale,
         },
         status_code=status,
     )

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS
+from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS, Role
 from myoivig.clinic.overview import ABBREVIATIONS
+from myoivig.clinic.recording import edit_keys
 from myoivig.clinic.service import (
     PatientQuery,
     QueryError,
@@ -104,6 +105,12 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
             "dossier": dossier,
             "timeline": patient_timeline(dossier),
             "criteria": visit_criteria(dossier),
+            # Row ids for the edit and delete links: only for those who may change the record.
+            "edit_keys": (
+                edit_keys(session, caller.viewer, code)
+                if caller.user.role is Role.CLINICIAN
+                else None
+            ),
             "abbreviations": ABBREVIATIONS,
         },
     )
