@@ -612,7 +612,6 @@ def delete_record(
                     f"{len(linked)} adverse event(s) are recorded during course "
                     f"{row.course_number}: change or delete them first",
                 )
-        getattr(patient, kind.collection).remove(row)
         session.delete(row)  # through the session, so the audit records it with the reason
 
 

@@ -302,3 +302,25 @@ def existing_patient_codes(session: Session) -> set[str]:
 
 def existing_sites(session: Session) -> dict[str, SiteRow]:
     return {row.site_code: row for row in session.scalars(select(SiteRow)).all()}
+
+
+def load_assessments(session: Session, patient_ids: list[int]) -> dict[int, list[r.Assessment]]:
+    """Only the assessments of these patients (by row id), oldest first: for rules that need
+    the visits but not the rest of the dossier."""
+    statement = (
+        select(AssessmentRow, PatientRow.code)
+        .join(PatientRow, AssessmentRow.patient_id == PatientRow.id)
+        .where(AssessmentRow.patient_id.in_(patient_ids))
+        .order_by(AssessmentRow.patient_id, AssessmentRow.assessment_date)
+        .options(
+            selectinload(AssessmentRow.myometry),
+            selectinload(AssessmentRow.muscle_grades),
+            selectinload(AssessmentRow.functional_tasks),
+            selectinload(AssessmentRow.core_set),
+            selectinload(AssessmentRow.enzymes),
+        )
+    )
+    found: dict[int, list[r.Assessment]] = {}
+    for row, code in session.execute(statement):
+        found.setdefault(row.patient_id, []).append(_assessment_from_row(row, code))
+    return found
