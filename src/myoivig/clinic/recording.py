@@ -362,7 +362,9 @@ KINDS: dict[str, RecordKind] = {
         RecordKind("assessments", AssessmentRow, r.Assessment, "assessments", "assessment"),
         RecordKind("courses", CourseRow, r.Course, "courses", "course"),
         RecordKind("labs", LabResultRow, r.LabResult, "labs", "lab result"),
-        RecordKind("adverse-events", AdverseEventRow, r.AdverseEvent, "adverse_events", "event"),
+        RecordKind(
+            "adverse-events", AdverseEventRow, r.AdverseEvent, "adverse_events", "adverse event"
+        ),
     )
 }
 MIN_REASON = 5
