@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.domain import records as r
 from myoivig.outcomes.patient_report import latest_trial_responder
-from myoivig.store.repository import load_assessments
+from myoivig.store.repository import load_grades_and_tasks
 from myoivig.store.tables import AssessmentRow, CourseRow
 
 STATUSES = ("run_in", "on_ivig", "stopped", "undated")
@@ -147,7 +147,7 @@ def trial_responders(session: Session, patient_ids: Iterable[int]) -> dict[int, 
     ordered = sorted(missing)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
-        assessments = load_assessments(session, chunk)
+        assessments = load_grades_and_tasks(session, chunk)
         computed = {pid: latest_trial_responder(assessments.get(pid, [])) for pid in chunk}
         result.update(computed)
         with _CACHE_LOCK:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
+from myoivig.domain.vocab import FunctionalTask, MuscleGroup, Phase, Side
 from myoivig.store.tables import (
     AdverseEventRow,
     AssessmentRow,
@@ -230,7 +231,7 @@ def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
     return r.Assessment(
         patient_code=code,
         assessment_date=a.assessment_date,
-        phase=r.Phase(a.phase),
+        phase=Phase(a.phase),
         assessor=a.assessor,
         note=a.note,
         myometry=[
@@ -304,23 +305,74 @@ def existing_sites(session: Session) -> dict[str, SiteRow]:
     return {row.site_code: row for row in session.scalars(select(SiteRow)).all()}
 
 
-def load_assessments(session: Session, patient_ids: list[int]) -> dict[int, list[r.Assessment]]:
-    """Only the assessments of these patients (by row id), oldest first: for rules that need
-    the visits but not the rest of the dossier."""
-    statement = (
-        select(AssessmentRow, PatientRow.code)
+def load_grades_and_tasks(
+    session: Session, patient_ids: list[int]
+) -> dict[int, list[r.Assessment]]:
+    """The assessments of these patients (by row id) with only their muscle grades and
+    functional tasks, oldest first: what the trial's responder rule reads. Three column
+    queries and unvalidated construction (the rows were validated when written), because a
+    patient list may need this for a thousand patients at once."""
+    visits: dict[int, tuple[int, r.Assessment]] = {}
+    found: dict[int, list[r.Assessment]] = {}
+    for aid, pid, day, phase, code in session.execute(
+        select(
+            AssessmentRow.id,
+            AssessmentRow.patient_id,
+            AssessmentRow.assessment_date,
+            AssessmentRow.phase,
+            PatientRow.code,
+        )
         .join(PatientRow, AssessmentRow.patient_id == PatientRow.id)
         .where(AssessmentRow.patient_id.in_(patient_ids))
         .order_by(AssessmentRow.patient_id, AssessmentRow.assessment_date)
-        .options(
-            selectinload(AssessmentRow.myometry),
-            selectinload(AssessmentRow.muscle_grades),
-            selectinload(AssessmentRow.functional_tasks),
-            selectinload(AssessmentRow.core_set),
-            selectinload(AssessmentRow.enzymes),
+    ):
+        visit = r.Assessment.model_construct(
+            patient_code=code,
+            assessment_date=day,
+            phase=Phase(phase),
+            assessor=None,
+            note=None,
+            myometry=[],
+            muscle_grades=[],
+            functional_tasks=[],
+            core_set=[],
+            enzymes=[],
         )
-    )
-    found: dict[int, list[r.Assessment]] = {}
-    for row, code in session.execute(statement):
-        found.setdefault(row.patient_id, []).append(_assessment_from_row(row, code))
+        visits[aid] = (pid, visit)
+        found.setdefault(pid, []).append(visit)
+    in_visits = AssessmentRow.patient_id.in_(patient_ids)
+    for aid, group, side, grade, np_flag in session.execute(
+        select(
+            MuscleGradeRow.assessment_id,
+            MuscleGradeRow.muscle_group,
+            MuscleGradeRow.side,
+            MuscleGradeRow.kendall_grade,
+            MuscleGradeRow.not_performed,
+        )
+        .join(AssessmentRow, MuscleGradeRow.assessment_id == AssessmentRow.id)
+        .where(in_visits)
+    ):
+        visits[aid][1].muscle_grades.append(
+            r.MuscleGrade.model_construct(
+                muscle_group=MuscleGroup(group),
+                side=Side(side),
+                kendall_grade=join_np(grade, np_flag),
+            )
+        )
+    for aid, task, able, time_s, np_flag in session.execute(
+        select(
+            FunctionalTaskRow.assessment_id,
+            FunctionalTaskRow.task,
+            FunctionalTaskRow.able,
+            FunctionalTaskRow.time_s,
+            FunctionalTaskRow.not_performed,
+        )
+        .join(AssessmentRow, FunctionalTaskRow.assessment_id == AssessmentRow.id)
+        .where(in_visits)
+    ):
+        visits[aid][1].functional_tasks.append(
+            r.FunctionalTaskResult.model_construct(
+                task=FunctionalTask(task), able=able, time_s=time_s, not_performed=np_flag
+            )
+        )
     return found
