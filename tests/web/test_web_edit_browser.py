@@ -64,6 +64,10 @@ def test_a_stale_grade_grid_edit_loses_nothing(
     expect(row.locator("[data-testid=opened]")).to_have_text("—")  # not graded before
     mine = physician.page.locator("tr[data-field='grade shoulder_abductors right']")
     expect(mine.locator("[data-testid=yours]")).to_have_text("9")
+    # In the grid, next to the select the colleague changed: the value stored now.
+    expect(
+        physician.page.locator("[data-testid=stored-now-grade__hip_flexors__left]")
+    ).to_have_text("now stored: 4")
     # Nothing typed is lost.
     assert physician.page.input_value(hip) == "8"
     assert physician.page.input_value(shoulder) == "9"

@@ -189,6 +189,19 @@ def assessment_values(a: r.Assessment) -> Posted:
     return values
 
 
+def assessment_input(field: str) -> str:
+    """The assessment form's input for a flat field name of `clinic.record_fields`
+    (`grade hip_flexors left` -> `grade__hip_flexors__left`)."""
+    parts = field.split(" ")
+    if parts[0] == "task" and parts[-1] == "time_s":
+        return "walk_time_s"
+    if parts[0] == "enzyme" and parts[-1] == "uln":
+        return f"uln__{parts[1]}"
+    if parts[0] == "core" and parts[-1] == "scale_max":
+        return "scale__mmt8"
+    return "__".join(parts)
+
+
 def groups_shown(values: Posted) -> tuple[MuscleGroup, ...]:
     """The trial's muscle groups, plus any other group the values hold (an imported record may
     grade more groups; the edit form shows them so that saving does not drop them)."""

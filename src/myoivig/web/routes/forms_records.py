@@ -239,6 +239,12 @@ def _assessment_page(
             "version": stale.current_version if stale else version,
             "opened": json.dumps(stale.current) if stale else opened,
             "stale": stale,
+            # Next to each input the other writer changed: the value stored now.
+            "stored_now": {
+                forms.assessment_input(c.field): c.theirs
+                for c in (stale.changes if stale else [])
+                if c.changed_by_them
+            },
         },
         status_code=status,
     )
