@@ -297,3 +297,36 @@ def test_only_clinicians_of_the_site_edit_or_delete(signed: Clients, client_for:
     link = f"/patients/N002/courses/{north['id']}/edit"
     assert link in carl.get("/patients/N002").text
     assert link not in signed("phil").get("/patients/N002").text
+
+
+def test_deleted_assessment_and_its_measurements_stay_in_the_patient_audit(
+    signed: Clients, clinic_store: Store
+) -> None:
+    from myoivig.clinic.service import CLI_OPERATOR
+    from myoivig.store.audit_log import patient_records
+
+    carl = signed("carl")
+    first = _items(carl, "N002", "assessments")[0]
+    gone = carl.request(
+        "DELETE",
+        f"/api/v1/patients/N002/assessments/{first['id']}",
+        json={"version": first["version"], "reason": "visit of another patient"},
+    )
+    assert gone.status_code == 200, gone.text
+    assert first["id"] not in [i["id"] for i in _items(carl, "N002", "assessments")]
+    with clinic_store.session() as session:
+        keys = patient_records(session, "N002")
+        assert keys is not None and first["id"] in keys["assessments"]
+        assert keys["myometry_readings"]  # the deleted visit's readings
+        from myoivig.clinic.recording import patient_audit_trail
+
+        trail = patient_audit_trail(session, CLI_OPERATOR, "N002", limit=200)
+    deleted = [
+        e
+        for e in trail.entries
+        if e.action == "delete"
+        and (e.record_id == first["id"] or e.changes.get("assessment_id") == first["id"])
+    ]
+    tables = {e.table_name for e in deleted}
+    assert {"assessments", "myometry_readings", "core_set_values"} <= tables
+    assert all(e.changes["change_reason"] == "visit of another patient" for e in deleted)
