@@ -7,6 +7,8 @@ record is spread over rows, and how "not performed" is stored (a value column le
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -305,42 +307,61 @@ def existing_sites(session: Session) -> dict[str, SiteRow]:
     return {row.site_code: row for row in session.scalars(select(SiteRow)).all()}
 
 
-def load_grades_and_tasks(
-    session: Session, patient_ids: list[int]
-) -> dict[int, list[r.Assessment]]:
+@dataclass(slots=True)
+class GradeShape:
+    muscle_group: MuscleGroup
+    side: Side
+    kendall_grade: Any
+
+
+@dataclass(slots=True)
+class TaskShape:
+    task: FunctionalTask
+    able: bool | None
+    time_s: float | None
+    not_performed: bool
+
+
+@dataclass(slots=True)
+class VisitShape:
+    """An assessment with only its grades and tasks, in the attribute shape the outcome rules
+    read (`outcomes.record_shapes.AssessmentLike`)."""
+
+    assessment_date: date
+    phase: Phase
+    muscle_grades: list[GradeShape] = field(default_factory=list)
+    functional_tasks: list[TaskShape] = field(default_factory=list)
+    myometry: tuple[()] = ()
+    core_set: tuple[()] = ()
+    enzymes: tuple[()] = ()
+
+
+def load_grades_and_tasks(session: Session, patient_ids: list[int]) -> dict[int, list[VisitShape]]:
     """The assessments of these patients (by row id) with only their muscle grades and
     functional tasks, oldest first: what the trial's responder rule reads. Three column
-    queries and unvalidated construction (the rows were validated when written), because a
-    patient list may need this for a thousand patients at once."""
-    visits: dict[int, tuple[int, r.Assessment]] = {}
-    found: dict[int, list[r.Assessment]] = {}
-    for aid, pid, day, phase, code in session.execute(
+    queries into plain objects (the rows were validated when written), because a patient list
+    may need this for a thousand patients at once."""
+    visits: dict[int, VisitShape] = {}
+    found: dict[int, list[VisitShape]] = {}
+    for aid, pid, day, phase in session.execute(
         select(
             AssessmentRow.id,
             AssessmentRow.patient_id,
             AssessmentRow.assessment_date,
             AssessmentRow.phase,
-            PatientRow.code,
         )
-        .join(PatientRow, AssessmentRow.patient_id == PatientRow.id)
         .where(AssessmentRow.patient_id.in_(patient_ids))
         .order_by(AssessmentRow.patient_id, AssessmentRow.assessment_date)
     ):
-        visit = r.Assessment.model_construct(
-            patient_code=code,
-            assessment_date=day,
-            phase=Phase(phase),
-            assessor=None,
-            note=None,
-            myometry=[],
-            muscle_grades=[],
-            functional_tasks=[],
-            core_set=[],
-            enzymes=[],
-        )
-        visits[aid] = (pid, visit)
+        visit = VisitShape(day, Phase(phase))
+        visits[aid] = visit
         found.setdefault(pid, []).append(visit)
     in_visits = AssessmentRow.patient_id.in_(patient_ids)
+    groups, sides, tasks = (
+        {g.value: g for g in MuscleGroup},
+        {s.value: s for s in Side},
+        {t.value: t for t in FunctionalTask},
+    )
     for aid, group, side, grade, np_flag in session.execute(
         select(
             MuscleGradeRow.assessment_id,
@@ -352,12 +373,8 @@ def load_grades_and_tasks(
         .join(AssessmentRow, MuscleGradeRow.assessment_id == AssessmentRow.id)
         .where(in_visits)
     ):
-        visits[aid][1].muscle_grades.append(
-            r.MuscleGrade.model_construct(
-                muscle_group=MuscleGroup(group),
-                side=Side(side),
-                kendall_grade=join_np(grade, np_flag),
-            )
+        visits[aid].muscle_grades.append(
+            GradeShape(groups[group], sides[side], join_np(grade, np_flag))
         )
     for aid, task, able, time_s, np_flag in session.execute(
         select(
@@ -370,9 +387,5 @@ def load_grades_and_tasks(
         .join(AssessmentRow, FunctionalTaskRow.assessment_id == AssessmentRow.id)
         .where(in_visits)
     ):
-        visits[aid][1].functional_tasks.append(
-            r.FunctionalTaskResult.model_construct(
-                task=FunctionalTask(task), able=able, time_s=time_s, not_performed=np_flag
-            )
-        )
+        visits[aid].functional_tasks.append(TaskShape(tasks[task], able, time_s, np_flag))
     return found
