@@ -20,11 +20,11 @@ from myoivig.web.auth import Caller, ReadSession, store_of
 from myoivig.web.routes.forms_records import (
     FLAT_FORMS,
     Writer,
-    _assessment_page,
-    _errors,
-    _flat_page,
-    _posted,
+    assessment_page,
+    field_errors,
+    flat_page,
     no_such_patient,
+    posted_fields,
 )
 from myoivig.web.templating import templates
 
@@ -56,18 +56,18 @@ def _edit_page(
     action = f"/patients/{code}/{kind}/{record_id}/edit"
     if kind == "assessments":
         where = forms.assessment_record(values)[1]
-        return _assessment_page(
+        return assessment_page(
             request,
             caller,
             code,
             values,
-            _errors(problem, where) if problem else None,
+            field_errors(problem, where) if problem else None,
             bool(problem and problem.confirmable),
             status,
             edit=(record_id, version, opened),
             stale=stale,
         )
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title=_title(kind, code),
@@ -121,7 +121,7 @@ async def update_record(
 ) -> Response:
     if kind not in recording.KINDS:
         return no_such_patient(request, caller, code)
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     version, opened = _version(posted), posted.get("opened", "")
     try:
         recording.update_record(
@@ -213,7 +213,7 @@ def delete_record_form(
 async def delete_record(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
 ) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     reason = posted.get("reason", "")
     try:
         stored = recording.stored_record(session, caller.viewer, code, kind, record_id)

@@ -30,12 +30,14 @@ FLAT_FORMS: dict[str, tuple[str, tuple[forms.Input, ...], Callable[..., Any]]] =
 }
 
 
-async def _posted(request: Request) -> dict[str, str]:
+async def posted_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
-def _errors(problem: RecordRejectedError, where: dict[str, str] | None = None) -> dict[str, str]:
+def field_errors(
+    problem: RecordRejectedError, where: dict[str, str] | None = None
+) -> dict[str, str]:
     """Messages by input name (the record field, or the input it came from)."""
     shown: dict[str, str] = {}
     for item in problem.problems:
@@ -52,7 +54,7 @@ def no_such_patient(request: Request, caller: Caller, code: str, verb: str = "ch
     )
 
 
-def _flat_page(
+def flat_page(
     request: Request,
     caller: Caller,
     *,
@@ -85,7 +87,7 @@ def _flat_page(
             "inputs": inputs,
             "values": values,
             "code": code,
-            "errors": _errors(problem) if problem else {},
+            "errors": field_errors(problem) if problem else {},
             "confirmable": bool(problem and problem.confirmable),
             "stale": stale,
             "version": version,
@@ -102,7 +104,7 @@ def _flat_page(
 @router.get("/patients/new")
 def new_patient_form(request: Request, caller: Writer) -> Response:
     sites = sorted(caller.user.site_codes)
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title="New patient",
@@ -114,7 +116,7 @@ def new_patient_form(request: Request, caller: Writer) -> Response:
 
 @router.post("/patients/new")
 async def create_patient(request: Request, caller: Writer) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     try:
         patient = recording.create_patient(
             store_of(request),
@@ -123,7 +125,7 @@ async def create_patient(request: Request, caller: Writer) -> Response:
             confirmed=posted.get("confirm") == "yes",
         )
     except RecordRejectedError as problem:
-        return _flat_page(
+        return flat_page(
             request,
             caller,
             title="New patient",
@@ -147,7 +149,7 @@ def edit_patient_form(
         patient, version = recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title=f"Edit patient {code}",
@@ -162,7 +164,7 @@ def edit_patient_form(
 
 @router.post("/patients/{code}/edit")
 async def update_patient(request: Request, caller: Writer, code: str) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     version = int(posted["version"]) if posted.get("version", "").isdigit() else -1
     page: dict[str, Any] = {
         "title": f"Edit patient {code}",
@@ -186,11 +188,11 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
     except StaleEditError as stale:
         # Shown again with everything typed, against the version now stored: saving again
         # is a deliberate choice made after seeing the other person's values.
-        return _flat_page(
+        return flat_page(
             request, caller, **page, stale=stale, version=stale.current_version, status=409
         )
     except RecordRejectedError as problem:
-        return _flat_page(
+        return flat_page(
             request,
             caller,
             **page,
@@ -205,7 +207,7 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
 # --- assessments -----------------------------------------------------------------------------
 
 
-def _assessment_page(
+def assessment_page(
     request: Request,
     caller: Caller,
     code: str,
@@ -258,12 +260,12 @@ def new_assessment_form(
         recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    return _assessment_page(request, caller, code, {"phase": "run_in", "uln__ck": ""})
+    return assessment_page(request, caller, code, {"phase": "run_in", "uln__ck": ""})
 
 
 @router.post("/patients/{code}/assessments/new")
 async def create_assessment(request: Request, caller: Writer, code: str) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     data, where = forms.assessment_record(posted)
     try:
         recording.add_assessment(
@@ -276,8 +278,8 @@ async def create_assessment(request: Request, caller: Writer, code: str) -> Resp
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
-        return _assessment_page(
-            request, caller, code, posted, _errors(problem, where), problem.confirmable, 422
+        return assessment_page(
+            request, caller, code, posted, field_errors(problem, where), problem.confirmable, 422
         )
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
@@ -296,7 +298,7 @@ def new_record_form(
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     title, inputs, _ = FLAT_FORMS[kind]
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title=f"{title} for {code}",
@@ -312,7 +314,7 @@ async def create_record(request: Request, caller: Writer, code: str, kind: str) 
     if kind not in FLAT_FORMS:
         return no_such_patient(request, caller, code)
     title, inputs, save = FLAT_FORMS[kind]
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     try:
         save(
             store_of(request),
@@ -324,7 +326,7 @@ async def create_record(request: Request, caller: Writer, code: str, kind: str) 
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
-        return _flat_page(
+        return flat_page(
             request,
             caller,
             title=f"{title} for {code}",
