@@ -330,3 +330,23 @@ def test_deleted_assessment_and_its_measurements_stay_in_the_patient_audit(
     tables = {e.table_name for e in deleted}
     assert {"assessments", "myometry_readings", "core_set_values"} <= tables
     assert all(e.changes["change_reason"] == "visit of another patient" for e in deleted)
+
+
+def test_stale_api_edit_lists_the_opened_values_and_the_current_record(signed: Clients) -> None:
+    carl = signed("carl")
+    lab = carl.post("/api/v1/patients/N001/labs", json={"test": "igg", "value": 9.5, "unit": "g/L"})
+    assert lab.status_code == 201
+    stored = _items(carl, "N001", "labs")[-1]
+    url = f"/api/v1/patients/N001/labs/{stored['id']}"
+    first = carl.put(url, json={**stored["record"], "value": 10.1, "version": stored["version"]})
+    assert first.status_code == 200
+    opened = {"test": "igg", "value": 9.5, "unit": "g/L"}
+    late = carl.put(
+        url,
+        json={**stored["record"], "value": 8.8, "version": stored["version"], "opened": opened},
+    )
+    assert late.status_code == 409
+    body = late.json()
+    value = next(c for c in body["changes"] if c["field"] == "value")
+    assert value == {"field": "value", "theirs": 10.1, "yours": 8.8, "opened": 9.5}
+    assert body["current"]["value"] == 10.1 and body["version"] == stored["version"] + 1

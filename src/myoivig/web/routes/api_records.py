@@ -99,7 +99,10 @@ def api_update_patient(
     request: Request,
     caller: Writer,
     code: str,
-    data: Annotated[dict[str, Any], _body(r.Patient, " and `version` as read")],
+    data: Annotated[
+        dict[str, Any],
+        _body(r.Patient, " and `version` as read (optionally `opened`: the values as read)"),
+    ],
 ) -> Any:
     """Replaces the patient's facts (not the code or site) if nobody saved since `version`."""
     body, confirm = _split(data)
@@ -113,9 +116,16 @@ def api_update_patient(
         )
     body.pop("code", None)
     body.pop("site_code", None)
+    opened = body.pop("opened", None)
     try:
         patient, new_version = recording.update_patient(
-            store_of(request), caller.viewer, code, body, version, confirm
+            store_of(request),
+            caller.viewer,
+            code,
+            body,
+            version,
+            confirm,
+            opened if isinstance(opened, dict) else None,
         )
     except RecordNotFoundError:
         return _missing(code)
