@@ -6,6 +6,7 @@ keeps yours. Then a deletion with its reason. Screenshots: test-artifacts/web/
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from test_web_browser import Visit, browser, server  # noqa: F401 - fixtures of 
 from web_helpers import PASSWORD
 
 from myoivig.accounts.service import add_user
+from myoivig.clinic.recording import add_course, create_patient
+from myoivig.clinic.service import Viewer
 from myoivig.store import Store
 
 
@@ -100,5 +103,23 @@ def test_a_stale_grade_grid_edit_loses_nothing(
     expect(page.locator("text=Adverse events (0)")).to_be_visible()
     page.goto(f"{server}/patients/N002/audit")
     expect(page.locator("[data-testid=audit]")).to_contain_text("Recorded for the wrong patient")
+
+    # The list filtered to patients whose next course is overdue (one made for it here).
+    writer = Viewer(name="carl", all_sites=False, site_codes=frozenset({"NORTH"}))
+    create_patient(
+        clinic_store, writer, {"code": "N-LATE", "site_code": "NORTH", "sex": "M",
+                               "diagnosis": "dermatomyositis"},
+    )  # fmt: skip
+    started = (date.today() - timedelta(days=35)).isoformat()
+    add_course(
+        clinic_store, writer, "N-LATE", {"course_number": 1, "days": 5, "start_date": started}
+    )
+    page.goto(f"{server}/patients")
+    page.select_option("[data-testid=filter-due]", "overdue")
+    expect(page.locator("[data-testid=count]")).to_have_text("1 patient")
+    expect(page.locator("[data-testid=patients]")).to_contain_text("N-LATE")
+    expect(page.locator("[data-testid=patients]")).to_contain_text("overdue")
+    assert "due=overdue" in page.url  # htmx pushed the filter into the address
+    physician.shot(artifacts, f"{tag}-05-list-filtered-overdue")
     physician.close()
     colleague.close()
