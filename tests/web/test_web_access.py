@@ -81,14 +81,16 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/api/v1/patients/{code}/adverse-events"): _expect(WRITERS, 422, 401),
     # Stored records (here N001's first course): edit and delete forms and API. Sent empty, an
     # edit names the missing fields and a deletion has no confirmation, reason or version (422).
-    ("GET", "/patients/{code}/{kind}/{record_id}/edit"): _expect(WRITERS, 200, 303),
-    ("POST", "/patients/{code}/{kind}/{record_id}/edit"): _expect(WRITERS, 422, 303),
-    ("GET", "/patients/{code}/{kind}/{record_id}/delete"): _expect(WRITERS, 200, 303),
-    ("POST", "/patients/{code}/{kind}/{record_id}/delete"): _expect(WRITERS, 422, 303),
-    ("GET", "/api/v1/patients/{code}/{kind}"): _expect(WRITERS, 200, 401),
-    ("GET", "/api/v1/patients/{code}/{kind}/{record_id}"): _expect(WRITERS, 200, 401),
-    ("PUT", "/api/v1/patients/{code}/{kind}/{record_id}"): _expect(WRITERS, 422, 401),
-    ("DELETE", "/api/v1/patients/{code}/{kind}/{record_id}"): _expect(WRITERS, 422, 401),
+    ("GET", "/patients/{code}/{kind:record_kind}/{record_id}/edit"): _expect(WRITERS, 200, 303),
+    ("POST", "/patients/{code}/{kind:record_kind}/{record_id}/edit"): _expect(WRITERS, 422, 303),
+    ("GET", "/patients/{code}/{kind:record_kind}/{record_id}/delete"): _expect(WRITERS, 200, 303),
+    ("POST", "/patients/{code}/{kind:record_kind}/{record_id}/delete"): _expect(WRITERS, 422, 303),
+    ("GET", "/api/v1/patients/{code}/{kind:record_kind}"): _expect(WRITERS, 200, 401),
+    ("GET", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(WRITERS, 200, 401),
+    ("PUT", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(WRITERS, 422, 401),
+    ("DELETE", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(
+        WRITERS, 422, 401
+    ),
     # The dose planner: clinicians and pharmacists plan; only pharmacists override or approve.
     # Sent empty, an override names no code (422) and N001's default plan is blocked (422).
     ("GET", "/planner"): _expect(PLANNERS, 200, 303),
@@ -148,6 +150,7 @@ def _first_course_id(store: Store) -> int:
 
 def _url(path: str, record_id: int) -> str:
     url = path.replace("{code}", "N001").replace("{kind}", "courses")
+    url = url.replace("{kind:record_kind}", "courses")
     return url.replace("{record_id}", str(record_id))
 
 

@@ -350,3 +350,11 @@ def test_stale_api_edit_lists_the_opened_values_and_the_current_record(signed: C
     value = next(c for c in body["changes"] if c["field"] == "value")
     assert value == {"field": "value", "theirs": 10.1, "yours": 8.8, "opened": 9.5}
     assert body["current"]["value"] == 10.1 and body["version"] == stored["version"] + 1
+
+
+def test_edit_routes_match_only_editable_kinds(signed: Clients) -> None:
+    """Other addresses under a patient are left to other routes (here: none, so 404)."""
+    carl = signed("carl")
+    assert carl.get("/api/v1/patients/N001/infusion-days").status_code == 404
+    assert carl.get("/patients/N001/therapies/1/edit").status_code == 404
+    assert carl.get("/api/v1/patients/N001/courses/not-a-number").status_code == 422

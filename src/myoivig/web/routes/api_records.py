@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from myoivig.accounts.roles import Role
@@ -15,6 +15,7 @@ from myoivig.clinic import recording
 from myoivig.clinic.recording import FieldProblem, RecordRejectedError, StaleEditError
 from myoivig.domain import records as r
 from myoivig.store.repository import RecordNotFoundError
+from myoivig.web import paths  # noqa: F401 - registers {kind:record_kind}
 from myoivig.web.auth import Caller, ReadSession, require, store_of
 
 router = APIRouter(tags=["records"])
@@ -198,6 +199,7 @@ def api_add_adverse_event(
 # --- stored assessments, courses, labs and adverse events: read with version, edit, delete ---
 
 KIND_DOC = "assessments, courses, labs or adverse-events"
+Kind = Annotated[str, Path(description=f"The kind of record: {KIND_DOC}")]
 
 
 def _stale(stale: StaleEditError) -> JSONResponse:
@@ -236,9 +238,9 @@ def _required_version(record: str, body: dict[str, Any]) -> int | JSONResponse:
     return version
 
 
-@router.get("/patients/{code}/{kind}", responses={404: REJECTED[404]})
+@router.get("/patients/{code}/{kind:record_kind}", responses={404: REJECTED[404]})
 def api_stored_records(
-    request: Request, caller: Writer, session: ReadSession, code: str, kind: str
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind
 ) -> Any:
     """The patient's stored records of one kind (`kind`: assessments, courses, labs or
     adverse-events), each with the `id` and `version` an edit or delete needs."""
@@ -249,9 +251,9 @@ def api_stored_records(
     return {"items": [_stored(s) for s in found]}
 
 
-@router.get("/patients/{code}/{kind}/{record_id}", responses={404: REJECTED[404]})
+@router.get("/patients/{code}/{kind:record_kind}/{record_id}", responses={404: REJECTED[404]})
 def api_stored_record(
-    request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind, record_id: int
 ) -> Any:
     """One stored record with its `id` and `version`."""
     try:
@@ -261,12 +263,12 @@ def api_stored_record(
     return _stored(found)
 
 
-@router.put("/patients/{code}/{kind}/{record_id}", responses={**REJECTED, **STALE})
+@router.put("/patients/{code}/{kind:record_kind}/{record_id}", responses={**REJECTED, **STALE})
 def api_update_record(
     request: Request,
     caller: Writer,
     code: str,
-    kind: str,
+    kind: Kind,
     record_id: int,
     data: Annotated[
         dict[str, Any],
@@ -307,12 +309,12 @@ def api_update_record(
     return _stored(saved)
 
 
-@router.delete("/patients/{code}/{kind}/{record_id}", responses={**REJECTED, **STALE})
+@router.delete("/patients/{code}/{kind:record_kind}/{record_id}", responses={**REJECTED, **STALE})
 def api_delete_record(
     request: Request,
     caller: Writer,
     code: str,
-    kind: str,
+    kind: Kind,
     record_id: int,
     data: Annotated[
         dict[str, Any],

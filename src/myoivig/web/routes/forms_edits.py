@@ -15,7 +15,10 @@ from myoivig.clinic.record_fields import opened_values
 from myoivig.clinic.recording import RecordRejectedError, StaleEditError, StoredRecord
 from myoivig.domain import records as r
 from myoivig.store.repository import RecordNotFoundError
-from myoivig.web import forms
+from myoivig.web import (
+    forms,
+    paths,  # noqa: F401 - registers {kind:record_kind}
+)
 from myoivig.web.auth import Caller, ReadSession, store_of
 from myoivig.web.routes.forms_records import (
     FLAT_FORMS,
@@ -89,7 +92,7 @@ def _form_values(kind: str, stored: StoredRecord) -> dict[str, str]:
     return forms.flat_values(stored.record, FLAT_FORMS[kind][1])
 
 
-@router.get("/patients/{code}/{kind}/{record_id}/edit")
+@router.get("/patients/{code}/{kind:record_kind}/{record_id}/edit")
 def edit_record_form(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
 ) -> Response:
@@ -115,7 +118,7 @@ def _record_data(kind: str, posted: dict[str, str]) -> dict[str, Any]:
     return forms.flat_record(posted, FLAT_FORMS[kind][1])
 
 
-@router.post("/patients/{code}/{kind}/{record_id}/edit")
+@router.post("/patients/{code}/{kind:record_kind}/{record_id}/edit")
 async def update_record(
     request: Request, caller: Writer, code: str, kind: str, record_id: int
 ) -> Response:
@@ -198,7 +201,7 @@ def _delete_page(
     )
 
 
-@router.get("/patients/{code}/{kind}/{record_id}/delete")
+@router.get("/patients/{code}/{kind:record_kind}/{record_id}/delete")
 def delete_record_form(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
 ) -> Response:
@@ -209,7 +212,7 @@ def delete_record_form(
     return _delete_page(request, caller, code, stored)
 
 
-@router.post("/patients/{code}/{kind}/{record_id}/delete")
+@router.post("/patients/{code}/{kind:record_kind}/{record_id}/delete")
 async def delete_record(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: str, record_id: int
 ) -> Response:
