@@ -14,11 +14,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from starlette.routing import Mount, Route
 from web_helpers import ROLES_USERS, csrf_of
 
 from myoivig.accounts.service import create_token
 from myoivig.store import Store
+from myoivig.store.tables import CourseRow, PatientRow
 
 ROLES = (*ROLES_USERS, None)  # None: not signed in
 READERS = {"admin", "clinician", "pharmacist", "researcher"}
@@ -89,6 +91,18 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", f"/api/v1{INFUSION}"): _expect(WRITERS, 422, 401),
     ("PUT", f"/api/v1{INFUSION}/{{day}}"): _expect(WRITERS, 422, 401),
     ("DELETE", f"/api/v1{INFUSION}/{{day}}"): _expect(WRITERS, 422, 401),  # no version
+    # Stored records (here N001's first course): edit and delete forms and API. Sent empty, an
+    # edit names the missing fields and a deletion has no confirmation, reason or version (422).
+    ("GET", "/patients/{code}/{kind:record_kind}/{record_id}/edit"): _expect(WRITERS, 200, 303),
+    ("POST", "/patients/{code}/{kind:record_kind}/{record_id}/edit"): _expect(WRITERS, 422, 303),
+    ("GET", "/patients/{code}/{kind:record_kind}/{record_id}/delete"): _expect(WRITERS, 200, 303),
+    ("POST", "/patients/{code}/{kind:record_kind}/{record_id}/delete"): _expect(WRITERS, 422, 303),
+    ("GET", "/api/v1/patients/{code}/{kind:record_kind}"): _expect(WRITERS, 200, 401),
+    ("GET", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(WRITERS, 200, 401),
+    ("PUT", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(WRITERS, 422, 401),
+    ("DELETE", "/api/v1/patients/{code}/{kind:record_kind}/{record_id}"): _expect(
+        WRITERS, 422, 401
+    ),
     # The dose planner: clinicians and pharmacists plan; only pharmacists override or approve.
     # Sent empty, an override names no code (422) and N001's default plan is blocked (422).
     ("GET", "/planner"): _expect(PLANNERS, 200, 303),
@@ -171,13 +185,29 @@ def test_every_route_is_in_the_matrix(web_app: FastAPI) -> None:
     assert route_table(web_app) == set(EXPECTED), "add new routes to EXPECTED with their rights"
 
 
-def _filled(path: str) -> str:
-    """A route's path for patient N001, course 1, infusion day 1."""
-    return path.replace("{code}", "N001").replace("{number}", "1").replace("{day}", "1")
+def _first_course_id(store: Store) -> int:
+    """The row id of N001's first course (the record the matrix's edit routes ask for)."""
+    with store.session() as session:
+        found = session.scalar(
+            select(func.min(CourseRow.id))
+            .join(PatientRow, CourseRow.patient_id == PatientRow.id)
+            .where(PatientRow.code == "N001")
+        )
+    assert found is not None
+    return int(found)
 
 
-def _call(client: TestClient, method: str, path: str, csrf: str | None) -> int:
-    url = _filled(path).replace("{kind}", "courses")
+def _url(path: str, record_id: int) -> str:
+    """A route's path for patient N001: its first course (by row id for the edit routes, by
+    number 1 for the infusion-day routes) and infusion day 1."""
+    url = path.replace("{code}", "N001").replace("{number}", "1").replace("{day}", "1")
+    url = url.replace("{kind}", "courses")
+    url = url.replace("{kind:record_kind}", "courses")
+    return url.replace("{record_id}", str(record_id))
+
+
+def _call(client: TestClient, method: str, path: str, csrf: str | None, record_id: int) -> int:
+    url = _url(path, record_id)
     url = url.replace("{review}", "no-review").replace("{name}", "prisma.svg")
     if path == "/static":
         url = "/static/app.css"
@@ -195,8 +225,9 @@ def _call(client: TestClient, method: str, path: str, csrf: str | None) -> int:
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "signed-out")
 def test_role_matrix_with_session_cookie(
-    role: str | None, client_for: Callable[[str | None], TestClient]
+    role: str | None, clinic_store: Store, client_for: Callable[[str | None], TestClient]
 ) -> None:
+    record_id = _first_course_id(clinic_store)
     failures = []
     # Signing in again after the routes that end the session (sign-in, sign-out); those last.
     ending = {("POST", "/login"), ("POST", "/logout")}
@@ -209,7 +240,7 @@ def test_role_matrix_with_session_cookie(
         csrf = None
         if role is not None:
             csrf = csrf_of(client.get("/admin/users").text)  # the page, or the 403 page
-        status = _call(client, method, path, csrf)
+        status = _call(client, method, path, csrf, record_id)
         expected = EXPECTED[(method, path)][role]
         if status != expected:
             failures.append(f"{method} {path} as {role}: {status}, expected {expected}")
@@ -226,10 +257,11 @@ def test_role_matrix_with_api_token(
         headers["Authorization"] = "Bearer " + create_token(
             clinic_store, "test", ROLES_USERS[role][0]
         )
+    record_id = _first_course_id(clinic_store)
     for (method, path), expected in EXPECTED.items():
         if not path.startswith(("/api/v1/patients", "/api/v1/plans")):
             continue
-        status = client.request(method, _filled(path), headers=headers).status_code
+        status = client.request(method, _url(path, record_id), headers=headers).status_code
         assert status == expected[role], f"{method} {path} as {role}: {status}"
 
 

@@ -158,9 +158,16 @@ def test_a_stale_edit_in_two_browsers(
     physician.page.click("button:text('Save')")
     stale = physician.page.locator("[data-testid=stale]")
     expect(stale).to_be_visible()
-    text = stale.inner_text()
-    assert "note\tHeight measured today\tPlan: continue monthly courses" in text
-    assert "height_cm\t158.0\t—" in text
+    # Field by field: your value, the value now stored (and that they changed it), as opened.
+    note = physician.page.locator("[data-testid=stale] tr[data-field=note]")
+    expect(note.locator("[data-testid=yours]")).to_have_text("Plan: continue monthly courses")
+    expect(note.locator("[data-testid=theirs]")).to_have_text(
+        "Height measured today (changed by them)"
+    )
+    expect(note.locator("[data-testid=opened]")).to_have_text("—")
+    height = physician.page.locator("[data-testid=stale] tr[data-field=height_cm]")
+    expect(height.locator("[data-testid=yours]")).to_have_text("—")
+    expect(height.locator("[data-testid=theirs]")).to_contain_text("158.0")
     typed = physician.page.input_value("textarea[name=note]")
     assert typed == "Plan: continue monthly courses"
     physician.shot(artifacts, f"{tag}-05-stale-edit")

@@ -4,6 +4,7 @@ tokens and passwords at rest, and the audit of writes made through the pages."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -295,7 +296,12 @@ def test_a_write_through_the_pages_is_audited_with_the_signed_in_user(
 
 def test_openapi_documents_the_api_only(client_for: Clients, web_app: FastAPI) -> None:
     spec = client_for(None).get("/api/v1/openapi.json").json()
-    api = {path for _, path in route_table(web_app) if path.startswith("/api/v1/")}
+    # OpenAPI writes `{kind:record_kind}` (a path convertor) as `{kind}`.
+    api = {
+        re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+        for _, path in route_table(web_app)
+        if path.startswith("/api/v1/")
+    }
     api.discard("/api/v1/openapi.json")  # the document itself is not an operation
     assert {"/api/v1/patients", "/api/v1/patients/{code}", "/api/v1/plans"} <= api
     assert {"/api/v1/patients/{code}/plan", "/api/v1/patients/{code}/plan/overrides"} <= api

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -206,14 +207,38 @@ patients_app = typer.Typer(help="List patients.", no_args_is_help=True)
 
 
 @patients_app.command("list")
-def patients_list(as_json: JsonFlag = False) -> None:
-    """List all patients with their diagnosis and number of IVIg courses."""
-    from myoivig.clinic.service import CLI_OPERATOR, visible_dossiers
+def patients_list(
+    as_json: JsonFlag = False,
+    search: Annotated[str, typer.Option(help="Part of the patient code.")] = "",
+    site: Annotated[str | None, typer.Option(help="Site code.")] = None,
+    diagnosis: Annotated[str | None, typer.Option(help="Diagnosis, e.g. dermatomyositis.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="run_in, on_ivig, stopped or undated (from the courses).")
+    ] = None,
+    responder: Annotated[
+        str | None,
+        typer.Option(help="yes, no or undetermined: the trial's rule at the latest visit."),
+    ] = None,
+    due: Annotated[
+        str | None,
+        typer.Option(help="overdue, or N: next course due within N days (0-365)."),
+    ] = None,
+) -> None:
+    """List patients with their diagnosis and number of IVIg courses; the filters are those
+    of the web list and the API (`clinic.service.filtered_codes`)."""
+    from myoivig.clinic.list_filters import list_facts
+    from myoivig.clinic.service import CLI_OPERATOR, PatientQuery, QueryError, visible_dossiers
 
+    query = PatientQuery(search, site, diagnosis, status=status, responder=responder, due=due)
     with open_store().session() as session:
-        dossiers = visible_dossiers(session, CLI_OPERATOR)
+        try:
+            dossiers = visible_dossiers(session, CLI_OPERATOR, query)
+        except QueryError as error:
+            errors.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(ExitCode.USAGE) from error
     if as_json:
-        print_json([patient_summary(d) for d in dossiers])
+        today = date.today()
+        print_json([{**patient_summary(d), **list_facts(d, today)} for d in dossiers])
     else:
         for table in cohort_tables(dossiers, "Patients"):
             console.print(table)

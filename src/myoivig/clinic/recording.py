@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from myoivig.clinic.infusion_checks import check_infusion_day, rate_cap_for
+from myoivig.clinic.record_fields import FlatValues, record_fields
 from myoivig.clinic.service import Viewer, load_patient
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
@@ -45,6 +47,7 @@ from myoivig.store.repository import (
 )
 from myoivig.store.tables import (
     AdverseEventRow,
+    AssessmentRow,
     CourseRow,
     LabResultRow,
     PatientRow,
@@ -52,7 +55,6 @@ from myoivig.store.tables import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-PATIENT_FIELDS = tuple(name for name in r.Patient.model_fields if name not in {"source"})
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,44 @@ class RecordRejectedError(ValueError):
 
 @dataclass(frozen=True)
 class Change:
+    """One field of a stale edit: the value stored now (theirs), the one being saved (yours),
+    and the one the form was opened with, when known (None in `opened_known` = not known)."""
+
     field: str
     theirs: Any
     yours: Any
+    opened: Any = None
+    opened_known: bool = False
+
+    @property
+    def changed_by_them(self) -> bool:
+        return self.opened_known and self.opened != self.theirs
+
+
+def stale_changes(
+    current: FlatValues, wanted: FlatValues, opened: FlatValues | None = None
+) -> list[Change]:
+    """Every field where the stored value differs from yours or from the one you opened."""
+    names = list(dict.fromkeys([*current, *wanted, *(opened or {})]))
+    changes = []
+    for name in names:
+        theirs, yours = current.get(name), wanted.get(name)
+        before = (opened or {}).get(name)
+        if theirs != yours or (opened is not None and before != theirs):
+            changes.append(Change(name, theirs, yours, before, opened is not None))
+    return changes
 
 
 class StaleEditError(RuntimeError):
     """The record changed since the form was opened; nothing was written."""
 
-    def __init__(self, record: str, current_version: int, changes: list[Change]) -> None:
+    def __init__(
+        self,
+        record: str,
+        current_version: int,
+        changes: list[Change],
+        current: FlatValues | None = None,
+    ) -> None:
         super().__init__(
             f"{record} was changed by someone else (now version {current_version}); "
             + ", ".join(c.field for c in changes)
@@ -96,6 +127,7 @@ class StaleEditError(RuntimeError):
         self.record = record
         self.current_version = current_version
         self.changes = changes
+        self.current = current or {}  # every stored value now: a form re-opened against it
 
 
 def _field_of(error: Any) -> str:
@@ -208,10 +240,6 @@ def patient_for_edit(session: Session, writer: Viewer, code: str) -> tuple[r.Pat
     return dossier_from_row(row).patient, row.version
 
 
-def _shown(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
-
-
 def update_patient(
     store: Store,
     writer: Viewer,
@@ -219,9 +247,11 @@ def update_patient(
     data: dict[str, Any],
     version: int,
     confirmed: bool = False,
+    opened: FlatValues | None = None,
 ) -> tuple[r.Patient, int]:
     """Saves the edited patient if nobody saved it since `version`; returns it and its new
-    version. The code and site of a patient are not edited here."""
+    version. The code and site of a patient are not edited here. `opened`: the values the form
+    was opened with, so a stale edit can show what the other writer changed."""
     record = f"patient {code}"
     with store.unit_of_work(writer.name) as session:
         row = _writable_patient(session, writer, code)
@@ -230,12 +260,9 @@ def update_patient(
             r.Patient, record, {**data, "code": code, "site_code": current.patient.site_code}
         )
         if row.version != version:
-            changes = [
-                Change(name, _shown(getattr(current.patient, name)), _shown(getattr(wanted, name)))
-                for name in PATIENT_FIELDS
-                if getattr(current.patient, name) != getattr(wanted, name)
-            ]
-            raise StaleEditError(record, row.version, changes)
+            stored = record_fields(current.patient)
+            changes = stale_changes(stored, record_fields(wanted), opened)
+            raise StaleEditError(record, row.version, changes, stored)
         _plausibility(current.model_copy(update={"patient": wanted}), "patients", record, confirmed)
         for name, value in _columns(wanted, {"code", "site_code", "source"}).items():
             if getattr(row, name) != value:
@@ -544,6 +571,281 @@ def delete_infusion_day(
             current = infusion_day_from_row(row, code)
             raise StaleEditError(record, row.version, _day_changes(current, None))
         session.delete(row)
+
+
+# --- editing and deleting stored assessments, courses, labs, adverse events -----------------
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of stored record: its table, domain model, dossier list and how it is named."""
+
+    key: str  # as in URLs: assessments, courses, labs, adverse-events
+    row: type[Any]
+    model: type[r.Record]
+    collection: str  # attribute of PatientRow and of PatientDossier
+    noun: str
+
+
+KINDS: dict[str, RecordKind] = {
+    k.key: k
+    for k in (
+        RecordKind("assessments", AssessmentRow, r.Assessment, "assessments", "assessment"),
+        RecordKind("courses", CourseRow, r.Course, "courses", "course"),
+        RecordKind("labs", LabResultRow, r.LabResult, "labs", "lab result"),
+        RecordKind(
+            "adverse-events", AdverseEventRow, r.AdverseEvent, "adverse_events", "adverse event"
+        ),
+    )
+}
+MIN_REASON = 5
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored record as an edit form or API client reads it: id, version and values."""
+
+    kind: str
+    record_id: int
+    version: int
+    record: r.Record
+
+    @property
+    def fields(self) -> FlatValues:
+        return record_fields(self.record)
+
+
+def record_kind(kind: str) -> RecordKind:
+    """The kind named in a URL; RecordNotFoundError for any other name."""
+    found = KINDS.get(kind)
+    if found is None:
+        raise RecordNotFoundError(f"no kind of record {kind!r}")
+    return found
+
+
+def _stored_row(patient: PatientRow, kind: RecordKind, record_id: int) -> tuple[Any, int]:
+    """The row of this patient's record and its position in the dossier's list."""
+    rows = getattr(patient, kind.collection)
+    for position, row in enumerate(rows):
+        if row.id == record_id:
+            return row, position
+    raise RecordNotFoundError(f"patient {patient.code} has no {kind.noun} {record_id}")
+
+
+def _label(code: str, kind: RecordKind, record_id: int) -> str:
+    return f"patient {code} {kind.noun} {record_id}"
+
+
+def stored_records(
+    session: Session, writer: Viewer, code: str, kind_key: str
+) -> list[StoredRecord]:
+    """The patient's records of one kind with their ids and versions (dossier order)."""
+    kind = record_kind(kind_key)
+    patient = _writable_patient(session, writer, code)
+    dossier = dossier_from_row(patient)
+    return [
+        StoredRecord(kind.key, row.id, row.version, record)
+        for row, record in zip(
+            getattr(patient, kind.collection), getattr(dossier, kind.collection), strict=True
+        )
+    ]
+
+
+def stored_record(
+    session: Session, writer: Viewer, code: str, kind_key: str, record_id: int
+) -> StoredRecord:
+    """One record to edit, or RecordNotFoundError (also for a patient the writer may not
+    change)."""
+    found = next(
+        (s for s in stored_records(session, writer, code, kind_key) if s.record_id == record_id),
+        None,
+    )
+    if found is None:
+        raise RecordNotFoundError(f"patient {code} has no {kind_key} record {record_id}")
+    return found
+
+
+def edit_keys(session: Session, writer: Viewer, code: str) -> dict[str, list[int]] | None:
+    """Row ids of the patient's records per kind, in dossier order, for the patient page's
+    edit and delete links; None when the viewer may not change this patient."""
+    try:
+        patient = _writable_patient(session, writer, code)
+    except RecordNotFoundError:
+        return None
+    return {k.key: [row.id for row in getattr(patient, k.collection)] for k in KINDS.values()}
+
+
+def _same_key_clash(wanted: r.Record, others: list[Any], record: str) -> RecordRejectedError | None:
+    if isinstance(wanted, r.Assessment) and any(
+        a.assessment_date == wanted.assessment_date for a in others
+    ):
+        day = wanted.assessment_date
+        return _duplicate(record, "assessment_date", f"an assessment on {day} is already recorded")
+    if isinstance(wanted, r.Course) and any(
+        c.course_number == wanted.course_number for c in others
+    ):
+        number = wanted.course_number
+        return _duplicate(record, "course_number", f"course {number} is already recorded")
+    return None
+
+
+def _copy_columns(target: Any, source: Any) -> None:
+    """Set the value columns of `target` from `source` (only those that differ, so the audit
+    entry lists exactly what changed)."""
+    skip = {"id", "version", "created_at", "updated_at", "updated_by", "patient_id"}
+    for column in source.__table__.columns:
+        name = column.key
+        if name in skip or name.endswith("_id"):
+            continue
+        value = getattr(source, name)
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+
+
+CHILD_KEYS = {
+    "myometry": ("muscle_group", "side"),
+    "muscle_grades": ("muscle_group", "side"),
+    "functional_tasks": ("task",),
+    "core_set": ("measure",),
+    "enzymes": ("enzyme",),
+}
+
+
+def _write_assessment(session: Session, row: AssessmentRow, wanted: r.Assessment) -> None:
+    """Update the assessment in place: measurements matched by group and side (task, measure,
+    enzyme) are changed, new ones added, missing ones deleted, each with its audit entry."""
+    fresh = _assessment_row(wanted)
+    _copy_columns(row, fresh)
+    for collection, key in CHILD_KEYS.items():
+        stored = {tuple(getattr(c, k) for k in key): c for c in getattr(row, collection)}
+        kept = set()
+        for child in list(getattr(fresh, collection)):
+            name = tuple(getattr(child, k) for k in key)
+            kept.add(name)
+            if name in stored:
+                _copy_columns(stored[name], child)
+            else:
+                getattr(fresh, collection).remove(child)
+                getattr(row, collection).append(child)
+        for name, child in stored.items():
+            if name not in kept:
+                # Deleted through the session, not only as an orphan: the audit sees it.
+                getattr(row, collection).remove(child)
+                session.delete(child)
+    flag_modified(row, "updated_at")  # a new version even when only measurements changed
+
+
+def _write_record(session: Session, patient: PatientRow, row: Any, wanted: r.Record) -> None:
+    if isinstance(wanted, r.Assessment):
+        _write_assessment(session, row, wanted)
+        return
+    values = _columns(wanted, {"patient_code", "course_number"})
+    if isinstance(wanted, r.AdverseEvent):
+        course = None
+        if wanted.course_number is not None:
+            course = next(
+                (c for c in patient.courses if c.course_number == wanted.course_number), None
+            )
+            if course is None:
+                raise _duplicate(
+                    f"patient {patient.code} event",
+                    "course_number",
+                    f"no course {wanted.course_number} is recorded",
+                )
+        if row.course is not course:
+            row.course = course
+    elif isinstance(wanted, r.Course):
+        values["course_number"] = wanted.course_number
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+def update_record(
+    store: Store,
+    writer: Viewer,
+    code: str,
+    kind_key: str,
+    record_id: int,
+    data: dict[str, Any],
+    version: int,
+    confirmed: bool = False,
+    opened: FlatValues | None = None,
+) -> StoredRecord:
+    """Saves an edited assessment, course, lab result or adverse event if nobody saved it since
+    `version` (else StaleEditError listing each field: stored now, yours, and as opened when
+    `opened` is given); validated and checked for plausibility like a new record."""
+    kind = record_kind(kind_key)
+    record = _label(code, kind, record_id)
+    with store.unit_of_work(writer.name) as session:
+        patient = _writable_patient(session, writer, code)
+        row, position = _stored_row(patient, kind, record_id)
+        dossier = dossier_from_row(patient)
+        current = getattr(dossier, kind.collection)[position]
+        wanted = validated(kind.model, record, {**data, "patient_code": code})
+        if row.version != version:
+            stored = record_fields(current)
+            changes = stale_changes(stored, record_fields(wanted), opened)
+            raise StaleEditError(record, row.version, changes, stored)
+        others = [x for i, x in enumerate(getattr(dossier, kind.collection)) if i != position]
+        clash = _same_key_clash(wanted, others, record)
+        if clash is not None:
+            raise clash
+        table = kind.collection  # as the plausibility checks name it
+        plausibility_name = {
+            "courses": f"patient {code} course {getattr(wanted, 'course_number', '')}",
+            "labs": f"patient {code} lab {getattr(getattr(wanted, 'test', None), 'value', '')}",
+            "adverse_events": f"patient {code} event {getattr(wanted, 'term', '')!r}",
+            "assessments": f"patient {code} assessment",
+        }[table]
+        replaced = list(getattr(dossier, kind.collection))
+        replaced[position] = wanted
+        updated = dossier.model_copy(update={kind.collection: replaced})
+        _plausibility(updated, table, plausibility_name, confirmed)
+        _write_record(session, patient, row, wanted)
+        session.flush()
+        return StoredRecord(kind.key, row.id, row.version, wanted)
+
+
+def delete_record(
+    store: Store,
+    writer: Viewer,
+    code: str,
+    kind_key: str,
+    record_id: int,
+    version: int,
+    reason: str,
+    opened: FlatValues | None = None,
+) -> None:
+    """Deletes one stored record, with the reason kept in its audit entries; refused when the
+    record changed since `version` (StaleEditError: look again first), without a reason, or
+    for a course that adverse events are recorded against."""
+    kind = record_kind(kind_key)
+    record = _label(code, kind, record_id)
+    reason = reason.strip()
+    if len(reason) < MIN_REASON:
+        raise RecordRejectedError(
+            record,
+            [FieldProblem("reason", f"give a reason of at least {MIN_REASON} characters")],
+        )
+    with store.unit_of_work(writer.name, reason=reason) as session:
+        patient = _writable_patient(session, writer, code)
+        row, position = _stored_row(patient, kind, record_id)
+        if row.version != version:
+            current = record_fields(getattr(dossier_from_row(patient), kind.collection)[position])
+            raise StaleEditError(
+                record, row.version, stale_changes(current, current, opened), current
+            )
+        if kind.key == "courses":
+            linked = [e for e in patient.adverse_events if e.course is row]
+            if linked:
+                raise _duplicate(
+                    record,
+                    "course_number",
+                    f"{len(linked)} adverse event(s) are recorded during course "
+                    f"{row.course_number}: change or delete them first",
+                )
+        session.delete(row)  # through the session, so the audit records it with the reason
 
 
 # --- the audit trail of one patient ----------------------------------------------------------

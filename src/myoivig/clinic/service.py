@@ -19,6 +19,16 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from myoivig.clinic.list_filters import (
+    RESPONDER_VALUES,
+    STATUSES,
+    check_due,
+    course_states,
+    due_matches,
+    list_facts,
+    responder_text,
+    trial_responders,
+)
 from myoivig.clinic.overview import patient_summary
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
@@ -59,17 +69,31 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class PatientQuery:
-    """Search (part of the code), filters and page of a patient list."""
+    """Search (part of the code), filters and page of a patient list. `status`, `due` and
+    `responder` are described in `clinic.list_filters`; `today` is the day they are judged on
+    (None: today)."""
 
     search: str = ""
     site: str | None = None
     diagnosis: str | None = None
     page: int = 1
     per_page: int = 25
+    status: str | None = None
+    responder: str | None = None
+    due: str | None = None
+    today: date | None = None
 
     def checked(self) -> PatientQuery:
         if self.diagnosis and self.diagnosis not in {d.value for d in Diagnosis}:
             raise QueryError(f"diagnosis: {self.diagnosis!r} is not a known diagnosis")
+        if self.status and self.status not in STATUSES:
+            raise QueryError(f"status: {self.status!r} is not one of {', '.join(STATUSES)}")
+        if self.responder and self.responder not in RESPONDER_VALUES:
+            raise QueryError(
+                f"responder: {self.responder!r} is not one of {', '.join(RESPONDER_VALUES)}"
+            )
+        if self.due and (problem := check_due(self.due)):
+            raise QueryError(problem)
         if self.page < 1:
             raise QueryError(f"page: {self.page} must be 1 or more")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
@@ -111,7 +135,7 @@ def _escape_like(text: str) -> str:
 
 
 def _filtered(viewer: Viewer, query: PatientQuery) -> Select[Any]:
-    statement = _visible(select(PatientRow.code), viewer)
+    statement = _visible(select(PatientRow.id, PatientRow.code), viewer)
     if query.site:
         statement = statement.where(SiteRow.site_code == query.site)
     if query.diagnosis:
@@ -119,39 +143,62 @@ def _filtered(viewer: Viewer, query: PatientQuery) -> Select[Any]:
     return statement.order_by(PatientRow.code)
 
 
-def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> PatientPage:
-    """One page of the patients this viewer may see, as summaries (pseudonymised if needed)."""
+def filtered_codes(session: Session, viewer: Viewer, query: PatientQuery) -> list[str]:
+    """The codes of every patient this viewer may see that the query admits, in list order
+    (pseudonymised viewers: ordered by pseudonym). Site, diagnosis and search are SQL
+    conditions with bound parameters; status and next-due come from one grouped query over
+    the courses; the responder is computed only when asked for, and cached per patient."""
     query = query.checked()
     statement = _filtered(viewer, query)
+    if not viewer.pseudonymised and query.search:
+        statement = statement.where(
+            PatientRow.code.ilike(f"%{_escape_like(query.search)}%", escape="\\")
+        )
+    rows: list[tuple[int, str]] = [(pid, code) for pid, code in session.execute(statement)]
     if viewer.pseudonymised:
         # Researchers search pseudonyms, never codes: a code search would reveal the mapping.
-        aliases = sorted(
-            (pseudonym(code, viewer.pseudonym_key), code) for code in session.scalars(statement)
-        )
         needle = query.search.upper()
-        codes = [code for alias, code in aliases if needle in alias]
-    else:
-        if query.search:
-            statement = statement.where(
-                PatientRow.code.ilike(f"%{_escape_like(query.search)}%", escape="\\")
-            )
-        codes = list(session.scalars(statement))
+        aliased = sorted((pseudonym(code, viewer.pseudonym_key), pid, code) for pid, code in rows)
+        rows = [(pid, code) for alias, pid, code in aliased if needle in alias]
+    today = query.today or date.today()
+    if query.status or query.due:
+        states = course_states(session, [pid for pid, _ in rows], today)
+        rows = [
+            (pid, code)
+            for pid, code in rows
+            if (not query.status or states[pid].status == query.status)
+            and (not query.due or due_matches(query.due, states[pid], today))
+        ]
+    if query.responder:
+        found = trial_responders(session, [pid for pid, _ in rows])
+        rows = [(pid, code) for pid, code in rows if responder_text(found[pid]) == query.responder]
+    return [code for _, code in rows]
+
+
+def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> PatientPage:
+    """One page of the patients this viewer may see, as summaries (pseudonymised if needed)
+    with their status, next course due and trial responder (see `clinic.list_filters`)."""
+    query = query.checked()
+    codes = filtered_codes(session, viewer, query)
     start = (query.page - 1) * query.per_page
     page_codes = codes[start : start + query.per_page]
     dossiers = [shown(d, viewer) for d in load_dossiers(session, page_codes)]
     if viewer.pseudonymised:
         dossiers.sort(key=lambda d: d.patient.code)
+    today = query.today or date.today()
     return PatientPage(
-        items=[patient_summary(d) for d in dossiers],
+        items=[{**patient_summary(d), **list_facts(d, today)} for d in dossiers],
         total=len(codes),
         page=query.page,
         per_page=query.per_page,
     )
 
 
-def visible_dossiers(session: Session, viewer: Viewer) -> list[r.PatientDossier]:
-    """Every dossier this viewer may see (for the CLI overview and exports)."""
-    codes = list(session.scalars(_filtered(viewer, PatientQuery())))
+def visible_dossiers(
+    session: Session, viewer: Viewer, query: PatientQuery | None = None
+) -> list[r.PatientDossier]:
+    """Every dossier this viewer may see that the query admits (CLI overview and exports)."""
+    codes = filtered_codes(session, viewer, query or PatientQuery())
     return [shown(d, viewer) for d in load_dossiers(session, codes)]
 
 

@@ -36,7 +36,7 @@ from myoivig.outcomes.record_shapes import AssessmentLike, numeric
 from myoivig.outcomes.runin import BaselineMethod, run_in_baseline
 from myoivig.outcomes.strength_grades import Site, mrc_improvement, site_grades
 from myoivig.outcomes.tis import total_improvement_score
-from myoivig.outcomes.trial_response import classify_trial_response
+from myoivig.outcomes.trial_response import classify_trial_response, trial_responder
 
 
 def _mean_force_of(a: AssessmentLike) -> float | None:
@@ -107,6 +107,59 @@ def _guarded(compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"available": False, "reason": str(error)}
 
 
+def _dates(before: AssessmentLike | None, after: AssessmentLike) -> dict[str, Any]:
+    return {
+        "baseline_date": before.assessment_date.isoformat() if before else None,
+        "follow_up_date": after.assessment_date.isoformat(),
+    }
+
+
+def _mrc_part(run_in: Sequence[AssessmentLike], later: Sequence[AssessmentLike]) -> dict[str, Any]:
+    """MRC grades at the latest graded visit against the run-in mean (the trial's rule)."""
+    latest = _last_with(later, lambda a: bool(site_grades(a.muscle_grades)), "muscle grades")
+    result = mrc_improvement(_mean_grades(run_in), site_grades(latest.muscle_grades))
+    if result.compared_units == 0:
+        raise ValueError("no muscle group graded both at run-in and after")
+    return {**_dates(None, latest), **asdict(result)}
+
+
+def _functional_part(
+    run_in: Sequence[AssessmentLike], later: Sequence[AssessmentLike]
+) -> dict[str, Any]:
+    """Functional tasks at the latest visit with tasks against the last run-in with tasks."""
+    has_tasks = lambda a: any(  # noqa: E731 - a one-line predicate
+        t.able is not None and not t.not_performed for t in a.functional_tasks
+    )
+    reference = _last_with(run_in, has_tasks, "run-in functional tasks")
+    latest = _last_with(later, has_tasks, "functional tasks")
+    change = functional_change(reference.functional_tasks, latest.functional_tasks)
+    before = {t.task for t in reference.functional_tasks if t.able is not None}
+    if not before & {t.task for t in latest.functional_tasks if t.able is not None}:
+        raise ValueError("no functional task assessed both times")
+    return {
+        **_dates(reference, latest),
+        "gained": [t.value for t in change.gained],
+        "lost": [t.value for t in change.lost],
+        "walk_30m_change_s": change.walk_30m_change_s,
+        "walk_30m_change_pct": change.walk_30m_change_pct,
+        "improved": change.improved(),
+    }
+
+
+def latest_trial_responder(assessments: Sequence[AssessmentLike]) -> bool | None:
+    """The trial's responder rule (functional AND MRC improvement) at the latest treatment or
+    follow-up visit, as the patient page's criteria panel shows it; None when undetermined.
+    Computes only those two parts, so a patient list can apply it to many patients."""
+    ordered = sorted(assessments, key=lambda a: a.assessment_date)
+    run_in = [a for a in ordered if a.phase is Phase.RUN_IN]
+    later = [a for a in ordered if a.phase is not Phase.RUN_IN]
+    if not run_in or not later:
+        return None
+    functional = _guarded(lambda: _functional_part(run_in, later)).get("improved")
+    mrc = _guarded(lambda: _mrc_part(run_in, later)).get("improved")
+    return trial_responder(functional, mrc)
+
+
 def patient_outcomes(
     code: str,
     diagnosis: Any,
@@ -132,44 +185,12 @@ def patient_outcomes(
         return report
     report["latest"] = {"assessment_date": later[-1].assessment_date.isoformat()}
 
-    def dates(before: AssessmentLike | None, after: AssessmentLike) -> dict[str, Any]:
-        return {
-            "baseline_date": before.assessment_date.isoformat() if before else None,
-            "follow_up_date": after.assessment_date.isoformat(),
-        }
-
     def myometry() -> dict[str, Any]:
         latest = _last_with(later, lambda a: bool(site_forces(a.myometry)), "myometry")
         change = myometry_change(baseline_forces(ordered, method), site_forces(latest.myometry))
         data = asdict(change)
         data["sites"] = [f"{g.value}/{s.value}" for g, s in change.sites]
-        return {**dates(None, latest), **data}
-
-    def mrc() -> dict[str, Any]:
-        latest = _last_with(later, lambda a: bool(site_grades(a.muscle_grades)), "muscle grades")
-        result = mrc_improvement(_mean_grades(run_in), site_grades(latest.muscle_grades))
-        if result.compared_units == 0:
-            raise ValueError("no muscle group graded both at run-in and after")
-        return {**dates(None, latest), **asdict(result)}
-
-    def functional() -> dict[str, Any]:
-        has_tasks = lambda a: any(  # noqa: E731 - a one-line predicate
-            t.able is not None and not t.not_performed for t in a.functional_tasks
-        )
-        reference = _last_with(run_in, has_tasks, "run-in functional tasks")
-        latest = _last_with(later, has_tasks, "functional tasks")
-        change = functional_change(reference.functional_tasks, latest.functional_tasks)
-        before = {t.task for t in reference.functional_tasks if t.able is not None}
-        if not before & {t.task for t in latest.functional_tasks if t.able is not None}:
-            raise ValueError("no functional task assessed both times")
-        return {
-            **dates(reference, latest),
-            "gained": [t.value for t in change.gained],
-            "lost": [t.value for t in change.lost],
-            "walk_30m_change_s": change.walk_30m_change_s,
-            "walk_30m_change_pct": change.walk_30m_change_pct,
-            "improved": change.improved(),
-        }
+        return {**_dates(None, latest), **data}
 
     def ck() -> dict[str, Any]:
         has_ck = lambda a: _enzyme(a, Enzyme.CK)[0] is not None  # noqa: E731
@@ -182,7 +203,7 @@ def patient_outcomes(
         assert before is not None and after is not None
         change = EnzymeChange(before, after, uln or uln_after)
         return {
-            **dates(reference, latest),
+            **_dates(reference, latest),
             "before": before,
             "after": after,
             "uln": change.uln,
@@ -199,7 +220,7 @@ def patient_outcomes(
         tis = total_improvement_score(change, settings)
         doi = imacs_definition_of_improvement(change)
         return {
-            **dates(reference, latest),
+            **_dates(reference, latest),
             "population": change.population.value,
             "tis": tis.tis,
             "tis_min": tis.tis_min,
@@ -211,8 +232,8 @@ def patient_outcomes(
 
     parts = {
         "myometry": _guarded(myometry),
-        "mrc": _guarded(mrc),
-        "functional": _guarded(functional),
+        "mrc": _guarded(lambda: _mrc_part(run_in, later)),
+        "functional": _guarded(lambda: _functional_part(run_in, later)),
         "ck": _guarded(ck),
         "tis_doi": _guarded(tis_and_doi),
     }

@@ -26,6 +26,10 @@ from myoivig.store import audit_chain, json_text
 from myoivig.store.tables import Versioned
 
 ACTOR_KEY = "myoivig.actor"
+REASON_KEY = "myoivig.reason"
+"""Why the unit of work changes or deletes records (a deletion's stated reason); kept in the
+`changes` of its update and delete entries under `CHANGE_REASON`."""
+CHANGE_REASON = "change_reason"
 READ_ONLY_KEY = "myoivig.read_only"
 SKIP = {"id", "version", "created_at", "updated_at", "updated_by"}
 # Columns whose values never enter the audit trail: the entry says they changed, not to what.
@@ -107,6 +111,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 
 def _after_flush(session: Session, flush_context: Any) -> None:
     actor = session.info.get(ACTOR_KEY)
+    reason = session.info.get(REASON_KEY)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for action, objects in (
@@ -120,6 +125,8 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             changes = _snapshot(obj) if action != "update" else _diff(obj)
             if action == "update" and not changes:
                 continue
+            if reason and action != "insert":
+                changes = {**changes, CHANGE_REASON: reason}
             rows.append(
                 {
                     "occurred_at": now,

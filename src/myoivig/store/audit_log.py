@@ -130,12 +130,19 @@ def patient_records(session: Session, code: str) -> RecordKeys | None:
         keys[child.__tablename__] = set(
             session.scalars(select(child.id).where(child.assessment_id.in_(assessments)))
         )
-    # Rows deleted since: their insert entries name the patient (or its assessment).
-    for entry in session.scalars(
-        select(AuditRow).where(AuditRow.action == "delete", AuditRow.table_name != "patients")
-    ):
+    # Rows deleted since: their delete entries name the patient (or its assessment, which may
+    # have been deleted too, so deleted assessments are read first).
+    deleted = session.scalars(
+        select(AuditRow)
+        .where(AuditRow.action == "delete", AuditRow.table_name != "patients")
+        .order_by(AuditRow.table_name != AssessmentRow.__tablename__)
+    ).all()
+    parents = set(assessments)
+    for entry in deleted:
         owner = entry.changes.get("patient_id")
         parent = entry.changes.get("assessment_id")
-        if owner == patient_id or (parent is not None and parent in assessments):
+        if owner == patient_id or (parent is not None and parent in parents):
             keys.setdefault(entry.table_name, set()).add(int(entry.record_id or 0))
+            if entry.table_name == AssessmentRow.__tablename__:
+                parents.add(int(entry.record_id or 0))
     return keys

@@ -7,6 +7,8 @@ record is spread over rows, and how "not performed" is stored (a value column le
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
+from myoivig.domain.vocab import FunctionalTask, MuscleGroup, Phase, Side
 from myoivig.store.tables import (
     AdverseEventRow,
     AssessmentRow,
@@ -274,7 +277,7 @@ def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
     return r.Assessment(
         patient_code=code,
         assessment_date=a.assessment_date,
-        phase=r.Phase(a.phase),
+        phase=Phase(a.phase),
         assessor=a.assessor,
         note=a.note,
         myometry=[
@@ -350,3 +353,87 @@ def existing_patient_codes(session: Session) -> set[str]:
 
 def existing_sites(session: Session) -> dict[str, SiteRow]:
     return {row.site_code: row for row in session.scalars(select(SiteRow)).all()}
+
+
+@dataclass(slots=True)
+class GradeShape:
+    muscle_group: MuscleGroup
+    side: Side
+    kendall_grade: Any
+
+
+@dataclass(slots=True)
+class TaskShape:
+    task: FunctionalTask
+    able: bool | None
+    time_s: float | None
+    not_performed: bool
+
+
+@dataclass(slots=True)
+class VisitShape:
+    """An assessment with only its grades and tasks, in the attribute shape the outcome rules
+    read (`outcomes.record_shapes.AssessmentLike`)."""
+
+    assessment_date: date
+    phase: Phase
+    muscle_grades: list[GradeShape] = field(default_factory=list)
+    functional_tasks: list[TaskShape] = field(default_factory=list)
+    myometry: tuple[()] = ()
+    core_set: tuple[()] = ()
+    enzymes: tuple[()] = ()
+
+
+def load_grades_and_tasks(session: Session, patient_ids: list[int]) -> dict[int, list[VisitShape]]:
+    """The assessments of these patients (by row id) with only their muscle grades and
+    functional tasks, oldest first: what the trial's responder rule reads. Three column
+    queries into plain objects (the rows were validated when written), because a patient list
+    may need this for a thousand patients at once."""
+    visits: dict[int, VisitShape] = {}
+    found: dict[int, list[VisitShape]] = {}
+    for aid, pid, day, phase in session.execute(
+        select(
+            AssessmentRow.id,
+            AssessmentRow.patient_id,
+            AssessmentRow.assessment_date,
+            AssessmentRow.phase,
+        )
+        .where(AssessmentRow.patient_id.in_(patient_ids))
+        .order_by(AssessmentRow.patient_id, AssessmentRow.assessment_date)
+    ):
+        visit = VisitShape(day, Phase(phase))
+        visits[aid] = visit
+        found.setdefault(pid, []).append(visit)
+    in_visits = AssessmentRow.patient_id.in_(patient_ids)
+    groups, sides, tasks = (
+        {g.value: g for g in MuscleGroup},
+        {s.value: s for s in Side},
+        {t.value: t for t in FunctionalTask},
+    )
+    for aid, group, side, grade, np_flag in session.execute(
+        select(
+            MuscleGradeRow.assessment_id,
+            MuscleGradeRow.muscle_group,
+            MuscleGradeRow.side,
+            MuscleGradeRow.kendall_grade,
+            MuscleGradeRow.not_performed,
+        )
+        .join(AssessmentRow, MuscleGradeRow.assessment_id == AssessmentRow.id)
+        .where(in_visits)
+    ):
+        visits[aid].muscle_grades.append(
+            GradeShape(groups[group], sides[side], join_np(grade, np_flag))
+        )
+    for aid, task, able, time_s, np_flag in session.execute(
+        select(
+            FunctionalTaskRow.assessment_id,
+            FunctionalTaskRow.task,
+            FunctionalTaskRow.able,
+            FunctionalTaskRow.time_s,
+            FunctionalTaskRow.not_performed,
+        )
+        .join(AssessmentRow, FunctionalTaskRow.assessment_id == AssessmentRow.id)
+        .where(in_visits)
+    ):
+        visits[aid].functional_tasks.append(TaskShape(tasks[task], able, time_s, np_flag))
+    return found

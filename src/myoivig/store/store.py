@@ -197,12 +197,15 @@ class Store:
             _quietly(session.close)
 
     @contextmanager
-    def unit_of_work(self, actor: str) -> Iterator[Session]:
-        """An audited write transaction: all of it commits, or none of it does."""
+    def unit_of_work(self, actor: str, reason: str | None = None) -> Iterator[Session]:
+        """An audited write transaction: all of it commits, or none of it does. A `reason`
+        (why records are changed or deleted) is kept with each update and delete entry."""
         if not actor or not actor.strip():
             raise ValueError("unit_of_work needs the name of who is making the change")
         session = self._sessions()
         session.info[audit.ACTOR_KEY] = actor.strip()
+        if reason:
+            session.info[audit.REASON_KEY] = reason
         try:
             yield session
             session.commit()

@@ -27,6 +27,7 @@ from myoivig.web.routes import (
     api_records,
     audit,
     auth,
+    forms_edits,
     forms_infusion,
     forms_records,
     meta,
@@ -171,6 +172,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(forms_records.router)  # before /patients/{code}: /patients/new is a form
     app.include_router(forms_infusion.router)
+    app.include_router(forms_edits.router)
     app.include_router(audit.router)
     app.include_router(patients.router)
     app.include_router(admin.router)

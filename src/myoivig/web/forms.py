@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from myoivig.domain import records as r
+from myoivig.domain.values import NP
 from myoivig.domain.vocab import (
     TRIAL_MUSCLE_GROUPS,
     AdverseEventAction,
@@ -20,6 +22,7 @@ from myoivig.domain.vocab import (
     FunctionalTask,
     IvigRelation,
     LabTest,
+    MuscleGroup,
     OverlapDisease,
     Phase,
     Qualifier,
@@ -143,6 +146,80 @@ def flat_record(posted: Posted, inputs: tuple[Input, ...]) -> dict[str, Any]:
     return data
 
 
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is NP:
+        return "NP"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(getattr(value, "value", value))
+
+
+def flat_values(record: Any, inputs: tuple[Input, ...]) -> Posted:
+    """A stored flat record as the strings its form shows."""
+    return {i.name: _text(getattr(record, i.name, None)) for i in inputs}
+
+
+def assessment_values(a: r.Assessment) -> Posted:
+    """A stored assessment as the strings of the assessment form (inverse of
+    `assessment_record`)."""
+    values: Posted = {
+        "assessment_date": a.assessment_date.isoformat(),
+        "phase": a.phase.value,
+        "assessor": a.assessor or "",
+        "note": a.note or "",
+    }
+    for g in a.muscle_grades:
+        values[f"grade__{g.muscle_group.value}__{g.side.value}"] = _text(g.kendall_grade)
+    for m in a.myometry:
+        values[f"force__{m.muscle_group.value}__{m.side.value}"] = _text(m.force_n)
+    for t in a.functional_tasks:
+        able = "np" if t.not_performed else _text(t.able)
+        values[f"task__{t.task.value}"] = able
+        if t.time_s is not None:
+            values["walk_time_s"] = _text(t.time_s)
+    for c in a.core_set:
+        values[f"core__{c.measure.value}"] = _text(c.value)
+        if c.measure is CoreSetMeasure.MMT8 and c.scale_max:
+            values["scale__mmt8"] = _text(c.scale_max)
+    for e in a.enzymes:
+        values[f"enzyme__{e.enzyme.value}"] = _text(e.value_u_per_l)
+        values[f"uln__{e.enzyme.value}"] = _text(e.uln_u_per_l)
+    return values
+
+
+def assessment_input(field: str) -> str:
+    """The assessment form's input for a flat field name of `clinic.record_fields`
+    (`grade hip_flexors left` -> `grade__hip_flexors__left`)."""
+    parts = field.split(" ")
+    if parts[0] == "task" and parts[-1] == "time_s":
+        return "walk_time_s"
+    if parts[0] == "enzyme" and parts[-1] == "uln":
+        return f"uln__{parts[1]}"
+    if parts[0] == "core" and parts[-1] == "scale_max":
+        return "scale__mmt8"
+    return "__".join(parts)
+
+
+def groups_shown(values: Posted) -> tuple[MuscleGroup, ...]:
+    """The trial's muscle groups, plus any other group the values hold (an imported record may
+    grade more groups; the edit form shows them so that saving does not drop them)."""
+    extra = tuple(
+        g
+        for g in MuscleGroup
+        if g not in TRIAL_MUSCLE_GROUPS
+        and any(
+            values.get(f"{kind}__{g.value}__{side.value}")
+            for kind in ("grade", "force")
+            for side in SIDES
+        )
+    )
+    return (*TRIAL_MUSCLE_GROUPS, *extra)
+
+
 def assessment_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
     """The assessment as record data, and which input each record field came from (so an error
     on `myometry.3.force_n` is shown next to the input for that group and side)."""
@@ -155,7 +232,7 @@ def assessment_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
         ("muscle_grades", "grade", "kendall_grade"),
     ):
         items: list[dict[str, Any]] = []
-        for group in TRIAL_MUSCLE_GROUPS:
+        for group in groups_shown(posted):
             for side in SIDES:
                 name = f"{kind}__{group.value}__{side.value}"
                 text = _value(posted, name)
@@ -190,7 +267,7 @@ def assessment_record(posted: Posted) -> tuple[dict[str, Any], dict[str, str]]:
             where[f"core_set.{len(core)}.value"] = f"core__{measure.value}"
             entry = {"measure": measure.value, "value": text}
             if measure is CoreSetMeasure.MMT8:
-                entry["scale_max"] = 80
+                entry["scale_max"] = _value(posted, "scale__mmt8") or 80
             core.append(entry)
     data["core_set"] = core
     enzymes: list[dict[str, Any]] = []

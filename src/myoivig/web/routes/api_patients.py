@@ -24,12 +24,32 @@ def api_patient_list(
     diagnosis: Annotated[str | None, Query(max_length=64)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: Annotated[
+        str | None, Query(max_length=64, description="run_in, on_ivig, stopped or undated")
+    ] = None,
+    responder: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="yes, no or undetermined: the trial's responder rule at the latest visit",
+        ),
+    ] = None,
+    due: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="overdue, or N: the next course is due within N days (0-365)",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """The patients the caller may see (pseudonymised for researchers), one page at a time."""
+    """The patients the caller may see (pseudonymised for researchers), one page at a time,
+    each with its status, next course due and trial responder; an unknown filter value is 422
+    naming the parameter and the value."""
+    query = PatientQuery(
+        search, site, diagnosis, page, per_page, status=status, responder=responder, due=due
+    )
     try:
-        result = list_patients(
-            session, caller.viewer, PatientQuery(search, site, diagnosis, page, per_page)
-        )
+        result = list_patients(session, caller.viewer, query)
     except QueryError as error:
         raise HTTPException(status_code=422, detail=str(error)) from error
     return {

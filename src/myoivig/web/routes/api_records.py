@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from myoivig.accounts.roles import Role
@@ -15,7 +15,8 @@ from myoivig.clinic import recording
 from myoivig.clinic.recording import FieldProblem, RecordRejectedError, StaleEditError
 from myoivig.domain import records as r
 from myoivig.store.repository import RecordNotFoundError
-from myoivig.web.auth import Caller, require, store_of
+from myoivig.web import paths  # noqa: F401 - registers {kind:record_kind}
+from myoivig.web.auth import Caller, ReadSession, require, store_of
 
 router = APIRouter(tags=["records"])
 Writer = Annotated[Caller, Depends(require(Role.CLINICIAN))]
@@ -99,7 +100,10 @@ def api_update_patient(
     request: Request,
     caller: Writer,
     code: str,
-    data: Annotated[dict[str, Any], _body(r.Patient, " and `version` as read")],
+    data: Annotated[
+        dict[str, Any],
+        _body(r.Patient, " and `version` as read (optionally `opened`: the values as read)"),
+    ],
 ) -> Any:
     """Replaces the patient's facts (not the code or site) if nobody saved since `version`."""
     body, confirm = _split(data)
@@ -108,9 +112,16 @@ def api_update_patient(
         return version_required(f"patient {code}", version)
     body.pop("code", None)
     body.pop("site_code", None)
+    opened = body.pop("opened", None)
     try:
         patient, new_version = recording.update_patient(
-            store_of(request), caller.viewer, code, body, version, confirm
+            store_of(request),
+            caller.viewer,
+            code,
+            body,
+            version,
+            confirm,
+            opened if isinstance(opened, dict) else None,
         )
     except RecordNotFoundError:
         return _missing(code)
@@ -131,13 +142,17 @@ def version_required(record: str, version: Any) -> JSONResponse:
 
 
 def stale_answer(stale: StaleEditError) -> JSONResponse:
-    """409: nothing written; what changed (field, their stored value, yours) and the version."""
+    """409: nothing written; what changed (field, their stored value, yours, and the value when
+    the form was opened where known), every value stored now, and the version."""
     return JSONResponse(
         {
             "detail": str(stale),
             "version": stale.current_version,
+            "current": stale.current,
             "changes": [
-                {"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in stale.changes
+                {"field": c.field, "theirs": c.theirs, "yours": c.yours}
+                | ({"opened": c.opened} if c.opened_known else {})
+                for c in stale.changes
             ],
         },
         status_code=409,
@@ -201,3 +216,142 @@ def api_add_adverse_event(
 ) -> Any:
     """Records an adverse event."""
     return _add(request, caller, code, data, recording.add_adverse_event)
+
+
+# --- stored assessments, courses, labs and adverse events: read with version, edit, delete ---
+
+KIND_DOC = "assessments, courses, labs or adverse-events"
+Kind = Annotated[str, Path(description=f"The kind of record: {KIND_DOC}")]
+
+
+def _stored(found: recording.StoredRecord) -> dict[str, Any]:
+    return {
+        "id": found.record_id,
+        "version": found.version,
+        "record": found.record.model_dump(mode="json"),
+    }
+
+
+def _required_version(record: str, body: dict[str, Any]) -> int | JSONResponse:
+    version = body.pop("version", None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return _rejected(
+            RecordRejectedError(
+                record,
+                [FieldProblem("version", f"the version you read is required, got {version!r}")],
+            )
+        )
+    return version
+
+
+@router.get("/patients/{code}/{kind:record_kind}", responses={404: REJECTED[404]})
+def api_stored_records(
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind
+) -> Any:
+    """The patient's stored records of one kind (`kind`: assessments, courses, labs or
+    adverse-events), each with the `id` and `version` an edit or delete needs."""
+    try:
+        found = recording.stored_records(session, caller.viewer, code, kind)
+    except RecordNotFoundError:
+        return _missing(code)
+    return {"items": [_stored(s) for s in found]}
+
+
+@router.get("/patients/{code}/{kind:record_kind}/{record_id}", responses={404: REJECTED[404]})
+def api_stored_record(
+    request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind, record_id: int
+) -> Any:
+    """One stored record with its `id` and `version`."""
+    try:
+        found = recording.stored_record(session, caller.viewer, code, kind, record_id)
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    return _stored(found)
+
+
+@router.put("/patients/{code}/{kind:record_kind}/{record_id}", responses={**REJECTED, **STALE})
+def api_update_record(
+    request: Request,
+    caller: Writer,
+    code: str,
+    kind: Kind,
+    record_id: int,
+    data: Annotated[
+        dict[str, Any],
+        Body(
+            description=f"The record's fields ({KIND_DOC}: as for POST) and `version` as read; "
+            'optionally `"opened"`: the flat values as read, so a 409 lists them too; '
+            '`"confirm": true` keeps implausible values',
+            examples=[{}],
+        ),
+    ],
+) -> Any:
+    """Replaces a stored record if nobody saved it since `version` (409 otherwise, listing each
+    field: stored now, yours, and as opened when `opened` was sent)."""
+    body, confirm = _split(data)
+    body.pop("patient_code", None)
+    version = _required_version(f"patient {code} {kind} {record_id}", body)
+    if isinstance(version, JSONResponse):
+        return version
+    opened = body.pop("opened", None)
+    try:
+        saved = recording.update_record(
+            store_of(request),
+            caller.viewer,
+            code,
+            kind,
+            record_id,
+            body,
+            version,
+            confirm,
+            opened if isinstance(opened, dict) else None,
+        )
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    except StaleEditError as stale:
+        return stale_answer(stale)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return _stored(saved)
+
+
+@router.delete("/patients/{code}/{kind:record_kind}/{record_id}", responses={**REJECTED, **STALE})
+def api_delete_record(
+    request: Request,
+    caller: Writer,
+    code: str,
+    kind: Kind,
+    record_id: int,
+    data: Annotated[
+        dict[str, Any],
+        Body(
+            description="`version` as read and `reason` (at least 5 characters; kept in the "
+            "audit trail with the deleted values)",
+            examples=[{"version": 1, "reason": "entered for the wrong patient"}],
+        ),
+    ] = {},  # noqa: B006 - FastAPI reads the default, never mutates it
+) -> Any:
+    """Deletes a stored record (409 if it changed since `version`; 422 without a reason)."""
+    body = dict(data)
+    record = f"patient {code} {kind} {record_id}"
+    version = _required_version(record, body)
+    if isinstance(version, JSONResponse):
+        return version
+    reason = body.get("reason")
+    try:
+        recording.delete_record(
+            store_of(request),
+            caller.viewer,
+            code,
+            kind,
+            record_id,
+            version,
+            reason if isinstance(reason, str) else "",
+        )
+    except RecordNotFoundError:
+        return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
+    except StaleEditError as stale:
+        return stale_answer(stale)
+    except RecordRejectedError as problem:
+        return _rejected(problem)
+    return {"deleted": {"kind": kind, "id": record_id}}

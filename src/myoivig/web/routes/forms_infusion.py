@@ -16,7 +16,7 @@ from myoivig.clinic.recording import RecordRejectedError, StaleEditError
 from myoivig.store.repository import RecordNotFoundError
 from myoivig.web import forms
 from myoivig.web.auth import Caller, ReadSession, require, store_of
-from myoivig.web.routes.forms_records import _errors, _posted, no_such_patient
+from myoivig.web.routes.forms_records import field_errors, no_such_patient, posted_fields
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +63,7 @@ def _page(
             ),
             "values": values,
             "day": day,
-            "errors": _errors(problem, where) if problem else {},
+            "errors": field_errors(problem, where) if problem else {},
             "confirmable": bool(problem and problem.confirmable),
             "stale": stale,
             "version": version,
@@ -93,7 +93,7 @@ def _base(code: str, number: int) -> str:
 
 @router.post(BASE + "/new")
 async def create_infusion_day(request: Request, caller: Writer, code: str, number: int) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     data, where = forms.infusion_day_record(posted)
     try:
         recording.add_infusion_day(
@@ -149,7 +149,7 @@ def _version(posted: dict[str, str]) -> int:
 async def update_infusion_day(
     request: Request, caller: Writer, code: str, number: int, day: int
 ) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     data, where = forms.infusion_day_record(posted)
     data.pop("day_number", None)  # the day's key: fixed by the address
     page: dict[str, Any] = {"action": f"{_base(code, number)}/{day}/edit", "values": posted}
@@ -199,7 +199,7 @@ async def update_infusion_day(
 async def delete_infusion_day(
     request: Request, caller: Writer, code: str, number: int, day: int
 ) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     try:
         recording.delete_infusion_day(
             store_of(request), caller.viewer, code, number, day, _version(posted)

@@ -4,6 +4,7 @@ domain's field-named messages next to the inputs (the form keeps everything type
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.clinic import recording
+from myoivig.clinic.record_fields import opened_values, record_fields
 from myoivig.clinic.recording import RecordRejectedError, StaleEditError
 from myoivig.store.repository import RecordNotFoundError, list_sites
 from myoivig.web import forms
@@ -28,12 +30,14 @@ FLAT_FORMS: dict[str, tuple[str, tuple[forms.Input, ...], Callable[..., Any]]] =
 }
 
 
-async def _posted(request: Request) -> dict[str, str]:
+async def posted_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
-def _errors(problem: RecordRejectedError, where: dict[str, str] | None = None) -> dict[str, str]:
+def field_errors(
+    problem: RecordRejectedError, where: dict[str, str] | None = None
+) -> dict[str, str]:
     """Messages by input name (the record field, or the input it came from)."""
     shown: dict[str, str] = {}
     for item in problem.problems:
@@ -50,7 +54,7 @@ def no_such_patient(request: Request, caller: Caller, code: str, verb: str = "ch
     )
 
 
-def _flat_page(
+def flat_page(
     request: Request,
     caller: Caller,
     *,
@@ -62,6 +66,7 @@ def _flat_page(
     problem: RecordRejectedError | None = None,
     stale: StaleEditError | None = None,
     version: int | None = None,
+    opened: str = "",
     status: int = 200,
 ) -> Response:
     site_choices: tuple[tuple[str, str], ...] = ()
@@ -82,10 +87,11 @@ def _flat_page(
             "inputs": inputs,
             "values": values,
             "code": code,
-            "errors": _errors(problem) if problem else {},
+            "errors": field_errors(problem) if problem else {},
             "confirmable": bool(problem and problem.confirmable),
             "stale": stale,
             "version": version,
+            "opened": json.dumps(stale.current) if stale else opened,
             "site_choices": site_choices,
         },
         status_code=status,
@@ -98,7 +104,7 @@ def _flat_page(
 @router.get("/patients/new")
 def new_patient_form(request: Request, caller: Writer) -> Response:
     sites = sorted(caller.user.site_codes)
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title="New patient",
@@ -110,7 +116,7 @@ def new_patient_form(request: Request, caller: Writer) -> Response:
 
 @router.post("/patients/new")
 async def create_patient(request: Request, caller: Writer) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     try:
         patient = recording.create_patient(
             store_of(request),
@@ -119,7 +125,7 @@ async def create_patient(request: Request, caller: Writer) -> Response:
             confirmed=posted.get("confirm") == "yes",
         )
     except RecordRejectedError as problem:
-        return _flat_page(
+        return flat_page(
             request,
             caller,
             title="New patient",
@@ -143,25 +149,22 @@ def edit_patient_form(
         patient, version = recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    values = {
-        i.name: "" if (v := getattr(patient, i.name)) is None else getattr(v, "value", v)
-        for i in EDIT_INPUTS
-    }
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title=f"Edit patient {code}",
         action=f"/patients/{code}/edit",
         inputs=EDIT_INPUTS,
-        values=values,
+        values=forms.flat_values(patient, EDIT_INPUTS),
         code=code,
         version=version,
+        opened=json.dumps(record_fields(patient)),
     )
 
 
 @router.post("/patients/{code}/edit")
 async def update_patient(request: Request, caller: Writer, code: str) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     version = int(posted["version"]) if posted.get("version", "").isdigit() else -1
     page: dict[str, Any] = {
         "title": f"Edit patient {code}",
@@ -178,24 +181,33 @@ async def update_patient(request: Request, caller: Writer, code: str) -> Respons
             forms.flat_record(posted, EDIT_INPUTS),
             version,
             confirmed=posted.get("confirm") == "yes",
+            opened=opened_values(posted.get("opened")),
         )
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     except StaleEditError as stale:
         # Shown again with everything typed, against the version now stored: saving again
         # is a deliberate choice made after seeing the other person's values.
-        return _flat_page(
+        return flat_page(
             request, caller, **page, stale=stale, version=stale.current_version, status=409
         )
     except RecordRejectedError as problem:
-        return _flat_page(request, caller, **page, problem=problem, version=version, status=422)
+        return flat_page(
+            request,
+            caller,
+            **page,
+            problem=problem,
+            version=version,
+            opened=posted.get("opened", ""),
+            status=422,
+        )
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
 
 # --- assessments -----------------------------------------------------------------------------
 
 
-def _assessment_page(
+def assessment_page(
     request: Request,
     caller: Caller,
     code: str,
@@ -203,17 +215,38 @@ def _assessment_page(
     errors: dict[str, str] | None = None,
     confirmable: bool = False,
     status: int = 200,
+    *,
+    edit: tuple[int, int, str] | None = None,
+    stale: StaleEditError | None = None,
 ) -> Response:
+    """The new-assessment form, or (with `edit` = record id, version, opened values) the edit
+    form of a stored one."""
+    record_id, version, opened = edit if edit else (None, None, "")
     return templates.TemplateResponse(
         request,
         "assessment_form.html",
         {
             "caller": caller,
             "code": code,
-            "layout": forms.AssessmentLayout(),
+            "title": f"Edit assessment of {code}" if edit else f"Assessment for {code}",
+            "action": (
+                f"/patients/{code}/assessments/{record_id}/edit"
+                if edit
+                else f"/patients/{code}/assessments/new"
+            ),
+            "layout": forms.AssessmentLayout(groups=forms.groups_shown(values)),
             "values": values,
             "errors": errors or {},
             "confirmable": confirmable,
+            "version": stale.current_version if stale else version,
+            "opened": json.dumps(stale.current) if stale else opened,
+            "stale": stale,
+            # Next to each input the other writer changed: the value stored now.
+            "stored_now": {
+                forms.assessment_input(c.field): c.theirs
+                for c in (stale.changes if stale else [])
+                if c.changed_by_them
+            },
         },
         status_code=status,
     )
@@ -227,12 +260,12 @@ def new_assessment_form(
         recording.patient_for_edit(session, caller.viewer, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    return _assessment_page(request, caller, code, {"phase": "run_in", "uln__ck": ""})
+    return assessment_page(request, caller, code, {"phase": "run_in", "uln__ck": ""})
 
 
 @router.post("/patients/{code}/assessments/new")
 async def create_assessment(request: Request, caller: Writer, code: str) -> Response:
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     data, where = forms.assessment_record(posted)
     try:
         recording.add_assessment(
@@ -245,8 +278,8 @@ async def create_assessment(request: Request, caller: Writer, code: str) -> Resp
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
-        return _assessment_page(
-            request, caller, code, posted, _errors(problem, where), problem.confirmable, 422
+        return assessment_page(
+            request, caller, code, posted, field_errors(problem, where), problem.confirmable, 422
         )
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
@@ -265,7 +298,7 @@ def new_record_form(
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     title, inputs, _ = FLAT_FORMS[kind]
-    return _flat_page(
+    return flat_page(
         request,
         caller,
         title=f"{title} for {code}",
@@ -281,7 +314,7 @@ async def create_record(request: Request, caller: Writer, code: str, kind: str) 
     if kind not in FLAT_FORMS:
         return no_such_patient(request, caller, code)
     title, inputs, save = FLAT_FORMS[kind]
-    posted = await _posted(request)
+    posted = await posted_fields(request)
     try:
         save(
             store_of(request),
@@ -293,7 +326,7 @@ async def create_record(request: Request, caller: Writer, code: str, kind: str) 
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
     except RecordRejectedError as problem:
-        return _flat_page(
+        return flat_page(
             request,
             caller,
             title=f"{title} for {code}",

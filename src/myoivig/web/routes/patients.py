@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS
+from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS, Role
+from myoivig.clinic.list_filters import RESPONDER_VALUES, STATUSES
 from myoivig.clinic.overview import ABBREVIATIONS
+from myoivig.clinic.recording import edit_keys
 from myoivig.clinic.service import (
     PatientQuery,
     QueryError,
@@ -39,8 +42,20 @@ def patient_list(
     site: Annotated[str, Query(max_length=64)] = "",
     diagnosis: Annotated[str, Query(max_length=64)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: Annotated[str, Query(max_length=64)] = "",
+    responder: Annotated[str, Query(max_length=64)] = "",
+    due: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    query = PatientQuery(search, site or None, diagnosis or None, page, PER_PAGE)
+    query = PatientQuery(
+        search,
+        site or None,
+        diagnosis or None,
+        page,
+        PER_PAGE,
+        status=status or None,
+        responder=responder or None,
+        due=due or None,
+    )
     error = None
     try:
         result = list_patients(session, caller.viewer, query)
@@ -63,6 +78,9 @@ def patient_list(
             "error": error,
             "sites": sites,
             "diagnoses": [d.value for d in Diagnosis],
+            "statuses": STATUSES,
+            "today": date.today().isoformat(),
+            "responders": RESPONDER_VALUES,
             "abbreviations": ABBREVIATIONS,
         },
         status_code=422 if error else 200,
@@ -104,6 +122,12 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
             "dossier": dossier,
             "timeline": patient_timeline(dossier),
             "criteria": visit_criteria(dossier),
+            # Row ids for the edit and delete links: only for those who may change the record.
+            "edit_keys": (
+                edit_keys(session, caller.viewer, code)
+                if caller.user.role is Role.CLINICIAN
+                else None
+            ),
             "abbreviations": ABBREVIATIONS,
         },
     )
