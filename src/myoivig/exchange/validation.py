@@ -21,3 +21,20 @@ def failures(error: ValidationError) -> Iterator[tuple[str, str]]:
         loc = [str(p) for p in item["loc"] if isinstance(p, str)]
         attr = loc[0] if loc else getattr(item.get("ctx", {}).get("error"), "field", "")
         yield attr, str(item["msg"]).removeprefix("Value error, ")
+
+
+def located_failures(error: ValidationError) -> Iterator[tuple[str, str]]:
+    """Like `failures`, but a failure inside a list (a rate step, a reaction) says which item
+    and which of its fields: one JSON cell can hold several problems."""
+    for item in error.errors():
+        loc = list(item["loc"])
+        rule = getattr(item.get("ctx", {}).get("error"), "field", "")
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        if not loc:
+            yield rule, reason
+            continue
+        if len(loc) > 1 and isinstance(loc[1], int):
+            inner = ".".join(str(p) for p in loc[2:]) or rule
+            where = f"item {loc[1] + 1}" + (f" {inner}" if inner else "")
+            reason = f"{where}: {reason}"
+        yield str(loc[0]), reason
