@@ -42,7 +42,7 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
     administrations = _entries(bundle, "MedicationAdministration")
     assert len(administrations) == 3 * 2 + 5  # one per infusion day
     assert all(
-        ma["medicationCodeableConcept"]["coding"][0]
+        (ma.get("medicationCodeableConcept") or ma["contained"][0]["code"])["coding"][0]
         == {
             "system": ATC,
             "code": "J06BA02",
@@ -50,9 +50,28 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
         }
         for ma in administrations
     )
+    derived = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-04-07")
+    assert derived["dosage"]["dose"]["value"] == 32.5 and derived["dosage"]["dose"]["code"] == "g"
+    assert derived["dosage"]["rateQuantity"]["value"] == 0.08
+    # a recorded day: its own date, dose, lot, steps (maximum as the rate), reaction, nurse
     first = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-10")
-    assert first["dosage"]["dose"]["value"] == 32.5 and first["dosage"]["dose"]["code"] == "g"
-    assert first["dosage"]["rateQuantity"]["value"] == 0.08
+    assert first["medicationReference"] == {"reference": "#given"}
+    assert first["contained"][0]["batch"] == {"lotNumber": "P100A-23"}
+    assert first["contained"][0]["code"]["text"] == "privigen"
+    assert first["dosage"]["rateQuantity"]["value"] == 0.04
+    steps = [e for e in first["extension"] if e["url"].endswith(":rate-step")]
+    assert [[p["valueQuantity"]["value"] for p in s["extension"]] for s in steps] == [
+        [0.01, 30],
+        [0.04, 95],
+    ]
+    assert first["performer"] == [{"actor": {"display": "RN Ada Example"}}]
+    second = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-11")
+    assert second["dosage"]["dose"]["value"] == 30 and second["dosage"]["rateQuantity"] == {
+        "value": 160.0,
+        "unit": "mL/h",
+        "system": UCUM,
+        "code": "mL/h",
+    }
     loinc = {c for o in _entries(bundle, "Observation") for s, c in _codes(o) if s == LOINC}
     assert {"2157-6", "1761-6", "2458-8", "2160-0", "29463-7", "8302-2"} <= loinc
     assert "14682-9" not in loinc
@@ -95,6 +114,12 @@ def test_round_trip_keeps_every_mapped_value(
     after = sorted((dossiers.canonical(d) for d in service.load(other_store)[1]), key=str)
     assert before == after
     assert service.load(other_store)[0] == service.load(store)[0]
+    dm = next(d for d in service.load(other_store)[1] if d.patient.code == "NMC-001")
+    assert [(d.lot_number, d.dose_g, len(d.rate_steps)) for d in dm.infusion_days] == [
+        ("P100A-23", 32.5, 2),
+        ("P100B-23", 30.0, 2),
+    ]
+    assert dm.infusion_days[0].reactions[0].type == "headache"
 
 
 def test_one_patient_bundle(store: Store, tmp_path: Path) -> None:
