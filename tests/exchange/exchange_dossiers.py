@@ -187,7 +187,8 @@ def dermatomyositis() -> r.PatientDossier:
 
 def _infusion_days(code: str, course: r.Course) -> list[r.InfusionDay]:
     """Both days of the first course as recorded: lots, two rate steps (per kg, then pump
-    rates), a reaction, and a second-day dose below the course's daily dose."""
+    rates; at most the dermatomyositis cap of 0.04 mL/kg/min, 159 mL/h at 66.4 kg), a
+    reaction, and a second-day dose below the course's daily dose."""
     assert course.start_date is not None
     return [
         r.InfusionDay.model_validate(
@@ -220,7 +221,7 @@ def _infusion_days(code: str, course: r.Course) -> list[r.InfusionDay]:
                 "dose_g": 30,
                 "rate_steps": [
                     {"rate": 40, "unit": "ml_per_h", "minutes": 30},
-                    {"rate": 160, "unit": "ml_per_h", "minutes": 105.5},
+                    {"rate": 150, "unit": "ml_per_h", "minutes": 105.5},
                 ],
             }
         ),

@@ -67,7 +67,7 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
     assert first["performer"] == [{"actor": {"display": "RN Ada Example"}}]
     second = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-11")
     assert second["dosage"]["dose"]["value"] == 30 and second["dosage"]["rateQuantity"] == {
-        "value": 160.0,
+        "value": 150.0,
         "unit": "mL/h",
         "system": UCUM,
         "code": "mL/h",
@@ -235,3 +235,50 @@ def test_written_file_has_ordinary_permissions(store: Store, tmp_path: Path) -> 
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private mode of a temp file
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_bad_recorded_days_list_every_problem_and_write_nothing(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    dossiers.load(store)
+    bundle = service.fhir_bundle(store)
+    day1, day2 = (
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    del day1["contained"][0]["batch"]  # a recorded day without its lot
+    step = next(e for e in day1["extension"] if e["url"].endswith(":rate-step"))
+    step["extension"][0]["valueQuantity"]["code"] = "mg/h"  # not a rate unit
+    step["extension"].append({"url": "speed", "valueString": "fast"})  # unknown part
+    reaction = next(e for e in day1["extension"] if e["url"].endswith(":infusion-reaction"))
+    reaction["extension"][1]["valueInteger"] = 9  # CTCAE grades are 1-5
+    later = next(e for e in day2["extension"] if e["url"].endswith(":rate-step"))
+    later["extension"].pop()  # a step without its minutes
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_fhir(other_store, path, "tester")
+    problems = info.value.problems
+    found = {(p.table, p.column, p.value) for p in problems}
+    where1 = next(p.table for p in problems if p.column == "extension(rate-step)[1].rate.code")
+    assert where1.startswith("MedicationAdministration (entry ")
+    assert (where1, "extension(rate-step)[1].rate.code", "mg/h") in found, problems
+    assert (where1, "extension(rate-step)[1].url", "speed") in found
+    assert (where1, "contained(Medication).batch.lotNumber", None) in found
+    assert any("item 1 ctcae_grade" in p.reason for p in problems if p.table == where1)
+    assert any(
+        p.column == "extension(rate-step)" and "item 1 minutes" in p.reason
+        for p in problems
+        if p.table != where1
+    ), problems
+    with other_store.session() as s:
+        assert int(s.scalar(select(func.count()).select_from(PatientRow)) or 0) == 0
+    # the lot alone missing is named too
+    bundle = service.fhir_bundle(store)
+    first = next(
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    del first["contained"][0]["batch"]
+    _, problems = read_bundle_text(json.dumps(bundle), "bad.json")
+    assert [(p.column, p.reason) for p in problems] == [
+        ("contained(Medication).batch.lotNumber", "required for a recorded infusion day")
+    ]

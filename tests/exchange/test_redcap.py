@@ -347,3 +347,21 @@ def test_bad_recorded_days_list_every_problem_and_write_nothing(
     assert any("item 1" in p.reason for p in problems if p.column == "inf_reactions")
     assert all("NMC-001" in p.reason for p in problems)
     assert _patients(other_store) == 0
+
+
+def test_recorded_rate_above_the_cap_is_refused(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    """The clinic's rule: no step above the applicable maximum (dermatomyositis cap 0.04)."""
+    dossiers.load(store)
+    out = tmp_path / "rc"
+    service.export_redcap(store, out)
+    _, rows = read_csv(out / "records.csv")
+    day = next(i for i, r in enumerate(rows) if r["inf_lot"] == "P100A-23")
+    _edit(out / "records.csv", [(day, "inf_rate_steps", '[{"rate": 0.08, "minutes": 30}]')])
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_redcap(other_store, out / "data_dictionary.csv", out / "records.csv", "t")
+    [problem] = info.value.problems
+    assert (problem.column, problem.value) == ("inf_rate_steps", "0.08")
+    assert "NMC-001, course 1 day 1" in problem.reason and "above the maximum" in problem.reason
+    assert _patients(other_store) == 0

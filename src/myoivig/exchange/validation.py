@@ -8,12 +8,15 @@ from typing import Any
 from pydantic import ValidationError
 
 
-def validated(model: type[Any], data: dict[str, Any]) -> tuple[Any, list[tuple[str, str]]]:
-    """The record, or None and every failed attribute with its reason."""
+def validated(
+    model: type[Any], data: dict[str, Any], located: bool = False
+) -> tuple[Any, list[tuple[str, str]]]:
+    """The record, or None and every failed attribute with its reason (`located`: failures
+    inside lists say which item, see `located_failures`)."""
     try:
         return model.model_validate(data), []
     except ValidationError as error:
-        return None, list(failures(error))
+        return None, list(located_failures(error) if located else failures(error))
 
 
 def failures(error: ValidationError) -> Iterator[tuple[str, str]]:

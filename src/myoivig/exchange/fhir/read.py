@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-
-from pydantic import ValidationError
 
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
@@ -40,7 +39,7 @@ from myoivig.exchange.fhir.codes import (
 )
 from myoivig.exchange.fhir.units import creatinine_umol_per_l
 from myoivig.exchange.fhir.validate import READ_ORDER, structure_errors
-from myoivig.exchange.validation import located_failures, validated
+from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
 
@@ -892,10 +891,35 @@ class BundleReader:
         self, p: _Patient, where: Where, res: Resource, number: int, day: Any
     ) -> r.InfusionDay | None:
         """The stored infusion day a recorded administration carries; every bad value named."""
-        before = len(self.problems)
         ref = (res.get("medicationReference") or {}).get("reference") or ""
         medication = _contained(res, ref) or {}
         dosage = res.get("dosage") or {}
+        refused: set[str] = set()
+
+        def checked(attr: str, read: Callable[[], Any]) -> Any:
+            """A value read with its own checks; the attribute is refused if they failed (the
+            model's follow-up complaint about it would repeat the problem)."""
+            before = len(self.problems)
+            value = read()
+            if len(self.problems) > before:
+                refused.add(attr)
+            return value
+
+        def amount(attr: str, name: str, unit: str) -> Any:
+            found = _extension(res, name)
+            return checked(
+                attr, lambda: self._unit_value(where, f"extension({name})", found, (unit,))
+            )
+
+        def items(attr: str, name: str, parts: dict[str, tuple[str, ...]]) -> list[Any]:
+            return checked(
+                attr,
+                lambda: [
+                    self._parts(where, f"extension({name})[{i}]", item, parts)
+                    for i, item in enumerate(_extensions_named(res, name), 1)
+                ],
+            )
+
         data: dict[str, Any] = {
             "patient_code": p.code,
             "course_number": number,
@@ -903,27 +927,17 @@ class BundleReader:
             "infusion_date": res.get("effectiveDateTime"),
             "product": (medication.get("code") or {}).get("text"),
             "lot_number": (medication.get("batch") or {}).get("lotNumber"),
-            "dose_g": self._unit_value(where, "dosage.dose", dosage.get("dose"), ("g",)),
-            "volume_ml": self._unit_value(
-                where, "extension(infusion-volume)", _extension(res, "infusion-volume"), ("mL",)
+            "dose_g": checked(
+                "dose_g", lambda: self._unit_value(where, "dosage.dose", dosage.get("dose"), ("g",))
             ),
-            "total_minutes": self._unit_value(
-                where, "extension(infusion-minutes)", _extension(res, "infusion-minutes"), ("min",)
-            ),
-            "rate_steps": [
-                self._parts(where, f"extension(rate-step)[{i}]", item, STEP_PARTS)
-                for i, item in enumerate(_extensions_named(res, "rate-step"), 1)
-            ],
-            "reactions": [
-                self._parts(where, f"extension(infusion-reaction)[{i}]", item, REACTION_PARTS)
-                for i, item in enumerate(_extensions_named(res, "infusion-reaction"), 1)
-            ],
+            "volume_ml": amount("volume_ml", "infusion-volume", "mL"),
+            "total_minutes": amount("total_minutes", "infusion-minutes", "min"),
+            "rate_steps": items("rate_steps", "rate-step", STEP_PARTS),
+            "reactions": items("reactions", "infusion-reaction", REACTION_PARTS),
             "given_by": ((res.get("performer") or [{}])[0].get("actor") or {}).get("display"),
             "note": (res.get("note") or [{}])[0].get("text"),
         }
         data = {k: v for k, v in data.items() if v is not None}
-        if len(self.problems) > before:
-            return None
         names = {
             "infusion_date": "effectiveDateTime",
             "product": "contained(Medication).code.text",
@@ -936,15 +950,14 @@ class BundleReader:
             "given_by": "performer.actor.display",
             "note": "note.text",
         }
-        try:
-            return r.InfusionDay.model_validate(data)
-        except ValidationError as error:
-            for attr, reason in located_failures(error):
-                value = data.get(attr)
-                if reason == "Field required":
-                    reason = "required for a recorded infusion day"
-                self.problem(where, names.get(attr, attr), value, reason)
-        return None
+        record, failed = validated(r.InfusionDay, data, located=True)
+        for attr, reason in failed:
+            if attr in refused:
+                continue
+            if reason == "Field required":
+                reason = "required for a recorded infusion day"
+            self.problem(where, names.get(attr, attr), data.get(attr), reason)
+        return None if refused else record
 
     def _parts(
         self, where: Where, path: str, item: Resource, parts: dict[str, tuple[str, ...]]

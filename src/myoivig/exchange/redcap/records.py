@@ -16,8 +16,6 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
-from pydantic import ValidationError
-
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
 from myoivig.domain.values import NotPerformed
@@ -35,7 +33,7 @@ from myoivig.exchange.redcap.fields import (
     muscle_sites,
     site_suffix,
 )
-from myoivig.exchange.validation import located_failures, validated
+from myoivig.exchange.validation import validated
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
 from myoivig.io.sheets import format_value
@@ -665,16 +663,15 @@ class _Reader:
             "day_number": day,
         }
         data.update({attr: row[c] for attr, c in DAY_COLUMNS.items() if row.get(c, "") != ""})
-        try:
-            return r.InfusionDay.model_validate(data)
-        except ValidationError as error:
-            for attr, reason in located_failures(error):
-                column = DAY_COLUMNS.get(attr, "inf_lot" if attr == "lot_number" else attr)
-                if reason == "Field required":
-                    reason = "required for a recorded infusion day (a row with any inf_ field "
-                    reason += "of the recorded day filled)"
-                self.problem(number, column, row.get(column), reason, rid)
-        return None
+        record, failed = validated(r.InfusionDay, data, located=True)
+        for attr, reason in failed:
+            column = DAY_COLUMNS.get(attr, attr)
+            if reason == "Field required":
+                reason = "required for a recorded infusion day (a row with any inf_ field "
+                reason += "of the recorded day filled)"
+            self.problem(number, column, row.get(column), reason, rid)
+        day_record: r.InfusionDay | None = record
+        return day_record
 
 
 # Record attribute -> column of a recorded infusion day.
