@@ -2,7 +2,8 @@
 
 Resources: Organization (site), Patient, Condition (diagnosis and overlap disease),
 MedicationStatement (concurrent therapies), MedicationAdministration (one per IVIg infusion
-day), Encounter (one per assessment), Observation (height, body weight per course, enzymes,
+day: derived from the course, or the stored infusion day with its lot, rate steps and
+reactions), Encounter (one per assessment), Observation (height, body weight per course, enzymes,
 laboratory tests, core-set scores, myometry, Kendall grades, functional tasks), AdverseEvent.
 References are the entries' `urn:uuid:` full URLs, derived from stable keys so that the same
 data always gives the same Bundle.

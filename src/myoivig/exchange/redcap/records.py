@@ -2,9 +2,10 @@
 
 One row per event and instrument instance: the patient form once in the enrolment event;
 therapies and laboratory results as repeating instruments of the enrolment event; courses,
-their infusion days and adverse events as repeating instruments of the treatment event; each
-assessment as one instance of the repeating visit event. Reading checks every cell and returns
-every problem (row, field, value, reason) together; nothing is returned half-read.
+their infusion days (recorded ones with lot, rate steps and reactions) and adverse events as
+repeating instruments of the treatment event; each assessment as one instance of the repeating
+visit event. Reading checks every cell and returns every problem (row, field, value, reason)
+together; nothing is returned half-read.
 """
 
 from __future__ import annotations
