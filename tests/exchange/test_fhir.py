@@ -282,3 +282,29 @@ def test_bad_recorded_days_list_every_problem_and_write_nothing(
     assert [(p.column, p.reason) for p in problems] == [
         ("contained(Medication).batch.lotNumber", "required for a recorded infusion day")
     ]
+
+
+def test_recorded_rate_above_the_cap_is_refused(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    """The clinic's rule: no step above the applicable maximum (dermatomyositis cap 0.04)."""
+    dossiers.load(store)
+    bundle = service.fhir_bundle(store)
+    first = next(
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    step = next(e for e in first["extension"] if e["url"].endswith(":rate-step"))
+    step["extension"][0]["valueQuantity"]["value"] = 0.08
+    path = tmp_path / "fast.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_fhir(other_store, path, "tester")
+    [problem] = info.value.problems
+    assert (problem.table, problem.column, problem.value) == (
+        "fast.json",
+        "extension(rate-step)",
+        "0.08",
+    )
+    assert "NMC-001, course 1 day 1" in problem.reason and "above the maximum" in problem.reason
+    with other_store.session() as s:
+        assert int(s.scalar(select(func.count()).select_from(PatientRow)) or 0) == 0

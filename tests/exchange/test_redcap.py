@@ -305,7 +305,7 @@ def test_fixture_export_imports_with_its_values(store: Store) -> None:
     assert d.assessments[0].enzymes[2].value_u_per_l is NP
 
 
-def test_recorded_infusion_days_fill_their_fields_and_name_the_person_field() -> None:
+def test_dictionary_has_recorded_day_fields_and_flags_given_by_as_identifier() -> None:
     rows = {row[COLUMNS[0]]: row for row in dictionary_rows()}
     assert rows["inf_given_by"]["Identifier?"] == "y"
     assert rows["inf_rate_steps"]["Field Type"] == "notes"
