@@ -128,6 +128,7 @@ def dermatomyositis() -> r.PatientDossier:
             ),
         ],
         courses=courses,
+        infusion_days=_infusion_days(code, courses[0]),
         assessments=visits,
         labs=[
             r.LabResult(patient_code=code, sample_date=start, test="iga", value=2.4, unit="g/L"),
@@ -182,6 +183,49 @@ def dermatomyositis() -> r.PatientDossier:
             ),
         ],
     )
+
+
+def _infusion_days(code: str, course: r.Course) -> list[r.InfusionDay]:
+    """Both days of the first course as recorded: lots, two rate steps (per kg, then pump
+    rates; at most the dermatomyositis cap of 0.04 mL/kg/min, 159 mL/h at 66.4 kg), a
+    reaction, and a second-day dose below the course's daily dose."""
+    assert course.start_date is not None
+    return [
+        r.InfusionDay.model_validate(
+            {
+                "patient_code": code,
+                "course_number": course.course_number,
+                "day_number": 1,
+                "infusion_date": course.start_date,
+                "product": "privigen",
+                "lot_number": "P100A-23",
+                "dose_g": 32.5,
+                "volume_ml": 325,
+                "rate_steps": [
+                    {"rate": 0.01, "unit": "ml_per_kg_min", "minutes": 30},
+                    {"rate": 0.04, "unit": "ml_per_kg_min", "minutes": 95},
+                ],
+                "total_minutes": 140,
+                "reactions": [{"type": "headache", "ctcae_grade": 2, "action": "slowed"}],
+                "given_by": "RN Ada Example",
+                "note": "paracetamol 1 g",
+            }
+        ),
+        r.InfusionDay.model_validate(
+            {
+                "patient_code": code,
+                "course_number": course.course_number,
+                "day_number": 2,
+                "infusion_date": course.start_date + timedelta(days=1),
+                "lot_number": "P100B-23",
+                "dose_g": 30,
+                "rate_steps": [
+                    {"rate": 40, "unit": "ml_per_h", "minutes": 30},
+                    {"rate": 150, "unit": "ml_per_h", "minutes": 105.5},
+                ],
+            }
+        ),
+    ]
 
 
 def overlap() -> r.PatientDossier:

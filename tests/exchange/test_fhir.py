@@ -42,7 +42,7 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
     administrations = _entries(bundle, "MedicationAdministration")
     assert len(administrations) == 3 * 2 + 5  # one per infusion day
     assert all(
-        ma["medicationCodeableConcept"]["coding"][0]
+        (ma.get("medicationCodeableConcept") or ma["contained"][0]["code"])["coding"][0]
         == {
             "system": ATC,
             "code": "J06BA02",
@@ -50,9 +50,28 @@ def test_bundle_is_valid_r4_and_carries_the_codes(store: Store) -> None:
         }
         for ma in administrations
     )
+    derived = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-04-07")
+    assert derived["dosage"]["dose"]["value"] == 32.5 and derived["dosage"]["dose"]["code"] == "g"
+    assert derived["dosage"]["rateQuantity"]["value"] == 0.08
+    # a recorded day: its own date, dose, lot, steps (maximum as the rate), reaction, nurse
     first = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-10")
-    assert first["dosage"]["dose"]["value"] == 32.5 and first["dosage"]["dose"]["code"] == "g"
-    assert first["dosage"]["rateQuantity"]["value"] == 0.08
+    assert first["medicationReference"] == {"reference": "#given"}
+    assert first["contained"][0]["batch"] == {"lotNumber": "P100A-23"}
+    assert first["contained"][0]["code"]["text"] == "privigen"
+    assert first["dosage"]["rateQuantity"]["value"] == 0.04
+    steps = [e for e in first["extension"] if e["url"].endswith(":rate-step")]
+    assert [[p["valueQuantity"]["value"] for p in s["extension"]] for s in steps] == [
+        [0.01, 30],
+        [0.04, 95],
+    ]
+    assert first["performer"] == [{"actor": {"display": "RN Ada Example"}}]
+    second = next(ma for ma in administrations if ma.get("effectiveDateTime") == "2023-03-11")
+    assert second["dosage"]["dose"]["value"] == 30 and second["dosage"]["rateQuantity"] == {
+        "value": 150.0,
+        "unit": "mL/h",
+        "system": UCUM,
+        "code": "mL/h",
+    }
     loinc = {c for o in _entries(bundle, "Observation") for s, c in _codes(o) if s == LOINC}
     assert {"2157-6", "1761-6", "2458-8", "2160-0", "29463-7", "8302-2"} <= loinc
     assert "14682-9" not in loinc
@@ -95,6 +114,12 @@ def test_round_trip_keeps_every_mapped_value(
     after = sorted((dossiers.canonical(d) for d in service.load(other_store)[1]), key=str)
     assert before == after
     assert service.load(other_store)[0] == service.load(store)[0]
+    dm = next(d for d in service.load(other_store)[1] if d.patient.code == "NMC-001")
+    assert [(d.lot_number, d.dose_g, len(d.rate_steps)) for d in dm.infusion_days] == [
+        ("P100A-23", 32.5, 2),
+        ("P100B-23", 30.0, 2),
+    ]
+    assert dm.infusion_days[0].reactions[0].type == "headache"
 
 
 def test_one_patient_bundle(store: Store, tmp_path: Path) -> None:
@@ -210,3 +235,76 @@ def test_written_file_has_ordinary_permissions(store: Store, tmp_path: Path) -> 
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private mode of a temp file
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_bad_recorded_days_list_every_problem_and_write_nothing(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    dossiers.load(store)
+    bundle = service.fhir_bundle(store)
+    day1, day2 = (
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    del day1["contained"][0]["batch"]  # a recorded day without its lot
+    step = next(e for e in day1["extension"] if e["url"].endswith(":rate-step"))
+    step["extension"][0]["valueQuantity"]["code"] = "mg/h"  # not a rate unit
+    step["extension"].append({"url": "speed", "valueString": "fast"})  # unknown part
+    reaction = next(e for e in day1["extension"] if e["url"].endswith(":infusion-reaction"))
+    reaction["extension"][1]["valueInteger"] = 9  # CTCAE grades are 1-5
+    later = next(e for e in day2["extension"] if e["url"].endswith(":rate-step"))
+    later["extension"].pop()  # a step without its minutes
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_fhir(other_store, path, "tester")
+    problems = info.value.problems
+    found = {(p.table, p.column, p.value) for p in problems}
+    where1 = next(p.table for p in problems if p.column == "extension(rate-step)[1].rate.code")
+    assert where1.startswith("MedicationAdministration (entry ")
+    assert (where1, "extension(rate-step)[1].rate.code", "mg/h") in found, problems
+    assert (where1, "extension(rate-step)[1].url", "speed") in found
+    assert (where1, "contained(Medication).batch.lotNumber", None) in found
+    assert any("item 1 ctcae_grade" in p.reason for p in problems if p.table == where1)
+    assert any(
+        p.column == "extension(rate-step)" and "item 1 minutes" in p.reason
+        for p in problems
+        if p.table != where1
+    ), problems
+    with other_store.session() as s:
+        assert int(s.scalar(select(func.count()).select_from(PatientRow)) or 0) == 0
+    # the lot alone missing is named too
+    bundle = service.fhir_bundle(store)
+    first = next(
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    del first["contained"][0]["batch"]
+    _, problems = read_bundle_text(json.dumps(bundle), "bad.json")
+    assert [(p.column, p.reason) for p in problems] == [
+        ("contained(Medication).batch.lotNumber", "required for a recorded infusion day")
+    ]
+
+
+def test_recorded_rate_above_the_cap_is_refused(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    """The clinic's rule: no step above the applicable maximum (dermatomyositis cap 0.04)."""
+    dossiers.load(store)
+    bundle = service.fhir_bundle(store)
+    first = next(
+        ma for ma in _entries(bundle, "MedicationAdministration") if "medicationReference" in ma
+    )
+    step = next(e for e in first["extension"] if e["url"].endswith(":rate-step"))
+    step["extension"][0]["valueQuantity"]["value"] = 0.08
+    path = tmp_path / "fast.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_fhir(other_store, path, "tester")
+    [problem] = info.value.problems
+    assert (problem.table, problem.column, problem.value) == (
+        "fast.json",
+        "extension(rate-step)",
+        "0.08",
+    )
+    assert "NMC-001, course 1 day 1" in problem.reason and "above the maximum" in problem.reason
+    with other_store.session() as s:
+        assert int(s.scalar(select(func.count()).select_from(PatientRow)) or 0) == 0

@@ -108,6 +108,12 @@ def test_round_trip_keeps_every_mapped_value(
     after = [dossiers.canonical(d) for d in service.load(other_store)[1]]
     assert sorted(before, key=str) == sorted(after, key=str)
     assert service.load(other_store)[0] == service.load(store)[0]
+    days = next(d for d in service.load(other_store)[1] if d.patient.code == "NMC-001")
+    assert [(d.lot_number, d.dose_g, len(d.rate_steps)) for d in days.infusion_days] == [
+        ("P100A-23", 32.5, 2),
+        ("P100B-23", 30.0, 2),
+    ]
+    assert days.infusion_days[0].reactions[0].ctcae_grade == 2
 
 
 def test_records_file_has_longitudinal_rows(store: Store, tmp_path: Path) -> None:
@@ -297,3 +303,65 @@ def test_fixture_export_imports_with_its_values(store: Store) -> None:
     assert (course.days, course.start_date, course.planned_daily_dose_g) == (5, None, 16)
     assert all(lab.not_performed for lab in d.labs)
     assert d.assessments[0].enzymes[2].value_u_per_l is NP
+
+
+def test_dictionary_has_recorded_day_fields_and_flags_given_by_as_identifier() -> None:
+    rows = {row[COLUMNS[0]]: row for row in dictionary_rows()}
+    assert rows["inf_given_by"]["Identifier?"] == "y"
+    assert rows["inf_rate_steps"]["Field Type"] == "notes"
+    assert rows["inf_lot"]["Form Name"] == "infusion_day"
+
+
+def test_bad_recorded_days_list_every_problem_and_write_nothing(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    dossiers.load(store)
+    out = tmp_path / "rc"
+    service.export_redcap(store, out)
+    _, rows = read_csv(out / "records.csv")
+    day1, day2, day3 = [
+        i
+        for i, r in enumerate(rows)
+        if r["record_id"] == "NMC-001" and r["redcap_repeat_instrument"] == "infusion_day"
+    ][:3]
+    _edit(
+        out / "records.csv",
+        [
+            (day1, "inf_rate_steps", '[{"rate": 0.01, "minutes": 30'),  # broken JSON
+            (day1, "inf_reactions", '[{"type": "rash", "ctcae_grade": 7}]'),  # grade 1-5
+            (day2, "inf_lot", ""),  # recorded day (it has rate steps) without its lot
+            (day2, "inf_dose_g", "25"),  # a recorded day's own dose: not refused
+            (day3, "inf_product", "privigen"),  # recorded field on a day with no lot
+            (day3, "inf_total_min", "abc"),
+        ],
+    )
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_redcap(other_store, out / "data_dictionary.csv", out / "records.csv", "t")
+    problems: list[Problem] = info.value.problems
+    found = {(p.row, p.column, p.value) for p in problems}
+    assert (day1 + 2, "inf_rate_steps", '[{"rate": 0.01, "minutes": 30') in found, problems
+    assert (day1 + 2, "inf_reactions", '[{"type": "rash", "ctcae_grade": 7}]') in found
+    assert (day2 + 2, "inf_lot", "") in found
+    assert (day3 + 2, "inf_lot", "") in found and (day3 + 2, "inf_total_min", "abc") in found
+    assert not any(p.column == "inf_dose_g" for p in problems)
+    assert any("item 1" in p.reason for p in problems if p.column == "inf_reactions")
+    assert all("NMC-001" in p.reason for p in problems)
+    assert _patients(other_store) == 0
+
+
+def test_recorded_rate_above_the_cap_is_refused(
+    store: Store, other_store: Store, tmp_path: Path
+) -> None:
+    """The clinic's rule: no step above the applicable maximum (dermatomyositis cap 0.04)."""
+    dossiers.load(store)
+    out = tmp_path / "rc"
+    service.export_redcap(store, out)
+    _, rows = read_csv(out / "records.csv")
+    day = next(i for i, r in enumerate(rows) if r["inf_lot"] == "P100A-23")
+    _edit(out / "records.csv", [(day, "inf_rate_steps", '[{"rate": 0.08, "minutes": 30}]')])
+    with pytest.raises(ImportRejectedError) as info:
+        service.import_redcap(other_store, out / "data_dictionary.csv", out / "records.csv", "t")
+    [problem] = info.value.problems
+    assert (problem.column, problem.value) == ("inf_rate_steps", "0.08")
+    assert "NMC-001, course 1 day 1" in problem.reason and "above the maximum" in problem.reason
+    assert _patients(other_store) == 0

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from myoivig.clinic.recording import InfusionRules
 from myoivig.domain import records as r
 from myoivig.exchange import output
 from myoivig.exchange.analysis import Pseudonymiser, analysis_tables, dictionary_table
@@ -18,6 +19,7 @@ from myoivig.exchange.csvfiles import read_csv, write_csv
 from myoivig.exchange.fhir.export import bundle_of
 from myoivig.exchange.fhir.read import read_bundle_text
 from myoivig.exchange.fhir.validate import structure_errors
+from myoivig.exchange.infusion_rules import rate_problems
 from myoivig.exchange.redcap import project
 from myoivig.exchange.redcap.dictionary import COLUMNS, check_dictionary, dictionary_rows
 from myoivig.exchange.redcap.fields import FIELDS_BY_NAME
@@ -102,9 +104,18 @@ def read_redcap(dictionary: Path, records: Path) -> Bundle:
                 )
     bundle, more = read_records(columns, rows)
     problems += more
+    if not problems:
+        problems = _rate_problems(bundle, records.name, "inf_rate_steps")
     if problems:
         raise ImportRejectedError(problems)
     return bundle
+
+
+def _rate_problems(bundle: Bundle, source: str, column: str) -> list[Problem]:
+    """Recorded rate steps above the applicable maximum (the clinic's rule, its catalogue and
+    site settings)."""
+    rules = InfusionRules.current()
+    return rate_problems(bundle, rules.catalogue, rules.settings, source, column)
 
 
 def write_new(store: Store, bundle: Bundle, actor: str) -> dict[str, int]:
@@ -174,6 +185,8 @@ def read_fhir(path: Path) -> Bundle:
             [Problem(str(path), None, "", None, f"cannot read: {error}")]
         ) from error
     bundle, problems = read_bundle_text(text, path.name)
+    if not problems:
+        problems = _rate_problems(bundle, path.name, "extension(rate-step)")
     if problems:
         raise ImportRejectedError(problems)
     return bundle

@@ -57,8 +57,8 @@ class Bundle:
     dossiers: list[r.PatientDossier]
 
     def counts(self) -> dict[str, int]:
-        """Records per kind; infusion days only when there are some (most sources, the REDCap
-        and FHIR exchanges among them, carry none)."""
+        """Records per kind; infusion days only when there are some (most sources carry
+        none; REDCap and FHIR carry those recorded)."""
         days = sum(len(d.infusion_days) for d in self.dossiers)
         return {
             "sites": len(self.sites),

@@ -2,7 +2,8 @@
 
 Resources: Organization (site), Patient, Condition (diagnosis and overlap disease),
 MedicationStatement (concurrent therapies), MedicationAdministration (one per IVIg infusion
-day), Encounter (one per assessment), Observation (height, body weight per course, enzymes,
+day: derived from the course, or the stored infusion day with its lot, rate steps and
+reactions), Encounter (one per assessment), Observation (height, body weight per course, enzymes,
 laboratory tests, core-set scores, myometry, Kendall grades, functional tasks), AdverseEvent.
 References are the entries' `urn:uuid:` full URLs, derived from stable keys so that the same
 data always gives the same Bundle.
@@ -17,7 +18,7 @@ from typing import Any
 
 from myoivig.domain import records as r
 from myoivig.domain.values import NotPerformed
-from myoivig.domain.vocab import LabTest
+from myoivig.domain.vocab import LabTest, RateUnit
 from myoivig.exchange.fhir.codes import (
     ACT_CODE,
     AE_OUTCOME,
@@ -157,10 +158,17 @@ def add_dossier(writer: BundleWriter, d: r.PatientDossier, site_urls: dict[str, 
     for i, therapy in enumerate(d.therapies, 1):
         writer.add(f"therapy/{code}/{i}", _therapy(therapy, subject))
     first_days = {}
+    recorded = {(day.course_number, day.day_number): day for day in d.infusion_days}
     for course in d.courses:
         for day in range(1, course.days + 1):
             key = f"course/{code}/{course.course_number}/{day}"
-            url = writer.add(key, _administration(course, day, subject))
+            stored = recorded.get((course.course_number, day))
+            res = (
+                _administration(course, day, subject)
+                if stored is None
+                else recorded_administration(course, stored, subject)
+            )
+            url = writer.add(key, res)
             if day == 1:
                 first_days[course.course_number] = url
         if course.weight_kg is not None:
@@ -247,16 +255,7 @@ def _therapy(t: r.Therapy, subject: dict[str, str]) -> Resource:
 def _administration(c: r.Course, day: int, subject: dict[str, str]) -> Resource:
     res: Resource = {
         "resourceType": "MedicationAdministration",
-        **_extensions(
-            ("course-number", "valueInteger", c.course_number),
-            ("course-day", "valueInteger", day),
-            ("course-days", "valueInteger", c.days),
-            (
-                "planned-daily-dose",
-                "valueQuantity",
-                None if c.planned_daily_dose_g is None else quantity(c.planned_daily_dose_g, "g"),
-            ),
-        ),
+        "extension": _course_extensions(c, day),
         "status": "completed",
         "medicationCodeableConcept": {
             "coding": [ivig_coding()],
@@ -267,11 +266,7 @@ def _administration(c: r.Course, day: int, subject: dict[str, str]) -> Resource:
     if c.start_date is not None:
         res["effectiveDateTime"] = (c.start_date + timedelta(days=day - 1)).isoformat()
     else:
-        absent = {
-            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
-            "valueCode": "unknown",
-        }
-        res["effectivePeriod"] = {"extension": [absent]}
+        res["effectivePeriod"] = copy.deepcopy(ABSENT_DATE)
     dosage: dict[str, Any] = {}
     if c.given_daily_dose_g is not None:
         dosage["dose"] = quantity(c.given_daily_dose_g, "g")
@@ -282,6 +277,113 @@ def _administration(c: r.Course, day: int, subject: dict[str, str]) -> Resource:
     if c.note and day == 1:
         res["note"] = [{"text": c.note}]
     return res
+
+
+# A recorded day's medication: the contained Medication carrying the lot.
+MEDICATION_ID = "given"
+RATE_UNITS = {RateUnit.ML_PER_KG_MIN: "mL/kg/min", RateUnit.ML_PER_H: "mL/h"}
+DATA_ABSENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+ABSENT_DATE = {"extension": [{"url": DATA_ABSENT_EXTENSION, "valueCode": "unknown"}]}
+
+
+def recorded_administration(c: r.Course, day: r.InfusionDay, subject: dict[str, str]) -> Resource:
+    """A stored infusion day: its own date, dose, lot (contained Medication batch), rate steps,
+    volume, time, reactions, who gave it and note. The course's own values, which the derived
+    days carry in the standard elements, go into course-* extensions so that the course reads
+    back unchanged even when every day is recorded."""
+    res: Resource = {
+        "resourceType": "MedicationAdministration",
+        "contained": [
+            {
+                "resourceType": "Medication",
+                "id": MEDICATION_ID,
+                "code": {
+                    "coding": [ivig_coding()],
+                    **({"text": day.product} if day.product else {}),
+                },
+                "batch": {"lotNumber": day.lot_number},
+            }
+        ],
+        "extension": [
+            *_course_extensions(c, day.day_number),
+            *_extensions(
+                *_course_values(c, day.day_number),
+                ("infusion-volume", "valueQuantity", _maybe(day.volume_ml, "mL")),
+                ("infusion-minutes", "valueQuantity", _maybe(day.total_minutes, "min")),
+            ).get("extension", []),
+            *(_rate_step(step) for step in day.rate_steps),
+            *(_reaction(reaction) for reaction in day.reactions),
+        ],
+        "status": "completed",
+        "medicationReference": {"reference": f"#{MEDICATION_ID}"},
+        "subject": subject,
+    }
+    if day.infusion_date is not None:
+        res["effectiveDateTime"] = day.infusion_date.isoformat()
+    else:
+        res["effectivePeriod"] = copy.deepcopy(ABSENT_DATE)
+    if day.given_by:  # a pseudonymised dossier has none (clinic.service.pseudonymise)
+        res["performer"] = [{"actor": {"display": day.given_by}}]
+    dosage: dict[str, Any] = {"dose": quantity(day.dose_g, "g")}
+    units = {step.unit for step in day.rate_steps}
+    if len(units) == 1:  # mixed per-kg and pump rates have no one maximum: the steps say it
+        top = max(step.rate for step in day.rate_steps)
+        dosage["rateQuantity"] = quantity(top, RATE_UNITS[units.pop()])
+    res["dosage"] = dosage
+    if day.note:
+        res["note"] = [{"text": day.note}]
+    return res
+
+
+def _course_extensions(c: r.Course, day: int) -> list[dict[str, Any]]:
+    return _extensions(
+        ("course-number", "valueInteger", c.course_number),
+        ("course-day", "valueInteger", day),
+        ("course-days", "valueInteger", c.days),
+        (
+            "planned-daily-dose",
+            "valueQuantity",
+            None if c.planned_daily_dose_g is None else quantity(c.planned_daily_dose_g, "g"),
+        ),
+    )["extension"]
+
+
+def _course_values(c: r.Course, day: int) -> list[tuple[str, str, Any]]:
+    """The course's start, daily dose, rate, product and (day 1) note, for a recorded day."""
+    return [
+        ("course-start", "valueDate", c.start_date.isoformat() if c.start_date else None),
+        ("course-daily-dose", "valueQuantity", _maybe(c.given_daily_dose_g, "g")),
+        ("course-rate", "valueQuantity", _maybe(c.infusion_rate_ml_per_kg_min, "mL/kg/min")),
+        ("course-product", "valueString", c.product),
+        ("course-note", "valueString", c.note if day == 1 else None),
+    ]
+
+
+def _maybe(value: float | None, unit: str) -> dict[str, Any] | None:
+    return None if value is None else quantity(value, unit)
+
+
+def _rate_step(step: r.RateStepGiven) -> dict[str, Any]:
+    """One rate step run, in order: a complex extension with its rate and minutes."""
+    return {
+        "url": ext("rate-step"),
+        "extension": [
+            {"url": "rate", "valueQuantity": quantity(step.rate, RATE_UNITS[step.unit])},
+            {"url": "minutes", "valueQuantity": quantity(step.minutes, "min")},
+        ],
+    }
+
+
+def _reaction(reaction: r.InfusionReaction) -> dict[str, Any]:
+    """An infusion reaction of the day (kept on the administration, not as an AdverseEvent:
+    the dossier's adverse events are separate records and must not gain one on import)."""
+    parts = [
+        {"url": "type", "valueString": reaction.type},
+        {"url": "ctcae-grade", "valueInteger": reaction.ctcae_grade},
+    ]
+    if reaction.action is not None:
+        parts.append({"url": "action", "valueCode": reaction.action.value})
+    return {"url": ext("infusion-reaction"), "extension": parts}
 
 
 def _observation(

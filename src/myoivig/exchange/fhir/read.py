@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
+from myoivig.domain.vocab import RateUnit
 from myoivig.exchange.fhir.codes import (
     AE_OUTCOMES,
     ATC,
@@ -68,6 +70,7 @@ class _Patient:
     weights: dict[int, tuple[Where, float]] = field(default_factory=dict)
     events: list[tuple[Where, Resource]] = field(default_factory=list)
     visits: dict[str, tuple[Where, dict[str, Any]]] = field(default_factory=dict)
+    recorded: list[r.InfusionDay] = field(default_factory=list)
 
 
 def _extension(res: Resource, name: str) -> Any:
@@ -77,6 +80,23 @@ def _extension(res: Resource, name: str) -> Any:
                 if key.startswith("value"):
                     return value
     return None
+
+
+def _medication(res: Resource) -> tuple[str, Resource | None]:
+    """Where the administration's medication code is, and the code: the concept of a derived
+    day, or the contained Medication (with its lot) that a recorded day refers to."""
+    ref = (res.get("medicationReference") or {}).get("reference")
+    if ref is None:
+        return "medicationCodeableConcept", res.get("medicationCodeableConcept")
+    return "contained(Medication).code", (_contained(res, ref) or {}).get("code")
+
+
+def _contained(res: Resource, ref: str) -> Resource | None:
+    return next((c for c in res.get("contained") or [] if f"#{c.get('id')}" == ref), None)
+
+
+def _extensions_named(res: Resource, name: str) -> list[Resource]:
+    return [item for item in res.get("extension", []) or [] if item.get("url") == ext(name)]
 
 
 def _codes(concept: Resource | None) -> list[tuple[str, str]]:
@@ -393,11 +413,12 @@ class BundleReader:
         patient = self._patient_of(where, res)
         if patient is None:
             return
-        if (ATC, "J06BA02") not in _codes(res.get("medicationCodeableConcept")):
+        path, medication = _medication(res)
+        if (ATC, "J06BA02") not in _codes(medication):
             self.problem(
                 where,
-                "medicationCodeableConcept.coding",
-                ", ".join(c for _, c in _codes(res.get("medicationCodeableConcept"))),
+                f"{path}.coding",
+                ", ".join(c for _, c in _codes(medication)),
                 "wrong code: myoivig records IVIg administrations, ATC J06BA02",
             )
             return
@@ -733,6 +754,7 @@ class BundleReader:
             courses=courses,
             assessments=sorted(assessments, key=lambda a: a.assessment_date),
             adverse_events=events,
+            infusion_days=sorted(p.recorded, key=lambda d: (d.course_number, d.day_number)),
         )
 
     def _courses(self, p: _Patient) -> list[r.Course]:
@@ -741,6 +763,12 @@ class BundleReader:
             values = []
             for where, res in days:
                 day = _extension(res, "course-day")
+                if "medicationReference" in res:
+                    values.append((where, day, *self._recorded_course(where, res)))
+                    recorded = self._recorded_day(p, where, res, number, day)
+                    if recorded is not None:
+                        p.recorded.append(recorded)
+                    continue
                 when = res.get("effectiveDateTime")
                 start = None
                 if when:
@@ -822,6 +850,137 @@ class BundleReader:
                     )
                 courses.append(course)
         return courses
+
+    # --- recorded infusion days -------------------------------------------------------------
+
+    def _unit_value(self, where: Where, path: str, q: Any, units: tuple[str, ...]) -> Any:
+        """The value of a Quantity in one of `units` (a problem and None otherwise)."""
+        if q is None:
+            return None
+        if not isinstance(q, dict) or q.get("code") not in {UCUM_CODES[u] for u in units}:
+            got = q.get("code") if isinstance(q, dict) else q
+            self.problem(where, f"{path}.code", got, "wrong unit: expected " + " or ".join(units))
+            return None
+        return q.get("value")
+
+    def _recorded_course(self, where: Where, res: Resource) -> tuple[dict[str, Any], Any]:
+        """A recorded day's copy of its course's values (the course-* extensions)."""
+        start = _extension(res, "course-start")
+        try:
+            start = date.fromisoformat(start) if isinstance(start, str) else start
+        except ValueError:
+            self.problem(where, "extension(course-start)", start, "expected a date (YYYY-MM-DD)")
+            start = None
+
+        def amount(name: str, unit: str) -> Any:
+            return self._unit_value(where, f"extension({name})", _extension(res, name), (unit,))
+
+        return (
+            {
+                "start_date": start,
+                "days": _extension(res, "course-days"),
+                "product": _extension(res, "course-product"),
+                "given_daily_dose_g": amount("course-daily-dose", "g"),
+                "infusion_rate_ml_per_kg_min": amount("course-rate", "mL/kg/min"),
+                "planned_daily_dose_g": amount("planned-daily-dose", "g"),
+            },
+            _extension(res, "course-note"),
+        )
+
+    def _recorded_day(
+        self, p: _Patient, where: Where, res: Resource, number: int, day: Any
+    ) -> r.InfusionDay | None:
+        """The stored infusion day a recorded administration carries; every bad value named."""
+        ref = (res.get("medicationReference") or {}).get("reference") or ""
+        medication = _contained(res, ref) or {}
+        dosage = res.get("dosage") or {}
+        refused: set[str] = set()
+
+        def checked(attr: str, read: Callable[[], Any]) -> Any:
+            """A value read with its own checks; the attribute is refused if they failed (the
+            model's follow-up complaint about it would repeat the problem)."""
+            before = len(self.problems)
+            value = read()
+            if len(self.problems) > before:
+                refused.add(attr)
+            return value
+
+        def amount(attr: str, name: str, unit: str) -> Any:
+            found = _extension(res, name)
+            return checked(
+                attr, lambda: self._unit_value(where, f"extension({name})", found, (unit,))
+            )
+
+        def items(attr: str, name: str, parts: dict[str, tuple[str, ...]]) -> list[Any]:
+            return checked(
+                attr,
+                lambda: [
+                    self._parts(where, f"extension({name})[{i}]", item, parts)
+                    for i, item in enumerate(_extensions_named(res, name), 1)
+                ],
+            )
+
+        data: dict[str, Any] = {
+            "patient_code": p.code,
+            "course_number": number,
+            "day_number": day,
+            "infusion_date": res.get("effectiveDateTime"),
+            "product": (medication.get("code") or {}).get("text"),
+            "lot_number": (medication.get("batch") or {}).get("lotNumber"),
+            "dose_g": checked(
+                "dose_g", lambda: self._unit_value(where, "dosage.dose", dosage.get("dose"), ("g",))
+            ),
+            "volume_ml": amount("volume_ml", "infusion-volume", "mL"),
+            "total_minutes": amount("total_minutes", "infusion-minutes", "min"),
+            "rate_steps": items("rate_steps", "rate-step", STEP_PARTS),
+            "reactions": items("reactions", "infusion-reaction", REACTION_PARTS),
+            "given_by": ((res.get("performer") or [{}])[0].get("actor") or {}).get("display"),
+            "note": (res.get("note") or [{}])[0].get("text"),
+        }
+        data = {k: v for k, v in data.items() if v is not None}
+        names = {
+            "infusion_date": "effectiveDateTime",
+            "product": "contained(Medication).code.text",
+            "lot_number": "contained(Medication).batch.lotNumber",
+            "dose_g": "dosage.dose.value",
+            "volume_ml": "extension(infusion-volume)",
+            "total_minutes": "extension(infusion-minutes)",
+            "rate_steps": "extension(rate-step)",
+            "reactions": "extension(infusion-reaction)",
+            "given_by": "performer.actor.display",
+            "note": "note.text",
+        }
+        record, failed = validated(r.InfusionDay, data, located=True)
+        for attr, reason in failed:
+            if attr in refused:
+                continue
+            if reason == "Field required":
+                reason = "required for a recorded infusion day"
+            self.problem(where, names.get(attr, attr), data.get(attr), reason)
+        return None if refused else record
+
+    def _parts(
+        self, where: Where, path: str, item: Resource, parts: dict[str, tuple[str, ...]]
+    ) -> dict[str, Any]:
+        """A complex extension as the record's dict: each known sub-extension's value (a
+        Quantity's value in its allowed units, the unit kept as the record's unit)."""
+        out: dict[str, Any] = {}
+        for sub in item.get("extension") or []:
+            url = sub.get("url")
+            if url not in parts:
+                self.problem(
+                    where, f"{path}.url", url, "unknown part; expected " + ", ".join(parts)
+                )
+                continue
+            value: Any = next((v for k, v in sub.items() if k.startswith("value")), None)
+            units = parts[url]
+            if units:
+                number = self._unit_value(where, f"{path}.{url}", value, units)
+                if url == "rate" and number is not None:
+                    out["unit"] = RATE_UNIT_OF[value["code"]]
+                value = number
+            out[url.replace("-", "_")] = value
+        return out
 
     def _event(self, p: _Patient, where: Where, res: Resource) -> r.AdverseEvent | None:
         serious = [c for s, c in _codes(res.get("seriousness")) if s == SERIOUSNESS]
@@ -927,6 +1086,13 @@ class BundleReader:
             )
             return False
         return relation
+
+
+# Parts of the complex extensions of a recorded day: name -> allowed Quantity units (none: a
+# plain value).
+STEP_PARTS = {"rate": ("mL/kg/min", "mL/h"), "minutes": ("min",)}
+REACTION_PARTS: dict[str, tuple[str, ...]] = {"type": (), "ctcae-grade": (), "action": ()}
+RATE_UNIT_OF = {"mL/kg/min": RateUnit.ML_PER_KG_MIN.value, "mL/h": RateUnit.ML_PER_H.value}
 
 
 def read_bundle_text(text: str, source: str) -> tuple[Bundle, list[Problem]]:

@@ -112,7 +112,7 @@ def field_row(f: RedcapField) -> Row:
         "Text Validation Type OR Show Slider Number": f.validation,
         "Text Validation Min": f.minimum,
         "Text Validation Max": f.maximum,
-        "Identifier?": "",
+        "Identifier?": "y" if f.identifier else "",
         "Branching Logic (Show field only if...)": f.branching,
         "Required Field?": "y" if f.required else "",
         "Custom Alignment": "",

@@ -58,6 +58,7 @@ class RedcapField:
     section: str = ""
     np_allowed: bool = False
     annotation: str = field(default="")
+    identifier: bool = False  # names a person: REDCap leaves it out of de-identified exports
 
     def choice_text(self) -> str:
         if self.field_type in {"yesno", "truefalse"}:
@@ -262,15 +263,71 @@ def _course() -> list[RedcapField]:
 def _infusion_day() -> list[RedcapField]:
     f = "infusion_day"
     derived = "Derived from the course; on import it must agree with the course."
+    recorded = "[inf_lot] <> ''"
     return [
         _number(
             "inf_course_number", f, "Course number", "", 1, 1000, True, required=True, note=derived
         ),
         _number("inf_day", f, "Day of the course", "", 1, 7, True, required=True),
-        _date("inf_date", f, "Infusion date", ""),
-        _number("inf_dose_g", f, "Dose given (g)", "", 0, 200),
+        _date(
+            "inf_date",
+            f,
+            "Infusion date",
+            "",
+            note="Recorded day: the date given; otherwise derived from the course start.",
+        ),
+        _number(
+            "inf_dose_g",
+            f,
+            "Dose given (g)",
+            "",
+            0,
+            200,
+            note="Recorded day: the dose given; otherwise the course's daily dose.",
+        ),
         _number("inf_rate_ml_kg_min", f, "Maximum infusion rate (mL/kg/min)", "", 0, 0.2),
+        _text(
+            "inf_lot",
+            f,
+            "Lot number (as printed on the vial)",
+            "",
+            section="Recorded infusion day",
+            note="Required for a recorded day; blank: the day is derived from the course.",
+        ),
+        _text("inf_product", f, "Product given that day", "", branching=recorded),
+        _number("inf_volume_ml", f, "Volume infused (mL)", "", 0, 5000, branching=recorded),
+        _number("inf_total_min", f, "Total infusion time (min)", "", 1, 1440, branching=recorded),
+        _text(
+            "inf_rate_steps",
+            f,
+            "Rate steps run (JSON list)",
+            "",
+            notes=True,
+            branching=recorded,
+            note=RATE_STEPS_NOTE,
+        ),
+        _text(
+            "inf_reactions",
+            f,
+            "Infusion reactions (JSON list)",
+            "",
+            notes=True,
+            branching=recorded,
+            note=REACTIONS_NOTE,
+        ),
+        _text("inf_given_by", f, "Given by", "", branching=recorded, identifier=True),
+        _text("inf_note", f, "Note on the day", "", notes=True, branching=recorded),
     ]
+
+
+# REDCap cannot repeat inside a repeating instrument: a day's lists are JSON in a notes field.
+RATE_STEPS_NOTE = (
+    'JSON list of steps, e.g. [{"rate": 0.01, "unit": "ml_per_kg_min", "minutes": 30}]; '
+    "unit ml_per_kg_min or ml_per_h"
+)
+REACTIONS_NOTE = (
+    'JSON list, e.g. [{"type": "headache", "ctcae_grade": 1, "action": "slowed"}]; action optional'
+)
 
 
 def _adverse_event() -> list[RedcapField]:

@@ -2,13 +2,15 @@
 
 One row per event and instrument instance: the patient form once in the enrolment event;
 therapies and laboratory results as repeating instruments of the enrolment event; courses,
-their infusion days and adverse events as repeating instruments of the treatment event; each
-assessment as one instance of the repeating visit event. Reading checks every cell and returns
-every problem (row, field, value, reason) together; nothing is returned half-read.
+their infusion days (recorded ones with lot, rate steps and reactions) and adverse events as
+repeating instruments of the treatment event; each assessment as one instance of the repeating
+visit event. Reading checks every cell and returns every problem (row, field, value, reason)
+together; nothing is returned half-read.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -119,11 +121,13 @@ def export_records(sites: list[r.Site], dossiers: list[r.PatientDossier]) -> lis
         for i, course in enumerate(d.courses, 1):
             rows.append(_row(code, TREATMENT, "ivig_course", i))
             _fill(rows[-1], "ivig_course", course)
+        recorded = {(day.course_number, day.day_number): day for day in d.infusion_days}
         instance = 0
         for course in d.courses:
             for day in range(1, course.days + 1):
                 instance += 1
-                rows.append(_infusion_day_row(code, instance, course, day))
+                stored = recorded.get((course.course_number, day))
+                rows.append(_infusion_day_row(code, instance, course, day, stored))
         for i, event in enumerate(d.adverse_events, 1):
             rows.append(_row(code, TREATMENT, "adverse_event", i))
             _fill(rows[-1], "adverse_event", event)
@@ -134,7 +138,11 @@ def export_records(sites: list[r.Site], dossiers: list[r.PatientDossier]) -> lis
     return rows
 
 
-def _infusion_day_row(code: str, instance: int, course: r.Course, day: int) -> Row:
+def _infusion_day_row(
+    code: str, instance: int, course: r.Course, day: int, stored: r.InfusionDay | None
+) -> Row:
+    """One course day: as recorded when a stored infusion day exists, else derived from the
+    course (date from its start, its daily dose)."""
     row = _row(code, TREATMENT, "infusion_day", instance)
     when = course.start_date + timedelta(days=day - 1) if course.start_date else None
     row.update(
@@ -145,7 +153,25 @@ def _infusion_day_row(code: str, instance: int, course: r.Course, day: int) -> R
         inf_rate_ml_kg_min=format_value(course.infusion_rate_ml_per_kg_min),
         infusion_day_complete=COMPLETE,
     )
+    if stored is not None:
+        row.update(
+            inf_date=format_value(stored.infusion_date),
+            inf_dose_g=format_value(stored.dose_g),
+            inf_lot=stored.lot_number,
+            inf_product=stored.product or "",
+            inf_volume_ml=format_value(stored.volume_ml),
+            inf_total_min=format_value(stored.total_minutes),
+            inf_rate_steps=_json_list(stored.rate_steps),
+            inf_reactions=_json_list(stored.reactions),
+            inf_given_by=stored.given_by or "",
+            inf_note=stored.note or "",
+        )
     return row
+
+
+def _json_list(items: list[Any]) -> str:
+    """A day's list as the JSON a notes field holds (blank: none)."""
+    return json.dumps([i.model_dump(mode="json") for i in items]) if items else ""
 
 
 def _visit_row(code: str, instance: int, a: r.Assessment, problems: list[Problem]) -> Row:
@@ -484,7 +510,7 @@ class _Reader:
             if rec.site is not None:
                 self._site(rid, rec.site, sites)
             courses = self._unique_courses(rid, rec.courses)
-            self._check_days(rid, courses, rec.days)
+            recorded = self._check_days(rid, courses, rec.days)
             dates: dict[date, int] = {}
             for number, a in rec.assessments:
                 if a.assessment_date in dates:
@@ -507,6 +533,7 @@ class _Reader:
                 assessments=sorted(
                     (a for _, a in rec.assessments), key=lambda a: a.assessment_date
                 ),
+                infusion_days=sorted(recorded, key=lambda d: (d.course_number, d.day_number)),
             )
             for finding in check_dossier(dossier):
                 self.problems.append(
@@ -561,9 +588,12 @@ class _Reader:
 
     def _check_days(
         self, rid: str, courses: dict[int, r.Course], days: list[tuple[int, Row]]
-    ) -> None:
-        """Infusion days are derived from the course: each must agree with it."""
+    ) -> list[r.InfusionDay]:
+        """Each row is one course day. A row with recorded-day fields (a lot) is a recorded
+        infusion day, whose date and dose are its own; any other row is derived from the course
+        and must agree with it."""
         seen: set[tuple[int, int]] = set()
+        recorded: list[r.InfusionDay] = []
         for number, row in days:
             try:
                 course_number, day = (
@@ -605,6 +635,11 @@ class _Reader:
                 "inf_dose_g": format_value(course.given_daily_dose_g),
                 "inf_rate_ml_kg_min": format_value(course.infusion_rate_ml_per_kg_min),
             }
+            if any(row.get(column) for column in RECORDED_COLUMNS):
+                del expected["inf_date"], expected["inf_dose_g"]
+                stored = self._recorded_day(rid, course_number, day, row, number)
+                if stored is not None:
+                    recorded.append(stored)
             for column, want in expected.items():
                 got = row.get(column, "")
                 if got and not _same(got, want):
@@ -616,6 +651,45 @@ class _Reader:
                         "stores one daily dose, rate and start date per course",
                         rid,
                     )
+        return recorded
+
+    def _recorded_day(
+        self, rid: str, course_number: int, day: int, row: Row, number: int
+    ) -> r.InfusionDay | None:
+        """The recorded infusion day of one row; every bad cell (and every bad item of the
+        JSON lists) is reported."""
+        data: dict[str, Any] = {
+            "patient_code": rid,
+            "course_number": course_number,
+            "day_number": day,
+        }
+        data.update({attr: row[c] for attr, c in DAY_COLUMNS.items() if row.get(c, "") != ""})
+        record, failed = validated(r.InfusionDay, data, located=True)
+        for attr, reason in failed:
+            column = DAY_COLUMNS.get(attr, attr)
+            if reason == "Field required":
+                reason = "required for a recorded infusion day (a row with any inf_ field "
+                reason += "of the recorded day filled)"
+            self.problem(number, column, row.get(column), reason, rid)
+        day_record: r.InfusionDay | None = record
+        return day_record
+
+
+# Record attribute -> column of a recorded infusion day.
+DAY_COLUMNS = {
+    "infusion_date": "inf_date",
+    "dose_g": "inf_dose_g",
+    "lot_number": "inf_lot",
+    "product": "inf_product",
+    "volume_ml": "inf_volume_ml",
+    "total_minutes": "inf_total_min",
+    "rate_steps": "inf_rate_steps",
+    "reactions": "inf_reactions",
+    "given_by": "inf_given_by",
+    "note": "inf_note",
+}
+# Columns only a recorded day fills: any of them makes the row a recorded day.
+RECORDED_COLUMNS = tuple(c for c in DAY_COLUMNS.values() if c not in {"inf_date", "inf_dose_g"})
 
 
 def _same(got: str, want: str) -> bool:
