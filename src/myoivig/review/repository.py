@@ -7,6 +7,7 @@ Writes take a session from `Store.unit_of_work(actor)`, so every change is audit
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
@@ -264,7 +265,7 @@ def imports_of_content(
 AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
 
 
-def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW) -> None:
+def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW) -> ReviewEventRow:
     """Append one event; events without a named actor take the unit of work's actor."""
     actor = session.info.get(ACTOR_KEY)
     if actor and not isinstance(event, MergeEvent | ScreeningRecorded) and event.actor == "system":
@@ -275,6 +276,7 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
         from myoivig.review.screening_state import note_event
 
         note_event(session, row, event)  # the derived current decisions, same transaction
+    return row
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
@@ -296,6 +298,51 @@ def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent
         .order_by(ReviewEventRow.id)
     ).all()
     return [_EVENT.validate_python(payload) for payload in payloads]
+
+
+def load_events_after(
+    session: Session, review: str, after_id: int = 0
+) -> list[tuple[int, AnyEvent]]:
+    """(row id, event) of the events written after row `after_id` (all of them for 0), in order:
+    the tail an in-memory state applies to catch up."""
+    rows = session.execute(
+        select(ReviewEventRow.id, ReviewEventRow.payload)
+        .where(ReviewEventRow.review == review, ReviewEventRow.id > after_id)
+        .order_by(ReviewEventRow.id)
+    ).all()
+    return [(row_id, _EVENT.validate_python(payload)) for row_id, payload in rows]
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Enough to tell whether a review changed since an in-memory state last looked (one query):
+    events up to the last one seen (a different count means a late commit), the newest event,
+    the records (append-only) and the protocol's version (it is replaced in place)."""
+
+    events_up_to_seen: int
+    last_event_id: int
+    records: tuple[int, int]
+    protocol_version: int | None
+
+
+def log_head(session: Session, review: str, seen_id: int) -> LogHead:
+    events, records, protocol = ReviewEventRow, ReviewRecordRow, ReviewProtocolRow
+    row = session.execute(
+        select(
+            select(func.count())
+            .select_from(events)
+            .where(events.review == review, events.id <= seen_id)
+            .scalar_subquery(),
+            select(func.max(events.id)).where(events.review == review).scalar_subquery(),
+            select(func.count())
+            .select_from(records)
+            .where(records.review == review)
+            .scalar_subquery(),
+            select(func.max(records.id)).where(records.review == review).scalar_subquery(),
+            select(protocol.version).where(protocol.review == review).scalar_subquery(),
+        )
+    ).one()
+    return LogHead(int(row[0]), int(row[1] or 0), (int(row[2]), int(row[3] or 0)), row[4])
 
 
 def _screened_ids(events: list[AnyEvent]) -> set[str]:
@@ -388,17 +435,20 @@ def load_screening(session: Session, review: str = DEFAULT_REVIEW) -> StoredScre
     """The review's screening state, replayed through the workflow rules from the stored log;
     reviewers, resolvers and exclusion reasons come from the stored protocol.
     """
-    events = load_events(session, review)
+    return screening_and_view(session, review, load_events(session, review))[0]
+
+
+def screening_and_view(
+    session: Session, review: str, events: list[AnyEvent]
+) -> tuple[StoredScreening, MergedView]:
+    """The screening state replayed from `events` (the whole log, in order) and the records
+    after merges it was replayed on."""
     merges = [e for e in events if isinstance(e, MergeEvent)]
-    return _screening_from(
-        session,
-        review,
-        events,
-        replay(load_records(session, review), merges, _screened_ids(events)),
-    )
+    view = replay(load_records(session, review), merges, _screened_ids(events))
+    return _screening_from(session, review, events, view), view
 
 
-def _lock_for_screening(session: Session, review: str) -> None:
+def lock_for_screening(session: Session, review: str) -> None:
     """Take the write lock a read-validate-append needs.
 
     PostgreSQL: lock the review's protocol row (SELECT ... FOR UPDATE); a second screener waits,
@@ -422,15 +472,21 @@ def record_screening(
     """Validate one screening event against the stored state and append it (in the caller's
     unit of work); returns the event's record log (both stages) with the event. A refused event
     raises ScreeningError and adds nothing. Writers are serialised before the state is read
-    (see `_lock_for_screening`), so two screeners cannot both take a record's last decision
+    (see `lock_for_screening`), so two screeners cannot both take a record's last decision
     slot. Only the record's current decisions are read (`screening_state`), not the whole log.
     """
     from myoivig.review.screening_state import check_new_event
 
-    _lock_for_screening(session, review)
+    lock_for_screening(session, review)
     updated = check_new_event(session, event, review)
     append_event(session, ScreeningRecorded.from_event(event), review)
     return updated
+
+
+def append_screening(session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW) -> int:
+    """Append an event the caller validated under `lock_for_screening`; its row id."""
+    row = append_event(session, ScreeningRecorded.from_event(event), review)
+    return row.id  # flushed by `note_event`
 
 
 # -- extraction and appraisal --------------------------------------------------------------------

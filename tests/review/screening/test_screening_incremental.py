@@ -89,8 +89,20 @@ def _recount(log: ScreeningLog, stage: Stage) -> dict[str, object]:
         r: [e for e in log.events if e.reviewer == r and e.stage is stage]
         for r in ("ann", "bob", "cai", "dee")
     }
+    labels = {
+        who: {
+            rid: (1 if o.verdict.moves_forward else 0)
+            if (o := log.outcome(stage, rid)) is not None
+            else next(e.label for e in log.decisions(stage, rid) if e.reviewer == who)
+            for rid in eligible
+            if log.outcome(stage, rid) is not None
+            or any(e.reviewer == who for e in log.decisions(stage, rid))
+        }
+        for who in log.protocol.reviewers
+    }
     return {
         "eligible": eligible,
+        "labels": {who: list(pairs.items()) for who, pairs in labels.items()},
         "summary": StageSummary(
             stage=stage,
             eligible=len(eligible),
@@ -112,6 +124,9 @@ def _kept(log: ScreeningLog, stage: Stage) -> dict[str, object]:
     """The same, as the log keeps it."""
     return {
         "eligible": list(log.eligible(stage)),
+        "labels": {
+            who: list(log.training_labels(stage, who).items()) for who in log.protocol.reviewers
+        },
         "summary": log.summary(stage),
         "sequence": log.screening_sequence(stage),
         "conflicts": [c.record_id for c in log.conflicts(stage)],

@@ -401,11 +401,12 @@ class ScreeningLog:
         Final outcomes (known to everyone once complete) plus, for a named reviewer, that
         reviewer's own pending decisions; never another reviewer's undisclosed decision.
         """
+        finals = dict(self._finals[stage])
         labels: dict[str, int] = {}
         for rid in self.eligible(stage):
-            outcome = self.outcome(stage, rid)
-            if outcome is not None:
-                labels[rid] = 1 if outcome.verdict.moves_forward else 0
+            final = finals.get(rid)
+            if final is not None:
+                labels[rid] = final
             elif reviewer is not None:
                 own = self._decisions.get((stage, rid), {}).get(reviewer)
                 if own is not None:
