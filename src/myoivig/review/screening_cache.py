@@ -193,15 +193,13 @@ def _replayed(session: Session, review: str) -> LiveScreening:
     )
 
 
-def validate_locked(
-    store: Store, review: str, session: Session, event: ScreeningEvent
-) -> tuple[LiveScreening, int]:
-    """Check a new event against the current state; the caller holds the write lock in
-    `session`. Returns the state and the last event id it reflects (for `committed`)."""
-    state = current(store, review, session)
+def validate(state: LiveScreening, event: ScreeningEvent) -> int:
+    """Check a new event against a state caught up under the write lock (`current` with the
+    unit of work's session); ScreeningError if refused. Returns the last event id the check
+    saw, for `committed`."""
     with state.lock:
         state.log.validate(event)
-        return state, state.last_event_id
+        return state.last_event_id
 
 
 def committed(

@@ -414,10 +414,13 @@ class NextRecord:
 
 def require_screener(store: Store, review: str, reviewer: str) -> None:
     """Refuse a user who is not one of the protocol's screeners (named in the message)."""
-    protocol = screening_cache.current(store, review).protocol
-    screeners = [r.reviewer_id for r in protocol.reviewers_with(ReviewerRole.SCREENER)]
+    _require_screener(screening_cache.current(store, review), reviewer)
+
+
+def _require_screener(state: screening_cache.LiveScreening, reviewer: str) -> None:
+    screeners = [r.reviewer_id for r in state.protocol.reviewers_with(ReviewerRole.SCREENER)]
     if reviewer not in screeners:
-        raise ScreeningError(f"reviewer: {reviewer!r} is not a screener of review {review!r}")
+        raise ScreeningError(f"reviewer: {reviewer!r} is not a screener of review {state.review!r}")
 
 
 def _terms(state: screening_cache.LiveScreening) -> tuple[list[str], list[str]]:
@@ -443,6 +446,18 @@ def next_record(
     `record_id` re-opens one of the reviewer's own records (undo); `skipped` records go last.
     """
     state = screening_cache.current(store, review)
+    return _next_record(state, reviewer, stage, rankings, record_id, skipped)
+
+
+def _next_record(
+    state: screening_cache.LiveScreening,
+    reviewer: str,
+    stage: Stage,
+    rankings: LiveRankings | None,
+    record_id: str | None,
+    skipped: tuple[str, ...],
+) -> NextRecord:
+    review = state.review
     ranking, retraining = (None, False)
     if rankings is not None:
         ranking, retraining = rankings.current(review, stage, reviewer)
@@ -510,7 +525,10 @@ def screen_record(
     )
     with store.unit_of_work(actor=reviewer) as session:
         repo.lock_for_screening(session, review)
-        state, seen = screening_cache.validate_locked(store, review, session, event)
+        state = screening_cache.current(store, review, session)
+        if not resolution:
+            _require_screener(state, reviewer)
+        seen = screening_cache.validate(state, event)
         event_id = repo.append_screening(session, event, review)
     screening_cache.committed(store, state, seen, event_id, event)
     if rankings is not None and not resolution:
@@ -554,6 +572,12 @@ def screening_progress(
 ) -> ScreeningProgress:
     """Progress of a stage from final outcomes only (nothing undisclosed)."""
     state = screening_cache.current(store, review)
+    return _progress(state, stage, recall_target, confidence)
+
+
+def _progress(
+    state: screening_cache.LiveScreening, stage: Stage, recall_target: float, confidence: float
+) -> ScreeningProgress:
     with state.lock:
         sequence = [label for _, label in state.log.screening_sequence(stage)]
         eligible = state.log.eligible_count(stage)
@@ -599,6 +623,34 @@ def screening_progress(
         test=test,
         estimate_words=estimate,
         guarantee_words=guarantee,
+    )
+
+
+@dataclass(frozen=True)
+class ScreeningPage:
+    """What the screening page shows: the next record and the progress panel."""
+
+    shown: NextRecord
+    progress: ScreeningProgress
+
+
+def screening_page(
+    store: Store,
+    review: str,
+    reviewer: str,
+    stage: Stage,
+    rankings: LiveRankings | None = None,
+    *,
+    record_id: str | None = None,
+    skipped: tuple[str, ...] = (),
+) -> ScreeningPage:
+    """The screening page for a screener, from one look at the database (`require_screener`,
+    `next_record` and `screening_progress` on the same caught-up state)."""
+    state = screening_cache.current(store, review)
+    _require_screener(state, reviewer)
+    return ScreeningPage(
+        _next_record(state, reviewer, stage, rankings, record_id, skipped),
+        _progress(state, stage, DEFAULT_RECALL_TARGET, DEFAULT_CONFIDENCE),
     )
 
 

@@ -69,9 +69,8 @@ def screen_page(
     name = caller.user.name
     try:
         stage_value = parse_stage(stage)
-        service.require_screener(store, review, name)
         skipped = tuple(s for s in skip.split(",") if s)
-        shown = service.next_record(
+        page = service.screening_page(
             store,
             review,
             name,
@@ -80,9 +79,9 @@ def screen_page(
             record_id=record or None,
             skipped=skipped,
         )
-        progress = service.screening_progress(store, review, stage_value)
     except (ScreeningError, ReviewStateError) as problem:
         return _refusal(request, caller, review, problem)
+    shown, progress = page.shown, page.progress
     curve = {"screened": progress.curve_screened, "relevant": progress.curve_relevant}
     return templates.TemplateResponse(
         request,
@@ -122,9 +121,8 @@ def screen_decision(
     except ScreeningError as problem:
         return _problem(request, caller, 400, "Unknown stage", str(problem))
     try:
-        service.require_screener(store, review, caller.user.name)
         chosen = _verdict(verdict)
-        service.screen_record(
+        service.screen_record(  # refuses a user who is not a screener of the review
             store,
             review,
             reviewer=caller.user.name,
