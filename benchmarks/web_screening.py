@@ -56,8 +56,8 @@ def _fill(store: Store, n_records: int, n_decisions: int, timed: int) -> None:
     add_user(store, "bench", "b", "reviewer", [], PASSWORD)
     add_user(store, "bench", "c", "reviewer", [], PASSWORD)
     records = seed_review(store, REVIEW, n_records, ["a", "b", "c"], ["r"], seed=1)
-    pairs = (n_decisions - timed) - timed  # records decided by both a and b
-    if pairs < 0 or pairs + timed > n_records:
+    pairs, odd = divmod(n_decisions - 2 * timed, 2)  # records decided by both a and b
+    if odd or pairs < 0 or pairs + timed > n_records:
         raise SystemExit(f"{n_decisions} decisions do not fit {n_records} records with {timed}")
     now = datetime.now(UTC)
     events = []

@@ -265,8 +265,12 @@ def imports_of_content(
 AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
 
 
-def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW) -> ReviewEventRow:
-    """Append one event; events without a named actor take the unit of work's actor."""
+def append_event(
+    session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW, *, first: bool = False
+) -> ReviewEventRow:
+    """Append one event; events without a named actor take the unit of work's actor.
+
+    `first` (screening events): see `screening_state.note_event`."""
     actor = session.info.get(ACTOR_KEY)
     if actor and not isinstance(event, MergeEvent | ScreeningRecorded) and event.actor == "system":
         event = event.model_copy(update={"actor": actor})
@@ -275,7 +279,7 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
     if isinstance(event, ScreeningRecorded):
         from myoivig.review.screening_state import note_event
 
-        note_event(session, row, event)  # the derived current decisions, same transaction
+        note_event(session, row, event, first=first)  # derived current decisions, same transaction
     return row
 
 
@@ -483,9 +487,13 @@ def record_screening(
     return updated
 
 
-def append_screening(session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW) -> int:
-    """Append an event the caller validated under `lock_for_screening`; its row id."""
-    row = append_event(session, ScreeningRecorded.from_event(event), review)
+def append_screening(
+    session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW, *, first: bool = False
+) -> int:
+    """Append an event the caller validated under `lock_for_screening`; its row id. `first`:
+    the reviewer has no event of this kind on this record and stage yet (one INSERT, no look-up
+    of the derived row)."""
+    row = append_event(session, ScreeningRecorded.from_event(event), review, first=first)
     return row.id  # flushed by `note_event`
 
 

@@ -30,7 +30,7 @@ from myoivig.review import repository as repo
 from myoivig.review.names import ReviewStateError
 from myoivig.review.protocol import ReviewProtocol
 from myoivig.review.records import BibRecord
-from myoivig.review.screening.events import ScreeningError, ScreeningEvent, Stage
+from myoivig.review.screening.events import EventKind, ScreeningError, ScreeningEvent, Stage
 from myoivig.review.screening.stored import ScreeningRecorded
 from myoivig.review.screening.workflow import ScreeningLog
 from myoivig.store import Store
@@ -42,10 +42,13 @@ REPLAY_KINDS = frozenset({"merge", "unmerge", "records_removed"})
 @dataclass
 class ReviewerQueue:
     """One reviewer's records to screen at one stage, in the order of the ranking it was built
-    from; `cursor` only moves forward past records the reviewer no longer needs to decide
-    (a record never needs them again once decided or complete)."""
+    from, holding only records eligible at that stage when it was built (`eligible`: how many
+    there were; more means a record passed title/abstract since, and the queue is rebuilt).
+    `cursor` only moves forward past records the reviewer no longer needs to decide: an
+    eligible record never needs them again once they decided it or it is complete."""
 
     ranking: object
+    eligible: int
     order: list[str]
     cursor: int = 0
     rest_added: bool = False
@@ -95,12 +98,15 @@ class LiveScreening:
         the records unlabelled when it was trained, best first; None: record order); skipped
         records come last. O(1) per call once the queue for a ranking is built."""
         with self.lock:
+            log = self.log
             queue = self.queues.get((reviewer, stage))
-            if queue is None or queue.ranking is not ranking:
-                order = list(pool) if pool is not None else list(self.log.record_ids)
-                queue = ReviewerQueue(ranking, order, rest_added=pool is None)
+            eligible = log.eligible_count(stage)
+            if queue is None or queue.ranking is not ranking or queue.eligible != eligible:
+                source = pool if pool is not None else log.record_ids
+                order = [rid for rid in source if log.is_eligible(stage, rid)]
+                queue = ReviewerQueue(ranking, eligible, order, rest_added=pool is None)
                 self.queues[(reviewer, stage)] = queue
-            needs = self.log.needs_decision
+            needs = log.needs_decision
             first_skipped = None
             while True:
                 order = queue.order
@@ -117,9 +123,9 @@ class LiveScreening:
                         first_skipped = rid
                 if queue.rest_added:
                     return first_skipped
-                # records the ranking did not rank as unlabelled (new since): record order
+                # eligible records the ranking did not hold as unlabelled: in record order
                 ranked = set(order)
-                order.extend(rid for rid in self.log.record_ids if rid not in ranked)
+                order.extend(rid for rid in log.eligible(stage) if rid not in ranked)
                 queue.rest_added = True
 
 
@@ -193,13 +199,16 @@ def _replayed(session: Session, review: str) -> LiveScreening:
     )
 
 
-def validate(state: LiveScreening, event: ScreeningEvent) -> int:
+def validate(state: LiveScreening, event: ScreeningEvent) -> tuple[int, bool]:
     """Check a new event against a state caught up under the write lock (`current` with the
     unit of work's session); ScreeningError if refused. Returns the last event id the check
-    saw, for `committed`."""
+    saw (for `committed`) and whether it is the reviewer's first event of its kind on the
+    record at that stage (a resolution always is: there is one per record and stage)."""
     with state.lock:
         state.log.validate(event)
-        return state.last_event_id
+        own = state.log.view(event.reviewer, event.stage, event.record_id).own
+        first = event.kind is EventKind.RESOLUTION or own is None
+        return state.last_event_id, first
 
 
 def committed(

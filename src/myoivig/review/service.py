@@ -528,8 +528,8 @@ def screen_record(
         state = screening_cache.current(store, review, session)
         if not resolution:
             _require_screener(state, reviewer)
-        seen = screening_cache.validate(state, event)
-        event_id = repo.append_screening(session, event, review)
+        seen, first = screening_cache.validate(state, event)
+        event_id = repo.append_screening(session, event, review, first=first)
     screening_cache.committed(store, state, seen, event_id, event)
     if rankings is not None and not resolution:
         rankings.retrain(review, stage, reviewer)
@@ -579,15 +579,10 @@ def _progress(
     state: screening_cache.LiveScreening, stage: Stage, recall_target: float, confidence: float
 ) -> ScreeningProgress:
     with state.lock:
-        sequence = [label for _, label in state.log.screening_sequence(stage)]
+        sequence = state.log.final_labels(stage)
         eligible = state.log.eligible_count(stage)
         summary = state.log.summary(stage)
-    # The sequence only grows (records become final once), so its length names it.
-    key = ("stopping", stage, len(sequence), eligible, recall_target, confidence)
-    test = state.memo.get(key)
-    if test is None:
-        test = stopping_test(sequence, eligible, recall_target, confidence)
-        state.memo = {k: v for k, v in state.memo.items() if k[0] != "stopping"} | {key: test}
+    test = stopping_test(sequence, eligible, recall_target, confidence)
     cumulative = np.cumsum(sequence).tolist() if sequence else []
     found = int(sum(sequence))
     if test.can_stop:

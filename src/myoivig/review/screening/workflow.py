@@ -120,6 +120,7 @@ class ScreeningLog:
         self._statuses = {stage: Counter[RecordStatus]() for stage in Stage}
         self._statuses[Stage.TITLE_ABSTRACT][RecordStatus.PENDING] = len(self.record_ids)
         self._finals: dict[Stage, list[tuple[str, int]]] = {stage: [] for stage in Stage}
+        self._final_labels: dict[Stage, list[int]] = {stage: [] for stage in Stage}
         self._included: Counter[Stage] = Counter()
         self._excluded_by_reason = {stage: Counter[str]() for stage in Stage}
         self._conflicts: dict[Stage, dict[str, None]] = {stage: {} for stage in Stage}
@@ -209,6 +210,7 @@ class ScreeningLog:
         assert outcome is not None  # agreed or resolved records have an outcome
         forward = outcome.verdict.moves_forward
         self._finals[stage].append((rid, 1 if forward else 0))
+        self._final_labels[stage].append(1 if forward else 0)
         if forward:
             self._included[stage] += 1
         else:
@@ -416,6 +418,10 @@ class ScreeningLog:
     def screening_sequence(self, stage: Stage) -> list[tuple[str, int]]:
         """Final labels in the order records became final: the sample a stopping rule tests."""
         return list(self._finals[stage])
+
+    def final_labels(self, stage: Stage) -> list[int]:
+        """The labels of `screening_sequence` alone (what the stopping rule reads)."""
+        return list(self._final_labels[stage])
 
     def summary(self, stage: Stage) -> StageSummary:
         """Derived counts for a stage."""
