@@ -2,14 +2,18 @@
 
 Functions given to a runner must be importable module-level functions with picklable arguments
 and result (RQ stores them in Redis); the in-process runner accepts the same so code written for
-one works with the other.
+one works with the other. A job marked `cpu_bound` (a model fit) runs, with the in-process
+runner, in one spawned worker process: on a worker thread its Python parts would hold the
+server's interpreter lock, and every page served meanwhile would wait for it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -39,7 +43,13 @@ class JobHandle(Protocol):
 
 
 class JobRunner(Protocol):
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle: ...
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,
+    ) -> JobHandle: ...
 
     def shutdown(self) -> None: ...
 
@@ -66,19 +76,49 @@ class _FutureHandle:
         return self._future.result()
 
 
+_PROCESS: ProcessPoolExecutor | None = None
+_PROCESS_LOCK = threading.Lock()
+
+
+def _worker_process(broken: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
+    """The one spawned worker process of this server process (started on first use; a new one
+    replaces `broken`). Spawned, not forked: the server's threads hold locks and connections."""
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is None or _PROCESS is broken:
+            _PROCESS = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return _PROCESS
+
+
 class InProcessRunner:
-    """Jobs on worker threads of this process (the embedded default)."""
+    """Jobs on worker threads of this process (the embedded default); `cpu_bound` jobs on the
+    process's one spawned worker process (its caches, e.g. feature matrices, persist between
+    jobs)."""
 
     def __init__(self, workers: int = 1) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="myoivig-job")
         self._lock = threading.Lock()
         self._count = 0
 
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle:
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,
+    ) -> JobHandle:
         with self._lock:
             self._count += 1
             job_id = f"local-{self._count}"
-        return _FutureHandle(job_id, self._pool.submit(func, *args))
+        if not cpu_bound:
+            return _FutureHandle(job_id, self._pool.submit(func, *args))
+        process = _worker_process()
+        try:
+            return _FutureHandle(job_id, process.submit(func, *args))
+        except BrokenProcessPool:  # the worker died (e.g. killed): start another once
+            return _FutureHandle(job_id, _worker_process(process).submit(func, *args))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -130,7 +170,13 @@ class RQRunner:
         self.connection = connection
         self.queue = Queue(queue, connection=connection, default_timeout=timeout_s)
 
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle:
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,  # every RQ job runs in a worker process already
+    ) -> JobHandle:
         job = self.queue.enqueue(func, *args, description=description or None, result_ttl=3600)
         return _RQHandle(job)
 

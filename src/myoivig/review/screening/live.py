@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
+from sqlalchemy.engine import make_url
 
 from myoivig.jobs import JobHandle, JobRunner, JobState
 from myoivig.review import screening_cache
@@ -108,6 +109,11 @@ def retrain_ranking(database_url: str, review: str, stage: str, reviewer: str) -
     )
 
 
+def _in_memory(database_url: str) -> bool:
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 @dataclass
 class _Slot:
     ranking: Ranking | None = None
@@ -127,7 +133,11 @@ class LiveRankings:
 
     def _submit(self, slot: _Slot, key: tuple[str, str, str]) -> None:
         slot.job = self.runner.submit(
-            retrain_ranking, self.database_url, *key, description=f"retrain {key}"
+            retrain_ranking,
+            self.database_url,
+            *key,
+            description=f"retrain {key}",
+            cpu_bound=not _in_memory(self.database_url),  # another process cannot open that
         )
         slot.wanted_again = False
 
