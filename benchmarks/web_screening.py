@@ -12,6 +12,14 @@ first page view after start-up (which replays the log once) is not timed. Bounde
 --max-seconds; the database is dropped at the end.
 
     .venv/bin/python benchmarks/web_screening.py [--decisions 200] [--max-seconds 300]
+        [--peer-src DIR]
+
+--peer-src runs the same benchmark again, in a child process, on the code in DIR (e.g. the
+source tree before a change, unpacked with `git archive <commit> src | tar -x -C /tmp/peer`),
+and prints its figures under the same conditions. Besides wall times it prints the server
+process's CPU time per decision + next page (every thread but the client's; a retrain running
+in a thread of the server counts, one in a worker process does not), which the machine's load
+disturbs far less than wall time.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import argparse
 import os
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -90,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=200, help="timed decisions")
     parser.add_argument("--total", type=int, default=10000, help="decisions in the log at the end")
     parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--peer-src", help="source tree of the code to compare with")
     args = parser.parse_args(argv)
     name = f"myoivig_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5) as admin:
@@ -121,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         retraining_during: list[bool] = []
         deadline = time.monotonic() + args.max_seconds
         page = client.get(f"/reviews/{REVIEW}/screen").text
+        cpu_start, client_start = time.process_time(), time.thread_time()
         for _ in range(args.decisions):
             if time.monotonic() > deadline:
                 print("time bound reached", file=sys.stderr)
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             page = client.get(answer.headers["location"]).text
             next_ms.append((time.perf_counter() - t0) * 1000)
             retraining_during.append("retraining in the background" in page)
+        server_cpu = (time.process_time() - cpu_start) - (time.thread_time() - client_start)
         load = os.getloadavg()
         print(
             f"{len(decide_ms)} decisions by one reviewer over HTTP on 127.0.0.1 (PostgreSQL), "
@@ -164,13 +176,28 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(next_ms)} pages; target p95 < {NEXT_TARGET_MS:.0f} ms: "
             f"{'met' if _p95(next_ms) < NEXT_TARGET_MS else 'NOT met'}"
         )
+        per_cycle = server_cpu / len(next_ms) * 1000
+        print(f"server process CPU per decision + next page: {per_cycle:.0f} ms")
     finally:
         if server is not None:
             server.should_exit = True
             time.sleep(0.5)
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if args.peer_src:
+        _run_peer(args)
     return 0
+
+
+def _run_peer(args: argparse.Namespace) -> None:
+    """The same benchmark on the peer's code, in a child process with that code on its path."""
+    command = [sys.executable, __file__, "--records", str(args.records), "--decisions",
+               str(args.decisions), "--total", str(args.total), "--max-seconds",
+               str(args.max_seconds)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": args.peer_src}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    for line in (done.stdout + done.stderr).splitlines():
+        print(f"peer ({args.peer_src}): {line}")
 
 
 if __name__ == "__main__":
