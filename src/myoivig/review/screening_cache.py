@@ -170,11 +170,13 @@ def current(store: Store, review: str, session: Session | None = None) -> LiveSc
         with building:  # one replay at a time per review; the others wait and reuse it
             with _CACHE_LOCK:
                 latest = _CACHE.get(key)
-            if latest is not None and latest is not state and session is None:
-                return current(store, review)
-            fresh = _replayed(s, review)
-            with _CACHE_LOCK:
-                _CACHE[key] = fresh
+            replaced = latest is not None and latest is not state and session is None
+            if not replaced:
+                fresh = _replayed(s, review)
+                with _CACHE_LOCK:
+                    _CACHE[key] = fresh
+    if replaced:  # another thread replayed meanwhile: check that one (outside the lock)
+        return current(store, review)
     return fresh
 
 
@@ -228,10 +230,3 @@ def committed(
                 _CACHE.pop((store.url, state.review), None)
             return
         state.last_event_id, state.event_count = event_id, state.event_count + 1
-
-
-def forget(store: Store) -> None:
-    """Drop every cached state of a database (tests that recreate one)."""
-    with _CACHE_LOCK:
-        for key in [k for k in _CACHE if k[0] == store.url]:
-            del _CACHE[key]
