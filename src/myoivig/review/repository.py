@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
@@ -321,12 +322,13 @@ def load_events_after(
 class LogHead:
     """Enough to tell whether a review changed since an in-memory state last looked (one query):
     events up to the last one seen (a different count means a late commit), the newest event,
-    the records (append-only) and the protocol's version (it is replaced in place)."""
+    the records (append-only) and the protocol's version (it is replaced in place) with its
+    creation time (a review deleted and made again, e.g. in a recreated database, differs)."""
 
     events_up_to_seen: int
     last_event_id: int
     records: tuple[int, int]
-    protocol_version: int | None
+    protocol: tuple[int, datetime] | None
 
 
 def log_head(session: Session, review: str, seen_id: int) -> LogHead:
@@ -344,29 +346,16 @@ def log_head(session: Session, review: str, seen_id: int) -> LogHead:
             .scalar_subquery(),
             select(func.max(records.id)).where(records.review == review).scalar_subquery(),
             select(protocol.version).where(protocol.review == review).scalar_subquery(),
+            select(protocol.created_at).where(protocol.review == review).scalar_subquery(),
         )
     ).one()
-    return LogHead(int(row[0]), int(row[1] or 0), (int(row[2]), int(row[3] or 0)), row[4])
+    made = None if row[4] is None else (int(row[4]), row[5])
+    return LogHead(int(row[0]), int(row[1] or 0), (int(row[2]), int(row[3] or 0)), made)
 
 
 def _screened_ids(events: list[AnyEvent]) -> set[str]:
     """Records that already carry screening events (they stay canonical when merged)."""
     return {e.record_id for e in events if isinstance(e, ScreeningRecorded)}
-
-
-def state_fingerprint(session: Session, review: str = DEFAULT_REVIEW) -> tuple[object, ...]:
-    """Changes whenever the review's events, records or protocol change (rows are append-only,
-    the protocol is replaced in place): a cheap key for caching replayed state."""
-    events = session.execute(
-        select(func.count(), func.max(ReviewEventRow.id)).where(ReviewEventRow.review == review)
-    ).one()
-    records = session.execute(
-        select(func.count(), func.max(ReviewRecordRow.id)).where(ReviewRecordRow.review == review)
-    ).one()
-    protocol = session.scalar(
-        select(ReviewProtocolRow.yaml_text).where(ReviewProtocolRow.review == review)
-    )
-    return (*events, *records, protocol)
 
 
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:

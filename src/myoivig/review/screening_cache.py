@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -65,7 +66,7 @@ class LiveScreening:
     last_event_id: int
     event_count: int
     records_key: tuple[int, int]
-    protocol_version: int | None
+    protocol_key: tuple[int, datetime] | None
     lock: threading.RLock = field(default_factory=threading.RLock)
     queues: dict[tuple[str, Stage], ReviewerQueue] = field(default_factory=dict)
     memo: dict[object, Any] = field(default_factory=dict)
@@ -159,7 +160,7 @@ def current(store: Store, review: str, session: Session | None = None) -> LiveSc
             unchanged = (
                 head.events_up_to_seen == count
                 and head.records == state.records_key
-                and head.protocol_version == state.protocol_version
+                and head.protocol == state.protocol_key
             )
             if unchanged and head.last_event_id <= seen:
                 return state
@@ -197,7 +198,7 @@ def _replayed(session: Session, review: str) -> LiveScreening:
         last_event_id=rows[-1][0] if rows else 0,
         event_count=len(rows),
         records_key=head.records,
-        protocol_version=head.protocol_version,
+        protocol_key=head.protocol,
     )
 
 
