@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -28,6 +29,22 @@ def test_in_process_runner_runs_and_reports_failures() -> None:
         assert bad.state() is JobState.FAILED
         with pytest.raises(JobError, match="has not finished"):
             bad.result()
+    finally:
+        runner.shutdown()
+
+
+def test_cpu_bound_jobs_run_in_a_worker_process_that_persists() -> None:
+    runner = InProcessRunner()
+    try:
+        first = runner.submit(os.getpid, cpu_bound=True)
+        bad = runner.submit(int, "not a number", cpu_bound=True)
+        _wait(first, 120.0)  # the first job waits for the worker process to start
+        _wait(bad)
+        second = runner.submit(os.getpid, cpu_bound=True)
+        _wait(second)
+        assert first.result() != os.getpid()  # not this process, so not its interpreter lock
+        assert second.result() == first.result()  # the same worker: its caches persist
+        assert bad.state() is JobState.FAILED
     finally:
         runner.shutdown()
 

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from myoivig.accounts.roles import ALL_SITES, PSEUDONYMISED, Role
 from myoivig.accounts.tables import (
@@ -281,18 +281,25 @@ def resume_session(
     """The user and CSRF token of a live session; an idle one is ended and gives None."""
     now = now or datetime.now(UTC)
     with store.session() as session:
-        found = session.execute(
-            select(
-                WebSessionRow.id,
-                WebSessionRow.user_id,
-                WebSessionRow.csrf_token,
-                WebSessionRow.last_seen_at,
-            ).where(WebSessionRow.token_hash == sha256(token))
-        ).one_or_none()
+        # one query for the session, its user and the user's sites (it runs on every request)
+        found = (
+            session.execute(
+                select(
+                    WebSessionRow.id,
+                    WebSessionRow.csrf_token,
+                    WebSessionRow.last_seen_at,
+                    UserRow,
+                )
+                .outerjoin(UserRow, UserRow.id == WebSessionRow.user_id)
+                .options(joinedload(UserRow.sites).joinedload(UserSiteRow.site))
+                .where(WebSessionRow.token_hash == sha256(token))
+            )
+            .unique()
+            .one_or_none()
+        )
         if found is None:
             return None
-        row = session.scalars(_user_query().where(UserRow.id == found.user_id)).one_or_none()
-        user = None if row is None else _user(row)
+        user = None if found.UserRow is None else _user(found.UserRow)
     last_seen = found.last_seen_at
     if last_seen.tzinfo is None:  # SQLite returns naive datetimes
         last_seen = last_seen.replace(tzinfo=UTC)

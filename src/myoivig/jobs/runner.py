@@ -2,15 +2,19 @@
 
 Functions given to a runner must be importable module-level functions with picklable arguments
 and result (RQ stores them in Redis); the in-process runner accepts the same so code written for
-one works with the other.
+one works with the other. A job marked `cpu_bound` (a model fit) runs, with the in-process
+runner, in one spawned worker process: on a worker thread its Python parts would hold the
+server's interpreter lock, and every page served meanwhile would wait for it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -50,7 +54,13 @@ class JobHandle(Protocol):
 
 
 class JobRunner(Protocol):
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle: ...
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,
+    ) -> JobHandle: ...
 
     def handle(self, job_id: str) -> JobHandle | None:
         """A job submitted earlier (from this or, with a queue, any process), or None."""
@@ -95,8 +105,26 @@ def _run_with_slot(slot: dict[str, JobProgress], func: Callable[..., Any], *args
         return func(*args)
 
 
+_PROCESS: ProcessPoolExecutor | None = None
+_PROCESS_LOCK = threading.Lock()
+
+
+def _worker_process(broken: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor:
+    """The one spawned worker process of this server process (started on first use; a new one
+    replaces `broken`). Spawned, not forked: the server's threads hold locks and connections."""
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is None or _PROCESS is broken:
+            _PROCESS = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return _PROCESS
+
+
 class InProcessRunner:
-    """Jobs on worker threads of this process (the embedded default).
+    """Jobs on worker threads of this process (the embedded default); `cpu_bound` jobs on the
+    process's one spawned worker process (its caches, e.g. feature matrices, persist between
+    jobs).
 
     Handles are kept for the last `keep` jobs so a page can poll a job by its id.
     """
@@ -108,14 +136,27 @@ class InProcessRunner:
         self._keep = keep
         self._handles: dict[str, _FutureHandle] = {}
 
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle:
-        slot: dict[str, JobProgress] = {}
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,
+    ) -> JobHandle:
+        slot: dict[str, JobProgress] = {}  # progress reported from this process's threads
         with self._lock:
             self._count += 1
             job_id = f"local-{self._count}-{uuid.uuid4().hex[:12]}"
-            handle = _FutureHandle(
-                job_id, self._pool.submit(_run_with_slot, slot, func, *args), slot
-            )
+        if not cpu_bound:
+            future = self._pool.submit(_run_with_slot, slot, func, *args)
+        else:
+            process = _worker_process()
+            try:
+                future = process.submit(func, *args)
+            except BrokenProcessPool:  # the worker died (e.g. killed): start another once
+                future = _worker_process(process).submit(func, *args)
+        handle = _FutureHandle(job_id, future, slot)
+        with self._lock:
             self._handles[job_id] = handle
             while len(self._handles) > self._keep:
                 del self._handles[next(iter(self._handles))]
@@ -185,7 +226,13 @@ class RQRunner:
         self.connection = connection
         self.queue = Queue(queue, connection=connection, default_timeout=timeout_s)
 
-    def submit(self, func: Callable[..., Any], *args: Any, description: str = "") -> JobHandle:
+    def submit(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        cpu_bound: bool = False,  # every RQ job runs in a worker process already
+    ) -> JobHandle:
         job = self.queue.enqueue(func, *args, description=description or None, result_ttl=3600)
         return _RQHandle(job)
 

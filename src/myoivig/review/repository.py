@@ -7,6 +7,8 @@ Writes take a session from `Store.unit_of_work(actor)`, so every change is audit
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
@@ -265,8 +267,12 @@ def imports_of_content(
 AnyEvent = ReviewEvent | MergeEvent | ScreeningRecorded
 
 
-def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW) -> None:
-    """Append one event; events without a named actor take the unit of work's actor."""
+def append_event(
+    session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW, *, first: bool = False
+) -> ReviewEventRow:
+    """Append one event; events without a named actor take the unit of work's actor.
+
+    `first` (screening events): see `screening_state.note_event`."""
     actor = session.info.get(ACTOR_KEY)
     if actor and not isinstance(event, MergeEvent | ScreeningRecorded) and event.actor == "system":
         event = event.model_copy(update={"actor": actor})
@@ -275,7 +281,8 @@ def append_event(session: Session, event: AnyEvent, review: str = DEFAULT_REVIEW
     if isinstance(event, ScreeningRecorded):
         from myoivig.review.screening_state import note_event
 
-        note_event(session, row, event)  # the derived current decisions, same transaction
+        note_event(session, row, event, first=first)  # derived current decisions, same transaction
+    return row
 
 
 def load_records(session: Session, review: str = DEFAULT_REVIEW) -> list[BibRecord]:
@@ -299,24 +306,57 @@ def load_events(session: Session, review: str = DEFAULT_REVIEW) -> list[AnyEvent
     return [_EVENT.validate_python(payload) for payload in payloads]
 
 
+def load_events_after(
+    session: Session, review: str, after_id: int = 0
+) -> list[tuple[int, AnyEvent]]:
+    """(row id, event) of the events written after row `after_id` (all of them for 0), in order:
+    the tail an in-memory state applies to catch up."""
+    rows = session.execute(
+        select(ReviewEventRow.id, ReviewEventRow.payload)
+        .where(ReviewEventRow.review == review, ReviewEventRow.id > after_id)
+        .order_by(ReviewEventRow.id)
+    ).all()
+    return [(row_id, _EVENT.validate_python(payload)) for row_id, payload in rows]
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Enough to tell whether a review changed since an in-memory state last looked (one query):
+    events up to the last one seen (a different count means a late commit), the newest event,
+    the records (append-only) and the protocol's version (it is replaced in place) with its
+    creation time (a review deleted and made again, e.g. in a recreated database, differs)."""
+
+    events_up_to_seen: int
+    last_event_id: int
+    records: tuple[int, int]
+    protocol: tuple[int, datetime] | None
+
+
+def log_head(session: Session, review: str, seen_id: int) -> LogHead:
+    events, records, protocol = ReviewEventRow, ReviewRecordRow, ReviewProtocolRow
+    row = session.execute(
+        select(
+            select(func.count())
+            .select_from(events)
+            .where(events.review == review, events.id <= seen_id)
+            .scalar_subquery(),
+            select(func.max(events.id)).where(events.review == review).scalar_subquery(),
+            select(func.count())
+            .select_from(records)
+            .where(records.review == review)
+            .scalar_subquery(),
+            select(func.max(records.id)).where(records.review == review).scalar_subquery(),
+            select(protocol.version).where(protocol.review == review).scalar_subquery(),
+            select(protocol.created_at).where(protocol.review == review).scalar_subquery(),
+        )
+    ).one()
+    made = None if row[4] is None else (int(row[4]), row[5])
+    return LogHead(int(row[0]), int(row[1] or 0), (int(row[2]), int(row[3] or 0)), made)
+
+
 def _screened_ids(events: list[AnyEvent]) -> set[str]:
     """Records that already carry screening events (they stay canonical when merged)."""
     return {e.record_id for e in events if isinstance(e, ScreeningRecorded)}
-
-
-def state_fingerprint(session: Session, review: str = DEFAULT_REVIEW) -> tuple[object, ...]:
-    """Changes whenever the review's events, records or protocol change (rows are append-only,
-    the protocol is replaced in place): a cheap key for caching replayed state."""
-    events = session.execute(
-        select(func.count(), func.max(ReviewEventRow.id)).where(ReviewEventRow.review == review)
-    ).one()
-    records = session.execute(
-        select(func.count(), func.max(ReviewRecordRow.id)).where(ReviewRecordRow.review == review)
-    ).one()
-    protocol = session.scalar(
-        select(ReviewProtocolRow.yaml_text).where(ReviewProtocolRow.review == review)
-    )
-    return (*events, *records, protocol)
 
 
 def merged_view(session: Session, review: str = DEFAULT_REVIEW) -> MergedView:
@@ -389,17 +429,20 @@ def load_screening(session: Session, review: str = DEFAULT_REVIEW) -> StoredScre
     """The review's screening state, replayed through the workflow rules from the stored log;
     reviewers, resolvers and exclusion reasons come from the stored protocol.
     """
-    events = load_events(session, review)
+    return screening_and_view(session, review, load_events(session, review))[0]
+
+
+def screening_and_view(
+    session: Session, review: str, events: list[AnyEvent]
+) -> tuple[StoredScreening, MergedView]:
+    """The screening state replayed from `events` (the whole log, in order) and the records
+    after merges it was replayed on."""
     merges = [e for e in events if isinstance(e, MergeEvent)]
-    return _screening_from(
-        session,
-        review,
-        events,
-        replay(load_records(session, review), merges, _screened_ids(events)),
-    )
+    view = replay(load_records(session, review), merges, _screened_ids(events))
+    return _screening_from(session, review, events, view), view
 
 
-def _lock_for_screening(session: Session, review: str) -> None:
+def lock_for_screening(session: Session, review: str) -> None:
     """Take the write lock a read-validate-append needs.
 
     PostgreSQL: lock the review's protocol row (SELECT ... FOR UPDATE); a second screener waits,
@@ -426,15 +469,25 @@ def record_screening(
     """Validate one screening event against the stored state and append it (in the caller's
     unit of work); returns the event's record log (both stages) with the event. A refused event
     raises ScreeningError and adds nothing. Writers are serialised before the state is read
-    (see `_lock_for_screening`), so two screeners cannot both take a record's last decision
+    (see `lock_for_screening`), so two screeners cannot both take a record's last decision
     slot. Only the record's current decisions are read (`screening_state`), not the whole log.
     """
     from myoivig.review.screening_state import check_new_event
 
-    _lock_for_screening(session, review)
+    lock_for_screening(session, review)
     updated = check_new_event(session, event, review)
     append_event(session, ScreeningRecorded.from_event(event), review)
     return updated
+
+
+def append_screening(
+    session: Session, event: ScreeningEvent, review: str = DEFAULT_REVIEW, *, first: bool = False
+) -> int:
+    """Append an event the caller validated under `lock_for_screening`; its row id. `first`:
+    the reviewer has no event of this kind on this record and stage yet (one INSERT, no look-up
+    of the derived row)."""
+    row = append_event(session, ScreeningRecorded.from_event(event), review, first=first)
+    return row.id  # flushed by `note_event`
 
 
 # -- extraction and appraisal --------------------------------------------------------------------

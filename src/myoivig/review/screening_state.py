@@ -71,18 +71,26 @@ def fold(stored: Iterable[tuple[int, ScreeningRecorded]]) -> dict[StateKey, int]
     return latest
 
 
-def note_event(session: Session, row: ReviewEventRow, payload: ScreeningRecorded) -> None:
-    """Bring the derived row for this event up to date (in the event's own transaction)."""
+def note_event(
+    session: Session, row: ReviewEventRow, payload: ScreeningRecorded, *, first: bool = False
+) -> None:
+    """Bring the derived row for this event up to date (in the event's own transaction).
+
+    `first`: the caller knows (from state checked under the write lock) that this reviewer has
+    no event of this kind on this record and stage yet, so there is no row to look up.
+    """
     session.flush([row])  # the event's id orders the record's history
-    current = session.scalar(
-        select(ScreeningStateRow).where(
-            ScreeningStateRow.review == row.review,
-            ScreeningStateRow.stage == payload.stage,
-            ScreeningStateRow.record_id == payload.record_id,
-            ScreeningStateRow.kind == payload.action,
-            ScreeningStateRow.reviewer == payload.reviewer,
+    current = None
+    if not first:
+        current = session.scalar(
+            select(ScreeningStateRow).where(
+                ScreeningStateRow.review == row.review,
+                ScreeningStateRow.stage == payload.stage,
+                ScreeningStateRow.record_id == payload.record_id,
+                ScreeningStateRow.kind == payload.action,
+                ScreeningStateRow.reviewer == payload.reviewer,
+            )
         )
-    )
     if current is None:
         current = ScreeningStateRow(
             review=row.review,

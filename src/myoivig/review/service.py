@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from myoivig.atomic_files import check_output, write_text
 from myoivig.review import repository as repo
+from myoivig.review import screening_cache
 from myoivig.review.evidence_table import study_table
 from myoivig.review.exports import export_bytes
 from myoivig.review.importers import import_bytes
@@ -52,7 +52,6 @@ from myoivig.review.screening.stopping import (
     StoppingTest,
     stopping_test,
 )
-from myoivig.review.screening.stored import StoredScreening
 from myoivig.review.screening.workflow import RecordStatus
 from myoivig.review.studies import links_from_assignments
 from myoivig.review.tables import ReviewImportBatchRow
@@ -413,63 +412,22 @@ class NextRecord:
     previous: ScreeningEvent | None  # this reviewer's own decision (shown after undo)
 
 
-_STATE_CACHE: dict[tuple[str, str], tuple[tuple[object, ...], Any]] = {}
-_STATE_LOCK = threading.Lock()
-
-
-def _screening_state(store: Store, review: str) -> tuple[StoredScreening, dict[str, BibRecord]]:
-    """The replayed screening state, reused while the review's rows are unchanged (replaying
-    10,000 events per page view is what made the pages slow)."""
-    key = (store.url, review)
-    with store.session() as session:
-        fingerprint = repo.state_fingerprint(session, review)
-        with _STATE_LOCK:
-            cached = _STATE_CACHE.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            state: tuple[StoredScreening, dict[str, BibRecord]] = cached[1]
-            return state
-        screening = repo.load_screening(session, review)
-        records = {r.record_id: r for r in repo.merged_view(session, review).records}
-    with _STATE_LOCK:
-        _STATE_CACHE[key] = (fingerprint, (screening, records))
-    return screening, records
-
-
-def _remember_appended(store: Store, review: str, event: ScreeningEvent) -> None:
-    """Keep the cached state current after our own append, when no other write came between.
-
-    The repository validated the event against the record's own decisions; the cached whole-review
-    log gets the event appended (in memory), never replaced by that one record's log.
-    """
-    key = (store.url, review)
-    with store.session() as session:
-        after = repo.state_fingerprint(session, review)
-    with _STATE_LOCK:
-        cached = _STATE_CACHE.get(key)
-        if cached is None:
-            return
-        before, (screening, records) = cached
-        if before[0] != after[0] - 1 or before[2:] != after[2:]:  # type: ignore[operator]
-            return
-        position = int(after[0]) - 1  # type: ignore[call-overload]
-        try:
-            log = screening.log.with_event(event)
-        except ScreeningError:  # the cache disagrees with the database: drop it, replay next time
-            del _STATE_CACHE[key]
-            return
-        updated = StoredScreening(log, (*screening.positions, position), screening.set_aside)
-        _STATE_CACHE[key] = (after, (updated, records))
-
-
 def require_screener(store: Store, review: str, reviewer: str) -> None:
     """Refuse a user who is not one of the protocol's screeners (named in the message)."""
-    with store.session() as session:
-        protocol = repo.load_protocol(session, review)
-    if protocol is None:
-        raise repo.ReviewStateError(f"review {review!r} has no protocol")
-    screeners = [r.reviewer_id for r in protocol.reviewers_with(ReviewerRole.SCREENER)]
+    _require_screener(screening_cache.current(store, review), reviewer)
+
+
+def _require_screener(state: screening_cache.LiveScreening, reviewer: str) -> None:
+    screeners = [r.reviewer_id for r in state.protocol.reviewers_with(ReviewerRole.SCREENER)]
     if reviewer not in screeners:
-        raise ScreeningError(f"reviewer: {reviewer!r} is not a screener of review {review!r}")
+        raise ScreeningError(f"reviewer: {reviewer!r} is not a screener of review {state.review!r}")
+
+
+def _terms(state: screening_cache.LiveScreening) -> tuple[list[str], list[str]]:
+    terms: tuple[list[str], list[str]] | None = state.memo.get("terms")
+    if terms is None:
+        terms = state.memo["terms"] = protocol_terms(state.protocol)
+    return terms
 
 
 def next_record(
@@ -484,29 +442,36 @@ def next_record(
 ) -> NextRecord:
     """The reviewer's next record from the last finished ranking (never waits for a model).
 
+    Served from the reviewer's precomputed queue for that ranking (`LiveScreening.next_for`);
     `record_id` re-opens one of the reviewer's own records (undo); `skipped` records go last.
     """
-    screening, records = _screening_state(store, review)
-    log = screening.log
+    state = screening_cache.current(store, review)
+    return _next_record(state, reviewer, stage, rankings, record_id, skipped)
+
+
+def _next_record(
+    state: screening_cache.LiveScreening,
+    reviewer: str,
+    stage: Stage,
+    rankings: LiveRankings | None,
+    record_id: str | None,
+    skipped: tuple[str, ...],
+) -> NextRecord:
+    review = state.review
     ranking, retraining = (None, False)
     if rankings is not None:
         ranking, retraining = rankings.current(review, stage, reviewer)
-    order = list(ranking.record_ids) if ranking else list(log.record_ids)
-    if ranking is not None:
-        known = set(order)
-        order += [rid for rid in log.record_ids if rid not in known]
-    queue = log.queue(reviewer, stage, order)
-    skip = set(skipped)
-    queue = [rid for rid in queue if rid not in skip] + [rid for rid in queue if rid in skip]
-    decided = sum(1 for e in log.events if e.reviewer == reviewer and e.stage is stage)
-    chosen = record_id if record_id is not None else (queue[0] if queue else None)
-    previous = None
-    if chosen is not None:
-        previous = log.view(reviewer, stage, chosen).own  # never the others' decisions
-    with store.session() as session:
-        protocol = repo.load_protocol(session, review)
-    include, exclude = protocol_terms(protocol) if protocol else ([], [])
-    record = records.get(chosen) if chosen else None
+    with state.lock:
+        log = state.log
+        remaining = log.open_count(reviewer, stage)
+        chosen = record_id
+        if chosen is None:
+            pool = ranking.pool if ranking is not None else None
+            chosen = state.next_for(reviewer, stage, ranking, pool, set(skipped))
+        previous = log.view(reviewer, stage, chosen).own if chosen is not None else None
+        decided = log.decided_count(reviewer, stage)
+        record = state.records.get(chosen) if chosen else None
+    include, exclude = _terms(state)
     ranked_by = (
         f"ranked by a model trained on {ranking.trained_on} of your labels and final outcomes "
         f"({ranking.relevant_labels} relevant)"
@@ -520,7 +485,7 @@ def next_record(
         title_html=highlight(record.title or "(no title)", include, exclude) if record else "",
         abstract_html=highlight(record.abstract or "", include, exclude) if record else "",
         keywords_html=[highlight(k, include, exclude) for k in record.keywords] if record else [],
-        remaining=len(queue),
+        remaining=remaining,
         decided_by_reviewer=decided,
         ranked_by=ranked_by,
         retraining=retraining,
@@ -543,7 +508,12 @@ def screen_record(
     resolution: bool = False,
 ) -> None:
     """Store one decision (or a third reviewer's resolution) and ask for a retrain in the
-    background; a refused decision raises ScreeningError and stores nothing."""
+    background; a refused decision raises ScreeningError and stores nothing.
+
+    One audited transaction: take the review's screening write lock, check the event against
+    the in-memory state caught up under that lock, insert the event (its audit entry and the
+    derived `review_screening_state` row go with it), commit; then apply it in memory.
+    """
     event = ScreeningEvent(
         kind=EventKind.RESOLUTION if resolution else EventKind.DECISION,
         stage=stage,
@@ -554,23 +524,26 @@ def screen_record(
         reason=reason or None,
     )
     with store.unit_of_work(actor=reviewer) as session:
-        repo.record_screening(session, event, review)
-    _remember_appended(store, review, event)
+        repo.lock_for_screening(session, review)
+        state = screening_cache.current(store, review, session)
+        if not resolution:
+            _require_screener(state, reviewer)
+        seen, first = screening_cache.validate(state, event)
+        event_id = repo.append_screening(session, event, review, first=first)
+    screening_cache.committed(store, state, seen, event_id, event)
     if rankings is not None and not resolution:
         rankings.retrain(review, stage, reviewer)
 
 
 def last_own_decision(store: Store, review: str, reviewer: str, stage: Stage) -> str | None:
     """The record of the reviewer's latest decision that may still be changed (undo)."""
-    screening, _ = _screening_state(store, review)
-    log = screening.log
-    for event in reversed(log.events):
-        if event.reviewer == reviewer and event.stage is stage:
-            if event.kind is EventKind.DECISION and log.status(stage, event.record_id) in (
-                RecordStatus.PENDING,
-            ):
-                return event.record_id
+    state = screening_cache.current(store, review)
+    with state.lock:
+        event = state.log.latest_event(reviewer, stage)
+        if event is None or event.kind is not EventKind.DECISION:
             return None
+        if state.log.status(stage, event.record_id) is RecordStatus.PENDING:
+            return event.record_id
     return None
 
 
@@ -598,13 +571,19 @@ def screening_progress(
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> ScreeningProgress:
     """Progress of a stage from final outcomes only (nothing undisclosed)."""
-    screening, _ = _screening_state(store, review)
-    log = screening.log
-    sequence = [label for _, label in log.screening_sequence(stage)]
-    eligible = len(log.eligible(stage))
+    state = screening_cache.current(store, review)
+    return _progress(state, stage, recall_target, confidence)
+
+
+def _progress(
+    state: screening_cache.LiveScreening, stage: Stage, recall_target: float, confidence: float
+) -> ScreeningProgress:
+    with state.lock:
+        sequence = state.log.final_labels(stage)
+        eligible = state.log.eligible_count(stage)
+        summary = state.log.summary(stage)
     test = stopping_test(sequence, eligible, recall_target, confidence)
     cumulative = np.cumsum(sequence).tolist() if sequence else []
-    summary = log.summary(stage)
     found = int(sum(sequence))
     if test.can_stop:
         estimate = (
@@ -643,6 +622,34 @@ def screening_progress(
 
 
 @dataclass(frozen=True)
+class ScreeningPage:
+    """What the screening page shows: the next record and the progress panel."""
+
+    shown: NextRecord
+    progress: ScreeningProgress
+
+
+def screening_page(
+    store: Store,
+    review: str,
+    reviewer: str,
+    stage: Stage,
+    rankings: LiveRankings | None = None,
+    *,
+    record_id: str | None = None,
+    skipped: tuple[str, ...] = (),
+) -> ScreeningPage:
+    """The screening page for a screener, from one look at the database (`require_screener`,
+    `next_record` and `screening_progress` on the same caught-up state)."""
+    state = screening_cache.current(store, review)
+    _require_screener(state, reviewer)
+    return ScreeningPage(
+        _next_record(state, reviewer, stage, rankings, record_id, skipped),
+        _progress(state, stage, DEFAULT_RECALL_TARGET, DEFAULT_CONFIDENCE),
+    )
+
+
+@dataclass(frozen=True)
 class ConflictForResolver:
     """An open conflict a resolver may decide (they did not screen the record)."""
 
@@ -655,18 +662,20 @@ def conflicts_for_resolver(
     store: Store, review: str, stage: Stage, resolver: str
 ) -> list[ConflictForResolver]:
     """Open conflicts at a stage that this user may resolve; refuses a non-resolver."""
-    screening, records = _screening_state(store, review)
-    log = screening.log
-    if resolver not in log.protocol.resolvers:
+    state = screening_cache.current(store, review)
+    if resolver not in state.log.protocol.resolvers:
         raise ScreeningError(f"resolver: {resolver!r} may not resolve conflicts in {review!r}")
+    with state.lock:
+        conflicts = state.log.conflicts(stage)
     return [
-        ConflictForResolver(records.get(c.record_id), c.record_id, c.decisions)
-        for c in log.conflicts(stage)
+        ConflictForResolver(state.records.get(c.record_id), c.record_id, c.decisions)
+        for c in conflicts
         if all(e.reviewer != resolver for e in c.decisions)
     ]
 
 
 def kappa_table(store: Store, review: str) -> list[PairAgreement]:
     """Cohen's kappa per stage and reviewer pair (complete records only)."""
-    screening, _ = _screening_state(store, review)
-    return [pair for stage in Stage for pair in pair_agreements(screening.log, stage)]
+    state = screening_cache.current(store, review)
+    with state.lock:
+        return [pair for stage in Stage for pair in pair_agreements(state.log, stage)]

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myoivig.store.tables import Base, Versioned
@@ -25,7 +34,11 @@ class ReviewProtocolRow(Versioned, Base):
 
 class ReviewRecordRow(Versioned, Base):
     __tablename__ = "review_records"
-    __table_args__ = (UniqueConstraint("review", "record_id"),)
+    __table_args__ = (
+        UniqueConstraint("review", "record_id"),
+        # the in-memory screening state asks "how many, and the newest?" on every page view
+        Index("ix_review_records_review_id", "review", "id"),
+    )
     review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     record_id: Mapped[str] = mapped_column(String(128), nullable=False)
     source: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -38,6 +51,8 @@ class ReviewEventRow(Versioned, Base):
     """Append-only: rows are inserted, never updated or deleted (undo is a new event)."""
 
     __tablename__ = "review_events"
+    # the in-memory screening state reads the log's tail and counts up to the last event seen
+    __table_args__ = (Index("ix_review_events_review_id", "review", "id"),)
     review: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

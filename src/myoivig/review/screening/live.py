@@ -13,14 +13,16 @@ import html
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
+from sqlalchemy.engine import make_url
 
 from myoivig.jobs import JobHandle, JobRunner, JobState
-from myoivig.review import repository as repo
+from myoivig.review import screening_cache
 from myoivig.review.protocol import ReviewProtocol
 from myoivig.review.records import BibRecord
 from myoivig.review.screening.events import Stage
@@ -31,12 +33,18 @@ from myoivig.store import Store
 
 @dataclass(frozen=True)
 class Ranking:
-    """Record ids, most likely relevant first, and what the model learnt from."""
+    """Record ids, most likely relevant first, and what the model learnt from.
+
+    `pool`: the records that were unlabelled for this reviewer, best first: the reviewer's
+    queue is built from it (a record the reviewer still has to decide is never labelled for
+    them: it is neither final nor their own decision).
+    """
 
     record_ids: tuple[str, ...]
     trained_on: int
     relevant_labels: int
     seconds: float
+    pool: tuple[str, ...] = ()
 
 
 def record_text(record: BibRecord) -> str:
@@ -54,13 +62,15 @@ _FEATURES: dict[tuple[str, str, int], tuple[tuple[str, ...], sp.csr_matrix]] = {
 _FEATURES_LOCK = threading.Lock()
 
 
-def _features(key: tuple[str, str, int], ids: tuple[str, ...], texts: list[str]) -> sp.csr_matrix:
+def _features(
+    key: tuple[str, str, int], ids: tuple[str, ...], texts: Callable[[], list[str]]
+) -> sp.csr_matrix:
     """TF-IDF features of a review's records, built once per set of records (per process)."""
     with _FEATURES_LOCK:
         cached = _FEATURES.get(key)
         if cached is not None and cached[0] == ids:
             return cached[1]
-    matrix = build_features(texts)
+    matrix = build_features(texts())
     with _FEATURES_LOCK:
         _FEATURES[key] = (ids, matrix)
     return matrix
@@ -69,29 +79,39 @@ def _features(key: tuple[str, str, int], ids: tuple[str, ...], texts: list[str])
 def retrain_ranking(database_url: str, review: str, stage: str, reviewer: str) -> Ranking:
     """Background job: rank the review's screenable records for one reviewer.
 
-    A module-level function with plain arguments so an RQ worker process can run it too.
+    A module-level function with plain arguments so an RQ worker process can run it too. The
+    labels come from this process's caught-up screening state (`screening_cache`), not from a
+    replay of the log, so a retrain costs the model fit, not a pass over 10,000 events.
     """
     started = time.perf_counter()
-    store = _store(database_url)
-    with store.session() as session:
-        screening = repo.load_screening(session, review)
-        records = {r.record_id: r for r in repo.merged_view(session, review).records}
-    log = screening.log
-    ids = log.record_ids
-    labels = log.training_labels(Stage(stage), reviewer)
-    texts = [record_text(records[rid]) if rid in records else "" for rid in ids]
+    state = screening_cache.current(_store(database_url), review)
+    with state.lock:
+        ids = state.log.record_ids
+        labels = state.log.training_labels(Stage(stage), reviewer)
+        records = state.records
+
+    def texts() -> list[str]:
+        return [record_text(records[rid]) if rid in records else "" for rid in ids]
+
     features = _features((database_url, review, len(ids)), ids, texts)
     position = {rid: i for i, rid in enumerate(ids)}
     labelled = np.array([position[rid] for rid in labels], dtype=np.int64)
     values = np.array(list(labels.values()), dtype=np.int64)
     scores = relevance_scores(features, labelled, values)
     order = np.argsort(-scores, kind="stable")
+    ranked = tuple(ids[i] for i in order)
     return Ranking(
-        tuple(ids[i] for i in order),
+        ranked,
         trained_on=len(labels),
         relevant_labels=int(values.sum()),
         seconds=time.perf_counter() - started,
+        pool=tuple(rid for rid in ranked if rid not in labels),
     )
+
+
+def _in_memory(database_url: str) -> bool:
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 @dataclass
@@ -113,7 +133,11 @@ class LiveRankings:
 
     def _submit(self, slot: _Slot, key: tuple[str, str, str]) -> None:
         slot.job = self.runner.submit(
-            retrain_ranking, self.database_url, *key, description=f"retrain {key}"
+            retrain_ranking,
+            self.database_url,
+            *key,
+            description=f"retrain {key}",
+            cpu_bound=not _in_memory(self.database_url),  # another process cannot open that
         )
         slot.wanted_again = False
 

@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import hypergeom
@@ -94,7 +95,7 @@ def hypergeom_p(
 
 def _checked_labels(screened_labels: Sequence[int] | np.ndarray, n_total: int) -> np.ndarray:
     labels = np.asarray(screened_labels, dtype=np.int64)
-    if labels.ndim != 1 or (labels.size and not np.isin(labels, (0, 1)).all()):
+    if labels.ndim != 1 or (labels.size and not ((labels == 0) | (labels == 1)).all()):
         raise ScreeningError("screened_labels: must be a flat sequence of 0 and 1")
     if n_total < labels.size:
         raise ScreeningError(
@@ -173,6 +174,30 @@ def window_p_values(
     return hypergeom_p(in_sample, population, k_tar - r_before, sizes), k_tar
 
 
+@lru_cache(maxsize=16)
+def _best_checkpoint_test(
+    prefix: tuple[int, ...], n_total: int, recall_target: float, n_checkpoints: int
+) -> tuple[float, int, int, int, int]:
+    """The best of the tests at every checkpoint within `prefix` (the labels up to the last
+    checkpoint reached). It depends on nothing after that checkpoint, so a live screen, asking
+    after every record, computes it again only when a checkpoint is passed."""
+    labels = np.asarray(prefix, dtype=np.int64)
+    factor = tests_declared(n_checkpoints)
+    points = checkpoints(n_total, n_checkpoints)
+    reached = points[points <= labels.size]
+    best = (1.0, 0, 0, 0, 0)
+    smallest = np.inf
+    for index, end in enumerate(reached):
+        starts = np.concatenate(([0], reached[:index])).astype(np.int64)
+        p, k_tar = window_p_values(labels, n_total, starts, int(end), recall_target)
+        at = int(np.argmin(p))
+        if p[at] < smallest:
+            smallest = float(p[at])
+            found = int(labels[starts[at] : end].sum())
+            best = (min(1.0, smallest * factor), int(end), int(end - starts[at]), found, k_tar)
+    return best
+
+
 def stopping_test(
     screened_labels: Sequence[int] | np.ndarray,
     n_total: int,
@@ -196,15 +221,9 @@ def stopping_test(
     reached = points[points <= n_seen]
     # (adjusted p, records tested, window size, relevant in window, K_tar) of the best test
     best = (1.0, 0, 0, 0, min_relevant_under_null(r_seen, recall_target))
-    smallest = np.inf
-    for index, end in enumerate(reached):
-        starts = np.concatenate(([0], reached[:index])).astype(np.int64)
-        p, k_tar = window_p_values(labels, n_total, starts, int(end), recall_target)
-        at = int(np.argmin(p))
-        if p[at] < smallest:
-            smallest = float(p[at])
-            found = int(labels[starts[at] : end].sum())
-            best = (min(1.0, smallest * factor), int(end), int(end - starts[at]), found, k_tar)
+    if reached.size:
+        prefix = tuple(labels[: int(reached[-1])].tolist())
+        best = _best_checkpoint_test(prefix, n_total, recall_target, n_checkpoints)
     adjusted, tested, sample, found, k_tar = best
     return StoppingTest(
         n_total=n_total,

@@ -90,7 +90,13 @@ class StageSummary:
 
 
 class ScreeningLog:
-    """The validated event history of one screening project (records, protocol, events)."""
+    """The validated event history of one screening project (records, protocol, events).
+
+    Every count a page needs (status per stage, open conflicts, the order records became final,
+    what each reviewer still has to decide) is kept up to date as each event is applied, so
+    `append` and those reads cost O(1) (or the size of their answer) instead of a pass over the
+    records or the log; tests check them against a recount from scratch.
+    """
 
     def __init__(
         self,
@@ -103,14 +109,29 @@ class ScreeningLog:
             raise ScreeningError(f"records: duplicate record id(s) {sorted(duplicates)[:5]}")
         self.protocol = protocol
         self.record_ids: tuple[str, ...] = tuple(record_ids)
+        self._index = {rid: i for i, rid in enumerate(self.record_ids)}
         self._known = frozenset(self.record_ids)
         self._events: list[ScreeningEvent] = []
         # (stage, record) -> reviewer -> (event index, event): the effective decisions
         self._decisions: dict[tuple[Stage, str], dict[str, tuple[int, ScreeningEvent]]] = {}
         self._resolutions: dict[tuple[Stage, str], tuple[int, ScreeningEvent]] = {}
+        # derived counts, updated by `_record` (see the class docstring)
+        self._full_text_eligible: set[str] = set()
+        self._statuses = {stage: Counter[RecordStatus]() for stage in Stage}
+        self._statuses[Stage.TITLE_ABSTRACT][RecordStatus.PENDING] = len(self.record_ids)
+        self._finals: dict[Stage, list[tuple[str, int]]] = {stage: [] for stage in Stage}
+        self._final_labels: dict[Stage, list[int]] = {stage: [] for stage in Stage}
+        self._included: Counter[Stage] = Counter()
+        self._excluded_by_reason = {stage: Counter[str]() for stage in Stage}
+        self._conflicts: dict[Stage, dict[str, None]] = {stage: {} for stage in Stage}
+        self._open: dict[Stage, Counter[str]] = {stage: Counter() for stage in Stage}
+        for reviewer in protocol.reviewers:
+            self._open[Stage.TITLE_ABSTRACT][reviewer] = len(self.record_ids)
+        self._decided: Counter[tuple[str, Stage]] = Counter()
+        self._latest: dict[tuple[str, Stage], int] = {}
         for position, event in enumerate(events, start=1):
             try:
-                self._apply(event)
+                self.append(event)
             except ScreeningError as exc:
                 raise ScreeningError(f"event {position}: {exc}") from None
 
@@ -121,6 +142,9 @@ class ScreeningLog:
         """All events in the order they were recorded."""
         return tuple(self._events)
 
+    def __len__(self) -> int:
+        return len(self._events)
+
     def with_event(self, event: ScreeningEvent) -> ScreeningLog:
         """A new log with one more event; raises ScreeningError and leaves this log unchanged."""
         return ScreeningLog(self.protocol, self.record_ids, [*self._events, event])
@@ -129,11 +153,17 @@ class ScreeningLog:
         """Like `with_event`, but a refusal names only the record, stage and rule (no position
         in the log): the form a new decision's error takes."""
         log = ScreeningLog(self.protocol, self.record_ids, self._events)
-        log._apply(event)
+        log.append(event)
         return log
 
-    def _apply(self, event: ScreeningEvent) -> None:
-        key = (event.stage, event.record_id)
+    def append(self, event: ScreeningEvent) -> None:
+        """Add one event in place, in O(1); a refused event raises ScreeningError (naming the
+        record, stage and rule) and changes nothing."""
+        self.validate(event)
+        self._record(event)
+
+    def validate(self, event: ScreeningEvent) -> None:
+        """Raise ScreeningError if the workflow refuses `event` now; changes nothing."""
         where = f"record {event.record_id!r} at {event.stage.value}"
         if event.record_id not in self._known:
             raise ScreeningError(f"record_id: unknown record {event.record_id!r}")
@@ -142,11 +172,64 @@ class ScreeningLog:
         self._check_reason(event, where)
         if event.kind is EventKind.DECISION:
             self._check_decision(event, where)
-            self._decisions.setdefault(key, {})[event.reviewer] = (len(self._events), event)
         else:
             self._check_resolution(event, where)
-            self._resolutions[key] = (len(self._events), event)
+
+    def _record(self, event: ScreeningEvent) -> None:
+        """Apply a validated event and bring every derived count up to date."""
+        stage, rid = event.stage, event.record_id
+        key = (stage, rid)
+        before = self.status(stage, rid)
+        open_before = self._needing(stage, rid)
+        index = len(self._events)
+        if event.kind is EventKind.DECISION:
+            self._decisions.setdefault(key, {})[event.reviewer] = (index, event)
+        else:
+            self._resolutions[key] = (index, event)
         self._events.append(event)
+        after = self.status(stage, rid)
+        self._statuses[stage][before] -= 1
+        self._statuses[stage][after] += 1
+        if after is RecordStatus.CONFLICT:
+            self._conflicts[stage][rid] = None
+        elif before is RecordStatus.CONFLICT:
+            del self._conflicts[stage][rid]
+        open_after = self._needing(stage, rid)
+        for reviewer in open_before - open_after:
+            self._open[stage][reviewer] -= 1
+        for reviewer in open_after - open_before:
+            self._open[stage][reviewer] += 1
+        self._decided[(event.reviewer, stage)] += 1
+        self._latest[(event.reviewer, stage)] = index
+        final = (RecordStatus.AGREED, RecordStatus.RESOLVED)
+        if after in final and before not in final:
+            self._became_final(stage, rid)
+
+    def _became_final(self, stage: Stage, rid: str) -> None:
+        outcome = self.outcome(stage, rid)
+        assert outcome is not None  # agreed or resolved records have an outcome
+        forward = outcome.verdict.moves_forward
+        self._finals[stage].append((rid, 1 if forward else 0))
+        self._final_labels[stage].append(1 if forward else 0)
+        if forward:
+            self._included[stage] += 1
+        else:
+            # A title/abstract exclusion with two different reasons counts under the first.
+            self._excluded_by_reason[stage][outcome.reasons[0]] += 1
+        if stage is Stage.TITLE_ABSTRACT and forward:
+            self._full_text_eligible.add(rid)
+            self._statuses[Stage.FULL_TEXT][RecordStatus.PENDING] += 1
+            for reviewer in self.protocol.reviewers:
+                self._open[Stage.FULL_TEXT][reviewer] += 1
+
+    def _needing(self, stage: Stage, rid: str) -> set[str]:
+        """Reviewers who still have to decide this record at this stage."""
+        if not self.is_eligible(stage, rid):
+            return set()
+        current = self._decisions.get((stage, rid), {})
+        if len(current) >= self.protocol.reviewers_per_record:
+            return set()
+        return {r for r in self.protocol.reviewers if r not in current}
 
     def _check_reason(self, event: ScreeningEvent, where: str) -> None:
         protocol = self.protocol
@@ -213,12 +296,19 @@ class ScreeningLog:
         """Title/abstract: every record; full text: those whose title/abstract outcome moves on."""
         if stage is Stage.TITLE_ABSTRACT:
             return record_id in self._known
-        previous = self.outcome(Stage.TITLE_ABSTRACT, record_id)
-        return previous is not None and previous.verdict.moves_forward
+        return record_id in self._full_text_eligible  # title/abstract outcomes never change
 
     def eligible(self, stage: Stage) -> tuple[str, ...]:
         """Records that are (or were) to be screened at this stage, in record order."""
-        return tuple(rid for rid in self.record_ids if self.is_eligible(stage, rid))
+        if stage is Stage.TITLE_ABSTRACT:
+            return self.record_ids
+        return tuple(sorted(self._full_text_eligible, key=self._index.__getitem__))
+
+    def eligible_count(self, stage: Stage) -> int:
+        """How many records are (or were) to be screened at this stage."""
+        if stage is Stage.TITLE_ABSTRACT:
+            return len(self.record_ids)
+        return len(self._full_text_eligible)
 
     def status(self, stage: Stage, record_id: str) -> RecordStatus:
         """Pending, agreed, in conflict or resolved (or not eligible)."""
@@ -257,11 +347,8 @@ class ScreeningLog:
 
     def conflicts(self, stage: Stage) -> list[Conflict]:
         """Open conflicts at a stage, in record order."""
-        return [
-            Conflict(rid, stage, self.decisions(stage, rid))
-            for rid in self.eligible(stage)
-            if self.status(stage, rid) is RecordStatus.CONFLICT
-        ]
+        open_ = sorted(self._conflicts[stage], key=self._index.__getitem__)
+        return [Conflict(rid, stage, self.decisions(stage, rid)) for rid in open_]
 
     def queue(self, reviewer: str, stage: Stage, order: Sequence[str] | None = None) -> list[str]:
         """Records this reviewer still has to decide, in ``order`` (a ranking) or record order.
@@ -272,15 +359,29 @@ class ScreeningLog:
         if reviewer not in self.protocol.reviewers:
             raise ScreeningError(f"reviewer: {reviewer!r} is not a screening reviewer")
         candidates = order if order is not None else self.record_ids
-        needed = self.protocol.reviewers_per_record
-        result: list[str] = []
-        for rid in candidates:
-            if not self.is_eligible(stage, rid):
-                continue
-            current = self._decisions.get((stage, rid), {})
-            if reviewer not in current and len(current) < needed:
-                result.append(rid)
-        return result
+        return [rid for rid in candidates if self.needs_decision(reviewer, stage, rid)]
+
+    def needs_decision(self, reviewer: str, stage: Stage, record_id: str) -> bool:
+        """Whether this reviewer still has to decide this record (O(1); blind like `queue`)."""
+        if not self.is_eligible(stage, record_id):
+            return False
+        current = self._decisions.get((stage, record_id), {})
+        return reviewer not in current and len(current) < self.protocol.reviewers_per_record
+
+    def open_count(self, reviewer: str, stage: Stage) -> int:
+        """How many records this reviewer still has to decide: the length of their queue."""
+        if reviewer not in self.protocol.reviewers:
+            raise ScreeningError(f"reviewer: {reviewer!r} is not a screening reviewer")
+        return self._open[stage][reviewer]
+
+    def decided_count(self, reviewer: str, stage: Stage) -> int:
+        """How many events (decisions, or resolutions) this reviewer recorded at this stage."""
+        return self._decided[(reviewer, stage)]
+
+    def latest_event(self, reviewer: str, stage: Stage) -> ScreeningEvent | None:
+        """This reviewer's most recent event at this stage (None before the first)."""
+        index = self._latest.get((reviewer, stage))
+        return None if index is None else self._events[index]
 
     def view(self, reviewer: str, stage: Stage, record_id: str) -> ReviewerView:
         """The blinded view of one record for one reviewer."""
@@ -302,11 +403,12 @@ class ScreeningLog:
         Final outcomes (known to everyone once complete) plus, for a named reviewer, that
         reviewer's own pending decisions; never another reviewer's undisclosed decision.
         """
+        finals = dict(self._finals[stage])
         labels: dict[str, int] = {}
         for rid in self.eligible(stage):
-            outcome = self.outcome(stage, rid)
-            if outcome is not None:
-                labels[rid] = 1 if outcome.verdict.moves_forward else 0
+            final = finals.get(rid)
+            if final is not None:
+                labels[rid] = final
             elif reviewer is not None:
                 own = self._decisions.get((stage, rid), {}).get(reviewer)
                 if own is not None:
@@ -315,34 +417,25 @@ class ScreeningLog:
 
     def screening_sequence(self, stage: Stage) -> list[tuple[str, int]]:
         """Final labels in the order records became final: the sample a stopping rule tests."""
-        finals = [o for rid in self.eligible(stage) if (o := self.outcome(stage, rid)) is not None]
-        finals.sort(key=lambda o: o.final_at_event)
-        return [(o.record_id, 1 if o.verdict.moves_forward else 0) for o in finals]
+        return list(self._finals[stage])
+
+    def final_labels(self, stage: Stage) -> list[int]:
+        """The labels of `screening_sequence` alone (what the stopping rule reads)."""
+        return list(self._final_labels[stage])
 
     def summary(self, stage: Stage) -> StageSummary:
         """Derived counts for a stage."""
-        eligible = self.eligible(stage)
-        statuses = Counter(self.status(stage, rid) for rid in eligible)
-        included = excluded = 0
-        by_reason: Counter[str] = Counter()
-        for rid in eligible:
-            outcome = self.outcome(stage, rid)
-            if outcome is None:
-                continue
-            if outcome.verdict.moves_forward:
-                included += 1
-            else:
-                excluded += 1
-                # A title/abstract exclusion with two different reasons counts under the first.
-                by_reason[outcome.reasons[0]] += 1
+        finals = self._finals[stage]
+        included = self._included[stage]
+        statuses = self._statuses[stage]
         return StageSummary(
             stage=stage,
-            eligible=len(eligible),
+            eligible=self.eligible_count(stage),
             pending=statuses[RecordStatus.PENDING],
             conflicts_open=statuses[RecordStatus.CONFLICT],
             included=included,
-            excluded=excluded,
-            excluded_by_reason=dict(sorted(by_reason.items())),
+            excluded=len(finals) - included,
+            excluded_by_reason=dict(sorted(self._excluded_by_reason[stage].items())),
         )
 
 

@@ -69,9 +69,8 @@ def screen_page(
     name = caller.user.name
     try:
         stage_value = parse_stage(stage)
-        service.require_screener(store, review, name)
         skipped = tuple(s for s in skip.split(",") if s)
-        shown = service.next_record(
+        page = service.screening_page(
             store,
             review,
             name,
@@ -80,14 +79,14 @@ def screen_page(
             record_id=record or None,
             skipped=skipped,
         )
-        progress = service.screening_progress(store, review, stage_value)
-        fulltext = (
-            fulltexts.fulltext_info(store, review, shown.record.record_id)
-            if shown.record is not None and stage_value is Stage.FULL_TEXT
+        fulltext = (  # the full-text stage shows the report's PDF, when one is attached
+            fulltexts.fulltext_info(store, review, page.shown.record.record_id)
+            if page.shown.record is not None and stage_value is Stage.FULL_TEXT
             else None
         )
     except (ScreeningError, ReviewStateError) as problem:
         return _refusal(request, caller, review, problem)
+    shown, progress = page.shown, page.progress
     curve = {"screened": progress.curve_screened, "relevant": progress.curve_relevant}
     return templates.TemplateResponse(
         request,
@@ -129,9 +128,8 @@ def screen_decision(
     except ScreeningError as problem:
         return _problem(request, caller, 400, "Unknown stage", str(problem))
     try:
-        service.require_screener(store, review, caller.user.name)
         chosen = _verdict(verdict)
-        service.screen_record(
+        service.screen_record(  # refuses a user who is not a screener of the review
             store,
             review,
             reviewer=caller.user.name,
