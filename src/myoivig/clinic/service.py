@@ -16,16 +16,23 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from myoivig.clinic.overview import patient_summary
+from myoivig.clinic.derived_cache import DERIVED, dossier_digest
+from myoivig.clinic.overview import listing_summary
 from myoivig.domain import records as r
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase
 from myoivig.outcomes.myometry import mean_force, site_forces
 from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.record_shapes import numeric
-from myoivig.store.repository import RecordNotFoundError, load_dossier, load_dossiers
+from myoivig.store.repository import (
+    PatientListing,
+    RecordNotFoundError,
+    load_dossier,
+    load_dossiers,
+    patient_listings,
+)
 from myoivig.store.tables import PatientRow, SiteRow
 
 MAX_PER_PAGE = 200
@@ -113,9 +120,13 @@ def _filtered(viewer: Viewer, query: PatientQuery) -> Select[Any]:
 
 
 def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> PatientPage:
-    """One page of the patients this viewer may see, as summaries (pseudonymised if needed)."""
+    """One page of the patients this viewer may see, as summaries (pseudonymised if needed).
+
+    The page is cut in SQL (count, LIMIT/OFFSET) and summarised from counts, without loading
+    dossiers; only pseudonyms are searched and ordered in Python (they are not stored)."""
     query = query.checked()
     statement = _filtered(viewer, query)
+    start = (query.page - 1) * query.per_page
     if viewer.pseudonymised:
         # Researchers search pseudonyms, never codes: a code search would reveal the mapping.
         aliases = sorted(
@@ -123,22 +134,32 @@ def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> Pati
         )
         needle = query.search.upper()
         codes = [code for alias, code in aliases if needle in alias]
+        total, page_codes = len(codes), codes[start : start + query.per_page]
     else:
         if query.search:
             statement = statement.where(
                 PatientRow.code.ilike(f"%{_escape_like(query.search)}%", escape="\\")
             )
-        codes = list(session.scalars(statement))
-    start = (query.page - 1) * query.per_page
-    page_codes = codes[start : start + query.per_page]
-    dossiers = [shown(d, viewer) for d in load_dossiers(session, page_codes)]
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(session.scalar(counted) or 0)
+        page_codes = list(session.scalars(statement.limit(query.per_page).offset(start)))
+    items = [_listed(found, viewer) for found in patient_listings(session, page_codes)]
     if viewer.pseudonymised:
-        dossiers.sort(key=lambda d: d.patient.code)
-    return PatientPage(
-        items=[patient_summary(d) for d in dossiers],
-        total=len(codes),
-        page=query.page,
-        per_page=query.per_page,
+        items.sort(key=lambda item: item["code"])
+    return PatientPage(items=items, total=total, page=query.page, per_page=query.per_page)
+
+
+def _listed(found: PatientListing, viewer: Viewer) -> dict[str, Any]:
+    patient = found.patient
+    if viewer.pseudonymised:
+        patient = pseudonymise_patient(patient, viewer.pseudonym_key)
+    return listing_summary(
+        patient,
+        found.therapies,
+        courses=found.courses,
+        assessments=found.assessments,
+        adverse_events=found.adverse_events,
+        serious_adverse_events=found.serious_adverse_events,
     )
 
 
@@ -175,9 +196,7 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
     same = {"patient_code": alias}
     no_note = {**same, "note": None}
     return r.PatientDossier.model_construct(
-        patient=dossier.patient.model_copy(
-            update={"code": alias, "birth_year": None, "note": None, "source": None}
-        ),
+        patient=pseudonymise_patient(dossier.patient, key),
         therapies=[t.model_copy(update=no_note) for t in dossier.therapies],
         courses=[c.model_copy(update=no_note) for c in dossier.courses],
         assessments=[
@@ -191,6 +210,12 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
             else None
         ),
     )
+
+
+def pseudonymise_patient(patient: r.Patient, key: bytes) -> r.Patient:
+    """The patient under a pseudonym, without birth year, note or source."""
+    update = {"code": pseudonym(patient.code, key), "birth_year": None, "note": None}
+    return patient.model_copy(update={**update, "source": None})
 
 
 # --- the patient timeline --------------------------------------------------------------------
@@ -290,3 +315,20 @@ def visit_criteria(dossier: r.PatientDossier) -> dict[str, Any]:
         "proderm": overall.get("proderm_deterioration"),
         "note": overall.get("note"),
     }
+
+
+@dataclass(frozen=True)
+class PatientViews:
+    """The patient page's charts and criteria panel (read-only: they may be shared)."""
+
+    timeline: dict[str, Any]
+    criteria: dict[str, Any]
+
+
+def patient_views(dossier: r.PatientDossier) -> PatientViews:
+    """`patient_timeline` and `visit_criteria`, computed once per content of the dossier (see
+    `derived_cache`: a changed record has another digest, so it is computed again)."""
+    return DERIVED.get(
+        ("patient_views", dossier_digest(dossier)),
+        lambda: PatientViews(patient_timeline(dossier), visit_criteria(dossier)),
+    )

@@ -142,3 +142,9 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     _install_error_handlers(app)
     _security_headers(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """`create_app` with the settings of the environment: the factory each uvicorn worker
+    process calls when `myoivig serve --workers N` runs more than one."""
+    return create_app(WebSettings.from_env())
