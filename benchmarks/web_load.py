@@ -32,15 +32,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,10 @@ def fill(url: str, patients: int, visits: int, users: int) -> list[str]:
             ]
             repository.bulk_add_dossiers(session, dossiers, site_ids)
             codes += [d.patient.code for d in dossiers]
-    print(f"filled {patients} patients x {visits} visits in {time.monotonic() - started:.1f} s")
+    print(
+        f"filled {patients} patients x {visits} visits in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
     for i in range(users):
         add_user(
             store, "web-load-benchmark", f"clin{i:02d}", "clinician", sorted(site_ids), PASSWORD
@@ -162,17 +166,27 @@ async def sign_in(client: httpx.AsyncClient, name: str) -> None:
         raise RuntimeError(f"sign-in of {name} answered {answer.status_code}")
 
 
+@dataclass(frozen=True)
+class Pace:
+    think_ms: float  # mean pause of a user between two requests (uniform, 0.5x to 1.5x)
+    max_seconds: float  # per endpoint: requests not sent by then count as errors
+
+
 async def drive(
-    clients: list[httpx.AsyncClient], name: str, paths: list[str], target: bool
+    clients: list[httpx.AsyncClient], name: str, paths: list[str], target: bool, pace: Pace
 ) -> Figures:
     """Send `paths` (fixed list, so the run stops by itself), one client per concurrent user."""
     queue = list(reversed(paths))
     latencies: list[float] = []
     errors = 0
+    deadline = time.perf_counter() + pace.max_seconds
+    rng = random.Random(name)
 
     async def user(client: httpx.AsyncClient) -> None:
         nonlocal errors
-        while queue:
+        if pace.think_ms:  # users do not all start in the same millisecond
+            await asyncio.sleep(rng.uniform(0, pace.think_ms) / 1000)
+        while queue and time.perf_counter() < deadline:
             path = queue.pop()
             started = time.perf_counter()
             try:
@@ -182,13 +196,19 @@ async def drive(
                 ok = False
             latencies.append((time.perf_counter() - started) * 1000)
             errors += not ok
+            if pace.think_ms:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * pace.think_ms / 1000)
 
     started = time.perf_counter()
     await asyncio.gather(*(user(c) for c in clients))
-    return Figures(name, latencies, errors, time.perf_counter() - started, target)
+    wall = time.perf_counter() - started
+    errors += len(queue)  # not sent within --max-seconds
+    return Figures(name, latencies, errors, wall, target)
 
 
-async def load(base: str, codes: list[str], users: int, requests: int, seed: int) -> list[Figures]:
+async def load(
+    base: str, codes: list[str], users: int, requests: int, seed: int, pace: Pace
+) -> list[Figures]:
     rng = random.Random(seed)
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits) for _ in range(users)]
@@ -225,17 +245,22 @@ async def load(base: str, codes: list[str], users: int, requests: int, seed: int
                 True,
             ),
         ]
-        return [await drive(clients, name, paths, target) for name, paths, target in plan]
+        return [await drive(clients, name, paths, target, pace) for name, paths, target in plan]
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
-def report(title: str, figures: list[Figures], out: Callable[[str], None] = print) -> None:
+def report(title: str, figures: list[Figures]) -> None:
+    out = functools.partial(print, flush=True)
     out(f"\n{title}")
     out("| endpoint | requests | errors | p50 ms | p95 ms | p99 ms | req/s | p95 < 100 ms |")
     out("|---|---|---|---|---|---|---|---|")
     for f in figures:
         out(f.line())
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so the database and server are cleaned up
 
 
 def main() -> None:
@@ -246,26 +271,36 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of this tree")
     parser.add_argument(
+        "--think-ms", type=float, default=1000,
+        help="mean pause of each user between requests (0: each sends the next at once)",
+    )  # fmt: skip
+    parser.add_argument("--max-seconds", type=float, default=300, help="per endpoint")
+    parser.add_argument(
         "--server-src", type=Path, action="append", default=[],
         help="also serve this source tree (1 worker, its own `serve`) as the before peer",
     )  # fmt: skip
+    parser.add_argument("--peer-requests", type=int, default=100, help="per endpoint, peer")
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    pace = Pace(args.think_ms, args.max_seconds)
     name = f"myoivig_webload_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = PG_URL.format(name=name)
     this_src = Path(__file__).resolve().parents[1] / "src"
+    met = False
     try:
         codes = fill(url, args.patients, args.visits, args.users)
-        runs = [(f"before: {src} (1 worker)", src, None) for src in args.server_src]
-        runs.append((f"this tree ({args.workers} workers)", this_src, args.workers))
-        for title, src, workers in runs:
+        runs = [(f"before: {src} (1 worker)", src, None, args.peer_requests)
+                for src in args.server_src]  # fmt: skip
+        runs.append((f"this tree ({args.workers} workers)", this_src, args.workers, args.requests))
+        for title, src, workers, requests in runs:
             server = Server(url, src, workers)
             try:
                 started = time.monotonic()
                 figures = asyncio.run(
-                    load(server.base, codes, args.users, args.requests, args.seed)
+                    load(server.base, codes, args.users, requests, args.seed, pace)
                 )
                 wall = time.monotonic() - started
             finally:
@@ -273,8 +308,8 @@ def main() -> None:
             load1, load5, _ = os.getloadavg()
             report(
                 f"{title}: {args.patients} patients x {args.visits} visits, {args.users} users, "
-                f"{wall:.0f} s, load average {load1:.1f} (5 min {load5:.1f}) on "
-                f"{os.cpu_count()} CPUs",
+                f"think time {args.think_ms:g} ms, {wall:.0f} s, load average {load1:.1f} "
+                f"(5 min {load5:.1f}) on {os.cpu_count()} CPUs",
                 figures,
             )
         met = all(f.met for f in figures if f.target)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # Alembic is imported only when the schema is checked or chan
 DEFAULT_URL = "sqlite:///./myoivig.db"
 URL_ENV = "MYOIVIG_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
+POOL_SIZE = 10  # connections kept open per process
+POOL_OVERFLOW = 10  # more opened under load (a web worker needs up to 2 per request thread)
 
 
 SUPPORTED_URLS = (
@@ -72,6 +74,13 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _pool(url: URL) -> dict[str, int]:
+    """Pool sizes; an in-memory SQLite database has a single connection per thread instead."""
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -89,7 +98,7 @@ class Store:
             parsed = parse_url(url)
             url = parsed.render_as_string(hide_password=False)
             try:
-                engine = create_engine(parsed, json_serializer=json_text.dumps)
+                engine = create_engine(parsed, json_serializer=json_text.dumps, **_pool(parsed))
             except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
                 raise StoreError(
                     f"cannot use database URL {self.safe(parsed)!r}: {error}"
