@@ -67,3 +67,6 @@ class DerivedViews:
 
 DERIVED = DerivedViews()
 """The process's cache of derived patient views (one per server worker)."""
+DOSSIERS = DerivedViews(max_entries=1024)
+"""Stored dossiers by patient and record version (`clinic.service.stored_dossier`); about half a
+megabyte each at 20 visits, so at most about 500 MB per server process."""

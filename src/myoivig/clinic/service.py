@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from myoivig.clinic.derived_cache import DERIVED, dossier_digest
+from myoivig.clinic.derived_cache import DERIVED, DOSSIERS, dossier_digest
 from myoivig.clinic.overview import listing_summary
 from myoivig.domain import records as r
 from myoivig.domain.vocab import CoreSetMeasure, Diagnosis, Enzyme, MuscleGroup, Phase
@@ -32,6 +32,7 @@ from myoivig.store.repository import (
     load_dossier,
     load_dossiers,
     patient_listings,
+    record_version,
 )
 from myoivig.store.tables import PatientRow, SiteRow
 
@@ -181,7 +182,18 @@ def load_patient(session: Session, viewer: Viewer, code: str) -> r.PatientDossie
         real = session.scalar(statement.where(PatientRow.code == code))
     if real is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
-    return shown(load_dossier(session, real), viewer)
+    return shown(stored_dossier(session, real), viewer)
+
+
+def stored_dossier(session: Session, code: str) -> r.PatientDossier:
+    """The stored dossier, kept per process under the record's version (`record_version`: one
+    query, where loading takes a dozen and validates about a thousand records at 20 visits).
+    Any write to the record changes the version, from any process. Read-only: the same object
+    is handed to every caller until the record changes."""
+    version = record_version(session, code)
+    if version is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return DOSSIERS.get(("dossier", code, version), lambda: load_dossier(session, code))
 
 
 def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:

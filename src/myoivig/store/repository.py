@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import Table, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
 from myoivig.store.audit import bulk_insert
+from myoivig.store.registry import target_metadata
 from myoivig.store.tables import (
     AdverseEventRow,
     AssessmentRow,
@@ -509,6 +511,64 @@ def patient_listings(session: Session, codes: list[str]) -> list[PatientListing]
             serious_adverse_events=serious.get(p.id, 0),
         )
     return [by_code[code] for code in codes if code in by_code]
+
+
+@cache
+def _record_tables() -> tuple[tuple[Table, Any, Any], ...]:
+    """(table, its column naming the patient, the join to reach it or None) for every table that
+    holds part of a patient's record: with a `patient_id` (courses, plan overrides, ...) or
+    under such a row (myometry under assessments, ...). Read from the schema, so a table another
+    area adds later is covered without a change here."""
+    metadata = target_metadata()
+    patients = PatientRow.__table__
+    direct = {
+        table: fk.parent
+        for table in metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table is patients and fk.parent.name == "patient_id"
+    }
+    found: list[tuple[Table, Any, Any]] = [(t, column, None) for t, column in direct.items()]
+    for table in metadata.sorted_tables:
+        if table in direct or table is patients:
+            continue
+        for fk in table.foreign_keys:
+            parent = fk.column.table
+            if parent in direct:
+                found.append((table, direct[parent], (parent, fk.parent == fk.column)))
+                break
+    versioned = [f for f in found if {"version", "updated_at"} <= set(f[0].c.keys())]
+    return tuple(sorted(versioned, key=lambda f: f[0].name))
+
+
+def record_version(session: Session, code: str) -> str | None:
+    """A key that changes with every write to the patient's record: per table, the number of
+    rows, the sum of their versions (every update raises one) and the latest change (every
+    insert and update stamps it); the patient's own row and its site's too. One query. None
+    when there is no such patient."""
+    parts = [
+        select(
+            literal("patients"),
+            func.count(),
+            func.coalesce(func.sum(PatientRow.version + func.coalesce(SiteRow.version, 0)), 0),
+            func.max(PatientRow.updated_at),
+        )
+        .select_from(PatientRow)
+        .outerjoin(SiteRow, PatientRow.site_id == SiteRow.id)
+        .where(PatientRow.code == code)
+    ]
+    patient_id = select(PatientRow.id).where(PatientRow.code == code).scalar_subquery()
+    for table, owner, via in _record_tables():
+        statement = select(
+            literal(table.name),
+            func.count(),
+            func.coalesce(func.sum(table.c.version), 0),
+            func.max(table.c.updated_at),
+        ).select_from(table if via is None else table.join(via[0], via[1]))
+        parts.append(statement.where(owner == patient_id))
+    rows = session.execute(union_all(*parts)).all()
+    if not rows or not next(n for name, n, _, _ in rows if name == "patients"):
+        return None
+    return ";".join(f"{name}:{n}:{v}:{at}" for name, n, v, at in sorted(rows))
 
 
 def load_dossier(session: Session, code: str) -> r.PatientDossier:
