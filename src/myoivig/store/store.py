@@ -162,6 +162,8 @@ class Store:
         A missing SQLite file is reported, not created: a read-only command must not leave an
         empty database behind (it would hide a mistyped path).
         """
+        if self.exists() and at_head(self.engine, MIGRATIONS / "versions"):
+            return  # the common case, answered without importing Alembic (about 0.5 s)
         if not self.exists():
             raise StoreError(
                 f"no database at {self.engine.url.database}: nothing has been recorded there yet. "
