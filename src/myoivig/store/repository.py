@@ -274,7 +274,12 @@ def _row_values(row: Any, model: type[r.Record], **extra: Any) -> dict[str, Any]
     return values
 
 
-def dossier_from_row(row: PatientRow) -> r.PatientDossier:
+class _Rows(SimpleNamespace):
+    """Core rows shaped like the ORM objects `dossier_from_row` reads (attribute access)."""
+
+
+def dossier_from_row(row: PatientRow | _Rows) -> r.PatientDossier:
+    """The dossier of an ORM patient row, or of Core rows shaped like one (`_read_dossiers`)."""
     code = row.code
     patient = r.Patient.model_validate(
         _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
@@ -315,7 +320,7 @@ def dossier_from_row(row: PatientRow) -> r.PatientDossier:
     )
 
 
-def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
+def _assessment_from_row(a: AssessmentRow | _Rows, code: str) -> r.Assessment:
     return r.Assessment(
         patient_code=code,
         assessment_date=a.assessment_date,
@@ -364,10 +369,6 @@ def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
 # Reading many rows through the ORM (identity map, per-row instance state) took most of a
 # patient page's time at 20 visits (about 900 rows); plain Core rows fed to the same conversion
 # (`dossier_from_row`) give the same dossiers several times faster.
-
-
-class _Rows(SimpleNamespace):
-    """Core rows shaped like the ORM objects `dossier_from_row` reads (attribute access)."""
 
 
 def _grouped(session: Session, statement: Any, key: str) -> dict[int, list[Any]]:
