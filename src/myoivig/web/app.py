@@ -37,7 +37,7 @@ from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
 
 API_PREFIX = "/api/v1"
-REQUEST_THREADS = 8
+REQUEST_THREADS = 4
 """Threads that run the (synchronous) route handlers of one server process. The work is CPU
 bound and holds the interpreter lock, so more threads only make every request wait longer; and
 a request may hold two database connections at once (the request's read session and a

@@ -15,6 +15,7 @@ from myoivig.web.app import create_app
 from myoivig.web.settings import WebSettings
 
 FIRST_ADMIN = "admin"
+WORKER_HEALTHCHECK_S = 60
 
 
 def ensure_first_admin(store: Store, actor: str) -> tuple[str, str] | None:
@@ -53,6 +54,10 @@ def serve(
         port=port,
         log_level="warning",
         access_log=False,
+        # uvicorn kills a worker whose health-check thread does not answer within this time;
+        # at the default 5 s a busy worker on a loaded machine (the thread waits for the
+        # interpreter lock) was killed mid-request and lost its caches.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 
