@@ -36,10 +36,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_page(folder: Path) -> tuple[float, float]:
-    """(wall seconds, child CPU seconds) until GET /login answers 200."""
+def first_page(folder: Path, src: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, child CPU seconds) until GET /login answers 200; `src`: another source
+    tree to run (the code before a change)."""
     port = _free_port()
     env = {**os.environ, "MYOIVIG_DATABASE_URL": f"sqlite:///{folder / 'run.db'}"}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, "run", "--port", str(port)],
@@ -75,14 +78,23 @@ def overview_only(folder: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--peer-src", type=Path, default=None,
+        help="also time the first page of this source tree (e.g. the code before a change)",
+    )  # fmt: skip
     args = parser.parse_args()
-    walls, cpus, peers = [], [], []
+    walls, cpus, peers, old_walls, old_cpus = [], [], [], [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             wall, cpu = first_page(Path(tmp))
             walls.append(wall)
             cpus.append(cpu)
             peers.append(overview_only(Path(tmp)))
+        if args.peer_src is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                wall, cpu = first_page(Path(tmp), args.peer_src)
+                old_walls.append(wall)
+                old_cpus.append(cpu)
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}")
     print(
@@ -90,6 +102,11 @@ def main() -> None:
         f"(max {max(walls):.2f}), {statistics.median(cpus):.2f} s CPU; target < {TARGET_S:g} s"
     )
     print(f"peer, myoivig run --no-serve (overview only): median {statistics.median(peers):.2f} s")
+    if old_walls:
+        print(
+            f"peer, {args.peer_src} run -> first page: median {statistics.median(old_walls):.2f} s "
+            f"wall (max {max(old_walls):.2f}), {statistics.median(old_cpus):.2f} s CPU"
+        )
     sys.exit(0 if statistics.median(walls) < TARGET_S else 1)
 
 

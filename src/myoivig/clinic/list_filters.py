@@ -158,15 +158,19 @@ def trial_responders(session: Session, patient_ids: Iterable[int]) -> dict[int, 
     return result
 
 
+def state_facts(state: CourseState, responder: bool | None) -> dict[str, Any]:
+    """The list's status, next-due and responder columns, by the rules the filters use."""
+    return {
+        "status": state.status,
+        "next_course_due": state.next_due.isoformat() if state.next_due else None,
+        "responder": responder_text(responder),
+    }
+
+
 def list_facts(dossier: r.PatientDossier, today: date) -> dict[str, Any]:
-    """The list's status, next-due and responder columns for one (already loaded) patient,
-    by the same rules the filters use."""
+    """`state_facts` for one already loaded patient."""
     dated = [c.start_date for c in dossier.courses if c.start_date is not None]
     state = course_state(
         len(dossier.courses), max(dated) if dated else None, today, course_interval_days()
     )
-    return {
-        "status": state.status,
-        "next_course_due": state.next_due.isoformat() if state.next_due else None,
-        "responder": responder_text(latest_trial_responder(dossier.assessments)),
-    }
+    return state_facts(state, latest_trial_responder(dossier.assessments))

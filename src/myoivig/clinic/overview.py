@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from myoivig.domain.records import PatientDossier
+from myoivig.domain.records import Patient, PatientDossier, Therapy
 from myoivig.domain.synthetic import SYNTHETIC_GROUP_LABEL, is_synthetic
 from myoivig.domain.values import NP
 from myoivig.domain.vocab import TherapyTiming
@@ -26,7 +26,27 @@ def age_shown(age_at_entry: int | None, birth_year: int | None, today: date) -> 
 
 def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
     """The stable JSON summary of one patient used by `patients list --json`."""
-    p = dossier.patient
+    return listing_summary(
+        dossier.patient,
+        dossier.therapies,
+        courses=len(dossier.courses),
+        assessments=len(dossier.assessments),
+        adverse_events=len(dossier.adverse_events),
+        serious_adverse_events=sum(1 for e in dossier.adverse_events if e.serious),
+    )
+
+
+def listing_summary(
+    p: Patient,
+    therapies: list[Therapy],
+    *,
+    courses: int,
+    assessments: int,
+    adverse_events: int,
+    serious_adverse_events: int,
+) -> dict[str, Any]:
+    """`patient_summary` from the patient, their therapies and counts (a list page reads only
+    these, not whole dossiers)."""
     age = age_shown(p.age_at_entry, p.birth_year, date.today())
     return {
         "code": p.code,
@@ -40,11 +60,11 @@ def patient_summary(dossier: PatientDossier) -> dict[str, Any]:
         "disease_duration_qualifier": (
             p.disease_duration_qualifier.value if p.disease_duration_qualifier else None
         ),
-        "concurrent_therapies": [t.drug_label or t.drug.value for t in dossier.therapies],
-        "ivig_courses": len(dossier.courses),
-        "assessments": len(dossier.assessments),
-        "adverse_events": len(dossier.adverse_events),
-        "serious_adverse_events": sum(1 for e in dossier.adverse_events if e.serious),
+        "concurrent_therapies": [t.drug_label or t.drug.value for t in therapies],
+        "ivig_courses": courses,
+        "assessments": assessments,
+        "adverse_events": adverse_events,
+        "serious_adverse_events": serious_adverse_events,
         "synthetic": is_synthetic(p),
     }
 

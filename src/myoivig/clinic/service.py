@@ -16,20 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from myoivig.clinic.derived_cache import DERIVED, DOSSIERS, dossier_digest
 from myoivig.clinic.list_filters import (
     RESPONDER_VALUES,
     STATUSES,
     check_due,
     course_states,
     due_matches,
-    list_facts,
     responder_text,
+    state_facts,
     trial_responders,
 )
-from myoivig.clinic.overview import patient_summary
+from myoivig.clinic.overview import listing_summary
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.synthetic import SYNTHETIC_SOURCE_PREFIX, is_synthetic
@@ -38,10 +39,13 @@ from myoivig.outcomes.myometry import mean_force, site_forces
 from myoivig.outcomes.patient_report import patient_outcomes
 from myoivig.outcomes.record_shapes import numeric
 from myoivig.store.repository import (
+    PatientListing,
     RecordNotFoundError,
     infusion_day_from_row,
     load_dossier,
     load_dossiers,
+    patient_listings,
+    record_version,
 )
 from myoivig.store.tables import CourseRow, PatientRow, SiteRow
 
@@ -177,20 +181,53 @@ def filtered_codes(session: Session, viewer: Viewer, query: PatientQuery) -> lis
 
 def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> PatientPage:
     """One page of the patients this viewer may see, as summaries (pseudonymised if needed)
-    with their status, next course due and trial responder (see `clinic.list_filters`)."""
+    with their status, next course due and trial responder (see `clinic.list_filters`).
+
+    Without a status, due or responder filter the page is cut in SQL (count, LIMIT/OFFSET);
+    with one, the admitted codes are found first (`filtered_codes`). Either way the page is
+    summarised from counts and one grouped query per column, without loading dossiers."""
     query = query.checked()
-    codes = filtered_codes(session, viewer, query)
     start = (query.page - 1) * query.per_page
-    page_codes = codes[start : start + query.per_page]
-    dossiers = [shown(d, viewer) for d in load_dossiers(session, page_codes)]
-    if viewer.pseudonymised:
-        dossiers.sort(key=lambda d: d.patient.code)
+    if viewer.pseudonymised or query.status or query.due or query.responder:
+        codes = filtered_codes(session, viewer, query)
+        total, page_codes = len(codes), codes[start : start + query.per_page]
+    else:
+        statement = _filtered(viewer, query)
+        if query.search:
+            statement = statement.where(
+                PatientRow.code.ilike(f"%{_escape_like(query.search)}%", escape="\\")
+            )
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(session.scalar(counted) or 0)
+        page_codes = [
+            code for _, code in session.execute(statement.limit(query.per_page).offset(start))
+        ]
+    chosen = select(PatientRow.code, PatientRow.id).where(PatientRow.code.in_(page_codes))
+    ids: dict[str, int] = {code: pid for code, pid in session.execute(chosen)}
     today = query.today or date.today()
-    return PatientPage(
-        items=[{**patient_summary(d), **list_facts(d, today)} for d in dossiers],
-        total=len(codes),
-        page=query.page,
-        per_page=query.per_page,
+    states = course_states(session, ids.values(), today)
+    responders = trial_responders(session, ids.values())
+    items = [
+        _listed(found, viewer)
+        | state_facts(states[ids[found.patient.code]], responders[ids[found.patient.code]])
+        for found in patient_listings(session, page_codes)
+    ]
+    if viewer.pseudonymised:
+        items.sort(key=lambda item: item["code"])
+    return PatientPage(items=items, total=total, page=query.page, per_page=query.per_page)
+
+
+def _listed(found: PatientListing, viewer: Viewer) -> dict[str, Any]:
+    patient = found.patient
+    if viewer.pseudonymised:
+        patient = pseudonymise_patient(patient, viewer.pseudonym_key)
+    return listing_summary(
+        patient,
+        found.therapies,
+        courses=found.courses,
+        assessments=found.assessments,
+        adverse_events=found.adverse_events,
+        serious_adverse_events=found.serious_adverse_events,
     )
 
 
@@ -204,7 +241,7 @@ def visible_dossiers(
 
 def load_patient(session: Session, viewer: Viewer, code: str) -> r.PatientDossier:
     """One dossier, or RecordNotFoundError if it does not exist or the viewer may not see it."""
-    return shown(load_dossier(session, visible_code(session, viewer, code)), viewer)
+    return shown(stored_dossier(session, visible_code(session, viewer, code)), viewer)
 
 
 def visible_code(session: Session, viewer: Viewer, code: str) -> str:
@@ -258,6 +295,17 @@ def _unnamed_day(day: r.InfusionDay, alias: str) -> r.InfusionDay:
     return day.model_copy(update={"patient_code": alias, "note": None, "given_by": None})
 
 
+def stored_dossier(session: Session, code: str) -> r.PatientDossier:
+    """The stored dossier, kept per process under the record's version (`record_version`: one
+    query, where loading takes a dozen and validates about a thousand records at 20 visits).
+    Any write to the record changes the version, from any process. Read-only: the same object
+    is handed to every caller until the record changes."""
+    version = record_version(session, code)
+    if version is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return DOSSIERS.get(("dossier", code, version), lambda: load_dossier(session, code))
+
+
 def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:
     return pseudonymise(dossier, viewer.pseudonym_key) if viewer.pseudonymised else dossier
 
@@ -269,12 +317,8 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
     alias = pseudonym(dossier.patient.code, key)
     same = {"patient_code": alias}
     no_note = {**same, "note": None}
-    # A generated patient stays labelled as such: only the SYNTHETIC marker of the source is kept.
-    source = SYNTHETIC_SOURCE_PREFIX if is_synthetic(dossier.patient) else None
     return r.PatientDossier.model_construct(
-        patient=dossier.patient.model_copy(
-            update={"code": alias, "birth_year": None, "note": None, "source": source}
-        ),
+        patient=pseudonymise_patient(dossier.patient, key),
         therapies=[t.model_copy(update=no_note) for t in dossier.therapies],
         courses=[c.model_copy(update=no_note) for c in dossier.courses],
         assessments=[
@@ -289,6 +333,14 @@ def pseudonymise(dossier: r.PatientDossier, key: bytes) -> r.PatientDossier:
         ),
         infusion_days=[_unnamed_day(d, alias) for d in dossier.infusion_days],
     )
+
+
+def pseudonymise_patient(patient: r.Patient, key: bytes) -> r.Patient:
+    """The patient under a pseudonym, without birth year, note or source; a generated patient
+    stays labelled as such (only the SYNTHETIC marker of its source is kept)."""
+    source = SYNTHETIC_SOURCE_PREFIX if is_synthetic(patient) else None
+    update = {"code": pseudonym(patient.code, key), "birth_year": None, "note": None}
+    return patient.model_copy(update={**update, "source": source})
 
 
 # --- the patient timeline --------------------------------------------------------------------
@@ -388,3 +440,20 @@ def visit_criteria(dossier: r.PatientDossier) -> dict[str, Any]:
         "proderm": overall.get("proderm_deterioration"),
         "note": overall.get("note"),
     }
+
+
+@dataclass(frozen=True)
+class PatientViews:
+    """The patient page's charts and criteria panel (read-only: they may be shared)."""
+
+    timeline: dict[str, Any]
+    criteria: dict[str, Any]
+
+
+def patient_views(dossier: r.PatientDossier) -> PatientViews:
+    """`patient_timeline` and `visit_criteria`, computed once per content of the dossier (see
+    `derived_cache`: a changed record has another digest, so it is computed again)."""
+    return DERIVED.get(
+        ("patient_views", dossier_digest(dossier)),
+        lambda: PatientViews(patient_timeline(dossier), visit_criteria(dossier)),
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from myoivig.clinic.derived_cache import DERIVED, dossier_digest
 from myoivig.clinic.service import Viewer, load_patient
 from myoivig.domain.records import PatientDossier
 from myoivig.domain.synthetic import is_synthetic
@@ -399,9 +400,16 @@ def review_dossier_plan(
     today: date | None = None,
 ) -> PatientPlan:
     """Plan the next course and apply the overrides and approval recorded for this very plan."""
-    outcome = plan_dossier(dossier, options, settings, today)
+    return with_decisions(store, plan_dossier(dossier, options, settings, today))
+
+
+def with_decisions(store: Store, outcome: PlanOutcome) -> PatientPlan:
+    """A stored patient's plan with the overrides and approval recorded for exactly this plan
+    (read from the store on every call: they are never cached)."""
+    if outcome.patient_code is None:
+        raise ValueError("with_decisions needs the plan of a stored patient")
     digest = plan_hash(outcome.plan)
-    recorded, approval = _decisions(store, dossier.patient.code, digest)
+    recorded, approval = _decisions(store, outcome.patient_code, digest)
     latest = {d.code: d for d in recorded}  # the newest decision per code
     blocking = {a.code: a for a in outcome.alerts if a.severity in BLOCKING}
     applied = tuple(
@@ -439,14 +447,32 @@ class NextCourse:
 
 
 def next_course(
-    store: Store, dossier: PatientDossier, settings: ProtocolSettings = DEFAULT_SETTINGS
+    store: Store,
+    dossier: PatientDossier,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+    today: date | None = None,
 ) -> NextCourse:
-    """The next course with default options (open safety alerts, dose, pump rates) and advice."""
+    """The next course with default options (open safety alerts, dose, pump rates) and advice.
+
+    The advice and the plan are pure functions of the dossier, the settings and the day, so they
+    are computed once per content of the dossier (`clinic.derived_cache`: any write changes the
+    content, hence the key); the recorded overrides and approval are read on every call."""
+    today = today or date.today()
+    key = ("next_course", dossier_digest(dossier), settings.model_dump_json(), today)
+    advice, planned = DERIVED.get(key, lambda: _advice_and_plan(dossier, settings, today))
+    if isinstance(planned, str):
+        return NextCourse(None, planned, advice)
+    return NextCourse(with_decisions(store, planned), None, advice)
+
+
+def _advice_and_plan(
+    dossier: PatientDossier, settings: ProtocolSettings, today: date
+) -> tuple[Advice, PlanOutcome | str]:
     advice = advise_dossier(dossier, settings=settings)
     try:
-        return NextCourse(review_dossier_plan(store, dossier, settings=settings), None, advice)
+        return advice, plan_dossier(dossier, settings=settings, today=today)
     except ProtocolError as error:
-        return NextCourse(None, str(error), advice)
+        return advice, str(error)
 
 
 def override_patient_plan(

@@ -7,17 +7,22 @@ record is spread over rows, and how "not performed" is stored (a value column le
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, func, literal, select, true, union_all
+from sqlalchemy.orm import Session
 
 from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
 from myoivig.domain.vocab import FunctionalTask, MuscleGroup, Phase, Side
+from myoivig.store.audit import bulk_insert
+from myoivig.store.registry import target_metadata
 from myoivig.store.tables import (
     AdverseEventRow,
     AssessmentRow,
@@ -110,54 +115,164 @@ def infusion_day_row(day: r.InfusionDay, patient: PatientRow, course: CourseRow)
     return InfusionDayRow(**infusion_day_columns(day), patient=patient, course=course)
 
 
-def _assessment_row(a: r.Assessment) -> AssessmentRow:
-    row = AssessmentRow(
-        assessment_date=a.assessment_date, phase=a.phase.value, assessor=a.assessor, note=a.note
-    )
+def _assessment_parts(a: r.Assessment) -> dict[type[Any], list[dict[str, Any]]]:
+    """Column values of an assessment's child rows, per table (shared by the ORM and bulk
+    paths so that both store "not performed" the same way)."""
+    myometry, grades, tasks, core, enzymes = [], [], [], [], []
     for m in a.myometry:
         force, np_flag = split_np(m.force_n)
-        row.myometry.append(
-            MyometryRow(
-                muscle_group=m.muscle_group.value,
-                side=m.side.value,
-                force_n=force,
-                not_performed=np_flag,
-            )
+        myometry.append(
+            {
+                "muscle_group": m.muscle_group.value,
+                "side": m.side.value,
+                "force_n": force,
+                "not_performed": np_flag,
+            }
         )
     for g in a.muscle_grades:
         grade, np_flag = split_np(g.kendall_grade)
-        row.muscle_grades.append(
-            MuscleGradeRow(
-                muscle_group=g.muscle_group.value,
-                side=g.side.value,
-                kendall_grade=grade,
-                not_performed=np_flag,
-            )
+        grades.append(
+            {
+                "muscle_group": g.muscle_group.value,
+                "side": g.side.value,
+                "kendall_grade": grade,
+                "not_performed": np_flag,
+            }
         )
     for t in a.functional_tasks:
-        row.functional_tasks.append(
-            FunctionalTaskRow(
-                task=t.task.value, able=t.able, time_s=t.time_s, not_performed=t.not_performed
-            )
+        tasks.append(
+            {
+                "task": t.task.value,
+                "able": t.able,
+                "time_s": t.time_s,
+                "not_performed": t.not_performed,
+            }
         )
     for c in a.core_set:
         value, np_flag = split_np(c.value)
-        row.core_set.append(
-            CoreSetRow(
-                measure=c.measure.value, value=value, not_performed=np_flag, scale_max=c.scale_max
-            )
+        core.append(
+            {
+                "measure": c.measure.value,
+                "value": value,
+                "not_performed": np_flag,
+                "scale_max": c.scale_max,
+            }
         )
     for e in a.enzymes:
         value, np_flag = split_np(e.value_u_per_l)
-        row.enzymes.append(
-            EnzymeRow(
-                enzyme=e.enzyme.value,
-                value_u_per_l=value,
-                not_performed=np_flag,
-                uln_u_per_l=e.uln_u_per_l,
-            )
+        enzymes.append(
+            {
+                "enzyme": e.enzyme.value,
+                "value_u_per_l": value,
+                "not_performed": np_flag,
+                "uln_u_per_l": e.uln_u_per_l,
+            }
         )
+    return {
+        MyometryRow: myometry,
+        MuscleGradeRow: grades,
+        FunctionalTaskRow: tasks,
+        CoreSetRow: core,
+        EnzymeRow: enzymes,
+    }
+
+
+def _assessment_columns(a: r.Assessment) -> dict[str, Any]:
+    return {
+        "assessment_date": a.assessment_date,
+        "phase": a.phase.value,
+        "assessor": a.assessor,
+        "note": a.note,
+    }
+
+
+def _assessment_row(a: r.Assessment) -> AssessmentRow:
+    row = AssessmentRow(**_assessment_columns(a))
+    parts = _assessment_parts(a)
+    row.myometry = [MyometryRow(**v) for v in parts[MyometryRow]]
+    row.muscle_grades = [MuscleGradeRow(**v) for v in parts[MuscleGradeRow]]
+    row.functional_tasks = [FunctionalTaskRow(**v) for v in parts[FunctionalTaskRow]]
+    row.core_set = [CoreSetRow(**v) for v in parts[CoreSetRow]]
+    row.enzymes = [EnzymeRow(**v) for v in parts[EnzymeRow]]
     return row
+
+
+def bulk_add_dossiers(
+    session: Session, dossiers: list[r.PatientDossier], sites: dict[str, int]
+) -> list[int]:
+    """Insert many new dossiers with `audit.bulk_insert` (one statement stream and one audit
+    entry per table) instead of one ORM object and one audit row per record: a load test of
+    1,000 patients x 20 visits is about a million rows. `sites` maps site codes to their ids.
+    Returns the new patients' ids in the order of `dossiers`."""
+    patient_ids = bulk_insert(
+        session,
+        PatientRow,
+        [
+            {**_columns(d.patient, {"site_code"}), "site_id": sites.get(d.patient.site_code or "")}
+            for d in dossiers
+        ],
+        key="code",
+    )
+    owned: dict[type[Any], list[dict[str, Any]]] = {TherapyRow: [], CourseRow: [], LabResultRow: []}
+    for pid, d in zip(patient_ids, dossiers, strict=True):
+        owned[TherapyRow] += [
+            {**_columns(t, {"patient_code"}), "patient_id": pid} for t in d.therapies
+        ]
+        owned[CourseRow] += [
+            {**_columns(c, {"patient_code"}), "patient_id": pid} for c in d.courses
+        ]
+        owned[LabResultRow] += [
+            {**_columns(lab, {"patient_code"}), "patient_id": pid} for lab in d.labs
+        ]
+    new_ids = {model: bulk_insert(session, model, rows) for model, rows in owned.items()}
+    course_ids = {
+        (row["patient_id"], row["course_number"]): cid
+        for row, cid in zip(owned[CourseRow], new_ids[CourseRow], strict=True)
+    }
+    bulk_insert(
+        session,
+        InfusionDayRow,
+        [
+            {
+                **infusion_day_columns(day),
+                "patient_id": pid,
+                "course_id": course_ids[(pid, day.course_number)],
+            }
+            for pid, d in zip(patient_ids, dossiers, strict=True)
+            for day in d.infusion_days
+        ],
+    )
+    events = [
+        {
+            **_columns(e, {"patient_code", "course_number"}),
+            "patient_id": pid,
+            "course_id": course_ids.get((pid, e.course_number)) if e.course_number else None,
+        }
+        for pid, d in zip(patient_ids, dossiers, strict=True)
+        for e in d.adverse_events
+    ]
+    bulk_insert(session, AdverseEventRow, events)
+    outcomes = [
+        {**_reported_values(d.reported_outcome), "patient_id": pid}
+        for pid, d in zip(patient_ids, dossiers, strict=True)
+        if d.reported_outcome is not None
+    ]
+    bulk_insert(session, ReportedOutcomeRow, outcomes)
+    assessments = [
+        (pid, a) for pid, d in zip(patient_ids, dossiers, strict=True) for a in d.assessments
+    ]
+    assessment_ids = bulk_insert(
+        session,
+        AssessmentRow,
+        [{**_assessment_columns(a), "patient_id": pid} for pid, a in assessments],
+    )
+    children: dict[type[Any], list[dict[str, Any]]] = {}
+    for aid, (_, a) in zip(assessment_ids, assessments, strict=True):
+        for model, rows in _assessment_parts(a).items():
+            children.setdefault(model, []).extend({**v, "assessment_id": aid} for v in rows)
+    for model, rows in children.items():
+        bulk_insert(session, model, rows)
+    return patient_ids
 
 
 REPORTED_NP_FIELDS = (
@@ -169,32 +284,18 @@ REPORTED_NP_FIELDS = (
 )
 
 
-def _reported_row(outcome: r.ReportedOutcome) -> ReportedOutcomeRow:
+def _reported_values(outcome: r.ReportedOutcome) -> dict[str, Any]:
     values = _columns(outcome, {"patient_code"})
     for name in REPORTED_NP_FIELDS:
         values[name], values[f"{name}_np"] = split_np(values[name])
-    return ReportedOutcomeRow(**values)
+    return values
+
+
+def _reported_row(outcome: r.ReportedOutcome) -> ReportedOutcomeRow:
+    return ReportedOutcomeRow(**_reported_values(outcome))
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-def _patient_query() -> Any:
-    return select(PatientRow).options(
-        selectinload(PatientRow.site),
-        selectinload(PatientRow.therapies),
-        selectinload(PatientRow.courses),
-        selectinload(PatientRow.labs),
-        selectinload(PatientRow.adverse_events).selectinload(AdverseEventRow.course),
-        selectinload(PatientRow.reported_outcome),
-        selectinload(PatientRow.assessments).options(
-            selectinload(AssessmentRow.myometry),
-            selectinload(AssessmentRow.muscle_grades),
-            selectinload(AssessmentRow.functional_tasks),
-            selectinload(AssessmentRow.core_set),
-            selectinload(AssessmentRow.enzymes),
-        ),
-    )
 
 
 def _row_values(row: Any, model: type[r.Record], **extra: Any) -> dict[str, Any]:
@@ -207,34 +308,22 @@ def course_from_row(row: CourseRow, code: str) -> r.Course:
     return r.Course.model_validate(_row_values(row, r.Course, patient_code=code))
 
 
-def infusion_day_from_row(row: InfusionDayRow, code: str) -> r.InfusionDay:
+def infusion_day_from_row(row: InfusionDayRow | _Rows, code: str) -> r.InfusionDay:
     return r.InfusionDay.model_validate(
         _row_values(row, r.InfusionDay, patient_code=code, course_number=row.course.course_number)
     )
 
 
-def _infusion_days(session: Session, rows: list[PatientRow]) -> dict[int, list[InfusionDayRow]]:
-    """The infusion days of these patients, by patient id, in course and day order."""
-    found: dict[int, list[InfusionDayRow]] = {row.id: [] for row in rows}
-    if not rows:
-        return found
-    statement = (
-        select(InfusionDayRow)
-        .join(CourseRow, InfusionDayRow.course_id == CourseRow.id)
-        .where(InfusionDayRow.patient_id.in_(sorted(found)))
-        .options(selectinload(InfusionDayRow.course))
-        .order_by(CourseRow.course_number, InfusionDayRow.day_number)
-    )
-    for day in session.scalars(statement):
-        found[day.patient_id].append(day)
-    return found
+class _Rows(SimpleNamespace):
+    """Core rows shaped like the ORM objects `dossier_from_row` reads (attribute access)."""
 
 
 def dossier_from_row(
-    row: PatientRow, infusion_days: list[InfusionDayRow] | None = None
+    row: PatientRow | _Rows, infusion_days: list[InfusionDayRow] | list[_Rows] | None = None
 ) -> r.PatientDossier:
-    """The dossier of a patient row; infusion days when given (they are read per batch of
-    patients by `_infusion_days`, as they hang off the course, not the patient row)."""
+    """The dossier of an ORM patient row, or of Core rows shaped like one (`_read_dossiers`);
+    infusion days when given (they hang off the course, not the patient row, so they are read
+    per batch of patients)."""
     code = row.code
     patient = r.Patient.model_validate(
         _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
@@ -273,7 +362,7 @@ def dossier_from_row(
     )
 
 
-def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
+def _assessment_from_row(a: AssessmentRow | _Rows, code: str) -> r.Assessment:
     return r.Assessment(
         patient_code=code,
         assessment_date=a.assessment_date,
@@ -319,27 +408,241 @@ def _assessment_from_row(a: AssessmentRow, code: str) -> r.Assessment:
     )
 
 
+# Reading many rows through the ORM (identity map, per-row instance state) took most of a
+# patient page's time at 20 visits (about 900 rows); plain Core rows fed to the same conversion
+# (`dossier_from_row`) give the same dossiers several times faster.
+
+
+def _grouped(session: Session, statement: Any, key: str) -> dict[int, list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(statement):
+        groups[getattr(row, key)].append(row)
+    return groups
+
+
+def _read_dossiers(session: Session, chosen: Any) -> list[r.PatientDossier]:
+    """Dossiers of the patients `chosen` (a WHERE clause on patients), ordered by patient id."""
+    patients = session.execute(
+        select(PatientRow.__table__, SiteRow.site_code)
+        .outerjoin(SiteRow, PatientRow.site_id == SiteRow.id)
+        .where(chosen)
+        .order_by(PatientRow.id)
+    ).all()
+    if not patients:
+        return []
+    ids = select(PatientRow.id).where(chosen).scalar_subquery()
+
+    def owned(model: Any, *order: Any) -> dict[int, list[Any]]:
+        table = model.__table__
+        return _grouped(
+            session, select(table).where(table.c.patient_id.in_(ids)).order_by(*order), "patient_id"
+        )
+
+    therapies = owned(TherapyRow, TherapyRow.id)
+    courses = owned(CourseRow, CourseRow.course_number)
+    labs = owned(LabResultRow, LabResultRow.id)
+    outcomes = owned(ReportedOutcomeRow, ReportedOutcomeRow.id)
+    events = _grouped(
+        session,
+        select(AdverseEventRow.__table__, CourseRow.course_number)
+        .outerjoin(CourseRow, AdverseEventRow.course_id == CourseRow.id)
+        .where(AdverseEventRow.patient_id.in_(ids))
+        .order_by(AdverseEventRow.id),
+        "patient_id",
+    )
+    visits = owned(AssessmentRow, AssessmentRow.assessment_date)
+    days = _grouped(
+        session,
+        select(InfusionDayRow.__table__, CourseRow.course_number)
+        .join(CourseRow, InfusionDayRow.course_id == CourseRow.id)
+        .where(InfusionDayRow.patient_id.in_(ids))
+        .order_by(CourseRow.course_number, InfusionDayRow.day_number),
+        "patient_id",
+    )
+    parts: dict[str, dict[int, list[Any]]] = {}
+    for name, model in (
+        ("myometry", MyometryRow),
+        ("muscle_grades", MuscleGradeRow),
+        ("functional_tasks", FunctionalTaskRow),
+        ("core_set", CoreSetRow),
+        ("enzymes", EnzymeRow),
+    ):
+        table = model.__table__
+        parts[name] = _grouped(
+            session,
+            select(table)
+            .join(AssessmentRow, AssessmentRow.id == table.c.assessment_id)
+            .where(AssessmentRow.patient_id.in_(ids))
+            .order_by(table.c.id),
+            "assessment_id",
+        )
+    dossiers = []
+    for p in patients:
+        outcome = outcomes.get(p.id)
+        dossiers.append(
+            dossier_from_row(
+                _Rows(
+                    **p._mapping,
+                    site=_Rows(site_code=p.site_code) if p.site_code is not None else None,
+                    therapies=therapies.get(p.id, []),
+                    courses=courses.get(p.id, []),
+                    labs=labs.get(p.id, []),
+                    adverse_events=[
+                        _Rows(
+                            **e._mapping,
+                            course=_Rows(course_number=e.course_number)
+                            if e.course_number is not None
+                            else None,
+                        )
+                        for e in events.get(p.id, [])
+                    ],
+                    reported_outcome=outcome[0] if outcome else None,
+                    assessments=[
+                        _Rows(**a._mapping, **{n: parts[n].get(a.id, []) for n in parts})
+                        for a in visits.get(p.id, [])
+                    ],
+                ),
+                [
+                    _Rows(**d._mapping, course=_Rows(course_number=d.course_number))
+                    for d in days.get(p.id, [])
+                ],
+            )
+        )
+    return dossiers
+
+
+@dataclass(frozen=True)
+class PatientListing:
+    """What a patient list shows of one patient, read without loading the whole dossier."""
+
+    patient: r.Patient
+    therapies: list[r.Therapy]
+    courses: int
+    assessments: int
+    adverse_events: int
+    serious_adverse_events: int
+
+
+def _counts(session: Session, model: Any, ids: list[int], *where: Any) -> dict[int, int]:
+    statement = (
+        select(model.patient_id, func.count())
+        .where(model.patient_id.in_(ids), *where)
+        .group_by(model.patient_id)
+    )
+    return {pid: int(n) for pid, n in session.execute(statement)}
+
+
+def patient_listings(session: Session, codes: list[str]) -> list[PatientListing]:
+    """One page of a patient list in a handful of queries (counts in SQL), in `codes` order."""
+    if not codes:
+        return []
+    patients = session.execute(
+        select(PatientRow.__table__, SiteRow.site_code)
+        .outerjoin(SiteRow, PatientRow.site_id == SiteRow.id)
+        .where(PatientRow.code.in_(codes))
+    ).all()
+    ids = [p.id for p in patients]
+    therapies = _grouped(
+        session,
+        select(TherapyRow.__table__).where(TherapyRow.patient_id.in_(ids)).order_by(TherapyRow.id),
+        "patient_id",
+    )
+    courses = _counts(session, CourseRow, ids)
+    visits = _counts(session, AssessmentRow, ids)
+    events = _counts(session, AdverseEventRow, ids)
+    serious = _counts(session, AdverseEventRow, ids, AdverseEventRow.serious.is_(True))
+    by_code = {}
+    for p in patients:
+        code = p.code
+        by_code[code] = PatientListing(
+            patient=r.Patient.model_validate(_row_values(p, r.Patient)),
+            therapies=[
+                r.Therapy.model_validate(_row_values(t, r.Therapy, patient_code=code))
+                for t in therapies.get(p.id, [])
+            ],
+            courses=courses.get(p.id, 0),
+            assessments=visits.get(p.id, 0),
+            adverse_events=events.get(p.id, 0),
+            serious_adverse_events=serious.get(p.id, 0),
+        )
+    return [by_code[code] for code in codes if code in by_code]
+
+
+@cache
+def _record_tables() -> tuple[tuple[Table, Any, Any], ...]:
+    """(table, its column naming the patient, the join to reach it or None) for every table that
+    holds part of a patient's record: with a `patient_id` (courses, plan overrides, ...) or
+    under such a row (myometry under assessments, ...). Read from the schema, so a table another
+    area adds later is covered without a change here."""
+    metadata = target_metadata()
+    patients = PatientRow.__table__
+    direct = {
+        table: fk.parent
+        for table in metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table is patients and fk.parent.name == "patient_id"
+    }
+    found: list[tuple[Table, Any, Any]] = [(t, column, None) for t, column in direct.items()]
+    for table in metadata.sorted_tables:
+        if table in direct or table is patients:
+            continue
+        for fk in table.foreign_keys:
+            parent = fk.column.table
+            if parent in direct:
+                found.append((table, direct[parent], (parent, fk.parent == fk.column)))
+                break
+    versioned = [f for f in found if {"version", "updated_at"} <= set(f[0].c.keys())]
+    return tuple(sorted(versioned, key=lambda f: f[0].name))
+
+
+def record_version(session: Session, code: str) -> str | None:
+    """A key that changes with every write to the patient's record: per table, the number of
+    rows, the sum of their versions (every update raises one) and the latest change (every
+    insert and update stamps it); the patient's own row and its site's too. One query. None
+    when there is no such patient."""
+    parts = [
+        select(
+            literal("patients"),
+            func.count(),
+            func.coalesce(func.sum(PatientRow.version + func.coalesce(SiteRow.version, 0)), 0),
+            func.max(PatientRow.updated_at),
+        )
+        .select_from(PatientRow)
+        .outerjoin(SiteRow, PatientRow.site_id == SiteRow.id)
+        .where(PatientRow.code == code)
+    ]
+    patient_id = select(PatientRow.id).where(PatientRow.code == code).scalar_subquery()
+    for table, owner, via in _record_tables():
+        statement = select(
+            literal(table.name),
+            func.count(),
+            func.coalesce(func.sum(table.c.version), 0),
+            func.max(table.c.updated_at),
+        ).select_from(table if via is None else table.join(via[0], via[1]))
+        parts.append(statement.where(owner == patient_id))
+    rows = session.execute(union_all(*parts)).all()
+    if not rows or not next(n for name, n, _, _ in rows if name == "patients"):
+        return None
+    return ";".join(f"{name}:{n}:{v}:{at}" for name, n, v, at in sorted(rows))
+
+
 def load_dossier(session: Session, code: str) -> r.PatientDossier:
-    row = session.scalars(_patient_query().where(PatientRow.code == code)).one_or_none()
-    if row is None:
+    found = _read_dossiers(session, PatientRow.code == code)
+    if not found:
         raise RecordNotFoundError(f"no patient with code {code!r}")
-    return dossier_from_row(row, _infusion_days(session, [row])[row.id])
+    return found[0]
 
 
 def load_dossiers(session: Session, codes: list[str]) -> list[r.PatientDossier]:
     """The dossiers of these patients, in the order of `codes` (unknown codes are left out)."""
-    rows = list(session.scalars(_patient_query().where(PatientRow.code.in_(codes))).all())
-    days = _infusion_days(session, rows)
-    by_code = {row.code: row for row in rows}
-    return [
-        dossier_from_row(by_code[code], days[by_code[code].id]) for code in codes if code in by_code
-    ]
+    if not codes:
+        return []
+    by_code = {d.patient.code: d for d in _read_dossiers(session, PatientRow.code.in_(codes))}
+    return [by_code[code] for code in codes if code in by_code]
 
 
 def list_dossiers(session: Session) -> list[r.PatientDossier]:
-    rows = list(session.scalars(_patient_query().order_by(PatientRow.id)).all())
-    days = _infusion_days(session, rows)
-    return [dossier_from_row(row, days[row.id]) for row in rows]
+    return _read_dossiers(session, true())
 
 
 def list_sites(session: Session) -> list[r.Site]:

@@ -25,6 +25,8 @@ DEFAULT_URL = "sqlite:///./myoivig.db"
 URL_ENV = "MYOIVIG_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
 UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "55000"})
+POOL_SIZE = 10  # connections kept open per process
+POOL_OVERFLOW = 10  # more opened under load (a web worker needs up to 2 per request thread)
 
 
 SUPPORTED_URLS = (
@@ -80,6 +82,13 @@ def _quietly(step: Any) -> None:
         step()
 
 
+def _pool(url: URL) -> dict[str, int]:
+    """Pool sizes; an in-memory SQLite database has a single connection per thread instead."""
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -97,7 +106,9 @@ class Store:
             parsed = parse_url(url)
             url = parsed.render_as_string(hide_password=False)
             try:
-                engine = create_engine(parsed, json_serializer=json_text.dumps, pool_pre_ping=True)
+                engine = create_engine(
+                    parsed, json_serializer=json_text.dumps, pool_pre_ping=True, **_pool(parsed)
+                )
             except (NoSuchModuleError, ImportError) as error:  # a driver that is not installed
                 raise StoreError(
                     f"cannot use database URL {self.safe(parsed)!r}: {error}"
@@ -161,6 +172,8 @@ class Store:
         A missing SQLite file is reported, not created: a read-only command must not leave an
         empty database behind (it would hide a mistyped path).
         """
+        if self.exists() and at_head(self.engine, MIGRATIONS / "versions"):
+            return  # the common case, answered without importing Alembic (about 0.5 s)
         if not self.exists():
             raise StoreError(
                 f"no database at {self.engine.url.database}: nothing has been recorded there yet. "

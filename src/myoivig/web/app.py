@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -43,6 +45,13 @@ from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
 
 API_PREFIX = "/api/v1"
+REQUEST_THREADS = 4
+"""Threads that run the (synchronous) route handlers of one server process. The work is CPU
+bound and holds the interpreter lock, so more threads only make every request wait longer; and
+a request may hold two database connections at once (the request's read session and a
+service's own), so `REQUEST_THREADS` x 2 must stay within the store's connection pool
+(`store.POOL_SIZE` + `store.POOL_OVERFLOW`): with anyio's default of 40 threads, 50 concurrent
+users exhausted the pool of 15 and requests failed after its 30 s timeout."""
 SECURITY_HEADERS = {
     # Scripts only from this server (htmx and plotly.js are shipped with the package);
     # plotly.js sets inline styles on the chart, hence 'unsafe-inline' for styles only.
@@ -142,6 +151,12 @@ def _security_headers(app: FastAPI, settings: WebSettings) -> None:
         return response
 
 
+@asynccontextmanager
+async def _request_threads(app: FastAPI) -> AsyncIterator[None]:
+    to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+    yield
+
+
 def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     """The application for one database; the schema must be current (`myoivig init`)."""
     store = store or Store.from_url(settings.database_url)
@@ -152,6 +167,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
         else app_secret(store)
     )
     app = FastAPI(
+        lifespan=_request_threads,
         title="myoivig",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -191,3 +207,9 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
     _security_headers(app, settings)
     openapi.install(app, API_PREFIX)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """`create_app` with the settings of the environment: the factory each uvicorn worker
+    process calls when `myoivig serve --workers N` runs more than one."""
+    return create_app(WebSettings.from_env())

@@ -16,9 +16,19 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Server processes (one per CPU core serves more users at once; with more than "
+        "one, set MYOIVIG_JOBS=redis so background jobs are shared).",
+    ),
+]
 
 
-def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve_command(host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
     """Serve the clinic web application and its API (/api/v1) for MYOIVIG_DATABASE_URL."""
     from myoivig.accounts.service import user_count
     from myoivig.jobs import JobError
@@ -36,7 +46,14 @@ def serve_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             "no accounts yet: add one with `myoivig users add NAME --role admin`", highlight=False
         )
     try:
-        serve(store, settings, host, port, lambda line: console.print(line, highlight=False))
+        serve(
+            store,
+            settings,
+            host,
+            port,
+            lambda line: console.print(line, highlight=False),
+            workers,
+        )
     except JobError as error:  # MYOIVIG_JOBS=redis and Redis is not reachable
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(ExitCode.USAGE) from error

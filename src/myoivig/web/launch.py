@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import uvicorn
@@ -9,10 +10,12 @@ import uvicorn
 from myoivig.accounts.roles import Role
 from myoivig.accounts.service import add_user, generate_password, user_count
 from myoivig.store import Store
+from myoivig.store.store import URL_ENV
 from myoivig.web.app import create_app
 from myoivig.web.settings import WebSettings
 
 FIRST_ADMIN = "admin"
+WORKER_HEALTHCHECK_S = 60
 
 
 def ensure_first_admin(store: Store, actor: str) -> tuple[str, str] | None:
@@ -31,11 +34,31 @@ def serve(
     host: str,
     port: int,
     announce: Callable[[str], None],
+    workers: int = 1,
 ) -> None:
-    """Serve the application until interrupted."""
-    app = create_app(settings, store)
-    announce(f"myoivig is running at http://{host}:{port}/ (Ctrl+C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    """Serve the application until interrupted, in one process or in `workers` processes (each
+    builds its own application from the environment, pointed at this store's database)."""
+    if workers == 1:
+        app = create_app(settings, store)
+        announce(f"myoivig is running at http://{host}:{port}/ (Ctrl+C stops it)")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    store.require_current()  # refuse a wrong database here, once, not in every worker
+    os.environ[URL_ENV] = store.url  # the workers are new processes: they read it from here
+    announce(f"myoivig is running at http://{host}:{port}/ with {workers} worker processes")
+    uvicorn.run(
+        "myoivig.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # uvicorn kills a worker whose health-check thread does not answer within this time;
+        # at the default 5 s a busy worker on a loaded machine (the thread waits for the
+        # interpreter lock) was killed mid-request and lost its caches.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )
 
 
 def start_clinic(store: Store, host: str, port: int, announce: Callable[[str], None]) -> None:

@@ -17,8 +17,7 @@ from myoivig.clinic.service import (
     QueryError,
     list_patients,
     load_patient,
-    patient_timeline,
-    visit_criteria,
+    patient_views,
 )
 from myoivig.domain.vocab import Diagnosis
 from myoivig.protocol.errors import ProtocolError
@@ -111,6 +110,7 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
         care, care_error = next_course(store_of(request), dossier, load_settings()), None
     except ProtocolError as problem:
         care, care_error = None, str(problem)
+    views = patient_views(dossier)
     return templates.TemplateResponse(
         request,
         "patient.html",
@@ -120,8 +120,8 @@ def patient_page(request: Request, caller: Reader, session: ReadSession, code: s
             "plans_doses": caller.user.role in PLANS_DOSES,
             "caller": caller,
             "dossier": dossier,
-            "timeline": patient_timeline(dossier),
-            "criteria": visit_criteria(dossier),
+            "timeline": views.timeline,
+            "criteria": views.criteria,
             # Row ids for the edit and delete links: only for those who may change the record.
             "edit_keys": (
                 edit_keys(session, caller.viewer, code)

@@ -1,0 +1,355 @@
+"""Patient page and patient list under 50 concurrent users on PostgreSQL (issue 12, "Speed").
+
+Target: with 1,000 patients of 20 visits each, the patient page and the patient list answer in
+under 100 ms at the 95th percentile with 50 concurrent simulated users, with no errors.
+
+What it does, all on this machine (127.0.0.1 only):
+1. creates a fresh PostgreSQL database with a unique name (dropped at the end, also on errors),
+   brings it to the current schema and fills it with SYNTHETIC patients
+   (`myoivig.demo_clinic.scaled`: the demo clinic's building blocks, N patients x V visits with
+   myometry, MRC grades, tasks, core set, CK, courses, labs and adverse events) through the
+   store's bulk path (`repository.bulk_add_dossiers`, audited);
+2. adds clinician accounts (one per simulated user, all three sites);
+3. starts the real server in a child process: `myoivig serve` (uvicorn with the project's app
+   factory) with the stated number of workers; `--server-src DIR` serves another source tree
+   instead (e.g. the code before a change, unpacked with `git archive`), so before and after are
+   measured against the same database in one run;
+4. each simulated user signs in through the sign-in form (CSRF double-submit, argon2) and then
+   the users send a fixed number of requests per endpoint, 50 at a time (httpx, asyncio, one
+   cookie jar per user, 30 s timeout per request): the patient page (first views after start,
+   then repeat views), the patient list page, and their /api/v1 equivalents.
+
+Peer (same server, same run): a static file (`/static/app.css`) and the sign-in page, which
+touch no database: the floor of what the stack and the client cost per request here.
+
+    .venv/bin/python benchmarks/web_load.py [--patients 1000] [--visits 20] [--users 50]
+        [--requests 1000] [--workers 2] [--server-src /tmp/old/src]
+
+Exit code 0 when every measured endpoint met the target, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from myoivig.accounts.service import add_user
+from myoivig.demo_clinic.scaled import scaled_dossier, scaled_sites
+from myoivig.store import Store, repository
+
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+PASSWORD = "load test password 1"
+TARGET_P95_MS = 100.0
+LAUNCH = "from myoivig.launcher import main; main()"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Figures:
+    name: str
+    latencies_ms: list[float]
+    errors: int
+    wall_s: float
+    target: bool  # held to the 100 ms target (the peers are not)
+    server_cpu_s: float = 0.0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def met(self) -> bool:
+        return self.errors == 0 and self.quantile(0.95) < TARGET_P95_MS
+
+    def line(self) -> str:
+        n = len(self.latencies_ms)
+        verdict = ("met" if self.met else "NOT met") if self.target else "peer"
+        return (
+            f"| {self.name} | {n} | {self.errors} | {self.quantile(0.50):.0f} | "
+            f"{self.quantile(0.95):.0f} | {self.quantile(0.99):.0f} | "
+            f"{n / self.wall_s:.0f} | {self.server_cpu_s * 1000 / max(n, 1):.1f} | {verdict} |"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fill(url: str, patients: int, visits: int, users: int) -> list[str]:
+    """Schema, SYNTHETIC patients (bulk, audited) and clinician accounts; returns the codes."""
+    store = Store(url)
+    store.upgrade()
+    started = time.monotonic()
+    codes: list[str] = []
+    with store.unit_of_work("web-load-benchmark") as session:
+        sites = {s.site_code: repository.add_site(session, s) for s in scaled_sites()}
+        session.flush()
+        site_ids = {code: row.id for code, row in sites.items()}
+        for start in range(1, patients + 1, 250):
+            dossiers = [
+                scaled_dossier(n, visits) for n in range(start, min(patients, start + 249) + 1)
+            ]
+            repository.bulk_add_dossiers(session, dossiers, site_ids)
+            codes += [d.patient.code for d in dossiers]
+    print(
+        f"filled {patients} patients x {visits} visits in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    for i in range(users):
+        add_user(
+            store, "web-load-benchmark", f"clin{i:02d}", "clinician", sorted(site_ids), PASSWORD
+        )
+    store.dispose()
+    return codes
+
+
+class Server:
+    """`myoivig serve` in a child process on a free loopback port."""
+
+    def __init__(self, url: str, src: Path, workers: int | None) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MYOIVIG_DATABASE_URL": url, "PYTHONPATH": str(src)}
+        command = [sys.executable, "-c", LAUNCH, "serve", "--port", str(self.port)]
+        if workers is not None:
+            command += ["--workers", str(workers)]
+        self.child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.child.poll() is not None:
+                raise SystemExit(f"server exited with {self.child.returncode}")
+            try:
+                if httpx.get(f"{self.base}/login", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("server did not answer within 120 s")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its worker processes so far."""
+        total, pending = 0.0, [self.child.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            pending += [int(c) for c in children]
+        return total
+
+    def stop(self) -> None:
+        self.child.terminate()
+        try:
+            self.child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+
+
+async def sign_in(client: httpx.AsyncClient, name: str) -> None:
+    form = await client.get("/login")
+    token = CSRF.search(form.text)
+    if token is None:
+        raise RuntimeError("no CSRF token on the sign-in page")
+    answer = await client.post(
+        "/login",
+        data={"name": name, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+    )
+    if answer.status_code != 303:
+        raise RuntimeError(f"sign-in of {name} answered {answer.status_code}")
+
+
+@dataclass(frozen=True)
+class Pace:
+    think_ms: float  # mean pause of a user between two requests (uniform, 0.5x to 1.5x)
+    max_seconds: float  # per endpoint: requests not sent by then count as errors
+
+
+async def drive(
+    clients: list[httpx.AsyncClient],
+    name: str,
+    paths: list[str],
+    target: bool,
+    pace: Pace,
+    cpu: Callable[[], float],
+) -> Figures:
+    """Send `paths` (fixed list, so the run stops by itself), one client per concurrent user."""
+    queue = list(reversed(paths))
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + pace.max_seconds
+    rng = random.Random(name)
+
+    async def user(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        if pace.think_ms:  # users do not all start in the same millisecond
+            await asyncio.sleep(rng.uniform(0, pace.think_ms) / 1000)
+        while queue and time.perf_counter() < deadline:
+            path = queue.pop()
+            started = time.perf_counter()
+            try:
+                answer = await client.get(path)
+                ok = answer.status_code == 200 and len(answer.content) > 0
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += not ok
+            if pace.think_ms:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * pace.think_ms / 1000)
+
+    started, cpu_before = time.perf_counter(), cpu()
+    await asyncio.gather(*(user(c) for c in clients))
+    wall = time.perf_counter() - started
+    errors += len(queue)  # not sent within --max-seconds
+    return Figures(name, latencies, errors, wall, target, cpu() - cpu_before)
+
+
+async def load(
+    server: Server, codes: list[str], users: int, requests: int, seed: int, pace: Pace
+) -> list[Figures]:
+    base = server.base
+    rng = random.Random(seed)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits) for _ in range(users)]
+    try:
+        await asyncio.gather(*(sign_in(c, f"clin{i:02d}") for i, c in enumerate(clients)))
+        pages = max(1, len(codes) // 25)
+        first = codes[:]
+        rng.shuffle(first)
+        plan: list[tuple[str, list[str], bool]] = [
+            ("peer: static file /static/app.css", ["/static/app.css"] * requests, False),
+            ("peer: sign-in page /login", ["/login"] * requests, False),
+            ("patient page, first views", [f"/patients/{c}" for c in first[:requests]], True),
+            (
+                "patient page, repeat views",
+                [f"/patients/{rng.choice(codes)}" for _ in range(requests)],
+                True,
+            ),
+            (
+                "patient list page",
+                [f"/patients?page={rng.randint(1, pages)}" for _ in range(requests)],
+                True,
+            ),
+            (
+                "API patient",
+                [f"/api/v1/patients/{rng.choice(codes)}" for _ in range(requests)],
+                True,
+            ),
+            (
+                "API patient list",
+                [
+                    f"/api/v1/patients?page={rng.randint(1, pages // 2 or 1)}"
+                    for _ in range(requests)
+                ],
+                True,
+            ),
+        ]
+        return [
+            await drive(clients, name, paths, target, pace, server.cpu_seconds)
+            for name, paths, target in plan
+        ]
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+
+
+def report(title: str, figures: list[Figures]) -> None:
+    out = functools.partial(print, flush=True)
+    out(f"\n{title}")
+    out(
+        "| endpoint | requests | errors | p50 ms | p95 ms | p99 ms | req/s | server CPU ms/req "
+        "| p95 < 100 ms |"
+    )
+    out("|---|---|---|---|---|---|---|---|---|")
+    for f in figures:
+        out(f.line())
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so the database and server are cleaned up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--visits", type=int, default=20)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=1000, help="per endpoint")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of this tree")
+    parser.add_argument(
+        "--think-ms", type=float, action="append", default=[],
+        help="mean pause of each user between requests (0: each sends the next at once); "
+        "repeat to run this tree once per value (default 1000)",
+    )  # fmt: skip
+    parser.add_argument("--max-seconds", type=float, default=300, help="per endpoint")
+    parser.add_argument(
+        "--server-src", type=Path, action="append", default=[],
+        help="also serve this source tree (1 worker, its own `serve`) as the before peer",
+    )  # fmt: skip
+    parser.add_argument("--peer-requests", type=int, default=100, help="per endpoint, peer")
+    parser.add_argument("--peer-max-seconds", type=float, default=90, help="per endpoint, peer")
+    parser.add_argument("--seed", type=int, default=12)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    thinks = args.think_ms or [1000.0]
+    name = f"myoivig_webload_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.format(name=name)
+    this_src = Path(__file__).resolve().parents[1] / "src"
+    met = False
+    ours: list[Figures] = []
+    try:
+        codes = fill(url, args.patients, args.visits, args.users)
+        runs = [(f"before: {src} (1 worker)", src, None, args.peer_requests,
+                  Pace(thinks[0], args.peer_max_seconds)) for src in args.server_src]  # fmt: skip
+        runs += [(f"this tree ({args.workers} workers)", this_src, args.workers, args.requests,
+                  Pace(think, args.max_seconds)) for think in thinks]  # fmt: skip
+        for title, src, workers, requests, pace in runs:
+            server = Server(url, src, workers)
+            try:
+                started = time.monotonic()
+                figures = asyncio.run(load(server, codes, args.users, requests, args.seed, pace))
+                if src == this_src:
+                    ours += figures
+                wall = time.monotonic() - started
+            finally:
+                server.stop()
+            load1, load5, _ = os.getloadavg()
+            report(
+                f"{title}: {args.patients} patients x {args.visits} visits, {args.users} users, "
+                f"think time {pace.think_ms:g} ms, {wall:.0f} s, load average {load1:.1f} "
+                f"(5 min {load5:.1f}) on {os.cpu_count()} CPUs",
+                figures,
+            )
+        met = all(f.met for f in ours if f.target)
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    sys.exit(0 if met else 1)
+
+
+if __name__ == "__main__":
+    main()
