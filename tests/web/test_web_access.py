@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/meta"): _expect(META, 200, 303),
     # A POST without a study table is refused on the page (422) for the roles that may run one.
     ("POST", "/meta"): _expect(META, 422, 303),
+    ("GET", "/meta/plots/{job_id}"): _expect(META, 404, 303),  # no such plot job
     ("GET", "/prisma"): _expect(REVIEWS, 200, 303),
     # The matrix's database holds no review: the allowed roles get "no such review".
     ("GET", "/prisma/{review}"): _expect(REVIEWS, 404, 303),

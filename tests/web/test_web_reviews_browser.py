@@ -72,11 +72,14 @@ def test_reviewer_creates_a_review_and_imports_ris_and_cnki(
     expect(page.locator("[data-testid=import-done]")).to_contain_text("3")
     expect(page.locator("[data-testid=import-problems]")).to_contain_text("truncated record")
     rob.shot(artifacts, f"{tag}-31-review-import-done")
+    page.goto(f"{server}/prisma/{name}")  # no final decisions yet: said so, never a crash
+    expect(page.locator("[data-testid=prisma-diagram]")).to_contain_text("review is in progress")
     page.goto(f"{server}/reviews/{name}")
     _upload(rob, FIXTURES / "cnki_refworks_gb18030.txt", "CNKI", "refworks", "gb18030")
     expect(page.locator("[data-testid=import-done]")).to_contain_text("CNKI")
     page.goto(f"{server}/reviews/{name}")
     expect(page.locator("[data-testid=imports] tbody tr")).to_have_count(2)
+    page.goto(f"{server}/reviews/{name}")
     rob.shot(artifacts, f"{tag}-32-review-page")
 
     # duplicates: a same-DOI pair merges by itself, a similar-title pair waits side by side

@@ -307,3 +307,25 @@ def summary_table(analysis: MetaAnalysis) -> pd.DataFrame:
         (k, v) for k, v in analysis.summary.items() if not isinstance(v, list | dict | tuple)
     ]
     return pd.DataFrame(scalars, columns=["quantity", "value"])
+
+
+PLOT_FORMATS = ("png", "svg")
+
+
+def plot_images(
+    table_text: str, table_name: str, options: MetaOptions
+) -> dict[str, dict[str, bytes]]:
+    """The forest and funnel plots of a study table as PNG and SVG bytes (empty when the model
+    cannot be plotted). The meta-analysis page draws them as a background job: drawing takes
+    longer than the fit, and the page shows the numbers meanwhile."""
+    from myoivig.evidence.tables import read_table_from
+
+    analysis = run_meta(
+        read_table_from(io.BytesIO(table_text.encode("utf-8")), table_name), options
+    )
+    if not analysis.plottable:
+        return {}
+    return {
+        key: {fmt: figure_bytes(draw(analysis), fmt) for fmt in PLOT_FORMATS}
+        for key, draw in (("forest", forest_figure), ("funnel", funnel_figure))
+    }

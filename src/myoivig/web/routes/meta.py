@@ -23,13 +23,12 @@ from myoivig.evidence.service import (
     TESTS,
     MetaOptions,
     diagnostics,
-    figure_bytes,
-    forest_figure,
-    funnel_figure,
+    plot_images,
     run_meta,
     summary_table,
 )
 from myoivig.evidence.tables import read_table_from
+from myoivig.jobs import JobRunner, JobState
 from myoivig.review.evidence_table import poolable
 from myoivig.review.repository import ReviewNotFoundError, review_names
 from myoivig.review.service import included_studies
@@ -147,13 +146,6 @@ def _results(text: str, name: str, options: MetaOptions) -> dict[str, Any]:
     frame = read_table_from(io.BytesIO(text.encode("utf-8")), name)
     analysis = run_meta(frame, options)
     found = diagnostics(analysis)
-    figures: dict[str, dict[str, str]] = {}
-    if analysis.plottable:
-        for key, draw in (("forest", forest_figure), ("funnel", funnel_figure)):
-            figures[key] = {
-                fmt: _data_uri(figure_bytes(draw(analysis), fmt), mime)
-                for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"))
-            }
     summary = summary_table(analysis)
     tables = {"summary": summary}
     shown: dict[str, list[str]] = {}
@@ -170,7 +162,6 @@ def _results(text: str, name: str, options: MetaOptions) -> dict[str, Any]:
         "analysis": analysis,
         "s": analysis.summary,
         "diagnostics": found,
-        "figures": figures,
         # The page shows the main columns of the subgroup table; its CSV holds every column.
         "tables": {
             key: frame[shown.get(key, list(frame.columns))].to_dict("records")
@@ -193,7 +184,37 @@ async def meta_run(request: Request, caller: Analyst) -> Response:
         context |= _results(text, name, options)
     except (EvidenceError, ValueError) as err:
         return _page(request, caller, 422, error=str(err), **context)
+    if context["analysis"].plottable:  # the plots are drawn in the background; the page polls
+        job = _jobs(request).submit(plot_images, text, name, options, description="meta plots")
+        context["plots_job"] = job.id
     return _page(request, caller, **context)
+
+
+def _jobs(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+@router.get("/meta/plots/{job_id}")
+def meta_plots(request: Request, caller: Analyst, job_id: str) -> Response:
+    """The forest and funnel plots of a meta-analysis drawn by a background job: while it runs
+    the part says so (HTMX polls it), then the figures with their downloads."""
+    handle = _jobs(request).handle(job_id)
+    if handle is None:
+        return Response(f"no plot job {job_id!r}", status_code=404, media_type="text/plain")
+    state = handle.state()
+    figures: dict[str, dict[str, str]] = {}
+    if state is JobState.FINISHED:
+        mime = {"png": "image/png", "svg": "image/svg+xml"}
+        figures = {
+            key: {fmt: _data_uri(data, mime[fmt]) for fmt, data in images.items()}
+            for key, images in handle.result().items()
+        }
+    return templates.TemplateResponse(
+        request,
+        "_meta_plots.html",
+        {"job_id": job_id, "state": state.value, "figures": figures, "failure": handle.error()},
+    )
 
 
 def _safe_options(form: Any) -> MetaOptions:

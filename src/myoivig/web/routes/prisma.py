@@ -53,6 +53,15 @@ def prisma_page(request: Request, caller: Reviewer, review: str) -> Response:
         counts = prisma_counts(store, review)
     except repo.ReviewNotFoundError as err:
         return _missing(request, caller, review, str(err))
+    except PrismaError as err:  # a review in progress: records still without final decisions
+        context |= {
+            "counts": None,
+            "studies": [],
+            "columns": [],
+            "error": "The review is in progress, so no diagram is drawn yet: the PRISMA flow "
+            f"is derived once every identified record has its final decisions ({err}).",
+        }
+        return templates.TemplateResponse(request, "prisma_review.html", context)
     try:
         png = prisma_image(counts, "png", title=review)
         context["diagram"] = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
