@@ -20,7 +20,13 @@ from myoivig.domain.vocab import TRIAL_MUSCLE_GROUPS
 from myoivig.store import Store
 
 Clients = Callable[[str | None], TestClient]
-TODAY = date.today()
+
+
+def _today(cohort: dict[str, str]) -> date:
+    """The day the cohort was made (its courses are dated from it, and the server counts days
+    to the next course from the day it answers): read at fixture time, not at import, so a run
+    that passes midnight between collecting and running the tests does not shift it."""
+    return date.fromisoformat(cohort["today"])
 
 
 def _visit(day: date, phase: str, grade: int, able: bool) -> dict[str, Any]:
@@ -49,7 +55,8 @@ def cohort(clinic_store: Store, web_app: Any) -> dict[str, str]:
             json={"code": code, "site_code": "NORTH", "sex": "F", "diagnosis": "polymyositis"},
         )
         assert made.status_code == 201, made.text
-    starts = {"due": TODAY - timedelta(days=20), "overdue": TODAY - timedelta(days=35)}
+    today = date.today()
+    starts = {"due": today - timedelta(days=20), "overdue": today - timedelta(days=35)}
     for key, start in starts.items():
         course = {"course_number": 1, "days": 5, "start_date": start.isoformat()}
         assert client.post(f"/api/v1/patients/{codes[key]}/courses", json=course).status_code == 201
@@ -70,7 +77,7 @@ def cohort(clinic_store: Store, web_app: Any) -> dict[str, str]:
             saved = client.post(f"/api/v1/patients/{codes[key]}/assessments", json=visit)
             assert saved.status_code == 201, (n, saved.text)
     client.close()
-    return codes
+    return codes | {"today": today.isoformat()}
 
 
 def _codes(client: TestClient, **params: str) -> set[str]:
@@ -109,7 +116,7 @@ def test_status_due_and_responder_filters(client_for: Clients, cohort: dict[str,
     assert _codes(carl, status="on_ivig", responder="yes", search="due") == {cohort["due"]}
     assert _codes(carl, diagnosis="dermatomyositis", status="on_ivig") == set()
     listed = carl.get("/api/v1/patients", params={"search": "F-DUE"}).json()["items"][0]
-    expected_due = (TODAY + timedelta(days=8)).isoformat()
+    expected_due = (_today(cohort) + timedelta(days=8)).isoformat()
     assert listed["status"] == "on_ivig" and listed["next_course_due"] == expected_due
     assert listed["responder"] == "yes"
     # The researcher filters too, and sees pseudonyms only.
@@ -155,7 +162,10 @@ def test_responder_follows_an_edit_of_the_latest_visit(
     assert code in _codes(carl, responder="no")
     visits = carl.get(f"/api/v1/patients/{code}/assessments").json()["items"]
     latest = visits[-1]
-    record = {**latest["record"], **_visit(TODAY - timedelta(days=25), "follow_up", 7, True)}
+    record = {
+        **latest["record"],
+        **_visit(_today(cohort) - timedelta(days=25), "follow_up", 7, True),
+    }
     saved = carl.put(
         f"/api/v1/patients/{code}/assessments/{latest['id']}",
         json={**record, "version": latest["version"]},
