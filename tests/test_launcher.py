@@ -83,3 +83,11 @@ def test_area_commands_load_without_heavy_libraries(area: str) -> None:
     """`--help` and argument parsing need only the command tree: heavy libraries load inside
     the commands that use them (start-up time is measured by benchmarks/cli_startup.py)."""
     assert _heavy_after(f"from myoivig.launcher import area_group; area_group({area!r})") == []
+
+
+def test_the_web_application_starts_without_the_analysis_libraries() -> None:
+    """`make run` and every server worker import the application: scipy, pandas, matplotlib
+    and scikit-learn (about 2 s) load with the first page that needs them, not at start-up
+    (time to the first page is measured by benchmarks/web_first_page.py)."""
+    heavy = _heavy_after("import myoivig.web.app")
+    assert not set(heavy) & {"scipy", "pandas", "matplotlib", "sklearn", "pyarrow"}

@@ -16,7 +16,7 @@ from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import FormatError
 from myoivig.store import Store, repository
 from myoivig.store.repository import list_dossiers, load_dossier
-from myoivig.store.tables import AuditRow, Base
+from myoivig.store.tables import AuditRow, Base, PatientRow
 
 FIXTURES = Path(__file__).parents[1] / "clinic" / "fixtures"
 
@@ -149,19 +149,18 @@ def test_failure_after_rows_were_written_rolls_everything_back(
     """A database error part-way through the write leaves the database exactly as it was."""
     load_trial_cohort(store)
     before = _snapshot(store)
-    real_add = repository.add_dossier
+    real_add = repository.bulk_add_dossiers
     calls = {"n": 0}
 
-    def add_then_fail(session, dossier, sites):  # type: ignore[no-untyped-def]
+    def add_then_fail(session, dossiers, sites, **options):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        row = real_add(session, dossier, sites)
-        if calls["n"] == 2:
-            session.flush()  # the first patients are really in the transaction now
-            row.code = "MAS98-01"  # collides with a stored patient -> IntegrityError
-            session.flush()
-        return row
+        ids = real_add(session, dossiers, sites, **options)  # every row is in the transaction
+        clash = session.get(PatientRow, ids[1])
+        clash.code = "MAS98-01"  # collides with a stored patient -> IntegrityError
+        session.flush()
+        return ids
 
-    monkeypatch.setattr(repository, "add_dossier", add_then_fail)
+    monkeypatch.setattr(repository, "bulk_add_dossiers", add_then_fail)
     problems = _rejected(store, FIXTURES / "full")
-    assert calls["n"] == 2 and "database refused" in problems[0].reason
+    assert calls["n"] == 1 and "database refused" in problems[0].reason
     assert _snapshot(store) == before

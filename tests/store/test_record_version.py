@@ -4,9 +4,11 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 
-from myoivig.clinic.derived_cache import DOSSIERS
+from myoivig.clinic.derived_cache import DOSSIERS, STORED_DIGESTS, dossier_digest
 from myoivig.clinic.service import CLI_OPERATOR, load_patient
 from myoivig.demo_clinic.scaled import scaled_dossier, scaled_sites
 from myoivig.protocol.tables import PlanOverrideRow
@@ -95,3 +97,22 @@ def test_a_cached_dossier_is_replaced_after_a_write(store: Store) -> None:
         after = load_patient(session, CLI_OPERATOR, code)
     assert after.patient.note == "changed after the first view"
     assert first.patient.note != after.patient.note
+
+
+def test_a_stored_dossier_keeps_its_digest_and_a_changed_copy_gets_a_new_one(
+    store: Store,
+) -> None:
+    """The digest taken when a dossier is read is reused for that object only: a copy that
+    someone changes (a form's draft, a planner's what-if) is hashed afresh, so its derived
+    views (plan, alerts) are never those of the stored record."""
+    code, _, _ = _fill(store)
+    DOSSIERS.clear()
+    with store.session() as session:
+        stored = load_patient(session, CLI_OPERATOR, code)
+    fresh = hashlib.sha256(stored.model_dump_json().encode("utf-8")).hexdigest()
+    assert STORED_DIGESTS.digest_of(stored) == fresh
+    assert dossier_digest(stored) == fresh
+    draft = stored.model_copy(deep=True)
+    assert STORED_DIGESTS.digest_of(draft) is None
+    draft.patient.note = "a what-if change"
+    assert dossier_digest(draft) != fresh

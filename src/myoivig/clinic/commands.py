@@ -29,6 +29,7 @@ from myoivig.io.problems import ImportRejectedError, Problem
 
 if TYPE_CHECKING:  # heavy modules load inside the commands that use them
     from myoivig.demo import DemoLoad
+    from myoivig.store import Store
 
 console = terminal.console()
 errors = terminal.console(stderr=True)
@@ -292,6 +293,17 @@ def patient_show(code: str, as_json: JsonFlag = False) -> None:
         )
 
 
+def _demo_if_empty(store: Store) -> list[DemoLoad]:
+    from myoivig.demo import load_demo_if_empty
+
+    return load_demo_if_empty(store)
+
+
+def _import_web() -> None:
+    import myoivig.demo
+    import myoivig.web.launch  # noqa: F401
+
+
 def run(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Then start the web application.")
@@ -301,11 +313,17 @@ def run(
 ) -> None:
     """The main job: set up the database, load both example datasets if empty, show the overview,
     then serve the clinic web application (prints where to sign in)."""
-    from myoivig.demo import Dataset, load_demo_if_empty, trial_cohort_facts
+    from myoivig.side_by_side import work_while
     from myoivig.store.repository import list_dossiers
 
     store = open_store(migrate=True)
-    for load in load_demo_if_empty(store):
+    if serve:  # the demo data load in a child process while this one imports the web stack
+        loads = work_while(store, lambda: _demo_if_empty(store), _import_web)
+    else:
+        loads = _demo_if_empty(store)
+    from myoivig.demo import Dataset, trial_cohort_facts
+
+    for load in loads:
         if load.dataset is Dataset.TRIAL:
             console.print(
                 f"empty database: loaded the bundled 1998 trial cohort ({load.counts['patients']}"

@@ -25,8 +25,48 @@ MAX_ENTRIES = 2048  # about two views for each of 1,000 patients; a few hundred 
 
 
 def dossier_digest(dossier: PatientDossier) -> str:
-    """SHA-256 of everything in the dossier (about a millisecond at 20 visits)."""
+    """SHA-256 of everything in the dossier (a few milliseconds at 20 visits; a patient page
+    needs it twice). A stored dossier's digest, taken once when it was read
+    (`remember_stored`), is reused; any other dossier is hashed each time, since its owner may
+    still change it."""
+    known = STORED_DIGESTS.digest_of(dossier)
+    return known if known is not None else _hash(dossier)
+
+
+def _hash(dossier: PatientDossier) -> str:
     return hashlib.sha256(dossier.model_dump_json().encode("utf-8")).hexdigest()
+
+
+class StoredDigests:
+    """Digests of the read-only stored dossiers the process keeps (`DOSSIERS`), by object
+    identity. Each entry holds its dossier, so an id cannot be reused by another object while
+    its entry lives; bounded like `DOSSIERS`."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[int, tuple[PatientDossier, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def remember(self, dossier: PatientDossier) -> PatientDossier:
+        """Hash a dossier just read from the store, which nobody changes afterwards."""
+        digest = _hash(dossier)
+        with self._lock:
+            self._entries[id(dossier)] = (dossier, digest)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return dossier
+
+    def digest_of(self, dossier: PatientDossier) -> str | None:
+        with self._lock:
+            found = self._entries.get(id(dossier))
+            if found is None or found[0] is not dossier:
+                return None
+            self._entries.move_to_end(id(dossier))
+            return found[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 class DerivedViews:
@@ -68,5 +108,6 @@ class DerivedViews:
 DERIVED = DerivedViews()
 """The process's cache of derived patient views (one per server worker)."""
 DOSSIERS = DerivedViews(max_entries=1024)
+STORED_DIGESTS = StoredDigests(max_entries=1024)
 """Stored dossiers by patient and record version (`clinic.service.stored_dossier`); about half a
 megabyte each at 20 visits, so at most about 500 MB per server process."""

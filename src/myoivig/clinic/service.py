@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from myoivig.clinic.derived_cache import DERIVED, DOSSIERS, dossier_digest
+from myoivig.clinic.derived_cache import DERIVED, DOSSIERS, STORED_DIGESTS, dossier_digest
 from myoivig.clinic.list_filters import (
     RESPONDER_VALUES,
     STATUSES,
@@ -303,7 +303,10 @@ def stored_dossier(session: Session, code: str) -> r.PatientDossier:
     version = record_version(session, code)
     if version is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
-    return DOSSIERS.get(("dossier", code, version), lambda: load_dossier(session, code))
+    return DOSSIERS.get(
+        ("dossier", code, version),
+        lambda: STORED_DIGESTS.remember(load_dossier(session, code)),
+    )
 
 
 def shown(dossier: r.PatientDossier, viewer: Viewer) -> r.PatientDossier:

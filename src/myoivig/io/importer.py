@@ -335,8 +335,28 @@ def write_bundle(store: Store, bundle: Bundle, actor: str) -> dict[str, int]:
                 raise ImportRejectedError(problems)
             for site in bundle.sites:
                 sites[site.site_code] = repository.add_site(session, site)
-            for dossier in bundle.dossiers:
-                repository.add_dossier(session, dossier, sites)
+            problems = [
+                Problem(
+                    "patients",
+                    None,
+                    "site_code",
+                    d.patient.site_code,
+                    f"patient {d.patient.code}: no such site in the file or the database",
+                )
+                for d in bundle.dossiers
+                if d.patient.site_code is not None and d.patient.site_code not in sites
+            ]
+            if problems:
+                raise ImportRejectedError(problems)
+            session.flush()
+            # The bulk path with one audit entry per record: the same rows and entries as
+            # adding each record through the session, several times faster.
+            repository.bulk_add_dossiers(
+                session,
+                bundle.dossiers,
+                {code: row.id for code, row in sites.items()},
+                audit_each_row=True,
+            )
     except IntegrityError as error:
         reason = f"the database refused the import: {error.orig}"
         raise ImportRejectedError([Problem("(database)", None, "", None, reason)]) from error

@@ -30,3 +30,7 @@ class ImportRejectedError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(f"import rejected: {len(problems)} problem(s); nothing was written")
+
+    def __reduce__(self) -> tuple[type[ImportRejectedError], tuple[list[Problem]]]:
+        """Pickled with its problems (a load run in a child process sends its refusal back)."""
+        return (type(self), (self.problems,))

@@ -15,8 +15,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 CONFIDENCE = 0.95  # conventional 95 % intervals (issue 3)
 
 
@@ -38,6 +36,8 @@ def proportion(successes: int, total: int, confidence: float = CONFIDENCE) -> Pr
         raise ValueError(f"need 0 <= successes <= total, got {successes} of {total}")
     if total == 0:
         return Proportion(0, 0, None, None)
+    from scipy import stats  # heavy: loaded by the first cohort statistic, not at start-up
+
     test = stats.binomtest(successes, total)
     exact = test.proportion_ci(confidence_level=confidence, method="exact")
     wilson = test.proportion_ci(confidence_level=confidence, method="wilson")
@@ -81,6 +81,8 @@ def ck_before_after(
     mean_diff = sum(diffs) / n
     ci = None
     t_stat = t_p = None
+    from scipy import stats
+
     if n >= 2 and len(set(diffs)) > 1:
         res = stats.ttest_rel(logs_a, logs_b)
         t_stat, t_p = float(res.statistic), float(res.pvalue)

@@ -13,11 +13,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 from myoivig.domain.vocab import TRIAL_MUSCLE_GROUPS, MuscleGroup, Phase, Side
 from myoivig.outcomes.record_shapes import AssessmentLike, MyometryReadingLike, numeric
 from myoivig.outcomes.runin import BaselineMethod
+from myoivig.outcomes.student_t import paired_t
 
 SIGNIFICANCE_LEVEL = 0.05  # Mastaglia 1998 table footnote: "NS=not significant at p<0.05"
 
@@ -93,8 +92,8 @@ def myometry_change(before: Mapping[Site, float], after: Mapping[Site, float]) -
     p_value: float | None = None
     note = paired_t_undefined([y - x for x, y in zip(xs, ys, strict=True)])
     if note is None:
-        result = stats.ttest_rel(ys, xs)
-        t_stat, p_value = float(result.statistic), float(result.pvalue)
+        result = paired_t(ys, xs)
+        t_stat, p_value = result.statistic, result.p_value
     significant = None if p_value is None else p_value < SIGNIFICANCE_LEVEL
     return MyometryChange(sites, mean_before, mean_after, pct, t_stat, p_value, significant, note)
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from myoivig.outcomes.student_t import line_fit, t_quantile
+
 MIN_RUN_IN_ASSESSMENTS = 3  # Mastaglia 1998: "at least three assessments" before IVIg
 DAYS_PER_MONTH = 365.2425 / 12  # mean Gregorian month, for slopes "per month"
 
@@ -50,8 +52,6 @@ class RunInBaseline:
 
 def run_in_trend(points: Sequence[tuple[dt.date, float]], confidence: float = 0.95) -> RunInTrend:
     """Least-squares slope per month with its t-based confidence interval."""
-    from scipy import stats  # heavy: imported only when a trend is fitted
-
     if len(points) < 2:
         raise ValueError("a run-in trend needs at least two assessments")
     t0 = min(d for d, _ in points)
@@ -59,12 +59,11 @@ def run_in_trend(points: Sequence[tuple[dt.date, float]], confidence: float = 0.
     ys = [v for _, v in points]
     if len(set(xs)) < 2:
         raise ValueError("a run-in trend needs assessments on at least two dates")
-    fit = stats.linregress(xs, ys)
-    slope = float(fit.slope)
+    fit = line_fit(xs, ys)
+    slope = fit.slope
     if len(points) < 3:
         return RunInTrend(slope, None, None, confidence)
-    t_crit = float(stats.t.ppf(0.5 + confidence / 2, len(points) - 2))
-    half = t_crit * float(fit.stderr)
+    half = t_quantile(0.5 + confidence / 2, fit.df) * fit.stderr
     return RunInTrend(slope, slope - half, slope + half, confidence)
 
 

@@ -13,11 +13,9 @@ from datetime import date
 
 from myoivig.clinic.service import Viewer, load_patient, visible_dossiers
 from myoivig.protocol.inputs import PlanFields
-from myoivig.reports.cohort import dossiers_context
 from myoivig.reports.infusion import SheetBlocked, SheetRequest, infusion_context
 from myoivig.reports.patient import dossier_context
 from myoivig.reports.render import ReportFile, ReportFormat, report_file
-from myoivig.reports.review import review_context
 from myoivig.store import Store
 from myoivig.store.repository import RecordNotFoundError
 
@@ -91,10 +89,14 @@ def cohort_report(
     """The cohort report over the patients the viewer may see (pseudonyms for a researcher)."""
     with store.session() as session:
         dossiers = visible_dossiers(session, viewer)
+    from myoivig.reports.cohort import dossiers_context  # matplotlib: loaded when drawn
+
     context = dossiers_context(dossiers, trajectory_patient, viewer.pseudonymised)
     return report_file("cohort.html", context, fmt, "cohort-report")
 
 
 def review_report(store: Store, name: str, fmt: ReportFormat) -> ReportFile:
     """The review report of a stored review (no patient data in it)."""
+    from myoivig.reports.review import review_context  # pandas: loaded when a report is made
+
     return report_file("review.html", review_context(store, name), fmt, f"review-report-{name}")

@@ -19,7 +19,6 @@ from myoivig.protocol.dossier import advise_dossier, patient_age
 from myoivig.protocol.errors import ProtocolError
 from myoivig.protocol.report import advice_dict, alert_dict
 from myoivig.protocol.service import plan_dossier, plan_summary
-from myoivig.reports.figures import muscle_group_figure, timeline_figure
 from myoivig.reports.render import figure_data_uri
 from myoivig.reports.timeline import timeline
 from myoivig.store import Store
@@ -221,6 +220,8 @@ def dossier_context(dossier: PatientDossier, today: date | None = None) -> dict[
     code = dossier.patient.code
     header = patient_header(dossier, today)
     line = timeline(dossier.assessments, dossier.courses)
+    from myoivig.reports.figures import muscle_group_figure, timeline_figure  # matplotlib
+
     figures = []
     if line.has_data:
         label = f"Patient {code}" + (" — SYNTHETIC" if header["synthetic"] else "")

@@ -165,8 +165,14 @@ def bulk_insert(
     context: Mapping[str, Any] | None = None,
     chunk_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    audit_each_row: bool = False,
 ) -> list[int]:
     """Insert many new rows of one versioned table and write ONE audit entry listing them.
+
+    With `audit_each_row` each row gets its own "insert" entry instead, holding the row as
+    stored, exactly what an ORM insert records (`_after_flush`): a patient's audit page then
+    shows every record of a clinical import, while the rows still go in by the bulk path
+    (loading the demo clinic record by record through the ORM took most of `myoivig run`).
 
     The entry (`action` "bulk_insert", the table, the actor) lists every new primary key in
     `changes["ids"]`, the rows' `key` column values (e.g. a review's record ids) in
@@ -217,6 +223,9 @@ def bulk_insert(
         raise RuntimeError(
             f"bulk_insert into {table.name}: wrote {len(rows)} rows, found {len(ids)}"
         )
+    if audit_each_row:
+        audit_chain.append(connection, _row_entries(connection, table, ids, now, actor, chunk_size))
+        return ids
     changes: dict[str, Any] = {"count": len(ids), "ids": ids}
     if key is not None:
         changes["key"] = key
@@ -234,6 +243,38 @@ def bulk_insert(
     }
     audit_chain.append(connection, [entry])
     return ids
+
+
+def _row_entries(
+    connection: Connection,
+    table: Table,
+    ids: Sequence[int],
+    now: datetime,
+    actor: str,
+    chunk_size: int,
+) -> list[dict[str, Any]]:
+    """One "insert" entry per new row, its values read back as stored (defaults included)."""
+    columns = [c for c in table.c if c.key not in SKIP]
+    entries: list[dict[str, Any]] = []
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        stored = connection.execute(
+            select(table.c.id, *columns).where(table.c.id.in_(chunk)).order_by(table.c.id)
+        )
+        for row in stored:
+            values = row._mapping
+            entries.append(
+                {
+                    "occurred_at": now,
+                    "actor": actor,
+                    "action": "insert",
+                    "table_name": table.name,
+                    "record_id": values["id"],
+                    "record_version": 1,
+                    "changes": {c.key: _jsonable(values[c.key], c.key) for c in columns},
+                }
+            )
+    return entries
 
 
 def _copy_rows(

@@ -7,6 +7,7 @@ record is spread over rows, and how "not performed" is stored (a value column le
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,7 @@ from myoivig.clinic.tables import InfusionDayRow
 from myoivig.domain import records as r
 from myoivig.domain.values import NP, NotPerformed
 from myoivig.domain.vocab import FunctionalTask, MuscleGroup, Phase, Side
-from myoivig.store.audit import bulk_insert
+from myoivig.store import audit
 from myoivig.store.registry import target_metadata
 from myoivig.store.tables import (
     AdverseEventRow,
@@ -198,12 +199,19 @@ def _assessment_row(a: r.Assessment) -> AssessmentRow:
 
 
 def bulk_add_dossiers(
-    session: Session, dossiers: list[r.PatientDossier], sites: dict[str, int]
+    session: Session,
+    dossiers: list[r.PatientDossier],
+    sites: dict[str, int],
+    *,
+    audit_each_row: bool = False,
 ) -> list[int]:
     """Insert many new dossiers with `audit.bulk_insert` (one statement stream and one audit
     entry per table) instead of one ORM object and one audit row per record: a load test of
     1,000 patients x 20 visits is about a million rows. `sites` maps site codes to their ids.
-    Returns the new patients' ids in the order of `dossiers`."""
+    Returns the new patients' ids in the order of `dossiers`. `audit_each_row`: one audit
+    entry per record, as the ORM path writes (a clinical import: each patient's audit page
+    lists its records), rather than one per table (a load test's filling)."""
+    bulk_insert = functools.partial(audit.bulk_insert, audit_each_row=audit_each_row)
     patient_ids = bulk_insert(
         session,
         PatientRow,

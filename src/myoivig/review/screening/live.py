@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from sqlalchemy.engine import make_url
 
 from myoivig.jobs import JobHandle, JobRunner, JobState
@@ -26,9 +26,10 @@ from myoivig.review import screening_cache
 from myoivig.review.protocol import ReviewProtocol
 from myoivig.review.records import BibRecord
 from myoivig.review.screening.events import Stage
-from myoivig.review.screening.features import build_features
-from myoivig.review.screening.ranking import relevance_scores
 from myoivig.store import Store
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def _features(
         cached = _FEATURES.get(key)
         if cached is not None and cached[0] == ids:
             return cached[1]
+    from myoivig.review.screening.features import build_features  # scipy, on first use
+
     matrix = build_features(texts())
     with _FEATURES_LOCK:
         _FEATURES[key] = (ids, matrix)
@@ -97,6 +100,8 @@ def retrain_ranking(database_url: str, review: str, stage: str, reviewer: str) -
     position = {rid: i for i, rid in enumerate(ids)}
     labelled = np.array([position[rid] for rid in labels], dtype=np.int64)
     values = np.array(list(labels.values()), dtype=np.int64)
+    from myoivig.review.screening.ranking import relevance_scores  # scikit-learn
+
     scores = relevance_scores(features, labelled, values)
     order = np.argsort(-scores, kind="stable")
     ranked = tuple(ids[i] for i in order)

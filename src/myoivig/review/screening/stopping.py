@@ -33,7 +33,6 @@ from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import hypergeom
 
 from myoivig.review.screening.events import ScreeningError
 from myoivig.review.screening.stopping_defaults import (
@@ -89,6 +88,8 @@ def hypergeom_p(
     impossible = relevant > population
     p[impossible] = 0.0
     ok = ~impossible & (sizes > 0)
+    from scipy.stats import hypergeom  # heavy (~1 s): loaded when a rule is first tested
+
     p[ok] = hypergeom.cdf(in_sample[ok], population[ok], relevant[ok], sizes[ok])
     return p
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,23 +18,15 @@ from starlette.datastructures import UploadFile
 
 from myoivig.accounts.roles import Role
 from myoivig.evidence.errors import EvidenceError
-from myoivig.evidence.service import (
-    MEASURES,
-    METHODS,
-    TESTS,
-    MetaOptions,
-    diagnostics,
-    plot_images,
-    run_meta,
-    summary_table,
-)
-from myoivig.evidence.tables import read_table_from
 from myoivig.jobs import JobRunner, JobState
 from myoivig.review.evidence_table import poolable
 from myoivig.review.repository import ReviewNotFoundError, review_names
 from myoivig.review.service import included_studies
 from myoivig.web.auth import Caller, require, store_of
 from myoivig.web.templating import templates
+
+if TYPE_CHECKING:
+    from myoivig.evidence.service import MetaOptions
 
 router = APIRouter(include_in_schema=False)
 Analyst = Annotated[Caller, Depends(require(Role.ADMIN, Role.REVIEWER, Role.RESEARCHER))]
@@ -49,6 +42,14 @@ SUBGROUP_SHOWN = (
 
 class UploadError(ValueError):
     """The upload is missing, too large or not text."""
+
+
+def _evidence() -> ModuleType:
+    """The meta-analysis engine, loaded on the first use of this page: it brings numpy, pandas,
+    scipy and matplotlib (about 2 s), which every server start (and `make run`) paid before."""
+    from myoivig.evidence import service
+
+    return service
 
 
 def _data_uri(data: bytes, mime: str) -> str:
@@ -103,7 +104,7 @@ def _options(form: Any) -> MetaOptions:
         add = float(text("add", "0.5") or "0.5")
     except ValueError as err:
         raise UploadError(f"continuity correction {text('add')!r}: not a number") from err
-    return MetaOptions(
+    return _evidence().MetaOptions(
         measure=text("measure", "GEN") or "GEN",
         method=text("method", "REML") or "REML",
         test=text("test", "z") or "z",
@@ -119,10 +120,10 @@ def _options(form: Any) -> MetaOptions:
 def _page(request: Request, caller: Caller, status: int = 200, **context: Any) -> Response:
     base = {
         "caller": caller,
-        "measures": MEASURES,
-        "methods": METHODS,
-        "tests": TESTS,
-        "options": MetaOptions("GEN"),
+        "measures": _evidence().MEASURES,
+        "methods": _evidence().METHODS,
+        "tests": _evidence().TESTS,
+        "options": _evidence().MetaOptions("GEN"),
         "max_bytes": MAX_TABLE_BYTES,
         "reviews": _reviews(request),
     }
@@ -143,10 +144,13 @@ def _results(text: str, name: str, options: MetaOptions) -> dict[str, Any]:
     """Fit, figures and tables for the page; EvidenceError/ValueError for refused input."""
     import pandas as pd
 
+    from myoivig.evidence.tables import read_table_from
+
+    evidence = _evidence()
     frame = read_table_from(io.BytesIO(text.encode("utf-8")), name)
-    analysis = run_meta(frame, options)
-    found = diagnostics(analysis)
-    summary = summary_table(analysis)
+    analysis = evidence.run_meta(frame, options)
+    found = evidence.diagnostics(analysis)
+    summary = evidence.summary_table(analysis)
     tables = {"summary": summary}
     shown: dict[str, list[str]] = {}
     if found.leave1out:
@@ -185,7 +189,9 @@ async def meta_run(request: Request, caller: Analyst) -> Response:
     except (EvidenceError, ValueError) as err:
         return _page(request, caller, 422, error=str(err), **context)
     if context["analysis"].plottable:  # the plots are drawn in the background; the page polls
-        job = _jobs(request).submit(plot_images, text, name, options, description="meta plots")
+        job = _jobs(request).submit(
+            _evidence().plot_images, text, name, options, description="meta plots"
+        )
         context["plots_job"] = job.id
     return _page(request, caller, **context)
 
@@ -221,4 +227,4 @@ def _safe_options(form: Any) -> MetaOptions:
     try:
         return _options(form)
     except UploadError:
-        return MetaOptions("GEN")
+        return _evidence().MetaOptions("GEN")

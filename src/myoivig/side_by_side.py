@@ -1,0 +1,86 @@
+"""Two jobs at once on two cores: one in a forked child process, one in this process.
+
+`myoivig run` on an empty database loads the demo data (parsing, checking and writing about
+30,000 records) and imports the web stack (FastAPI, the templates, the application); both are
+CPU-bound Python, so threads would take turns on one core. Forking lets the two run side by
+side, and the server still starts only once the data are committed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import TypeVar
+
+from myoivig.store import Store
+
+T = TypeVar("T")
+
+
+class ChildFailedError(RuntimeError):
+    """The child process died without a result (killed, or its error could not be sent)."""
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _child(store: Store, work: Callable[[], T], write_fd: int) -> None:
+    status = 0
+    try:
+        store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        try:
+            payload = pickle.dumps((True, work()))
+        except BaseException as error:
+            status = 1
+            try:
+                payload = pickle.dumps((False, error))
+            except Exception:
+                payload = pickle.dumps(
+                    (False, ChildFailedError(f"{type(error).__name__}: {error}"))
+                )
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+    finally:
+        os._exit(status)
+
+
+def work_while(store: Store, work: Callable[[], T], meanwhile: Callable[[], object]) -> T:
+    """`work()` (which uses `store`) in a forked child while `meanwhile()` runs here; returns
+    the child's result or raises its error here. Without `os.fork` the two run one after the
+    other. If `meanwhile` fails, the child is stopped (SIGTERM: its open transaction is rolled
+    back, so nothing is half-written)."""
+    if not hasattr(os, "fork"):
+        done = work()
+        meanwhile()
+        return done
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(store, work, write_fd)
+    os.close(write_fd)
+    try:
+        meanwhile()
+    except BaseException:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        os.close(read_fd)
+        raise
+    try:
+        payload = _read_all(read_fd)
+    finally:
+        os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    if not payload:
+        raise ChildFailedError(f"the background process stopped without a result ({status=})")
+    ok, value = pickle.loads(payload)
+    if not ok:
+        raise value
+    result: T = value
+    return result
