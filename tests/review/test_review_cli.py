@@ -61,7 +61,16 @@ def test_protocol_import_dedup_decide_prisma(env: Path) -> None:
     assert {r["record_id"]: r["kept_as"] for r in everything}["CNKI-2:1"] == "MEDLINE-1:2"
     assert "CNKI-2:2" in run("records")
     run("unmerge", "merge-1")
-    assert "lack a final title/abstract decision" in fail("prisma", "--out", "flow.svg")
+    # the ex-duplicate is a record again, with no decision yet: the review is in progress, and
+    # `prisma` draws it so (exit 0) with a note saying what awaits, instead of refusing
+    living = run("prisma", "--out", "flow.svg")
+    assert "screened 3, excluded 1, assessed 2, studies 1 (reports 1) so far" in living
+    assert "note: review in progress, counts as of the newest event" in living
+    assert "1 records awaiting screening; 0 reports awaiting a full-text decision" in living
+    living_json = json.loads(run("prisma", "--out", "flow.svg", "--json"))
+    assert living_json["counts"]["in_progress"]["records_awaiting_screening"] == 1
+    assert living_json["counts"]["records_screened"] == 3
+    assert living_json["note"].startswith("review in progress")
     assert "not an active merge" in fail("unmerge", "merge-1")
     run("merge", "CNKI-2:1", "MEDLINE-1:2")
     assert json.loads(run("prisma", "--out", "f2.svg", "--json"))["counts"]["duplicates"] == 1

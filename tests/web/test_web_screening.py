@@ -14,6 +14,7 @@ from web_helpers import INJECTION, PASSWORD, csrf_of
 
 from myoivig.accounts.service import add_user
 from myoivig.review import repository as repo
+from myoivig.review.prisma.events import RecordsImported
 from myoivig.review.records import BibRecord
 from myoivig.review.screening.events import Stage
 from myoivig.review.screening.live import LiveRankings
@@ -38,6 +39,9 @@ def seeded(clinic_store: Store) -> Store:
     )
     with clinic_store.unit_of_work(actor="setup") as session:
         repo.add_records(session, [hostile], REVIEW)
+        repo.append_event(
+            session, RecordsImported(source="synthetic", record_ids=[hostile.record_id]), REVIEW
+        )
     return clinic_store
 
 

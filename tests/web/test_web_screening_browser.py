@@ -1,7 +1,8 @@
 """Screening in the real browser (Playwright + Debian Chromium), on SQLite and PostgreSQL: two
-reviewers screen 20 records with the keyboard, the third resolves a conflict and sees kappa; a
-reviewer cannot open patient pages and a clinician cannot open reviews. Screenshots go to
-test-artifacts/web/."""
+reviewers screen 20 records with the keyboard, the third resolves a conflict and sees kappa, and
+the living PRISMA page's 'screened' and 'awaiting' numbers follow each step; a reviewer cannot
+open patient pages and a clinician cannot open reviews. Screenshots (and the PRISMA diagram as
+downloaded) go to test-artifacts/web/."""
 
 from __future__ import annotations
 
@@ -48,6 +49,32 @@ def _screen_with_keys(visit: Visit, key_for: dict[str, str] | None, count: int) 
     return done
 
 
+def _prisma(visit: Visit) -> dict[str, int]:
+    """Open the review's PRISMA page and read its numbers (it must say the review is in
+    progress and show the diagram)."""
+    visit.page.goto(f"{visit.base}/prisma/{REVIEW}")
+    expect(visit.page.locator("[data-testid=prisma-in-progress]")).to_contain_text(
+        "The review is in progress: the counts are as of the newest event"
+    )
+    image = visit.page.locator("[data-testid=prisma-diagram] img")
+    image.wait_for()
+    assert visit.page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 500
+    names = ("identified", "duplicates", "screened", "excluded", "awaiting-screening",
+             "awaiting-conflicts", "assessed", "awaiting-full-text", "studies")  # fmt: skip
+    return {n: int(visit.page.locator(f"[data-testid=prisma-{n}]").inner_text()) for n in names}
+
+
+def _kappa(first: dict[str, str], second: dict[str, str]) -> float:
+    """Cohen's kappa of two reviewers' keys on the same records, counted here by hand."""
+    n = len(first)
+    observed = sum(first[r] == second[r] for r in first) / n
+    expected = sum(
+        sum(v == c for v in first.values()) * sum(v == c for v in second.values())
+        for c in ("i", "e")
+    ) / (n * n)
+    return (observed - expected) / (1 - expected)
+
+
 def test_two_reviewers_screen_by_keyboard_a_third_resolves_and_sees_kappa(
     browser: Any,  # noqa: F811
     server: str,  # noqa: F811
@@ -57,6 +84,14 @@ def test_two_reviewers_screen_by_keyboard_a_third_resolves_and_sees_kappa(
 ) -> None:
     tag = _backend(clinic_store)
     rob = _reviewer(browser, server, "rob")
+    # living PRISMA before anyone screens: all 31 records identified and awaiting screening
+    before = _prisma(rob)
+    assert before == {
+        "identified": 31, "duplicates": 0, "screened": 0, "excluded": 0,
+        "awaiting-screening": 31, "awaiting-conflicts": 0, "assessed": 0,
+        "awaiting-full-text": 0, "studies": 0,
+    }  # fmt: skip
+    rob.shot(artifacts, f"{tag}-24-prisma-before-screening")
     rob.page.goto(f"{server}/reviews/{REVIEW}/screen")
     rob.page.locator("#recall-curve .main-svg").first.wait_for(state="visible")
     screened = _screen_with_keys(rob, None, 10)
@@ -80,12 +115,21 @@ def test_two_reviewers_screen_by_keyboard_a_third_resolves_and_sees_kappa(
         rosa.page.goto(f"{server}/reviews/{REVIEW}/screen?record={rid}")
         title = rosa.page.locator("[data-testid=record-title]").inner_text()
         plan[rid] = "i" if "IVIg" in title else "e"
+    robs = dict(plan)  # rob pressed the same keys by the same rule (see _screen_with_keys)
     plan[screened[0]] = "e" if "IVIg" in first_title else "i"
     _screen_with_keys(rosa, plan, 10)
     rosa.page.goto(f"{server}/reviews/{REVIEW}/screen")
     expect(rosa.page.locator("[data-testid=final-count]")).to_contain_text("9 of 31")
     rosa.page.locator("#recall-curve .main-svg").first.wait_for(state="visible")
     rosa.shot(artifacts, f"{tag}-23-screening-progress-after-both")
+    # PRISMA follows: 9 agreed records screened, the disagreement awaits the third reviewer
+    agreed = screened[1:]
+    excluded = sum(plan[r] == "e" for r in agreed)
+    after_both = _prisma(rosa)
+    assert after_both == before | {
+        "screened": 9, "excluded": excluded, "awaiting-screening": 22,
+        "awaiting-conflicts": 1, "awaiting-full-text": 9 - excluded,
+    }  # fmt: skip
     rosa.close()
 
     ray = _reviewer(browser, server, "ray")
@@ -98,7 +142,22 @@ def test_two_reviewers_screen_by_keyboard_a_third_resolves_and_sees_kappa(
     expect(ray.page.locator("[data-testid=no-conflicts]")).to_be_visible()
     kappa = ray.page.locator("[data-testid=kappa]").first.inner_text()
     assert kappa != "undefined" and -1.0 <= float(kappa) < 1.0
+    assert kappa == f"{_kappa(robs, plan):.2f}"  # rob and rosa disagreed on one record of 10
     ray.shot(artifacts, f"{tag}-22-conflicts-resolved-kappa")
+    # resolved as include: the tenth record is screened and sought for its full text
+    resolved = _prisma(ray)
+    assert resolved == after_both | {
+        "screened": 10, "awaiting-screening": 21, "awaiting-conflicts": 0,
+        "awaiting-full-text": 10 - excluded,
+    }  # fmt: skip
+    ray.shot(artifacts, f"{tag}-25-prisma-in-progress")
+    diagram = ray.page.request.get(f"{server}/prisma/{REVIEW}/download/prisma.png")
+    assert diagram.ok and diagram.body().startswith(b"\x89PNG")
+    (artifacts / f"{tag}-25-prisma-in-progress-diagram.png").write_bytes(diagram.body())
+    counts = ray.page.request.get(f"{server}/prisma/{REVIEW}/download/prisma.csv").text()
+    assert counts.splitlines()[1].startswith('"status","review in progress')
+    assert '"records_screened",10' in counts
+    assert '"in_progress.records_awaiting_screening",21' in counts
     ray.close()
 
     carl = Visit(browser, server)

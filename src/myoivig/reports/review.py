@@ -24,7 +24,7 @@ from myoivig.review.appraisal.cebm import CebmInput, kind_from_design, level
 from myoivig.review.evidence_table import poolable, study_table
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.diagram import figure as prisma_figure
-from myoivig.review.prisma.flow import derive
+from myoivig.review.prisma.flow import derive_living
 from myoivig.review.studies import links_from_assignments
 from myoivig.store import Store
 
@@ -112,12 +112,12 @@ def review_context(store: Store, name: str) -> dict[str, Any]:
         records = repo.load_records(s, name)
         if protocol is None and not records:
             raise ReportNotFoundError(f"review {name!r} not found in this database")
-        events = repo.prisma_events(s, name)
+        events, open_screening = repo.prisma_state(s, name)
         forms = [f for f in repo.load_extractions(s, name) if f.extractor == AGREED]
         links = links_from_assignments(repo.load_events(s, name))
         appraisals = repo.load_appraisals(s, name)
     try:
-        counts = derive(events)
+        counts = derive_living(events, open_screening)  # a review in progress is drawn so
         prisma = {
             "uri": figure_data_uri(prisma_figure(counts)),
             "error": None,

@@ -814,7 +814,11 @@ def prisma(
     review: ReviewName = DEFAULT_REVIEW,
     as_json: JsonFlag = False,
 ) -> None:
-    """PRISMA 2020 flow diagram derived from the recorded events (checked before drawing)."""
+    """PRISMA 2020 flow diagram derived from the recorded events (checked before drawing).
+
+    A review in progress is drawn as it stands (boxes 'so far' and what awaits a decision) with a
+    note saying so; it is not an error, so the exit code is 0 as for a finished review.
+    """
     from myoivig.review import service
 
     with _errors():
@@ -823,15 +827,20 @@ def prisma(
         )
     counts, paths = result.counts, result.files
     if as_json:
-        _json({"counts": counts.model_dump(mode="json"), "files": [str(p) for p in paths]})
+        data = {"counts": counts.model_dump(mode="json"), "files": [str(p) for p in paths]}
+        if counts.in_progress:
+            data["note"] = service.in_progress_note(counts)
+        _json(data)
     else:
         console.print(f"wrote {', '.join(str(p) for p in paths)}")
         console.print(
             f"identified {sum(counts.database_results.values())}, duplicates {counts.duplicates}, "
             f"screened {counts.records_screened}, excluded {counts.records_excluded}, "
             f"assessed {counts.databases.assessed}, studies {counts.new_studies} "
-            f"(reports {counts.new_reports})"
+            f"(reports {counts.new_reports})" + (" so far" if counts.in_progress else "")
         )
+        if counts.in_progress:
+            console.print(f"note: {service.in_progress_note(counts)}")
 
 
 def example(

@@ -28,6 +28,7 @@ from myoivig.review.prisma.events import (
     SourceKind,
     StudyAssigned,
 )
+from myoivig.review.prisma.flow import OpenScreening
 from myoivig.review.protocol import ReviewProtocol, dump_protocol, protocol_from_mapping
 from myoivig.review.records import BibRecord, ImportResult
 from myoivig.review.screening.events import ScreeningEvent
@@ -35,6 +36,7 @@ from myoivig.review.screening.stored import (
     ScreeningRecorded,
     StoredScreening,
     decisions_at,
+    open_screening,
     replay_stored,
     screening_protocol,
 )
@@ -379,7 +381,22 @@ def prisma_events(session: Session, review: str = DEFAULT_REVIEW) -> list[Review
     screening decisions derived from the stored screening events (each placed where it became
     final, so a later manual `FinalDecision` still supersedes it and vice versa).
     """
+    return _prisma_events(session, review, load_events(session, review))[0]
+
+
+def prisma_state(
+    session: Session, review: str = DEFAULT_REVIEW
+) -> tuple[list[ReviewEvent], OpenScreening]:
+    """`prisma_events` and what living PRISMA needs besides: the open screening conflicts and
+    the time of the newest event in the whole log (one replay of the log)."""
     events = load_events(session, review)
+    prisma, screening = _prisma_events(session, review, events)
+    return prisma, open_screening(screening, [e.at for e in events])
+
+
+def _prisma_events(
+    session: Session, review: str, events: list[AnyEvent]
+) -> tuple[list[ReviewEvent], StoredScreening | None]:
     view = replay(
         load_records(session, review),
         [e for e in events if isinstance(e, MergeEvent)],
@@ -397,7 +414,7 @@ def prisma_events(session: Session, review: str = DEFAULT_REVIEW) -> list[Review
     removed = sorted(rid for rid, canon in view.canonical_of.items() if rid != canon)
     if removed:
         out.append(DuplicatesRemoved(record_ids=removed, merge_events=view.active_merges))
-    return out
+    return out, screening
 
 
 # -- screening -----------------------------------------------------------------------------------

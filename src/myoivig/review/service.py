@@ -33,7 +33,7 @@ from myoivig.review.prisma.checklist import checklist, to_csv
 from myoivig.review.prisma.diagram import diagram_paths, figure
 from myoivig.review.prisma.diagram import save as save_diagram
 from myoivig.review.prisma.events import RecordsImported, SourceKind
-from myoivig.review.prisma.flow import PrismaCounts, derive
+from myoivig.review.prisma.flow import PrismaCounts, derive_living
 from myoivig.review.protocol import ReviewerRole
 from myoivig.review.records import TITLE_MISSING, BibRecord, ImportResult
 from myoivig.review.screening.agreement import PairAgreement, pair_agreements
@@ -93,10 +93,13 @@ def prisma_diagram(
 
 
 def prisma_counts(store: Store, review: str) -> PrismaCounts:
-    """The PRISMA 2020 counts derived from the review's events as they stand now."""
+    """The PRISMA 2020 counts derived from the review's events as they stand now: living, so a
+    review in progress gets its flow so far with what still awaits a decision
+    (`counts.in_progress`), and a finished one exactly its final flow."""
     with store.session() as session:
         repo.require_review(session, review)
-        return derive(repo.prisma_events(session, review))
+        events, open_ = repo.prisma_state(session, review)
+    return derive_living(events, open_)
 
 
 def prisma_image(counts: PrismaCounts, fmt: str, title: str = "") -> bytes:
@@ -111,15 +114,45 @@ def prisma_image(counts: PrismaCounts, fmt: str, title: str = "") -> bytes:
 
 
 def prisma_counts_csv(counts: PrismaCounts) -> str:
-    """Every box of the diagram as `box,count` rows (nested boxes as dotted names)."""
+    """Every box of the diagram as `box,count` rows (nested boxes as dotted names).
+
+    A review in progress starts with a `status` row saying so with the newest event's time,
+    and ends with its `in_progress.*` awaiting counts; a finished review has neither.
+    """
 
     def flat(prefix: str, value: object) -> list[tuple[str, object]]:
         if isinstance(value, dict):
             return [row for k, v in value.items() for row in flat(f"{prefix}{k}.", v)]
         return [(prefix.rstrip("."), value)]
 
-    lines = ["box,count", *(f'"{box}",{n}' for box, n in flat("", counts.model_dump()))]
+    lines = ["box,count"]
+    if counts.in_progress is not None:
+        lines.append(f'"status","{in_progress_note(counts)}"')
+    lines += [f'"{box}",{n}' for box, n in flat("", counts.model_dump(mode="json"))]
     return "\n".join(lines) + "\n"
+
+
+def in_progress_note(counts: PrismaCounts) -> str:
+    """One line saying the review is in progress, as of when, and what still awaits (empty for
+    a finished review): the CLI prints it, the page and the CSV show it."""
+    p = counts.in_progress
+    if p is None:
+        return ""
+    parts = [f"{p.records_awaiting_screening} records awaiting screening"]
+    if p.records_awaiting_conflict_resolution:
+        parts[-1] += f" ({p.records_awaiting_conflict_resolution} awaiting conflict resolution)"
+    full_text = p.reports_awaiting_full_text_decision + p.other_reports_awaiting_full_text_decision
+    conflicts = (
+        p.reports_awaiting_full_text_conflict_resolution
+        + p.other_reports_awaiting_full_text_conflict_resolution
+    )
+    parts.append(f"{full_text} reports awaiting a full-text decision")
+    if conflicts:
+        parts[-1] += f" ({conflicts} awaiting conflict resolution)"
+    return (
+        f"review in progress, counts as of the newest event {p.newest_event:%Y-%m-%d %H:%M} UTC: "
+        + "; ".join(parts)
+    )
 
 
 def included_studies(store: Store, review: str, extractor: str = "agreed") -> pd.DataFrame:

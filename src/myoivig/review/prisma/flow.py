@@ -12,13 +12,24 @@ and the same chain for records found by other methods (websites, organisations, 
 which enter at 'reports sought'. Other-methods records removed before retrieval (e.g. a citation
 that duplicates a database record) are counted in `other_removed` and never sought:
   other.sought <= identified(other methods) - other_removed
+
+A review in progress (`derive_living`) has records still without their final decisions; they are
+counted as *awaiting* beside the box they have not yet left, so the boxes still add up:
+  identified - removed          = records_screened + records awaiting screening
+  sought - not retrieved        = reports assessed + reports awaiting a full-text decision
+(open conflicts waiting for the third reviewer are part of their stage's awaiting count). A
+finished review has nothing awaiting and derives exactly as `derive` does.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from myoivig.review.prisma import PrismaError
 from myoivig.review.prisma.events import (
@@ -40,6 +51,42 @@ class ReportChain(BaseModel):
     excluded: dict[str, int] = Field(default_factory=dict)  # reason -> reports
 
 
+class InProgress(BaseModel):
+    """What a review in progress still awaits (the counts are as of `newest_event`).
+
+    Each awaiting count belongs beside the box its records have not yet left; a conflict awaiting
+    the third reviewer is counted in its stage's awaiting count as well as on its own line.
+    """
+
+    newest_event: datetime
+    records_awaiting_screening: int = 0
+    records_awaiting_conflict_resolution: int = 0  # part of records_awaiting_screening
+    reports_awaiting_full_text_decision: int = 0  # database/register reports
+    reports_awaiting_full_text_conflict_resolution: int = 0  # part of the line above
+    other_reports_awaiting_full_text_decision: int = 0  # reports found by other methods
+    other_reports_awaiting_full_text_conflict_resolution: int = 0  # part of the line above
+
+    @property
+    def awaiting(self) -> int:
+        """Records and reports still without a final decision (0: nothing is in progress)."""
+        return (
+            self.records_awaiting_screening
+            + self.reports_awaiting_full_text_decision
+            + self.other_reports_awaiting_full_text_decision
+        )
+
+
+@dataclass(frozen=True)
+class OpenScreening:
+    """What the screening workflow knows that the final-decision events do not: which records
+    are in conflict awaiting the third reviewer, and the newest event of the whole log (a single
+    reviewer's decision changes no box but is still news about the review)."""
+
+    conflicts_title_abstract: frozenset[str] = frozenset()
+    conflicts_full_text: frozenset[str] = frozenset()
+    newest_event: datetime | None = None
+
+
 class PrismaCounts(BaseModel):
     database_results: dict[str, int] = Field(default_factory=dict)
     register_results: dict[str, int] = Field(default_factory=dict)
@@ -57,6 +104,16 @@ class PrismaCounts(BaseModel):
     new_reports: int = 0
     new_studies: int = 0
     studies_in_meta_analysis: int = 0
+    # None once every record has its final decisions (then left out of every output, which is
+    # therefore exactly what a finished review gave before living PRISMA existed)
+    in_progress: InProgress | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_finished(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.in_progress is None and isinstance(data, dict):
+            data.pop("in_progress", None)
+        return data
 
 
 def check(c: PrismaCounts) -> None:
@@ -64,10 +121,15 @@ def check(c: PrismaCounts) -> None:
     problems: list[str] = []
     identified = sum(c.database_results.values()) + sum(c.register_results.values())
     removed = c.duplicates + c.excluded_automatic + c.excluded_other
-    if identified - removed != c.records_screened:
-        problems.append(
-            f"records_screened {c.records_screened} != identified {identified} - removed {removed}"
-        )
+    p = c.in_progress
+    if p is None:
+        if identified - removed != c.records_screened:
+            problems.append(
+                f"records_screened {c.records_screened} != identified {identified} - "
+                f"removed {removed}"
+            )
+    else:
+        problems += _check_in_progress(c, p, identified - removed)
     if c.records_screened - c.records_excluded != c.databases.sought:
         problems.append(
             f"reports sought {c.databases.sought} != screened {c.records_screened} - "
@@ -75,10 +137,18 @@ def check(c: PrismaCounts) -> None:
         )
     included = 0
     for name, chain in (("databases", c.databases), ("other", c.other)):
-        if chain.sought - chain.not_retrieved != chain.assessed:
+        waiting = 0
+        if p is not None:
+            waiting = (
+                p.reports_awaiting_full_text_decision
+                if name == "databases"
+                else p.other_reports_awaiting_full_text_decision
+            )
+        if chain.sought - chain.not_retrieved != chain.assessed + waiting:
             problems.append(
                 f"{name}: assessed {chain.assessed} != sought {chain.sought} - "
                 f"not retrieved {chain.not_retrieved}"
+                + (f" - awaiting a full-text decision {waiting}" if p is not None else "")
             )
         excluded = sum(chain.excluded.values())
         if excluded > chain.assessed:
@@ -104,6 +174,39 @@ def check(c: PrismaCounts) -> None:
         raise PrismaError("PRISMA counts do not add up: " + "; ".join(problems))
 
 
+def _check_in_progress(c: PrismaCounts, p: InProgress, after_removal: int) -> list[str]:
+    """The extra arithmetic of a review in progress: screened + awaiting fill the box above,
+    conflicts are part of their awaiting count, and something does await."""
+    problems: list[str] = []
+    if after_removal != c.records_screened + p.records_awaiting_screening:
+        problems.append(
+            f"records_screened {c.records_screened} + awaiting screening "
+            f"{p.records_awaiting_screening} != identified - removed {after_removal}"
+        )
+    for waiting, conflicts, what in (
+        (p.records_awaiting_screening, p.records_awaiting_conflict_resolution, "screening"),
+        (
+            p.reports_awaiting_full_text_decision,
+            p.reports_awaiting_full_text_conflict_resolution,
+            "a full-text decision",
+        ),
+        (
+            p.other_reports_awaiting_full_text_decision,
+            p.other_reports_awaiting_full_text_conflict_resolution,
+            "a full-text decision (other methods)",
+        ),
+    ):
+        if conflicts > waiting:
+            problems.append(
+                f"conflicts awaiting resolution {conflicts} > records awaiting {what} {waiting}"
+            )
+    if p.awaiting == 0:
+        problems.append("marked in progress but no record awaits a decision")
+    if min(p.model_dump(exclude={"newest_event"}).values()) < 0:
+        problems.append("negative awaiting count")
+    return problems
+
+
 def _numbers(c: PrismaCounts) -> list[int]:
     values = [
         c.duplicates,
@@ -121,7 +224,28 @@ def _numbers(c: PrismaCounts) -> list[int]:
 
 
 def derive(events: list[ReviewEvent]) -> PrismaCounts:
-    """Replay events into counts; inconsistent events raise with the record ids involved."""
+    """Replay the events of a finished review into counts; inconsistent events, and records
+    still without their final decisions, raise with the record ids involved."""
+    return _derive(events, None)
+
+
+def derive_living(events: list[ReviewEvent], open_: OpenScreening | None = None) -> PrismaCounts:
+    """Replay the events of a review as it stands now: records and reports still without their
+    final decision are counted as awaiting (`PrismaCounts.in_progress`) instead of refused.
+
+    Inconsistent events still raise. A review with nothing awaiting gives what `derive` gives.
+    """
+    return _derive(events, open_ or OpenScreening())
+
+
+def newest(times: Iterable[datetime]) -> datetime | None:
+    """The latest of `times` in UTC; a time without a zone is taken as UTC (as every event is
+    written), so stored times from either database compare."""
+    aware = [t.astimezone(UTC) if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times]
+    return max(aware, default=None)
+
+
+def _derive(events: list[ReviewEvent], living: OpenScreening | None) -> PrismaCounts:
     origin: dict[str, tuple[str, str]] = {}
     problems: list[str] = []
     for e in events:
@@ -192,9 +316,9 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
         if kind in PRE_SCREENING_KINDS and rid not in removed
     ]
     other_ids = [rid for rid, (_, kind) in origin.items() if kind not in PRE_SCREENING_KINDS]
-    c.records_screened = len(screened)
     ta_missing = [rid for rid in screened if (rid, "title_abstract") not in decisions]
-    if ta_missing:
+    c.records_screened = len(screened) - (len(ta_missing) if living is not None else 0)
+    if ta_missing and living is None:
         problems.append(
             f"{len(ta_missing)} screened records lack a final title/abstract decision: "
             f"{ta_missing[:10]}"
@@ -216,21 +340,30 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
         and ((d := decisions.get((rid, "title_abstract"))) is None or d.include)
     ]
     included_reports: set[str] = set()
-    for chain, sought in ((c.databases, passed), (c.other, sought_other)):
+    ft_missing: dict[str, list[str]] = {}
+    for name, chain, sought in (
+        ("databases", c.databases, passed),
+        ("other", c.other, sought_other),
+    ):
         chain.sought = len(sought)
         missing = [r for r in sought if r in not_retrieved]
         chain.not_retrieved = len(missing)
-        assessed = [r for r in sought if r not in not_retrieved]
-        chain.assessed = len(assessed)
+        retrieved = [r for r in sought if r not in not_retrieved]
         reasons: Counter[str] = Counter()
-        for rid in assessed:
+        for rid in retrieved:
             d = decisions.get((rid, "full_text"))
             if d is None:
-                problems.append(f"report {rid} retrieved but has no final full-text decision")
+                ft_missing.setdefault(name, []).append(rid)
+                if living is None:
+                    problems.append(f"report {rid} retrieved but has no final full-text decision")
             elif d.include:
                 included_reports.add(rid)
             else:
                 reasons[(d.reason or "").strip()] += 1
+        # a finished review's retrieved reports were all assessed (or the log is refused above)
+        chain.assessed = len(retrieved) - (
+            len(ft_missing.get(name, [])) if living is not None else 0
+        )
         chain.excluded = dict(sorted(reasons.items()))
     stray_nr = sorted(not_retrieved - set(passed) - set(sought_other))
     if stray_nr:
@@ -246,5 +379,28 @@ def derive(events: list[ReviewEvent]) -> PrismaCounts:
     c.studies_in_meta_analysis = len(in_ma)
     if problems:
         raise PrismaError("inconsistent review events: " + "; ".join(problems))
+    if living is not None and (ta_missing or ft_missing):
+        c.in_progress = _awaiting(events, living, ta_missing, ft_missing)
     check(c)
     return c
+
+
+def _awaiting(
+    events: list[ReviewEvent],
+    living: OpenScreening,
+    ta_missing: list[str],
+    ft_missing: dict[str, list[str]],
+) -> InProgress:
+    at = newest([*(e.at for e in events), *([living.newest_event] if living.newest_event else [])])
+    assert at is not None  # something awaits, so something was imported
+    databases, other = ft_missing.get("databases", []), ft_missing.get("other", [])
+    ft_conflicts = living.conflicts_full_text
+    return InProgress(
+        newest_event=at,
+        records_awaiting_screening=len(ta_missing),
+        records_awaiting_conflict_resolution=len(set(ta_missing) & living.conflicts_title_abstract),
+        reports_awaiting_full_text_decision=len(databases),
+        reports_awaiting_full_text_conflict_resolution=len(set(databases) & ft_conflicts),
+        other_reports_awaiting_full_text_decision=len(other),
+        other_reports_awaiting_full_text_conflict_resolution=len(set(other) & ft_conflicts),
+    )

@@ -9,7 +9,7 @@ review repository reads and writes the rows; here they are mapped, replayed thro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from myoivig.review.prisma.events import FinalDecision
+from myoivig.review.prisma.flow import OpenScreening, newest
 from myoivig.review.prisma.from_screening import final_decisions
 from myoivig.review.protocol import ReviewerRole, ReviewProtocol
 from myoivig.review.screening.events import EventKind, ScreeningEvent, Stage, Verdict
@@ -141,3 +142,18 @@ def decisions_at(screening: StoredScreening) -> list[tuple[int, FinalDecision]]:
             )
     out.sort(key=lambda pair: pair[0])
     return out
+
+
+def open_screening(screening: StoredScreening | None, times: Iterable[datetime]) -> OpenScreening:
+    """The open conflicts per stage (records awaiting the third reviewer) and the newest of
+    `times` (the whole log's), for living PRISMA."""
+    if screening is None:
+        return OpenScreening(newest_event=newest(times))
+    log = screening.log
+    return OpenScreening(
+        conflicts_title_abstract=frozenset(
+            c.record_id for c in log.conflicts(Stage.TITLE_ABSTRACT)
+        ),
+        conflicts_full_text=frozenset(c.record_id for c in log.conflicts(Stage.FULL_TEXT)),
+        newest_event=newest(times),
+    )

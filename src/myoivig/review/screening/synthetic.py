@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from myoivig.review import repository as repo
+from myoivig.review.prisma.events import RecordsImported
 from myoivig.review.protocol import protocol_from_mapping
 from myoivig.review.records import BibRecord
 from myoivig.store import Store
@@ -87,10 +88,13 @@ def seed_review(
     seed: int = 0,
     actor: str = "synthetic-seed",
 ) -> list[BibRecord]:
-    """Store the protocol and the synthetic records of a new review."""
+    """Store the protocol and the synthetic records of a new review, with their import event
+    (so the review's PRISMA flow counts them as identified, as a real import would)."""
     protocol = protocol_from_mapping(synthetic_protocol_mapping(screeners, arbiters), "synthetic")
     records = synthetic_records(n_records, seed=seed)
     with store.unit_of_work(actor=actor) as session:
         repo.save_protocol(session, protocol, review)
         repo.add_records(session, records, review)
+        imported = RecordsImported(source="synthetic", record_ids=[r.record_id for r in records])
+        repo.append_event(session, imported, review)
     return records

@@ -1,7 +1,8 @@
 """Living PRISMA: a review's PRISMA 2020 diagram and its included-studies table, from its events.
 
 Nothing is cached: each request derives the counts from the stored events
-(`myoivig.review.service`, as `myoivig review prisma` does), so the page follows the review.
+(`myoivig.review.service`, as `myoivig review prisma` does), so the page follows the review; a
+review in progress shows its flow so far and what still awaits a decision.
 """
 
 from __future__ import annotations
@@ -53,13 +54,12 @@ def prisma_page(request: Request, caller: Reviewer, review: str) -> Response:
         counts = prisma_counts(store, review)
     except repo.ReviewNotFoundError as err:
         return _missing(request, caller, review, str(err))
-    except PrismaError as err:  # a review in progress: records still without final decisions
+    except PrismaError as err:  # events that contradict each other (never a review in progress)
         context |= {
             "counts": None,
             "studies": [],
             "columns": [],
-            "error": "The review is in progress, so no diagram is drawn yet: the PRISMA flow "
-            f"is derived once every identified record has its final decisions ({err}).",
+            "error": f"The review's events do not yield a consistent PRISMA flow: {err}",
         }
         return templates.TemplateResponse(request, "prisma_review.html", context)
     try:
