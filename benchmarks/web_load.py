@@ -35,30 +35,16 @@ import asyncio
 import functools
 import os
 import random
-import re
-import signal
-import socket
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
+from load_common import THIS_SRC, Server, fill, quantile, scratch_database, sign_in, stop_on_sigterm
 
-from myoivig.accounts.service import add_user
-from myoivig.demo_clinic.scaled import scaled_dossier, scaled_sites
-from myoivig.store import Store, repository
-
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-PASSWORD = "load test password 1"
 TARGET_P95_MS = 100.0
-LAUNCH = "from myoivig.launcher import main; main()"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -71,10 +57,7 @@ class Figures:
     server_cpu_s: float = 0.0
 
     def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return quantile(self.latencies_ms, q)
 
     @property
     def met(self) -> bool:
@@ -88,98 +71,6 @@ class Figures:
             f"{self.quantile(0.95):.0f} | {self.quantile(0.99):.0f} | "
             f"{n / self.wall_s:.0f} | {self.server_cpu_s * 1000 / max(n, 1):.1f} | {verdict} |"
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fill(url: str, patients: int, visits: int, users: int) -> list[str]:
-    """Schema, SYNTHETIC patients (bulk, audited) and clinician accounts; returns the codes."""
-    store = Store(url)
-    store.upgrade()
-    started = time.monotonic()
-    codes: list[str] = []
-    with store.unit_of_work("web-load-benchmark") as session:
-        sites = {s.site_code: repository.add_site(session, s) for s in scaled_sites()}
-        session.flush()
-        site_ids = {code: row.id for code, row in sites.items()}
-        for start in range(1, patients + 1, 250):
-            dossiers = [
-                scaled_dossier(n, visits) for n in range(start, min(patients, start + 249) + 1)
-            ]
-            repository.bulk_add_dossiers(session, dossiers, site_ids)
-            codes += [d.patient.code for d in dossiers]
-    print(
-        f"filled {patients} patients x {visits} visits in {time.monotonic() - started:.1f} s",
-        flush=True,
-    )
-    for i in range(users):
-        add_user(
-            store, "web-load-benchmark", f"clin{i:02d}", "clinician", sorted(site_ids), PASSWORD
-        )
-    store.dispose()
-    return codes
-
-
-class Server:
-    """`myoivig serve` in a child process on a free loopback port."""
-
-    def __init__(self, url: str, src: Path, workers: int | None) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MYOIVIG_DATABASE_URL": url, "PYTHONPATH": str(src)}
-        command = [sys.executable, "-c", LAUNCH, "serve", "--port", str(self.port)]
-        if workers is not None:
-            command += ["--workers", str(workers)]
-        self.child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.child.poll() is not None:
-                raise SystemExit(f"server exited with {self.child.returncode}")
-            try:
-                if httpx.get(f"{self.base}/login", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise SystemExit("server did not answer within 120 s")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its worker processes so far."""
-        total, pending = 0.0, [self.child.pid]
-        while pending:
-            pid = pending.pop()
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            except OSError:
-                continue
-            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-            pending += [int(c) for c in children]
-        return total
-
-    def stop(self) -> None:
-        self.child.terminate()
-        try:
-            self.child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.child.kill()
-
-
-async def sign_in(client: httpx.AsyncClient, name: str) -> None:
-    form = await client.get("/login")
-    token = CSRF.search(form.text)
-    if token is None:
-        raise RuntimeError("no CSRF token on the sign-in page")
-    answer = await client.post(
-        "/login",
-        data={"name": name, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
-    )
-    if answer.status_code != 303:
-        raise RuntimeError(f"sign-in of {name} answered {answer.status_code}")
 
 
 @dataclass(frozen=True)
@@ -287,10 +178,6 @@ def report(title: str, figures: list[Figures]) -> None:
         out(f.line())
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")  # so the database and server are cleaned up
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1000)
@@ -312,17 +199,13 @@ def main() -> None:
     parser.add_argument("--peer-max-seconds", type=float, default=90, help="per endpoint, peer")
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_sigterm()
     thinks = args.think_ms or [1000.0]
-    name = f"myoivig_webload_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.format(name=name)
-    this_src = Path(__file__).resolve().parents[1] / "src"
+    this_src = THIS_SRC
     met = False
     ours: list[Figures] = []
-    try:
-        codes = fill(url, args.patients, args.visits, args.users)
+    with scratch_database("myoivig_webload") as url:
+        codes = fill(url, args.patients, args.visits, args.users, "web-load-benchmark")
         runs = [(f"before: {src} (1 worker)", src, None, args.peer_requests,
                   Pace(thinks[0], args.peer_max_seconds)) for src in args.server_src]  # fmt: skip
         runs += [(f"this tree ({args.workers} workers)", this_src, args.workers, args.requests,
@@ -345,9 +228,6 @@ def main() -> None:
                 figures,
             )
         met = all(f.met for f in ours if f.target)
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     sys.exit(0 if met else 1)
 
 

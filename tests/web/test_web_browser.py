@@ -8,6 +8,7 @@ browser console (for example a script refused by the Content-Security-Policy).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,9 +20,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import expect
+from sqlalchemy import select
 from web_helpers import NAME_IN_NOTE, PASSWORD, free_port
 
 from myoivig.store import Store
+from myoivig.store.tables import PatientRow
+from myoivig.web.auth import SESSION_COOKIE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,10 +39,33 @@ CHROMIUM_ARGS = [
 ]
 
 
+SESSION_IDS: list[str] = []
+"""Session cookies the browser visits held (read after sign-in and on close): the server's log
+must not contain them."""
+QUIET = ("httpx", "httpcore")  # this process's HTTP clients, not the server
+
+
+class _ServerOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(QUIET)
+
+
 @pytest.fixture(scope="module")
-def server(web_app: FastAPI) -> Iterator[str]:
+def server(
+    web_app: FastAPI, clinic_store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The application on a free port; its log (uvicorn's and the application's, at the level
+    the browser tests run it) goes to a file that is searched at the end of the module for the
+    password, the session cookies and the patient codes and name used (issue 15, item 7)."""
     port = free_port()
     config = uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning")
+    log = tmp_path_factory.mktemp("server-log") / "server.log"
+    handler = logging.FileHandler(log, encoding="utf-8")
+    handler.addFilter(_ServerOnly())
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access")]
+    for logger in loggers:  # after uvicorn.Config, which configures its loggers
+        logger.addHandler(handler)
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -49,6 +76,19 @@ def server(web_app: FastAPI) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=10)
+    for logger in loggers:
+        logger.removeHandler(handler)
+    handler.close()
+    with clinic_store.session() as session:
+        codes = list(session.scalars(select(PatientRow.code)))
+    assert_log_clean(log, [PASSWORD, NAME_IN_NOTE, *SESSION_IDS, *codes])
+
+
+def assert_log_clean(log: Path, secrets: list[str]) -> None:
+    """None of `secrets` (passwords, session ids, patient codes and names) is in the log."""
+    text = log.read_text(encoding="utf-8")
+    found = sorted({s for s in secrets if s and s in text})
+    assert not found, f"the server log {log} holds {len(found)} secrets or identifiers"
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +140,18 @@ class Visit:
         self.page.fill("input[name=password]", PASSWORD)
         self.page.click("button[type=submit]")
         self.page.wait_for_url(lambda url: "/login" not in url)
+        self._remember_session()
+
+    def _remember_session(self) -> None:
+        SESSION_IDS.extend(
+            c["value"] for c in self.context.cookies() if c["name"] == SESSION_COOKIE
+        )
 
     def shot(self, folder: Path, name: str) -> None:
         self.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     def close(self) -> None:
+        self._remember_session()
         self.context.close()
         assert self.outside == [], f"pages tried to reach other hosts: {self.outside}"
         assert self.console_errors == [], f"browser console errors: {self.console_errors}"

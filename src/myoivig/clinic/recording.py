@@ -33,7 +33,7 @@ from myoivig.protocol.rate_cap import RateCap
 from myoivig.protocol.settings import ProtocolSettings
 from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
-from myoivig.store.audit_chain import ChainCheck, verify_chain
+from myoivig.store.audit_chain import ChainCheck, lock_for_writing, verify_chain
 from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
 from myoivig.store.repository import (
     RecordNotFoundError,
@@ -214,6 +214,16 @@ def _duplicate(record: str, field: str, message: str) -> RecordRejectedError:
     return RecordRejectedError(record, [FieldProblem(field, message)])
 
 
+def _serialise_edit(session: Session) -> None:
+    """Take the audit chain's lock (which every writer takes first anyway) before reading the
+    record whose version an edit or delete is checked against. Without it two edits of the same
+    version both passed the check, and the second one's UPDATE then matched no row (the first had
+    raised the version) and failed with a server error instead of the 409 a stale edit gets;
+    found by `benchmarks/web_load_writes.py`. Taken before any read, so the record is read after
+    the other writer committed and the check sees its version."""
+    lock_for_writing(session)
+
+
 # --- patients --------------------------------------------------------------------------------
 
 
@@ -254,6 +264,7 @@ def update_patient(
     was opened with, so a stale edit can show what the other writer changed."""
     record = f"patient {code}"
     with store.unit_of_work(writer.name) as session:
+        _serialise_edit(session)
         row = _writable_patient(session, writer, code)
         current = dossier_from_row(row)
         wanted = validated(
@@ -541,6 +552,7 @@ def update_infusion_day(
     changed); returns it and its new version. The day number is the day's key: not edited."""
     record = f"patient {code} course {course_number} infusion day {day_number}"
     with store.unit_of_work(writer.name) as session:
+        _serialise_edit(session)
         patient = _writable_patient(session, writer, code)
         course = _course_row(patient, code, course_number)
         row = _day_row(session, course, code, day_number)
@@ -564,6 +576,7 @@ def delete_infusion_day(
     keeps its last values."""
     record = f"patient {code} course {course_number} infusion day {day_number}"
     with store.unit_of_work(writer.name) as session:
+        _serialise_edit(session)
         patient = _writable_patient(session, writer, code)
         course = _course_row(patient, code, course_number)
         row = _day_row(session, course, code, day_number)
@@ -778,6 +791,7 @@ def update_record(
     kind = record_kind(kind_key)
     record = _label(code, kind, record_id)
     with store.unit_of_work(writer.name) as session:
+        _serialise_edit(session)
         patient = _writable_patient(session, writer, code)
         row, position = _stored_row(patient, kind, record_id)
         dossier = dossier_from_row(patient)
@@ -829,6 +843,7 @@ def delete_record(
             [FieldProblem("reason", f"give a reason of at least {MIN_REASON} characters")],
         )
     with store.unit_of_work(writer.name, reason=reason) as session:
+        _serialise_edit(session)
         patient = _writable_patient(session, writer, code)
         row, position = _stored_row(patient, kind, record_id)
         if row.version != version:
