@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -37,6 +37,7 @@ test: lint typecheck pytest
 hardening: $(STAMP)
 	$(BIN)/python benchmarks/hardening.py
 	$(BIN)/pytest -q tests/web/test_web_api_fuzz.py
+	$(BIN)/python benchmarks/fault_pg_restart.py
 
 clean:
 	rm -rf $(VENV) myoivig.db
