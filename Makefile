@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -36,10 +36,12 @@ test: lint typecheck pytest
 # `myoivig serve` on a scratch PostgreSQL database (no error, no lost update, chain verifies,
 # nothing secret or identifying in the server log; about 2.5 minutes); then the API fuzzing
 # (schemathesis, fixed example counts) and the fault tests (killed server and import, full
-# disk, database refusing connections).
+# disk, database refusing connections); and a private PostgreSQL cluster stopped and crashed
+# under load, then restarted (503s, recovery without restarting the server, nothing lost).
 hardening: $(STAMP)
 	$(BIN)/python benchmarks/hardening.py
 	$(BIN)/python benchmarks/web_load_writes.py --users 50 --seconds 120
+	$(BIN)/python benchmarks/fault_pg_restart.py
 	$(BIN)/pytest -q tests/web/test_web_api_fuzz.py tests/store/test_faults.py
 
 clean:

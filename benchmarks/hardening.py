@@ -15,7 +15,11 @@ entries), loopback only, a fixed number of runs; stops by itself. For each backe
 - **while writing**: a writer thread commits one audited change after another during a backup;
   the restored copy must verify (whole transactions only) — the commits made meanwhile are
   counted;
-- **tamper**: one entry of the restored copy edited with raw SQL; verify must name it.
+- **audit page check**: the pages' incremental check (store/audit_chain.py `verify_for_page`),
+  first view (whole chain) and later views with nothing new and with 20 new entries, against
+  the whole-chain verify every view paid before;
+- **tamper**: one entry of the restored copy edited with raw SQL; verify must name it, and the
+  pages' incremental check within its stated number of views.
 
 Exits 1 when a round trip differs, a chain does not verify, or the edit is not found.
 
@@ -43,7 +47,13 @@ from sqlalchemy import select, text
 
 from myoivig.demo import load_demo
 from myoivig.store import Store
-from myoivig.store.audit_chain import verify_chain
+from myoivig.store.audit_chain import (
+    PAGE_WINDOW,
+    ChainCheck,
+    read_checkpoint,
+    verify_chain,
+    verify_for_page,
+)
 from myoivig.store.backup import (
     all_rows,
     backup,
@@ -166,6 +176,56 @@ def _writes_during_backup(store: Store, out: Path) -> int:
     return during
 
 
+def _page_view(store: Store) -> ChainCheck:
+    with store.session() as session:
+        return verify_for_page(session)
+
+
+def _page_figures(store: Store, runs: int, whole_s: float) -> tuple[bool, int]:
+    """The audit pages' check: before (the whole chain, as every view did) and after (from the
+    checkpoint, with the rolling window), with nothing new and with 20 new entries. Returns
+    whether it verified, and the number of entries now (the writes added some)."""
+    with store.session() as session:
+        first = read_checkpoint(session)
+    if first is not None:
+        raise SystemExit("FAIL: a fresh database already has a page checkpoint")
+    start = time.perf_counter()
+    initial = _page_view(store)  # no checkpoint yet: the whole chain, then one is recorded
+    initial_s = time.perf_counter() - start
+    still = _timed(lambda: _page_view(store), max(runs, 5))
+
+    def twenty_new() -> float:
+        for n in range(20):
+            with store.unit_of_work(actor="bench") as session:
+                session.add(SiteRow(site_code=f"PV{uuid.uuid4().hex[:8]}", name=f"ward {n}"))
+        start = time.perf_counter()
+        check = _page_view(store)
+        took = time.perf_counter() - start
+        if not check.ok:
+            raise SystemExit(f"FAIL: the page check fails after new writes: {check.problem}")
+        return took
+
+    grown = statistics.median(twenty_new() for _ in range(max(runs, 3)))
+    check = _page_view(store)
+    print(
+        f"audit page check    before: whole chain {whole_s:.2f} s each view; after: first view "
+        f"{initial_s:.2f} s (whole chain, records the checkpoint), later views "
+        f"{still * 1000:.0f} ms (nothing new) / {grown * 1000:.0f} ms (20 new entries), window "
+        f"{PAGE_WINDOW} older entries, every entry re-checked within {check.sweep} views"
+    )
+    return initial.ok and check.ok, check.entries
+
+
+def _views_to_find(store: Store, victim: int | None, entries: int) -> tuple[int, int, bool]:
+    """Page views until the incremental check names the edited entry, and the stated bound."""
+    bound = -(-entries // PAGE_WINDOW)
+    for view in range(1, bound + 2):
+        check = _page_view(store)
+        if not check.ok:
+            return view, bound, check.entry_id == victim and view <= bound
+    return bound + 1, bound, False
+
+
 def run_backend(kind: str, runs: int, admin_url: str) -> bool:
     print(f"\n## {kind}")
     ok = True
@@ -184,6 +244,8 @@ def run_backend(kind: str, runs: int, admin_url: str) -> bool:
                 f"audit verify        {verify_s:7.2f} s  ({verify_s / entries * 1e6:.0f} µs/entry)"
                 f"   peer plain read {read_s:6.2f} s"
             )
+            page_ok, entries = _page_figures(source, runs, verify_s)  # it adds entries
+            ok &= page_ok
             out, bare = folder / "db.backup", folder / "bare.copy"
             backup_s = _timed(lambda: backup(source, out, force=True), runs)
             bare_s = _timed(lambda: _bare_copy(source, bare), runs)
@@ -213,7 +275,10 @@ def run_backend(kind: str, runs: int, admin_url: str) -> bool:
                     f"verifies ({live_entries} entries)"
                 )
                 with target.session() as session:
-                    victim = session.scalar(select(AuditRow.id).order_by(AuditRow.id).offset(999))
+                    victim = session.scalar(
+                        select(AuditRow.id).order_by(AuditRow.id).offset(live_entries // 2)
+                    )
+                    verify_for_page(session)  # the pages' checkpoint, before the edit
                 with target.engine.begin() as connection:
                     connection.execute(
                         text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"),
@@ -224,6 +289,12 @@ def run_backend(kind: str, runs: int, admin_url: str) -> bool:
                 found = check.entry_id == victim
                 print(f"tamper: edited entry {victim}; verify names it: {found} ({check.problem})")
                 ok &= found
+                views, bound, page_found = _views_to_find(target, victim, live_entries)
+                print(
+                    f"tamper: the audit page's incremental check names it after {views} views "
+                    f"(bound ceil({live_entries} / {PAGE_WINDOW}) = {bound}): {page_found}"
+                )
+                ok &= page_found
     return ok
 
 

@@ -12,7 +12,16 @@ from sqlalchemy import func, select, text
 from myoivig.demo import load_trial_cohort
 from myoivig.store import Store
 from myoivig.store.audit import bulk_insert
-from myoivig.store.audit_chain import GENESIS, entry_hash, verify_chain
+from myoivig.store.audit_chain import (
+    GENESIS,
+    PAGE_WINDOW,
+    ChainCheck,
+    Checkpoint,
+    entry_hash,
+    read_checkpoint,
+    verify_chain,
+    verify_for_page,
+)
 from myoivig.store.tables import AuditChainHeadRow, AuditRow, PatientRow, SiteRow
 
 
@@ -298,3 +307,198 @@ def test_a_rewritten_history_is_caught_by_a_kept_anchor(written: Store) -> None:
 def _check_with(store: Store, anchors: dict[int, str]):  # type: ignore[no-untyped-def]
     with store.session() as session:
         return verify_chain(session, anchors)
+
+
+# --- the audit pages' incremental check ------------------------------------------------------
+
+
+def _page(store: Store, window: int = PAGE_WINDOW) -> ChainCheck:
+    with store.session() as session:
+        return verify_for_page(session, window)
+
+
+def _checkpoint(store: Store) -> Checkpoint | None:
+    with store.session() as session:
+        return read_checkpoint(session)
+
+
+def _more_writes(store: Store, count: int, tag: str = "X") -> None:
+    for n in range(count):
+        with store.unit_of_work(actor="nurse") as session:
+            session.add(SiteRow(site_code=f"{tag}{n}", name="ward"))
+
+
+def test_the_first_page_view_verifies_everything_and_records_a_checkpoint(
+    written: Store,
+) -> None:
+    assert _checkpoint(written) is None
+    first = _page(written)
+    assert first.ok and first.whole and first.checkpoint is None
+    kept = _checkpoint(written)
+    assert kept is not None and (kept.seq, kept.entry_hash) == (first.entries, first.head_hash)
+    assert kept.window_start == 1
+    # nothing new, and the trail fits in one window: the whole trail is verified again
+    again = _page(written)
+    assert again.ok and again.whole and again.checkpoint == kept.seq
+    assert again.window == (1, kept.seq)
+    assert _checkpoint(written) == kept, "nothing changed: nothing written"
+
+
+def test_new_entries_are_verified_from_the_checkpoint_with_a_rolling_window(
+    written: Store,
+) -> None:
+    base = _page(written).entries
+    _more_writes(written, 3)
+    check = _page(written, window=10)
+    assert check.ok, check.problem
+    assert check.checkpoint == base and check.entries == base + 3
+    assert check.window == (1, 10) and not check.whole
+    assert check.sweep == -(-base // 10)
+    kept = _checkpoint(written)
+    assert kept is not None and kept.seq == base + 3 and kept.window_start == 11
+    assert _page(written, window=10).window == (11, 20)
+
+
+def test_an_edit_of_a_new_entry_is_found_on_the_next_view(written: Store) -> None:
+    _page(written)
+    _more_writes(written, 4)
+    target = _entries(written)[-2]
+    _raw(written, "UPDATE audit_log SET actor = 'someone.else' WHERE id = :id", id=target.id)
+    check = _page(written, window=5)
+    assert not check.ok and check.entry_id == target.id
+    assert f"entry {target.id} " in (check.problem or "") and "was edited" in (check.problem or "")
+    kept = _checkpoint(written)
+    assert kept is not None and kept.seq < target.chain_seq, "a broken chain moves no checkpoint"
+
+
+def test_an_edit_of_an_old_entry_is_found_within_the_stated_number_of_views(
+    written: Store,
+) -> None:
+    """Before the checkpoint only the rolling window sees a changed content: the edit is found
+    when the window reaches it, at the latest after ceil(checkpoint / window) views."""
+    window = 7
+    first = _page(written)
+    target = _entries(written)[40]
+    _raw(written, "UPDATE audit_log SET actor = 'someone.else' WHERE id = :id", id=target.id)
+    bound = -(-first.entries // window)
+    views = []
+    for _ in range(bound):
+        check = _page(written, window=window)
+        views.append(check)
+        if not check.ok:
+            break
+    assert not views[-1].ok, f"not found within {bound} views"
+    assert views[-1].entry_id == target.id and "was edited" in (views[-1].problem or "")
+    assert all(
+        v.ok and v.window is not None and not v.window[0] <= target.chain_seq <= v.window[1]
+        for v in views[:-1]
+    )
+    assert len(views) == -(-target.chain_seq // window), "found exactly when the window got there"
+    # and the whole verify finds it at once
+    assert _check(written).entry_id == target.id
+
+
+def test_a_deleted_old_entry_is_found_on_the_next_view(written: Store) -> None:
+    _page(written)
+    gone = _entries(written)[30]
+    _raw(written, "DELETE FROM audit_log WHERE id = :id", id=gone.id)
+    check = _page(written, window=5)  # the window is far from it
+    assert not check.ok and "deleted among the older entries" in (check.problem or "")
+
+
+def test_deleting_the_newest_entries_and_rewinding_the_head_is_found(written: Store) -> None:
+    kept = _page(written)
+    entries = _entries(written)
+    _raw(written, "DELETE FROM audit_log WHERE chain_seq >= :seq", seq=entries[-3].chain_seq)
+    _raw(
+        written,
+        "UPDATE audit_chain_head SET seq = :seq, entry_hash = :h",
+        seq=entries[-4].chain_seq,
+        h=entries[-4].entry_hash,
+    )
+    check = _page(written, window=5)
+    assert not check.ok and "behind the position verified" in (check.problem or "")
+    assert str(kept.entries) in (check.problem or "")
+
+
+def test_new_entries_deleted_from_the_end_are_found(written: Store) -> None:
+    _page(written)
+    _more_writes(written, 3)
+    last = _entries(written)[-1]
+    _raw(written, "DELETE FROM audit_log WHERE id = :id", id=last.id)
+    check = _page(written, window=5)
+    assert not check.ok
+    assert f"position {last.chain_seq}, are missing: deleted" in (check.problem or "")
+
+
+def test_a_history_rewritten_through_the_head_is_found_at_the_checkpoint(
+    written: Store,
+) -> None:
+    """The forger edits an old entry and recomputes every later hash and the head: the chain
+    alone is consistent again, but the checkpoint's hash no longer matches."""
+    kept = _page(written)
+    _rewrite_from(written, 9)
+    assert _check(written).ok, "a full rewrite is consistent: the chain alone cannot see it"
+    check = _page(written, window=5)
+    assert not check.ok and "the hash verified there" in (check.problem or "")
+    assert f"chain position {kept.entries}" in (check.problem or "")
+
+
+def test_page_checks_while_writers_commit_report_no_false_alarm(store: Store) -> None:
+    """A writer committing between the head and the entries being read must not look like an
+    entry beyond the head or missing newest entries."""
+    load_trial_cohort(store)
+    _page(store)
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for n in range(40):
+                with store.unit_of_work(actor="nurse") as session:
+                    session.add(SiteRow(site_code=f"C{n}", name="ward"))
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    checks = []
+    while not done.is_set():
+        checks.append(_page(store, window=50))
+    writer.join()
+    assert not failures, failures
+    assert checks and all(c.ok for c in checks), [c.problem for c in checks if not c.ok]
+    final = _page(store, window=50)
+    assert final.ok and final.entries == _check(store).entries
+
+
+def _rewrite_from(store: Store, index: int) -> None:
+    """Edit entry `index` and recompute every later hash and the head, as a forger would."""
+    entries = _entries(store)
+    prev = entries[index].prev_hash
+    with store.engine.begin() as connection:
+        for entry in entries[index:]:
+            fields = {
+                "occurred_at": entry.occurred_at,
+                "actor": "rewritten" if entry is entries[index] else entry.actor,
+                "action": entry.action,
+                "table_name": entry.table_name,
+                "record_id": entry.record_id,
+                "record_version": entry.record_version,
+                "changes": connection.execute(
+                    text("SELECT CAST(changes AS TEXT) FROM audit_log WHERE id = :id"),
+                    {"id": entry.id},
+                ).scalar_one(),
+            }
+            digest = entry_hash(entry.chain_seq, prev, fields)
+            connection.execute(
+                text(
+                    "UPDATE audit_log SET actor = :actor, prev_hash = :prev, entry_hash = :h"
+                    " WHERE id = :id"
+                ),
+                {"actor": fields["actor"], "prev": prev, "h": digest, "id": entry.id},
+            )
+            prev = digest
+        connection.execute(text("UPDATE audit_chain_head SET entry_hash = :h"), {"h": prev})

@@ -1,5 +1,6 @@
 """Faults (issue 15, item 4): a full SQLite disk, a process killed in the middle of an import,
-a database server that stops accepting connections under the running application.
+a database server that stops accepting connections under the running application, and a
+private PostgreSQL cluster stopped (fast and immediate) and restarted under load.
 
 Each case checks what a user relies on: a clear error, nothing half-written, the data intact,
 and recovery without restarting anything.
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
@@ -301,3 +303,47 @@ def test_server_killed_during_a_burst_of_writes_keeps_every_acknowledged_write(
     assert not missing, f"acknowledged but lost: {missing}"
     assert set(acknowledged) <= audited, "an acknowledged write has no audit entry"
     store.dispose()
+
+
+def _restart_benchmark() -> Any:
+    """benchmarks/fault_pg_restart.py, which holds the private cluster and the load clients."""
+    import importlib.util
+
+    path = Path(__file__).parents[2] / "benchmarks" / "fault_pg_restart.py"
+    spec = importlib.util.spec_from_file_location("fault_pg_restart", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_postgres_stopped_and_restarted_under_load_gives_503_then_recovers() -> None:
+    """A private PostgreSQL cluster (its own folder and port; the machine's shared server is not
+    touched) is stopped with `pg_ctl stop -m fast`, then crashed with `-m immediate`, while
+    clients read and write through a running `myoivig serve`, and started again each time."""
+    bench = _restart_benchmark()
+    bin_dir = bench.server_bin()
+    if bin_dir is None:
+        pytest.skip(
+            "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) to run a cluster"
+        )
+    outcome = bench.run_outages(bin_dir, writers=3, readers=2, before=2.0, outage=3.0)
+    report = "\n".join(bench.report(outcome))
+    assert [r.mode for r in outcome.rounds] == ["fast", "immediate"], report
+    for r in outcome.rounds:
+        # during the outage: requests were made, and every one answered a clean 503 with
+        # Retry-After and "cannot be reached just now" (no 500, no other status, no hang)
+        assert r.during and r.unavailable == len(r.during), report
+        assert any(a.kind == "write" for a in r.during), report
+        assert r.unavailable and all(a.retry_after == "5" for a in r.during), report
+        # back without restarting the application
+        assert r.read_back_after is not None and r.write_back_after is not None, report
+    assert not outcome.server_errors and not outcome.no_answer, report
+    assert outcome.slowest < bench.REQUEST_TIMEOUT, report
+    assert outcome.same_process, report
+    # every acknowledged write before, between and after the outages is stored and audited
+    assert len(outcome.acknowledged) >= 20, report
+    assert not outcome.lost and not outcome.unaudited, report
+    assert outcome.chain_ok, report
+    assert outcome.problems() == [], report

@@ -24,6 +24,7 @@ from web_helpers import PASSWORD, csrf_of
 
 from myoivig.accounts.service import create_token
 from myoivig.store import Store
+from myoivig.store.audit_chain import read_checkpoint
 from myoivig.store.tables import AuditRow
 from myoivig.web.app import create_app
 from myoivig.web.auth import SESSION_COOKIE
@@ -192,5 +193,34 @@ def test_audit_pages_show_whether_the_chain_verifies(
             connection.execute(
                 text("UPDATE audit_log SET actor = :actor WHERE id = :id"),
                 {"id": target, "actor": actor},
+            )
+    assert "Whole audit trail verified" in admin.get("/admin/audit").text
+
+
+def test_audit_pages_check_from_the_last_verified_point(
+    client_for: Clients, clinic_store: Store
+) -> None:
+    """After a first view the pages verify incrementally from the checkpoint it recorded: the
+    entry there must still have its verified hash, so an edit of it is named at once."""
+    admin = client_for("ada")
+    assert admin.get("/admin/audit").status_code == 200
+    with clinic_store.session() as session:
+        kept = read_checkpoint(session)
+        head = session.scalar(select(AuditRow.id).order_by(AuditRow.chain_seq.desc()).limit(1))
+        actor = session.scalar(select(AuditRow.actor).where(AuditRow.id == head))
+    assert kept is not None and kept.seq > 0
+    with clinic_store.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE audit_log SET actor = 'nobody' WHERE id = :id"), {"id": head}
+        )
+    try:
+        page = admin.get("/admin/audit")
+        assert 'class="error" data-testid="audit-chain"' in page.text
+        assert f"entry {head} " in page.text and "was edited" in page.text
+    finally:
+        with clinic_store.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE audit_log SET actor = :actor WHERE id = :id"),
+                {"id": head, "actor": actor},
             )
     assert "Whole audit trail verified" in admin.get("/admin/audit").text

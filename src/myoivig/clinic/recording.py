@@ -33,7 +33,7 @@ from myoivig.protocol.rate_cap import RateCap
 from myoivig.protocol.settings import ProtocolSettings
 from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
-from myoivig.store.audit_chain import ChainCheck, lock_for_writing, verify_chain
+from myoivig.store.audit_chain import ChainCheck, lock_for_writing, verify_for_page
 from myoivig.store.audit_log import AuditPage, RecordKeys, audit_entries, patient_records
 from myoivig.store.repository import (
     RecordNotFoundError,
@@ -882,9 +882,11 @@ def patient_audit_trail(
 
 
 def audit_integrity(session: Session) -> ChainCheck:
-    """Whether the whole audit trail still verifies (its hash chain), shown above every audit
-    view: a reader must know whether the entries below can be trusted."""
-    return verify_chain(session)
+    """Whether the audit trail still verifies (its hash chain), shown above every audit view: a
+    reader must know whether the entries below can be trusted. Incremental (new entries, the
+    last verified point, a rolling window of older ones) so a view does not cost the whole
+    trail; `myoivig audit verify` checks every entry."""
+    return verify_for_page(session)
 
 
 class AuditFilterError(ValueError):

@@ -20,21 +20,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, Text, cast, insert, select, update
+from sqlalchemy import Connection, Table, Text, cast, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from myoivig.store import json_text
-from myoivig.store.tables import AuditChainHeadRow, AuditRow
+from myoivig.store.tables import AuditChainHeadRow, AuditCheckpointRow, AuditRow
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first entry."""
 HEAD_ID = 1
 _HEAD: Table = AuditChainHeadRow.__table__  # type: ignore[assignment]
+_CHECKPOINT: Table = AuditCheckpointRow.__table__  # type: ignore[assignment]
+PAGE_WINDOW = 2000
+"""Older entries the audit pages re-verify on each view (the rolling window): with about
+30 us per entry a view costs a few tens of milliseconds more, and an edit of an old entry is
+found within ceil(checkpoint / PAGE_WINDOW) views."""
 _FIELDS = (
     "occurred_at",
     "actor",
@@ -142,10 +150,22 @@ class ChainCheck:
     head_hash: str
     problem: str | None = None
     entry_id: int | None = None
+    checkpoint: int | None = None
+    """Incremental check (the audit pages): the position verified before, from which on every
+    entry was verified now; None for a whole-chain check."""
+    window: tuple[int, int] | None = None
+    """Incremental check: the older positions re-verified now (the rolling window)."""
+    sweep: int = 0
+    """Incremental check: views it takes the rolling window to cover every older entry."""
 
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+    @property
+    def whole(self) -> bool:
+        """Whether every entry was verified by this check (the window may cover them all)."""
+        return self.checkpoint is None or self.window == (1, self.checkpoint)
 
     def summary(self) -> str:
         if self.ok:
@@ -160,21 +180,10 @@ def _positions(first: int, last: int) -> str:
     return f"position {first}" if first == last else f"positions {first}-{last}"
 
 
-def verify_chain(session: Session, anchors: Mapping[int, str] | None = None) -> ChainCheck:
-    """Recompute every link, oldest first, and report the first edited, inserted or deleted
-    entry (by id and chain position); reads the entries in batches.
-
-    `anchors` maps chain positions to hashes kept outside the database (an earlier `audit
-    verify`'s head): a history rewritten with recomputed hashes no longer matches them."""
-    anchors = dict(anchors or {})
-    head = session.execute(
-        select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == HEAD_ID)
-    ).one_or_none()
-    if head is None:
-        return ChainCheck(0, GENESIS, "the chain head (table audit_chain_head) was deleted")
-    head_seq, head_hash = int(head[0]), str(head[1])
+def _entry_rows(session: Session, *conditions: Any) -> Any:
+    """The entries (id, position, prev hash, hash, fields, changes text) in chain order."""
     fields = [getattr(AuditRow, name) for name in _FIELDS[:-1]]
-    rows = session.execute(
+    return session.execute(
         select(
             AuditRow.id,
             AuditRow.chain_seq,
@@ -182,80 +191,347 @@ def verify_chain(session: Session, anchors: Mapping[int, str] | None = None) -> 
             AuditRow.entry_hash,
             *fields,
             stored_changes(AuditRow.changes),
-        ).order_by(AuditRow.chain_seq, AuditRow.id),
+        )
+        .where(*conditions)
+        .order_by(AuditRow.chain_seq, AuditRow.id),
         execution_options={"yield_per": 2000},
     )
-    count, seq, prev, prev_id = 0, 0, GENESIS, None
 
-    def broken(problem: str, entry_id: int | None) -> ChainCheck:
+
+@dataclass
+class _Walk:
+    """Walking the chain from a known link: what was checked, and the first problem."""
+
+    seq: int  # position of the last good link
+    prev: str  # its hash
+    prev_id: int | None = None
+    count: int = 0
+    problem: str | None = None
+    entry_id: int | None = None
+
+    def fail(self, problem: str, entry_id: int | None) -> _Walk:
+        self.problem, self.entry_id = problem, entry_id
+        return self
+
+
+def _walk(rows: Any, walk: _Walk, last: int, anchors: dict[int, str] | None = None) -> _Walk:
+    """Check each row links to the one before and matches its hash, positions without gaps,
+    none beyond `last` (the chain head's position); stops at the first problem."""
+    try:
+        for row in rows.tuples():
+            entry_id, position, row_prev, row_hash = int(row[0]), int(row[1]), row[2], row[3]
+            values = dict(zip(_FIELDS, row[4:], strict=True))
+            if position > last:
+                return walk.fail(
+                    f"entry {entry_id} at chain position {position} lies beyond the chain head "
+                    f"(position {last}): it was inserted outside the application",
+                    entry_id,
+                )
+            if position <= walk.seq:
+                return walk.fail(
+                    f"entry {entry_id} repeats chain position {position} of entry "
+                    f"{walk.prev_id}: one of them was inserted outside the application",
+                    entry_id,
+                )
+            if position > walk.seq + 1:
+                return walk.fail(
+                    f"the entries at chain {_positions(walk.seq + 1, position - 1)} are missing "
+                    f"before entry {entry_id}: deleted",
+                    entry_id,
+                )
+            if row_prev != walk.prev:
+                after = (
+                    f"entry {walk.prev_id}"
+                    if walk.prev_id is not None
+                    else "the start of the chain"
+                    if walk.seq == 0
+                    else f"the entry at position {walk.seq}"
+                )
+                return walk.fail(
+                    f"entry {entry_id} (position {position}) does not link to {after}: an "
+                    "entry was inserted or replaced, or a hash was rewritten",
+                    entry_id,
+                )
+            if entry_hash(position, walk.prev, values) != row_hash:
+                return walk.fail(_edited(entry_id, position, values), entry_id)
+            kept = anchors.pop(position, None) if anchors is not None else None
+            if kept is not None and kept != row_hash:
+                return walk.fail(
+                    f"entry {entry_id} at chain position {position} has hash {row_hash}, but "
+                    f"the hash kept for that position is {kept}: the history up to it was "
+                    "rewritten",
+                    entry_id,
+                )
+            walk.count += 1
+            walk.seq, walk.prev, walk.prev_id = position, row_hash, entry_id
+        return walk
+    finally:
         rows.close()
-        return ChainCheck(count, head_hash, problem, entry_id)
 
-    for row in rows.tuples():
-        entry_id, position, row_prev, row_hash = int(row[0]), int(row[1]), row[2], row[3]
-        values = dict(zip(_FIELDS, row[4:], strict=True))
-        if position > head_seq:
-            return broken(
-                f"entry {entry_id} at chain position {position} lies beyond the chain head "
-                f"(position {head_seq}): it was inserted outside the application",
-                entry_id,
-            )
-        if position <= seq:
-            return broken(
-                f"entry {entry_id} repeats chain position {position} of entry {prev_id}: "
-                "one of them was inserted outside the application",
-                entry_id,
-            )
-        if position > seq + 1:
-            return broken(
-                f"the entries at chain {_positions(seq + 1, position - 1)} are missing before "
-                f"entry {entry_id}: deleted",
-                entry_id,
-            )
-        if row_prev != prev:
-            after = f"entry {prev_id}" if prev_id is not None else "the start of the chain"
-            return broken(
-                f"entry {entry_id} (position {position}) does not link to {after}: an entry "
-                "was inserted or replaced, or a hash was rewritten",
-                entry_id,
-            )
-        if entry_hash(position, prev, values) != row_hash:
-            return broken(
-                f"entry {entry_id} (position {position}, {values['action']} on "
-                f"{values['table_name']} record {values['record_id']}) was edited: its content "
-                "no longer matches its hash",
-                entry_id,
-            )
-        kept = anchors.pop(position, None)
-        if kept is not None and kept != row_hash:
-            return broken(
-                f"entry {entry_id} at chain position {position} has hash {row_hash}, but the "
-                f"hash kept for that position is {kept}: the history up to it was rewritten",
-                entry_id,
-            )
-        count, seq, prev, prev_id = count + 1, position, row_hash, entry_id
-    if anchors:
-        position = min(anchors)
+
+def _edited(entry_id: int, position: int, values: Mapping[str, Any]) -> str:
+    return (
+        f"entry {entry_id} (position {position}, {values['action']} on {values['table_name']} "
+        f"record {values['record_id']}) was edited: its content no longer matches its hash"
+    )
+
+
+def _read_head(session: Session) -> tuple[int, str] | None:
+    head = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == HEAD_ID)
+    ).one_or_none()
+    return None if head is None else (int(head[0]), str(head[1]))
+
+
+def _head_matches(walk: _Walk, head_seq: int, head_hash: str) -> str | None:
+    """The newest entries missing, or a head that does not match the newest entry."""
+    if walk.seq < head_seq:
+        return (
+            f"the newest entries, at chain {_positions(walk.seq + 1, head_seq)}, are missing: "
+            "deleted"
+        )
+    if walk.prev != head_hash:
+        return (
+            f"the chain head does not match the newest entry {walk.prev_id}: the head or that "
+            "entry's hash was rewritten"
+        )
+    return None
+
+
+def _beyond_head(session: Session, head_seq: int) -> tuple[str, int] | None:
+    """An entry at a position after the head `head_seq` read before, that no writer committed
+    since: it was inserted outside the application.
+
+    The entries are read up to the head only, and this is asked afterwards, because a writer
+    may commit between the two reads (at READ COMMITTED, or SQLite without a read
+    transaction): its entries and the head move in one transaction, so an entry beyond the head
+    read first is legitimate exactly when the head, read again now, reaches it."""
+    row = session.execute(
+        select(AuditRow.id, AuditRow.chain_seq)
+        .where(AuditRow.chain_seq > head_seq)
+        .order_by(AuditRow.chain_seq)
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    entry_id, position = int(row[0]), int(row[1])
+    now = _read_head(session)
+    if now is not None and now[0] >= position:
+        return None
+    shown = now[0] if now is not None else head_seq
+    return (
+        f"entry {entry_id} at chain position {position} lies beyond the chain head (position "
+        f"{shown}): it was inserted outside the application",
+        entry_id,
+    )
+
+
+def verify_chain(session: Session, anchors: Mapping[int, str] | None = None) -> ChainCheck:
+    """Recompute every link, oldest first, and report the first edited, inserted or deleted
+    entry (by id and chain position); reads the entries in batches.
+
+    `anchors` maps chain positions to hashes kept outside the database (an earlier `audit
+    verify`'s head): a history rewritten with recomputed hashes no longer matches them."""
+    kept = dict(anchors or {})
+    head = _read_head(session)
+    if head is None:
+        return ChainCheck(0, GENESIS, "the chain head (table audit_chain_head) was deleted")
+    head_seq, head_hash = head
+    walk = _walk(
+        _entry_rows(session, AuditRow.chain_seq <= head_seq), _Walk(0, GENESIS), head_seq, kept
+    )
+    if walk.problem is not None:
+        return ChainCheck(walk.count, head_hash, walk.problem, walk.entry_id)
+    beyond = _beyond_head(session, head_seq)
+    if beyond is not None:
+        return ChainCheck(walk.count, head_hash, *beyond)
+    if kept:
+        position = min(kept)
         return ChainCheck(
-            count,
+            walk.count,
             head_hash,
             f"no entry holds chain position {position}, for which a hash was kept: the entries "
             "up to it were deleted",
             None,
         )
-    if seq < head_seq:
-        return ChainCheck(
-            count,
-            head_hash,
-            f"the newest entries, at chain {_positions(seq + 1, head_seq)}, are missing: deleted",
-            None,
+    problem = _head_matches(walk, head_seq, head_hash)
+    if problem is not None:
+        entry = walk.prev_id if problem.startswith("the chain head") else None
+        return ChainCheck(walk.count, head_hash, problem, entry)
+    return ChainCheck(walk.count, head_hash)
+
+
+# --- the audit pages: verify what is new since the last view, and a rolling window ----------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What an audit page view verified: the chain up to `seq` (hash `entry_hash`), and where
+    the next view's re-check of older entries starts."""
+
+    seq: int
+    entry_hash: str
+    window_start: int
+    verified_at: datetime | None = None
+
+
+def read_checkpoint(session: Session) -> Checkpoint | None:
+    row = session.execute(
+        select(
+            _CHECKPOINT.c.seq,
+            _CHECKPOINT.c.entry_hash,
+            _CHECKPOINT.c.window_start,
+            _CHECKPOINT.c.verified_at,
+        ).where(_CHECKPOINT.c.id == HEAD_ID)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Checkpoint(int(row[0]), str(row[1]), int(row[2]), row[3])
+
+
+def save_checkpoint(session: Session, checkpoint: Checkpoint) -> bool:
+    """Record a verified checkpoint in a short transaction of its own (the page's session only
+    reads). Best effort: when it cannot be written (a busy or unreachable database) the next
+    view verifies from the older checkpoint, which is only slower. A checkpoint never moves
+    back: of two views at once, the one that verified further wins."""
+    values = {
+        "seq": checkpoint.seq,
+        "entry_hash": checkpoint.entry_hash,
+        "window_start": checkpoint.window_start,
+        "verified_at": datetime.now(UTC),
+    }
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with suppress(DBAPIError), engine.begin() as connection:
+        moved = connection.execute(
+            update(_CHECKPOINT)
+            .where(_CHECKPOINT.c.id == HEAD_ID, _CHECKPOINT.c.seq <= checkpoint.seq)
+            .values(**values)
+        ).rowcount
+        if (
+            not moved
+            and connection.execute(select(func.count()).select_from(_CHECKPOINT)).scalar() == 0
+        ):
+            connection.execute(insert(_CHECKPOINT).values(id=HEAD_ID, **values))
+        return True
+    return False
+
+
+def verify_for_page(session: Session, window: int = PAGE_WINDOW) -> ChainCheck:
+    """The audit pages' check: incremental, so a view does not cost the whole trail.
+
+    The first view (no checkpoint yet) verifies the whole chain. Later views verify, from the
+    checkpoint the previous view recorded: that the entry there still has the hash verified
+    then; every entry after it (edits, gaps, insertions, rewritten hashes) up to the head and
+    the head itself; that exactly as many entries as before hold the positions up to the
+    checkpoint (a deletion among them shows); and a rolling window of `window` older entries,
+    resuming where the previous view stopped, so an edit of an old entry is found within
+    ceil(checkpoint / window) views. `myoivig audit verify` always checks everything.
+
+    A writer committing while the check reads is not tampering: the entries are read up to
+    the head read first, and an entry beyond it counts only if the head still does not reach it
+    afterwards (`_beyond_head`).
+    """
+    check, verified = _page_check(session, window)
+    if check.ok and verified is not None:
+        save_checkpoint(session, verified)
+    return check
+
+
+_PageResult = tuple[ChainCheck, Checkpoint | None]
+
+
+def _page_check(session: Session, window: int) -> _PageResult:
+    """One incremental check, and the checkpoint to record if it passed (None: unchanged)."""
+    head = _read_head(session)
+    if head is None:
+        gone = ChainCheck(0, GENESIS, "the chain head (table audit_chain_head) was deleted")
+        return gone, None
+    head_seq, head_hash = head
+    kept = read_checkpoint(session)
+    if kept is None or kept.seq == 0:
+        whole = verify_chain(session)
+        # the check reports the head it read (a writer may have moved it since `head`)
+        return whole, Checkpoint(whole.entries, whole.head_hash, 1) if whole.ok else None
+
+    def broken(problem: str, entry_id: int | None = None) -> _PageResult:
+        return ChainCheck(head_seq, head_hash, problem, entry_id, checkpoint=kept.seq), None
+
+    when = (
+        f" when last verified ({kept.verified_at:%Y-%m-%d %H:%M} UTC)" if kept.verified_at else ""
+    )
+    if kept.seq > head_seq:
+        return broken(
+            f"the chain head (position {head_seq}) is behind the position verified{when}, "
+            f"{kept.seq}: the newest entries were deleted and the head rewritten"
         )
-    if prev != head_hash:
-        return ChainCheck(
-            count,
-            head_hash,
-            f"the chain head does not match the newest entry {prev_id}: the head or that "
-            "entry's hash was rewritten",
-            prev_id,
+    older = int(session.scalar(select(func.count()).where(AuditRow.chain_seq <= kept.seq)) or 0)
+    if older != kept.seq:
+        return broken(
+            f"{older} entries hold the chain positions up to {kept.seq}, which held exactly "
+            f"{kept.seq}{when}: entries were {'deleted' if older < kept.seq else 'inserted'} "
+            "among the older entries"
         )
-    return ChainCheck(count, head_hash)
+    # the checkpoint entry itself, then everything after it
+    anchor_rows = _entry_rows(session, AuditRow.chain_seq == kept.seq)
+    anchor = anchor_rows.tuples().first()
+    if anchor is None:
+        return broken(
+            f"the entry at chain position {kept.seq}, verified{when}, is missing: deleted"
+        )
+    anchor_id, anchor_prev, anchor_hash = int(anchor[0]), anchor[2], anchor[3]
+    values = dict(zip(_FIELDS, anchor[4:], strict=True))
+    if anchor_hash != kept.entry_hash:
+        return broken(
+            f"entry {anchor_id} at chain position {kept.seq} has hash {anchor_hash}, but the "
+            f"hash verified there{when} is {kept.entry_hash}: the history up to it was rewritten",
+            anchor_id,
+        )
+    if entry_hash(kept.seq, anchor_prev, values) != anchor_hash:
+        return broken(_edited(anchor_id, kept.seq, values), anchor_id)
+    recent = _walk(
+        _entry_rows(session, AuditRow.chain_seq > kept.seq, AuditRow.chain_seq <= head_seq),
+        _Walk(kept.seq, kept.entry_hash, anchor_id),
+        head_seq,
+    )
+    if recent.problem is not None:
+        return broken(recent.problem, recent.entry_id)
+    beyond = _beyond_head(session, head_seq)
+    if beyond is not None:
+        return broken(*beyond)
+    problem = _head_matches(recent, head_seq, head_hash)
+    if problem is not None:
+        return broken(problem, recent.prev_id if problem.startswith("the chain head") else None)
+    # the rolling window of older entries
+    first = kept.window_start if 1 <= kept.window_start <= kept.seq else 1
+    last = min(first + window - 1, kept.seq)
+    start = _Walk(0, GENESIS)
+    if first > 1:
+        before = session.execute(
+            select(AuditRow.id, AuditRow.entry_hash).where(AuditRow.chain_seq == first - 1)
+        ).one_or_none()
+        if before is None:
+            return broken(f"the entry at chain position {first - 1} is missing: deleted")
+        start = _Walk(first - 1, str(before[1]), int(before[0]))
+    older_walk = _walk(
+        _entry_rows(session, AuditRow.chain_seq >= first, AuditRow.chain_seq <= last),
+        start,
+        last,
+    )
+    if older_walk.problem is not None:
+        return broken(older_walk.problem, older_walk.entry_id)
+    if older_walk.seq < last:
+        return broken(
+            f"the entries at chain {_positions(older_walk.seq + 1, last)} are missing: deleted"
+        )
+    following = last + 1 if last < kept.seq else 1
+    check = ChainCheck(
+        head_seq,
+        head_hash,
+        checkpoint=kept.seq,
+        window=(first, last),
+        sweep=max(1, math.ceil(kept.seq / window)),
+    )
+    if (head_seq, head_hash, following) == (kept.seq, kept.entry_hash, kept.window_start):
+        return check, None  # nothing new and the window stays: no need to write
+    return check, Checkpoint(head_seq, head_hash, following)

@@ -41,7 +41,7 @@ from myoivig.store.store import Store
 FORMAT = "myoivig-backup/1"
 MANIFEST = "manifest.json"
 PAYLOAD = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
-BOOKKEEPING = {"alembic_version", "audit_chain_head"}
+BOOKKEEPING = {"alembic_version", "audit_chain_head", "audit_chain_checkpoint"}
 """Tables an empty, initialised database already fills; they do not make it 'holding data'."""
 
 

@@ -303,3 +303,20 @@ class AuditChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditCheckpointRow(Base):
+    """Where the audit pages' check last got to (one row, id 1): the chain position and hash
+    verified then, and where the rolling re-check of older entries resumes.
+
+    Bookkeeping, not part of the chain: the pages verify only the entries after `seq` and a
+    window of older ones from `window_start` (store/audit_chain.py); `myoivig audit verify`
+    ignores it and checks everything.
+    """
+
+    __tablename__ = "audit_chain_checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    window_start: Mapped[int] = mapped_column(Integer, nullable=False)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
