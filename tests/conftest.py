@@ -121,6 +121,36 @@ def other_store(tmp_path: Path, store: Store) -> Iterator[Store]:
             admin.execute(f'DROP DATABASE IF EXISTS "{s.engine.url.database}" WITH (FORCE)')
 
 
+@pytest.fixture
+def fresh_store(empty_url: str, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Makes new migrated, empty stores of the test's backend kind, one per call (a fuzz test
+    wants an empty database after each example that imported); all are removed at the end."""
+    made: list[Store] = []
+
+    def make() -> Store:
+        if empty_url.startswith("sqlite"):
+            s = Store.from_url(f"sqlite:///{tmp_path / f'fresh-{len(made)}.db'}")
+        else:
+            import psycopg
+
+            name = f"myoivig_fresh_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+            s = Store.from_url(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+        made.append(s)
+        s.upgrade()
+        return s
+
+    yield make
+    for s in made:
+        s.dispose()
+        if s.engine.dialect.name != "sqlite":
+            import psycopg
+
+            with psycopg.connect(_psycopg_dsn(PG_ADMIN_URL), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{s.engine.url.database}" WITH (FORCE)')
+
+
 _LOOPBACK_NAMES = {"localhost", "::1", "ip6-localhost"}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from myoivig import terminal
@@ -98,8 +99,14 @@ def import_(
     except ImportRejectedError as rejected:
         _report_problems(rejected.problems, as_json)
         raise typer.Exit(ExitCode.REJECTED_INPUT) from rejected
-    except FormatError as error:
-        _report_problems([Problem(str(path), None, "", None, str(error))], as_json)
+    except FormatError as error:  # the file as a whole: one line, not a table of one row
+        if as_json:
+            _report_problems([Problem(str(path), None, "", None, str(error))], as_json)
+        else:
+            errors.print(
+                f"[red]import rejected:[/red] {escape(str(error))}; nothing was written",
+                soft_wrap=True,
+            )
         raise typer.Exit(ExitCode.REJECTED_INPUT) from error
     if as_json:
         print_json({"ok": True, "imported": counts})

@@ -22,7 +22,7 @@ from myoivig.domain.consistency import check_dossier
 from myoivig.domain.plausibility import DEFAULT_PLAUSIBILITY, PlausibilitySettings
 from myoivig.io.plausibility_gate import plausibility_problems
 from myoivig.io.problems import ImportRejectedError, Problem
-from myoivig.io.sheets import RawTable, read_tables
+from myoivig.io.sheets import ROW, RawTable, read_tables
 from myoivig.io.tables import TABLES, TABLES_BY_NAME, Table
 from myoivig.store import Store, repository
 
@@ -123,10 +123,18 @@ def parse_tables(
             problems.append(Problem(table.name, 1, column, None, "required column is missing"))
         if missing:
             continue
-        for index, raw in enumerate(raw_tables[table.name], start=2):
+        for position, raw in enumerate(raw_tables[table.name], start=2):
+            index = _row_number(raw, position)
             if "__extra__" in raw:
                 problems.append(
-                    Problem(table.name, index, "", raw["__extra__"], "more cells than the header")
+                    Problem(
+                        table.name,
+                        index,
+                        "",
+                        raw["__extra__"],
+                        "cells outside the header's columns (more cells than the header, "
+                        "or under a blank header cell)",
+                    )
                 )
                 continue
             data = {table.field_for(c): v for c, v in raw.items() if c in columns and v is not None}
@@ -141,6 +149,12 @@ def parse_tables(
     return parsed, problems
 
 
+def _row_number(raw: dict[str, str | None], position: int) -> int:
+    """The row's number as the reader saw it (blank rows counted), else its position."""
+    number = raw.get(ROW)
+    return int(number) if number else position
+
+
 def _raw_key(table: Table, raw: dict[str, str | None]) -> tuple[str, ...]:
     return tuple((raw.get(column) or "").strip() for column in table.key)
 
@@ -152,7 +166,8 @@ def _duplicates(raw_tables: dict[str, RawTable]) -> list[Problem]:
         if not table.key:
             continue
         seen: dict[tuple[str, ...], int] = {}
-        for row_number, raw in enumerate(raw_tables.get(table.name, []), start=2):
+        for position, raw in enumerate(raw_tables.get(table.name, []), start=2):
+            row_number = _row_number(raw, position)
             key = tuple((raw.get(column) or "").strip() for column in table.key)
             if not all(key):
                 continue  # a missing key cell is reported by the row check
