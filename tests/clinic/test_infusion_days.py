@@ -14,13 +14,16 @@ from sqlalchemy import select
 
 from myoivig.accounts.service import add_site
 from myoivig.clinic import recording
-from myoivig.clinic.infusion_checks import check_infusion_day
+from myoivig.clinic.infusion_checks import DayProblem, check_infusion_day, rate_cap_for
 from myoivig.clinic.recording import InfusionRules, RecordRejectedError, StaleEditError
 from myoivig.clinic.service import Viewer, course_infusion_days, load_patient
 from myoivig.domain import records as r
-from myoivig.domain.vocab import Diagnosis, Sex
+from myoivig.domain.vocab import Diagnosis, LabTest, Sex
 from myoivig.protocol.catalogue import load_catalogue
-from myoivig.protocol.settings import DEFAULT_SETTINGS
+from myoivig.protocol.dossier import record_at_risk
+from myoivig.protocol.safety import SRC_CLASS_AT_RISK, SRC_LOCAL_AT_RISK, AtRisk
+from myoivig.protocol.service import plan_dossier
+from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 from myoivig.store import Store
 from myoivig.store.audit_log import AuditEntry, audit_entries
 from myoivig.store.repository import RecordNotFoundError, add_dossier
@@ -44,10 +47,50 @@ def _course(code: str, product: str) -> r.Course:
     )
 
 
-def _patient(store: Store, code: str, diagnosis: Diagnosis, product: str) -> None:
+def _egfr(code: str, value: float, taken: date = START - timedelta(days=7)) -> r.LabResult:
+    return r.LabResult(
+        patient_code=code, sample_date=taken, test=LabTest.EGFR, value=value, unit="mL/min/1.73m2"
+    )
+
+
+def _facts(
+    birth_year: int | None = 1975, height_cm: float | None = 165, age_at_entry: int | None = None
+) -> r.Patient:
+    return r.Patient(
+        code="X1",
+        sex=Sex.FEMALE,
+        diagnosis=Diagnosis.DERMATOMYOSITIS,
+        birth_year=birth_year,
+        height_cm=height_cm,
+        age_at_entry=age_at_entry,
+    )
+
+
+NOT_AT_RISK = record_at_risk(_facts(), [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
+
+
+def _patient(
+    store: Store,
+    code: str,
+    diagnosis: Diagnosis,
+    product: str,
+    birth_year: int | None = 1975,  # 50 on the course's start
+    height_cm: float | None = 165,  # BMI 25.7 at the course's 70 kg
+    egfr: float | None = 90,
+) -> None:
+    """A patient whose record shows no thrombosis or renal risk unless told otherwise."""
+    patient = r.Patient(
+        code=code,
+        site_code="NORTH",
+        sex=Sex.FEMALE,
+        diagnosis=diagnosis,
+        birth_year=birth_year,
+        height_cm=height_cm,
+    )
     dossier = r.PatientDossier(
-        patient=r.Patient(code=code, site_code="NORTH", sex=Sex.FEMALE, diagnosis=diagnosis),
+        patient=patient,
         courses=[_course(code, product)],
+        labs=[] if egfr is None else [_egfr(code, egfr)],
     )
     with store.unit_of_work("setup") as session:
         sites = {row.site_code: row for row in session.scalars(select(SiteRow))}
@@ -60,6 +103,9 @@ def clinic(store: Store) -> Store:
     _patient(store, "DM1", Diagnosis.DERMATOMYOSITIS, "octagam-10")
     _patient(store, "DM2", Diagnosis.DERMATOMYOSITIS, "privigen")
     _patient(store, "PM1", Diagnosis.POLYMYOSITIS, "privigen")
+    _patient(store, "OLD", Diagnosis.DERMATOMYOSITIS, "octagam-10", birth_year=1950)  # 75
+    _patient(store, "KID", Diagnosis.POLYMYOSITIS, "privigen", egfr=45)  # renal risk
+    _patient(store, "NOLAB", Diagnosis.DERMATOMYOSITIS, "octagam-10", egfr=None)
     return store
 
 
@@ -251,7 +297,189 @@ def test_the_rules_are_pure_functions_of_day_course_and_catalogue() -> None:
         {**day_data(), "patient_code": "X1", "course_number": 1, "product": None}
     )
     found = check_infusion_day(
-        day, course, Diagnosis.POLYMYOSITIS, load_catalogue(), DEFAULT_SETTINGS
+        day, course, Diagnosis.POLYMYOSITIS, load_catalogue(), DEFAULT_SETTINGS, NOT_AT_RISK
     )
     assert [(p.field, p.needs_confirmation) for p in found] == [("product", True)]
     assert "'intragam' has no per-kg maximum rate" in found[0].message
+
+
+# --- the at-risk maximum (thrombosis or renal risk) ------------------------------------------
+
+
+def test_the_record_says_whether_a_patient_is_at_risk_on_the_day() -> None:
+    labs = [_egfr("X1", 90)]
+    assert NOT_AT_RISK.at_risk is False and NOT_AT_RISK.unknown == ()
+    old = record_at_risk(_facts(birth_year=1950), labs, START, 70, DEFAULT_SETTINGS)
+    assert old.at_risk is True and old.thrombosis and old.renal and old.reasons == ("age 75",)
+    assert record_at_risk(_facts(birth_year=1960), labs, START, 70).at_risk is True  # 65
+    assert record_at_risk(_facts(birth_year=1961), labs, START, 70).at_risk is False  # 64
+    low = record_at_risk(_facts(), [_egfr("X1", 45)], START, 70, DEFAULT_SETTINGS)
+    assert low.renal and not low.thrombosis and low.reasons == ("eGFR 45",)
+    obese = record_at_risk(_facts(), labs, START, 90, DEFAULT_SETTINGS)  # BMI 33.1
+    assert obese.thrombosis and obese.reasons == ("BMI 33.1",)
+    # The latest eGFR taken by the day counts; one taken after it does not.
+    later = [_egfr("X1", 40, START - timedelta(days=30)), _egfr("X1", 90)]
+    assert record_at_risk(_facts(), later, START, 70).at_risk is False
+    after = [_egfr("X1", 90, START + timedelta(days=1))]
+    unknown = record_at_risk(_facts(), after, START, 70, DEFAULT_SETTINGS)
+    assert unknown.at_risk is None and unknown.unknown == ("eGFR",)
+    none = record_at_risk(_facts(birth_year=None, height_cm=None), [], START, None)
+    assert none.at_risk is None
+    assert none.unknown == ("age", "eGFR", "BMI (weight and height)")
+    # Age at entry stands in for a birth year; a risk found needs nothing else.
+    entered = record_at_risk(_facts(birth_year=None, age_at_entry=70), [], START, None)
+    assert entered.at_risk is True and entered.unknown == ("eGFR", "BMI (weight and height)")
+
+
+def test_the_planner_and_the_record_share_one_at_risk_rule() -> None:
+    """The stored patient's plan (`plan_dossier`, as the patient page's next course) applies
+    the at-risk maximum exactly when the record check finds the patient at risk, and cites the
+    same source for it."""
+    catalogue = load_catalogue()
+    for birth_year, egfr, weight in (
+        (1975, 90, 70),
+        (1950, 90, 70),
+        (1975, 45, 70),
+        (1975, 90, 95),
+    ):
+        patient = _facts(birth_year=birth_year)
+        course = _course("X1", "octagam-10").model_copy(update={"weight_kg": weight})
+        dossier = r.PatientDossier(patient=patient, courses=[course], labs=[_egfr("X1", egfr)])
+        plan = plan_dossier(dossier, today=START).plan
+        risk = record_at_risk(patient, dossier.labs, START, weight, DEFAULT_SETTINGS)
+        assert plan.safety.at_risk is (risk.at_risk is True), (birth_year, egfr, weight)
+        assert plan.infusion is not None
+        cap = rate_cap_for("octagam-10", patient.diagnosis, catalogue, DEFAULT_SETTINGS, True)
+        assert cap is not None
+        if risk.at_risk:
+            assert plan.infusion[0].max_rate_ml_per_kg_min == cap.max_ml_per_kg_min
+            notice = next(a for a in plan.alerts if a.code == "at_risk_rate_cap")
+            assert notice.source == cap.source
+
+
+def _check(
+    rate: float,
+    risk: AtRisk,
+    product: str = "octagam-10",
+    diagnosis: Diagnosis = Diagnosis.DERMATOMYOSITIS,
+    unit: str = "ml_per_kg_min",
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> list[DayProblem]:
+    course = _course("X1", product)
+    steps = [{"rate": 0.01, "unit": "ml_per_kg_min", "minutes": 30}]
+    steps.append({"rate": rate, "unit": unit, "minutes": 60})
+    day = r.InfusionDay.model_validate(
+        {**day_data(rate_steps=steps, volume_ml=None), "patient_code": "X1", "course_number": 1}
+    )
+    return check_infusion_day(day, course, diagnosis, load_catalogue(), settings, risk)
+
+
+AT_RISK = record_at_risk(_facts(birth_year=1950), [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
+UNKNOWN = record_at_risk(_facts(), [], START, 70, DEFAULT_SETTINGS)
+
+
+def test_above_the_at_risk_maximum_is_an_error_for_a_patient_at_risk() -> None:
+    catalogue = load_catalogue()
+    label = catalogue.cite(
+        catalogue.product("octagam-10")
+        .rate_profiles["dermatomyositis"]
+        .at_risk_max_ml_per_kg_min.source
+    )
+    [problem] = _check(0.035, AT_RISK)
+    assert problem.field == "rate_steps.1.rate" and not problem.needs_confirmation
+    assert problem.message == (
+        "step 2: rate 0.035 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min for "
+        "Octagam 10 % (label at-risk figure): the patient is at risk of thrombosis or renal "
+        f"dysfunction (age 75); source: {label}"
+    )
+    assert _check(0.03, AT_RISK) == [] and _check(0.02, AT_RISK) == []  # at and below
+    # A pump rate: 70 kg x 0.03 mL/kg/min x 60 = 126 mL/h.
+    assert _check(126, AT_RISK, unit="ml_per_h") == []
+    [pump] = _check(130, AT_RISK, unit="ml_per_h")
+    assert "130 mL/h = 0.031 mL/kg/min is above the at-risk maximum 0.03" in pump.message
+    # Above the label maximum too: the message names the maximum for this patient.
+    [fast] = _check(0.06, AT_RISK)
+    assert "above the at-risk maximum 0.03 mL/kg/min" in fast.message
+
+
+def test_a_patient_not_at_risk_keeps_the_applicable_maximum() -> None:
+    assert _check(0.04, NOT_AT_RISK) == []
+    [problem] = _check(0.045, NOT_AT_RISK)
+    assert "above the maximum 0.04 mL/kg/min for Octagam 10 % (label)" in problem.message
+    assert "at-risk" not in problem.message and not problem.needs_confirmation
+
+
+def test_an_unknown_at_risk_status_needs_confirming_above_the_at_risk_maximum() -> None:
+    [problem] = _check(0.04, UNKNOWN)
+    assert problem.needs_confirmation and problem.field == "rate_steps.1.rate"
+    assert "above the at-risk maximum 0.03 mL/kg/min for Octagam 10 % (label at-risk" in (
+        problem.message
+    )
+    assert "cannot be told from the record: eGFR not recorded" in problem.message
+    assert _check(0.03, UNKNOWN) == []
+    [error] = _check(0.045, UNKNOWN)  # above the applicable maximum: still an error
+    assert not error.needs_confirmation and "above the maximum 0.04" in error.message
+
+
+def test_the_at_risk_basis_is_the_label_the_site_or_the_class_default() -> None:
+    # Privigen's label gives no at-risk figure: the class-wide 3 mg/kg/min (0.03 mL/kg/min of a
+    # 10 % product) unless the site sets its own cap.
+    [problem] = _check(0.05, AT_RISK, "privigen", Diagnosis.POLYMYOSITIS)
+    assert (
+        "above the at-risk maximum 0.03 mL/kg/min for Privigen (class default, setting "
+        "class_at_risk_max_mg_per_kg_min)"
+    ) in problem.message
+    assert problem.message.endswith(f"source: {SRC_CLASS_AT_RISK}")
+    local = DEFAULT_SETTINGS.model_copy(update={"local_at_risk_max_ml_per_kg_min": 0.02})
+    [site] = _check(0.025, AT_RISK, "privigen", Diagnosis.POLYMYOSITIS, settings=local)
+    assert "at-risk maximum 0.02 mL/kg/min for Privigen (local setting" in site.message
+    assert site.message.endswith(f"source: {SRC_LOCAL_AT_RISK}")
+    assert _check(0.05, NOT_AT_RISK, "privigen", Diagnosis.POLYMYOSITIS) == []
+
+
+def test_the_dermatomyositis_cap_and_the_at_risk_maximum_together() -> None:
+    # Dermatomyositis on Privigen: 0.04 mL/kg/min (class-wide DM cap); at risk the class
+    # default 0.03 is lower and applies.
+    assert _check(0.04, NOT_AT_RISK, "privigen") == []
+    [problem] = _check(0.035, AT_RISK, "privigen")
+    assert "at-risk maximum 0.03 mL/kg/min for Privigen (class default" in problem.message
+    # A site cap above the DM cap: the DM cap is the lower, so it is the maximum named.
+    local = DEFAULT_SETTINGS.model_copy(update={"local_at_risk_max_ml_per_kg_min": 0.05})
+    assert _check(0.04, AT_RISK, "privigen", settings=local) == []
+    [dm] = _check(0.045, AT_RISK, "privigen", settings=local)
+    assert "above the maximum 0.04 mL/kg/min for Privigen (dermatomyositis cap)" in dm.message
+    # Nothing to ask when the at-risk maximum is not lower than the applicable one.
+    assert _check(0.04, UNKNOWN, "privigen", settings=local) == []
+
+
+def test_a_recorded_day_above_the_at_risk_maximum_is_refused_and_not_saved(clinic: Store) -> None:
+    with clinic.session() as session:
+        about = recording.course_for_infusion(session, NURSE, "OLD", 1)
+    assert about.cap is not None and about.cap.max_ml_per_kg_min == 0.03
+    assert about.cap.basis == "label_at_risk" and about.caps.risk.reasons == ("age 75",)
+    with pytest.raises(RecordRejectedError) as error:
+        recording.add_infusion_day(clinic, NURSE, "OLD", 1, day_data(), confirmed=True)
+    message = _problems(error)["rate_steps.2.rate"]
+    assert "step 3: rate 0.04 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min" in message
+    assert not error.value.confirmable and _audit(clinic) == []
+    slow = day_data(rate_steps=[{"rate": 0.03, "unit": "ml_per_kg_min", "minutes": 155}])
+    recording.add_infusion_day(clinic, NURSE, "OLD", 1, slow)
+    # An edit is checked the same way.
+    with pytest.raises(RecordRejectedError):
+        recording.update_infusion_day(clinic, NURSE, "OLD", 1, 1, day_data(), 1, confirmed=True)
+    # eGFR 45 on Privigen (polymyositis): the class default 0.03 mL/kg/min.
+    fast = day_data(
+        rate_steps=[{"rate": 0.05, "unit": "ml_per_kg_min", "minutes": 60}], volume_ml=None
+    )
+    with pytest.raises(RecordRejectedError) as renal:
+        recording.add_infusion_day(clinic, NURSE, "KID", 1, fast)
+    assert "(eGFR 45); source: class-wide default" in _problems(renal)["rate_steps.0.rate"]
+
+
+def test_a_day_for_a_patient_without_an_egfr_is_saved_once_confirmed(clinic: Store) -> None:
+    with pytest.raises(RecordRejectedError) as error:
+        recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, day_data())
+    assert error.value.confirmable
+    assert "eGFR not recorded" in _problems(error)["rate_steps.2.rate"]
+    saved = recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, day_data(), confirmed=True)
+    assert saved.rate_steps[2].rate == 0.04

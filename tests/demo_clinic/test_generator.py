@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from myoivig.clinic.infusion_checks import check_infusion_day
+from myoivig.clinic.infusion_checks import check_infusion_day, day_at_risk
 from myoivig.demo import Dataset, dataset_path
 from myoivig.demo_clinic.design import DEFAULT_SEED, REFERENCE_DATE, Intent, cohort_design
 from myoivig.demo_clinic.generate import (
@@ -281,8 +281,9 @@ def test_infusion_days_pass_the_recording_rules(clinic: Clinic) -> None:
         assert len(d.infusion_days) == sum(c.days for c in d.courses), d.patient.code
         for day in d.infusion_days:
             course = courses[day.course_number]
+            risk = day_at_risk(d.patient, d.labs, day, course, DEFAULT_SETTINGS)
             found = check_infusion_day(
-                day, course, d.patient.diagnosis, catalogue, DEFAULT_SETTINGS
+                day, course, d.patient.diagnosis, catalogue, DEFAULT_SETTINGS, risk
             )
             assert found == [], (d.patient.code, day.course_number, day.day_number, found)
             assert lots.match(day.lot_number) and "synthetic" in (day.given_by or "")

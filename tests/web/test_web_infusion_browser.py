@@ -24,7 +24,20 @@ def _patient(store: Store) -> str:
     recording.create_patient(
         store,
         CARL,
-        {"code": code, "site_code": "NORTH", "sex": "F", "diagnosis": "dermatomyositis"},
+        {
+            "code": code,
+            "site_code": "NORTH",
+            "sex": "F",
+            "diagnosis": "dermatomyositis",
+            "birth_year": 1974,  # 50 on the day, BMI 25.7, eGFR 95: not at risk
+            "height_cm": 165,
+        },
+    )
+    recording.add_lab(
+        store,
+        CARL,
+        code,
+        {"test": "egfr", "value": 95, "unit": "mL/min/1.73m2", "sample_date": "2024-04-29"},
     )
     recording.add_course(
         store,

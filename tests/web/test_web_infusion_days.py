@@ -1,6 +1,8 @@
 """Infusion days through the pages and the API (SQLite and PostgreSQL): the rate-step grid and
-reactions, a rate above the maximum refused next to its row with its source, stale edits, who
-may read and write, CSRF, pseudonyms for researchers and escaping of the new free text."""
+reactions, a rate above the maximum refused next to its row with its source, the at-risk
+maximum for a patient the record shows at risk (refused) or cannot tell (confirmed), stale
+edits, who may read and write, CSRF, pseudonyms for researchers and escaping of the new free
+text."""
 
 from __future__ import annotations
 
@@ -32,13 +34,28 @@ def _token(store: Store, name: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + create_token(store, "test", name)}
 
 
-def _patient_with_course(client: TestClient, store: Store) -> str:
+def _patient_with_course(
+    client: TestClient, store: Store, birth_year: int = 1974, egfr: float | None = 95
+) -> str:
+    """A patient whose record shows no thrombosis or renal risk (50 in 2024, BMI 25.7, eGFR
+    95) unless an older birth year or a lower eGFR is given; no eGFR with `egfr=None`."""
     code = f"I{uuid.uuid4().hex[:8].upper()}"
     headers = _token(store, "carl")
-    patient = {"code": code, "site_code": "NORTH", "sex": "F", "diagnosis": "dermatomyositis"}
+    patient = {
+        "code": code,
+        "site_code": "NORTH",
+        "sex": "F",
+        "diagnosis": "dermatomyositis",
+        "birth_year": birth_year,
+        "height_cm": 165,
+    }
     assert client.post("/api/v1/patients", json=patient, headers=headers).status_code == 201
     made = client.post(f"/api/v1/patients/{code}/courses", json=COURSE, headers=headers)
     assert made.status_code == 201, made.text
+    if egfr is not None:
+        lab = {"test": "egfr", "value": egfr, "unit": "mL/min/1.73m2", "sample_date": "2024-03-25"}
+        added = client.post(f"/api/v1/patients/{code}/labs", json=lab, headers=headers)
+        assert added.status_code == 201, added.text
     return code
 
 
@@ -181,6 +198,75 @@ def test_forms_need_csrf_and_the_patients_site(client_for: Clients, clinic_store
     token = csrf_of(sam.get("/patients").text)
     assert sam.post(new, data={**_form(), "csrf_token": token}).status_code == 404
     assert carl.get(f"/patients/{code}/courses/9/infusion-days/new").status_code == 404
+
+
+def test_a_rate_above_the_at_risk_maximum_is_refused_for_a_patient_at_risk(
+    client_for: Clients, clinic_store: Store
+) -> None:
+    """75 years old on the day (thrombosis and renal risk): Octagam 10 %'s at-risk maximum of
+    0.03 mL/kg/min applies, not the dermatomyositis maximum of 0.04 (form and API)."""
+    carl = client_for("carl")
+    code = _patient_with_course(carl, clinic_store, birth_year=1949)
+    new = f"/patients/{code}/courses/1/infusion-days/new"
+    form = html.unescape(carl.get(new).text)
+    cap = form.split('data-testid="rate-cap">')[1].split("</p>")[0]
+    assert "in this patient: <strong>0.03 mL/kg/min</strong> (= 126 mL/h at 70.0 kg)" in cap
+    assert "label at-risk figure: the patient is at risk" in cap and "(age 75)" in cap
+    refused = _post(carl, new, _form())  # step 2 at 0.04 mL/kg/min
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
+    assert (
+        "step 2: rate 0.04 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min for "
+        "Octagam 10 % (label at-risk figure): the patient is at risk of thrombosis or renal "
+        "dysfunction (age 75); source: Octagam 10 % US prescribing information (2021), "
+        "section 2.3 dermatomyositis"
+    ) in message
+    assert "I have checked these values" not in text  # an error: confirming cannot save it
+    confirmed = _post(carl, new, _form(confirm="yes"))
+    assert confirmed.status_code == 422
+    api = client_for(None)
+    path = f"/api/v1/patients/{code}/courses/1/infusion-days"
+    body = {
+        "day_number": 1,
+        "infusion_date": "2024-04-01",
+        "lot_number": "B5555C",
+        "dose_g": 35,
+        "rate_steps": [{"rate": 130, "unit": "ml_per_h", "minutes": 30}],
+    }
+    headers = _token(clinic_store, "carl")
+    refused_api = api.post(path, json={**body, "confirm": True}, headers=headers)
+    assert refused_api.status_code == 422, refused_api.text
+    [error] = refused_api.json()["errors"]
+    assert error["field"] == "rate_steps.0.rate"
+    assert "130 mL/h = 0.031 mL/kg/min is above the at-risk maximum 0.03" in error["message"]
+    with clinic_store.session() as session:
+        from myoivig.store.repository import load_dossier
+
+        assert load_dossier(session, code).infusion_days == []
+    at_cap = {**body, "rate_steps": [{"rate": 126, "unit": "ml_per_h", "minutes": 30}]}
+    assert api.post(path, json=at_cap, headers=headers).status_code == 201
+
+
+def test_a_rate_above_the_at_risk_maximum_needs_confirming_without_an_egfr(
+    client_for: Clients, clinic_store: Store
+) -> None:
+    carl = client_for("carl")
+    code = _patient_with_course(carl, clinic_store, egfr=None)
+    new = f"/patients/{code}/courses/1/infusion-days/new"
+    form = html.unescape(carl.get(new).text)
+    note = form.split('data-testid="at-risk-cap">')[1].split("</p>")[0]
+    assert "0.03 mL/kg/min (= 126 mL/h), label at-risk figure" in note
+    assert "(eGFR not recorded)" in note
+    asked = _post(carl, new, _form())
+    assert asked.status_code == 422
+    text = html.unescape(asked.text)
+    message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
+    assert "above the at-risk maximum 0.03 mL/kg/min" in message
+    assert "cannot be told from the record: eGFR not recorded" in message
+    assert "I have checked these values" in text
+    saved = _post(carl, new, _form(confirm="yes"))
+    assert saved.status_code == 303, saved.text
 
 
 def test_api_roles_stale_edits_and_pseudonyms(client_for: Clients, clinic_store: Store) -> None:

@@ -1,22 +1,31 @@
 """Rules for a recorded infusion day, checked against its course and the product catalogue.
 
-Pure functions: they take the day, its course, the patient's diagnosis, the catalogue and the
-site's protocol settings, and return field-named problems. An *error* is never saved (a day the
-course does not have, a date outside the course, a rate above the applicable maximum); a
-*confirmable* problem (a dose above the course's daily dose beyond the vial tolerance, a volume
-that does not fit the dose, a rate that cannot be checked) is saved once the writer confirms.
+Pure functions: they take the day, its course, the patient's diagnosis and at-risk status, the
+catalogue and the site's protocol settings, and return field-named problems. An *error* is never
+saved (a day the course does not have, a date outside the course, a rate above the applicable
+maximum, or above the at-risk maximum for a patient at risk of thrombosis or renal dysfunction);
+a *confirmable* problem (a dose above the course's daily dose beyond the vial tolerance, a volume
+that does not fit the dose, a rate that cannot be checked, a rate above the at-risk maximum when
+the record cannot tell whether the patient is at risk) is saved once the writer confirms.
+
+The at-risk status is the planner's own rule (`protocol.safety.at_risk_status`) on what the
+record holds that day (`protocol.dossier.record_at_risk`): age, the latest eGFR and the BMI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from myoivig.domain import records as r
 from myoivig.domain.consistency import infusion_day_in_course
 from myoivig.domain.vocab import Diagnosis, RateUnit
 from myoivig.protocol.catalogue import Catalogue, Product
+from myoivig.protocol.dossier import record_at_risk
 from myoivig.protocol.infusion import pump_rate_ml_per_h
-from myoivig.protocol.rate_cap import RateCap, applicable_max_rate
+from myoivig.protocol.rate_cap import RateCap, applicable_max_rate, basis_name
+from myoivig.protocol.safety import AtRisk
 from myoivig.protocol.settings import ProtocolSettings
 
 RATE_EPSILON = 1e-9  # a rate equal to the cap, typed with rounding noise, is at the cap
@@ -81,14 +90,91 @@ def rate_per_kg(step: r.RateStepGiven, weight_kg: float | None) -> float | None:
     return step.rate / pump_rate_ml_per_h(weight_kg, 1.0)
 
 
+@dataclass(frozen=True)
+class RateCaps:
+    """The maxima a recorded day's rates are checked against: the applicable maximum, the lower
+    at-risk maximum (thrombosis or renal risk) and whether the patient is at risk that day."""
+
+    cap: RateCap | None  # None: the product has no per-kg rates in the catalogue
+    at_risk_cap: RateCap | None
+    risk: AtRisk
+
+    @property
+    def for_patient(self) -> RateCap | None:
+        """The maximum that applies to this patient: the at-risk one when at risk."""
+        return self.at_risk_cap if self.risk.at_risk is True else self.cap
+
+
+def day_at_risk(
+    patient: r.Patient,
+    labs: Iterable[r.LabResult],
+    day: r.InfusionDay,
+    course: r.Course,
+    settings: ProtocolSettings,
+) -> AtRisk:
+    """The patient's at-risk status on the day given (`protocol.dossier.record_at_risk`, the
+    planner's rule): age that day, the latest eGFR taken by then and the course weight's BMI."""
+    on = day.infusion_date or course.start_date or date.today()
+    return record_at_risk(patient, labs, on, course.weight_kg, settings)
+
+
+def _shown(step: r.RateStepGiven, per_kg: float) -> str:
+    if step.unit is RateUnit.ML_PER_H:
+        return f"{step.rate:g} mL/h = {per_kg:.3g} mL/kg/min"
+    return f"{step.rate:g} mL/kg/min"
+
+
+def _above(cap: RateCap, per_kg: float) -> bool:
+    return per_kg > cap.max_ml_per_kg_min + RATE_EPSILON
+
+
+def _step_problem(
+    index: int, step: r.RateStepGiven, per_kg: float, caps: RateCaps
+) -> DayProblem | None:
+    """A step above the maximum for this patient (error), or above the at-risk maximum when the
+    record cannot tell whether the patient is at risk (confirmable)."""
+    field = f"rate_steps.{index}.rate"
+    cap, at_risk_cap, risk = caps.cap, caps.at_risk_cap, caps.risk
+    assert cap is not None
+    lower = at_risk_cap is not None and at_risk_cap.max_ml_per_kg_min < cap.max_ml_per_kg_min
+    where = f"step {index + 1}: rate {_shown(step, per_kg)}"
+    if risk.at_risk is True and at_risk_cap is not None and lower and _above(at_risk_cap, per_kg):
+        return DayProblem(
+            field,
+            f"{where} is above the at-risk maximum {at_risk_cap.max_ml_per_kg_min:.3g} mL/kg/min "
+            f"for {at_risk_cap.product_name} ({basis_name(at_risk_cap.basis)}): the patient is "
+            f"at risk of thrombosis or renal dysfunction ({', '.join(risk.reasons)}); "
+            f"source: {at_risk_cap.source}",
+        )
+    if _above(cap, per_kg):
+        return DayProblem(
+            field,
+            f"{where} is above the maximum {cap.max_ml_per_kg_min:.3g} mL/kg/min for "
+            f"{cap.product_name} ({basis_name(cap.basis)}); source: {cap.source}",
+        )
+    if risk.at_risk is None and at_risk_cap is not None and lower and _above(at_risk_cap, per_kg):
+        return DayProblem(
+            field,
+            f"{where} is above the at-risk maximum {at_risk_cap.max_ml_per_kg_min:.3g} mL/kg/min "
+            f"for {at_risk_cap.product_name} ({basis_name(at_risk_cap.basis)}; source: "
+            f"{at_risk_cap.source}), and whether the patient is at risk of thrombosis or renal "
+            f"dysfunction cannot be told from the record: {', '.join(risk.unknown)} not "
+            "recorded",
+            needs_confirmation=True,
+        )
+    return None
+
+
 def check_rates(
-    day: r.InfusionDay, course: r.Course, product_name: str | None, cap: RateCap | None
+    day: r.InfusionDay, course: r.Course, product_name: str | None, caps: RateCaps
 ) -> list[DayProblem]:
-    """No step above the applicable maximum (an error naming the step, the value, the cap and
-    its source); steps that cannot be checked need confirming."""
+    """No step above the maximum for this patient (an error naming the step, the value, the
+    maximum, its basis and its source; the at-risk maximum for a patient at risk); steps that
+    cannot be checked need confirming, as does a step above the at-risk maximum when the
+    record cannot tell whether the patient is at risk."""
     if not day.rate_steps:
         return []
-    if cap is None:
+    if caps.cap is None:
         return [
             DayProblem(
                 "product",
@@ -99,31 +185,20 @@ def check_rates(
         ]
     problems = []
     for index, step in enumerate(day.rate_steps):
-        field = f"rate_steps.{index}.rate"
         per_kg = rate_per_kg(step, course.weight_kg)
         if per_kg is None:
             problems.append(
                 DayProblem(
-                    field,
+                    f"rate_steps.{index}.rate",
                     f"step {index + 1}: {step.rate:g} mL/h cannot be checked against the "
                     f"maximum: course {course.course_number} has no weight",
                     needs_confirmation=True,
                 )
             )
-        elif per_kg > cap.max_ml_per_kg_min + RATE_EPSILON:
-            shown = (
-                f"{step.rate:g} mL/h = {per_kg:.3g} mL/kg/min"
-                if step.unit is RateUnit.ML_PER_H
-                else f"{step.rate:g} mL/kg/min"
-            )
-            problems.append(
-                DayProblem(
-                    field,
-                    f"step {index + 1}: rate {shown} is above the maximum "
-                    f"{cap.max_ml_per_kg_min:.3g} mL/kg/min for {cap.product_name} "
-                    f"({cap.basis.replace('_', ' ')}); source: {cap.source}",
-                )
-            )
+            continue
+        found = _step_problem(index, step, per_kg, caps)
+        if found is not None:
+            problems.append(found)
     return problems
 
 
@@ -132,11 +207,29 @@ def rate_cap_for(
     diagnosis: Diagnosis | None,
     catalogue: Catalogue,
     settings: ProtocolSettings,
+    at_risk: bool = False,
 ) -> RateCap | None:
     """The applicable maximum rate for a recorded product name (None: not in the catalogue, or
-    no per-kg rates there)."""
+    no per-kg rates there); the at-risk maximum with `at_risk`."""
     product = catalogue.find(product_name)
-    return applicable_max_rate(product, diagnosis, catalogue, settings) if product else None
+    if product is None:
+        return None
+    return applicable_max_rate(product, diagnosis, catalogue, settings, at_risk=at_risk)
+
+
+def rate_caps_for(
+    product_name: str | None,
+    diagnosis: Diagnosis | None,
+    catalogue: Catalogue,
+    settings: ProtocolSettings,
+    risk: AtRisk,
+) -> RateCaps:
+    """The applicable and the at-risk maximum for a recorded product name and this patient."""
+    return RateCaps(
+        rate_cap_for(product_name, diagnosis, catalogue, settings),
+        rate_cap_for(product_name, diagnosis, catalogue, settings, at_risk=True),
+        risk,
+    )
 
 
 def check_infusion_day(
@@ -145,13 +238,15 @@ def check_infusion_day(
     diagnosis: Diagnosis | None,
     catalogue: Catalogue,
     settings: ProtocolSettings,
+    risk: AtRisk,
 ) -> list[DayProblem]:
-    """Every rule for one recorded infusion day (errors and confirmable problems)."""
+    """Every rule for one recorded infusion day (errors and confirmable problems); `risk` is the
+    patient's at-risk status that day (`day_at_risk`)."""
     name = day_product(day, course)
     product = catalogue.find(name)
-    cap = rate_cap_for(name, diagnosis, catalogue, settings)
+    caps = rate_caps_for(name, diagnosis, catalogue, settings, risk)
     return [
         *check_day_in_course(day, course),
         *check_dose(day, course, product, settings),
-        *check_rates(day, course, name, cap),
+        *check_rates(day, course, name, caps),
     ]

@@ -20,7 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from myoivig.clinic.infusion_checks import check_infusion_day, rate_cap_for
+from myoivig.clinic.infusion_checks import (
+    RateCaps,
+    check_infusion_day,
+    day_at_risk,
+    rate_caps_for,
+)
 from myoivig.clinic.record_fields import FlatValues, record_fields
 from myoivig.clinic.service import Viewer, load_patient
 from myoivig.clinic.tables import InfusionDayRow
@@ -29,7 +34,8 @@ from myoivig.domain.plausibility import Level, check_dossier_plausibility
 from myoivig.domain.values import FieldRuleError
 from myoivig.domain.vocab import Diagnosis
 from myoivig.protocol.catalogue import Catalogue, load_catalogue
-from myoivig.protocol.rate_cap import RateCap
+from myoivig.protocol.dossier import record_at_risk
+from myoivig.protocol.rate_cap import RateCap, basis_name
 from myoivig.protocol.settings import ProtocolSettings
 from myoivig.protocol.settings_file import load_settings
 from myoivig.store import Store
@@ -44,6 +50,8 @@ from myoivig.store.repository import (
     infusion_day_columns,
     infusion_day_from_row,
     infusion_day_row,
+    labs_from_row,
+    patient_from_row,
 )
 from myoivig.store.tables import (
     AdverseEventRow,
@@ -430,12 +438,14 @@ def _checked_day(
     to the course's); RecordRejectedError names each field refused."""
     day = _validated_day(course, record, data)
     rules = rules or InfusionRules.current()
+    given = course_from_row(course, patient.code)
     found = check_infusion_day(
         day,
-        course_from_row(course, patient.code),
+        given,
         Diagnosis(patient.diagnosis),
         rules.catalogue,
         rules.settings,
+        day_at_risk(patient_from_row(patient), labs_from_row(patient), day, given, rules.settings),
     )
     problems = [
         FieldProblem(p.field, p.message, p.needs_confirmation)
@@ -450,11 +460,26 @@ def _checked_day(
 @dataclass(frozen=True)
 class InfusionCourse:
     """What the infusion-day form shows about its course: the course, the days already
-    recorded and the maximum rate that applies to its product for this patient."""
+    recorded, the maximum rate that applies to its product for this patient and the at-risk
+    maximum with the patient's at-risk status (on the course's start)."""
 
     course: r.Course
     recorded_days: list[int]
-    cap: RateCap | None
+    caps: RateCaps
+
+    @property
+    def cap(self) -> RateCap | None:
+        """The maximum for this patient (the at-risk one when the record shows a risk)."""
+        return self.caps.for_patient
+
+    @property
+    def basis_name(self) -> str:
+        return basis_name(self.cap.basis) if self.cap else ""
+
+    @property
+    def at_risk_basis_name(self) -> str:
+        low = self.caps.at_risk_cap
+        return basis_name(low.basis) if low else ""
 
 
 def course_for_infusion(
@@ -473,10 +498,14 @@ def course_for_infusion(
     ).all()
     rules = rules or InfusionRules.current()
     course = course_from_row(row, code)
-    cap = rate_cap_for(
-        course.product, Diagnosis(patient.diagnosis), rules.catalogue, rules.settings
+    on = course.start_date or date.today()
+    risk = record_at_risk(
+        patient_from_row(patient), labs_from_row(patient), on, course.weight_kg, rules.settings
     )
-    return InfusionCourse(course, sorted(recorded), cap)
+    caps = rate_caps_for(
+        course.product, Diagnosis(patient.diagnosis), rules.catalogue, rules.settings, risk
+    )
+    return InfusionCourse(course, sorted(recorded), caps)
 
 
 def add_infusion_day(

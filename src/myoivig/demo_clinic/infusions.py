@@ -2,11 +2,12 @@
 the reactions on the day (pure: design, courses and events in, records out).
 
 Rate steps are the protocol engine's own titration (`protocol.infusion.infusion_day`) for the
-course's daily volume and weight, capped at the course's recorded maximum rate; nothing here
-repeats a label figure. Riverside records pump rates (mL/h, rounded down so they never pass the
-cap), the other sites rates per kg. Reactions come from the course's adverse events that began
-on an infusion day. Lots look like "A1234B"; vials of a course come from one lot, with a second
-lot now and then from the third day on.
+course's daily volume and weight, capped at the course's recorded maximum rate and, when the
+record shows the patient at risk of thrombosis or renal dysfunction (or cannot tell), at the
+at-risk maximum; nothing here repeats a label figure. Riverside records pump rates (mL/h,
+rounded down so they never pass the cap), the other sites rates per kg. Reactions come from the
+course's adverse events that began on an infusion day. Lots look like "A1234B"; vials of a
+course come from one lot, with a second lot now and then from the third day on.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from myoivig.demo_clinic.design import PatientDesign, patient_rng
 from myoivig.domain import records as r
 from myoivig.domain.vocab import AdverseEventAction, RateUnit, ReactionAction
 from myoivig.protocol.catalogue import Catalogue, Product
+from myoivig.protocol.dossier import record_at_risk
 from myoivig.protocol.infusion import infusion_day
 from myoivig.protocol.rate_cap import myositis_profile
 
@@ -38,8 +40,19 @@ def _lot(rng: random.Random) -> str:
     return f"{rng.choice(letters)}{rng.randint(1000, 9999)}{rng.choice(letters)}"
 
 
+def _slow(patient: r.Patient, labs: list[r.LabResult], course: r.Course) -> bool:
+    """The at-risk maximum is run when the record shows the patient at risk on any day of the
+    course, or cannot tell (`protocol.dossier.record_at_risk`, the planner's rule): the day is
+    then one the infusion-day form accepts without confirmation."""
+    assert course.start_date is not None
+    days = (course.start_date, course.start_date + timedelta(days=course.days - 1))
+    return any(
+        record_at_risk(patient, labs, on, course.weight_kg).at_risk is not False for on in days
+    )
+
+
 def _steps(
-    product: Product | None, course: r.Course, dose_g: float, pump: bool
+    product: Product | None, course: r.Course, dose_g: float, pump: bool, slow: bool
 ) -> tuple[list[r.RateStepGiven], float | None]:
     """The titration run that day, and the volume; none when the catalogue has no per-kg rates,
     no fixed concentration or the course no recorded maximum rate."""
@@ -55,7 +68,7 @@ def _steps(
         volume,
         course.weight_kg,
         profile,
-        at_risk=False,
+        at_risk=slow,
         concentration_g_per_ml=concentration,
         indication_max_ml_per_kg_min=course.infusion_rate_ml_per_kg_min,
     )
@@ -95,6 +108,8 @@ def infusion_days(
     courses: list[r.Course],
     events: list[r.AdverseEvent],
     catalogue: Catalogue,
+    patient: r.Patient,
+    labs: list[r.LabResult],
 ) -> list[r.InfusionDay]:
     """One record per infusion day of every dated course."""
     rng = patient_rng(seed, design.code + ":infusions")  # own stream: other records unchanged
@@ -105,7 +120,7 @@ def infusion_days(
             continue
         product = catalogue.find(course.product)
         dose = course.given_daily_dose_g or course.planned_daily_dose_g or 0.0
-        steps, volume = _steps(product, course, dose, pump)
+        steps, volume = _steps(product, course, dose, pump, _slow(patient, labs, course))
         lot = _lot(rng)
         for day in range(1, course.days + 1):
             if day >= 3 and rng.random() < 0.2:

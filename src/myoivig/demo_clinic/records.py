@@ -57,7 +57,7 @@ def patient_dossier(design: PatientDesign, seed: int, catalogue: Catalogue) -> r
         assessments=visits,
         labs=given_labs,
         adverse_events=events,
-        infusion_days=infusion_days(design, seed, given, events, catalogue),
+        infusion_days=infusion_days(design, seed, given, events, catalogue, patient, given_labs),
     )
 
 

@@ -2,14 +2,16 @@
 
 An import has no one to confirm a warning, so only the rules whose breach the clinic never
 saves apply: the day within its course (`domain.consistency`, via `check_dossier`) and no rate
-step above the product's applicable maximum (`clinic.infusion_checks.check_rates`). The
-confirmable checks (a dose above the course's daily dose, a volume that does not fit the dose,
-a rate that cannot be checked) are left to the clinic, as for the tabular import.
+step above the product's applicable maximum, or above its at-risk maximum for a patient the
+imported record shows at risk (`clinic.infusion_checks.check_rates`). The confirmable checks
+(a dose above the course's daily dose, a volume that does not fit the dose, a rate that cannot
+be checked, a rate above the at-risk maximum when the record cannot tell whether the patient is
+at risk) are left to the clinic, as for the tabular import.
 """
 
 from __future__ import annotations
 
-from myoivig.clinic.infusion_checks import check_rates, day_product, rate_cap_for
+from myoivig.clinic.infusion_checks import check_rates, day_at_risk, day_product, rate_caps_for
 from myoivig.domain import records as r
 from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
@@ -47,7 +49,8 @@ def _day_problems(
     column: str,
 ) -> list[Problem]:
     name = day_product(day, course)
-    cap = rate_cap_for(name, dossier.patient.diagnosis, catalogue, settings)
+    risk = day_at_risk(dossier.patient, dossier.labs, day, course, settings)
+    caps = rate_caps_for(name, dossier.patient.diagnosis, catalogue, settings, risk)
     return [
         Problem(
             source,
@@ -57,6 +60,6 @@ def _day_problems(
             f"patient {dossier.patient.code}, course {course.course_number} day "
             f"{day.day_number}: {found.message}",
         )
-        for found in check_rates(day, course, name, cap)
+        for found in check_rates(day, course, name, caps)
         if not found.needs_confirmation
     ]

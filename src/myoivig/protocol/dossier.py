@@ -6,18 +6,21 @@ rather than being guessed from the cohort's typical values.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from myoivig.domain.records import LabResult, PatientDossier
+from myoivig.domain.records import LabResult, Patient, PatientDossier
 from myoivig.domain.synthetic import SYNTHETIC_LABEL, is_synthetic
 from myoivig.domain.vocab import AntibodyResult, BloodGroup, LabTest
 from myoivig.protocol.advice import Advice, advise
+from myoivig.protocol.body_weight import bmi
 from myoivig.protocol.catalogue import Catalogue
+from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.improvement import ImprovementRule
 from myoivig.protocol.planner import PlanRequest
 from myoivig.protocol.regimens import CourseKind
-from myoivig.protocol.safety import Alert, Risk, Severity
+from myoivig.protocol.safety import Alert, AtRisk, PatientFacts, Risk, Severity, at_risk_status
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
 
@@ -30,7 +33,21 @@ class DossierFacts:
 
 def latest_lab(dossier: PatientDossier, test: LabTest) -> LabResult | None:
     """The most recent performed result of a test (undated results count as oldest)."""
-    done = [lab for lab in dossier.labs if lab.test == test and not lab.not_performed]
+    return latest_result(dossier.labs, test)
+
+
+def latest_result(
+    labs: Iterable[LabResult], test: LabTest, on: date | None = None
+) -> LabResult | None:
+    """The most recent performed result of a test, taken on or before `on` when given (undated
+    results count as oldest)."""
+    done = [
+        lab
+        for lab in labs
+        if lab.test == test
+        and not lab.not_performed
+        and (on is None or lab.sample_date is None or lab.sample_date <= on)
+    ]
     if not done:
         return None
     return max(done, key=lambda lab: lab.sample_date or date.min)
@@ -38,10 +55,49 @@ def latest_lab(dossier: PatientDossier, test: LabTest) -> LabResult | None:
 
 def patient_age(dossier: PatientDossier, on: date) -> int | None:
     """Age now from the birth year when known, else the recorded age at entry."""
-    patient = dossier.patient
+    return age_on(dossier.patient, on)
+
+
+def age_on(patient: Patient, on: date) -> int | None:
+    """Age on a day from the birth year when known, else the recorded age at entry."""
     if patient.birth_year is not None:
         return on.year - patient.birth_year
     return patient.age_at_entry
+
+
+def record_patient_facts(
+    patient: Patient, labs: Iterable[LabResult], on: date, weight_kg: float | None
+) -> PatientFacts:
+    """What the record says, on a day, about the facts the at-risk rule reads: age, the latest
+    eGFR taken by then, the BMI from that day's weight and the recorded height. Declared risk
+    factors (diabetes, immobility, ...) are entered in the planner and not stored, so none."""
+    egfr = latest_result(labs, LabTest.EGFR, on)
+    body_mass_index = None
+    if weight_kg is not None and patient.height_cm is not None:
+        try:
+            body_mass_index = bmi(weight_kg, patient.height_cm)
+        except PlanningError:  # outside the planner's plausible range: not used
+            body_mass_index = None
+    return PatientFacts(
+        age=age_on(patient, on),
+        egfr=egfr.value if egfr else None,
+        egfr_date=egfr.sample_date if egfr else None,
+        diagnosis=patient.diagnosis,
+        bmi=body_mass_index,
+    )
+
+
+def record_at_risk(
+    patient: Patient,
+    labs: Iterable[LabResult],
+    on: date,
+    weight_kg: float | None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> AtRisk:
+    """Whether the at-risk maximum rate applies to a stored patient on a day, by the planner's
+    own rule (`safety.at_risk_status`) on the facts the record holds (`record_patient_facts`);
+    `at_risk` is None when none is found but age, eGFR or BMI is not recorded."""
+    return at_risk_status(record_patient_facts(patient, labs, on, weight_kg), settings)
 
 
 def facts_from_dossier(

@@ -22,6 +22,7 @@ from myoivig.protocol.dose import CourseDose, course_dose
 from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.infusion import InfusionDay, infusion_day
 from myoivig.protocol.rate_cap import (
+    cap_source,
     dermatomyositis_cap,
     dermatomyositis_cap_applies,
     myositis_profile,
@@ -191,14 +192,14 @@ def _at_risk_cap_alert(
     conc = product.concentration_g_per_ml.value
     mg = f" ({cap * conc * 1000:.1f} mg/kg/min)" if conc is not None else ""
     figure = f"{cap:.3g} mL/kg/min{mg}"
-    label_src = catalogue.cite(profile.at_risk_max_ml_per_kg_min.source)
     basis = day.max_rate_basis
+    source = cap_source(basis, profile, catalogue)
     if basis == "label_at_risk":
         return Alert(
             Severity.INFO,
             "at_risk_rate_cap",
             f"At-risk maximum {figure} from {product.name}'s label.",
-            label_src,
+            source,
         )
     if basis == "local_at_risk":
         return Alert(
@@ -206,7 +207,7 @@ def _at_risk_cap_alert(
             "at_risk_rate_cap",
             f"At-risk maximum {figure}: the site's cap (setting local_at_risk_max_ml_per_kg_min);"
             f" {product.name}'s label gives no numeric at-risk figure.",
-            "local protocol setting local_at_risk_max_ml_per_kg_min [D]",
+            source,
         )
     if basis == "dermatomyositis_cap":
         return Alert(
@@ -224,10 +225,7 @@ def _at_risk_cap_alert(
             '("minimum practicable rate"), so the class-wide default of '
             f"{settings.class_at_risk_max_mg_per_kg_min:g} mg/kg/min is used (a local cap can be "
             "set).",
-            "class-wide default (setting class_at_risk_max_mg_per_kg_min) from the Octagam 10 % "
-            "US prescribing information, section 2.3 (at risk: not to exceed 3.3 mg/kg/min, "
-            "0.03 mL/kg/min; the lower 3.0 mg/kg/min is used) and the FDA class boxed "
-            "warning's minimum infusion rate practicable",
+            source,
         )
     return Alert(
         Severity.WARNING,
@@ -235,7 +233,7 @@ def _at_risk_cap_alert(
         f"Patient at risk, but {product.name}'s label gives no numeric at-risk maximum and no "
         f"class-wide or local cap is set: the label maximum {figure} is kept. Infuse at the "
         "minimum practicable rate (a local cap can be set).",
-        label_src,
+        source,
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from myoivig.domain.vocab import Diagnosis
 from myoivig.protocol.catalogue import Catalogue, Product, RateProfile
 from myoivig.protocol.infusion import dermatomyositis_max_ml_per_kg_min, risk_adjusted_max
-from myoivig.protocol.safety import SRC_DM_CAP
+from myoivig.protocol.safety import SRC_CLASS_AT_RISK, SRC_DM_CAP, SRC_LOCAL_AT_RISK
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
 # Diagnoses that the class-wide dermatomyositis rate cap applies to.
@@ -71,12 +71,33 @@ def applicable_max_rate(
         product.concentration_g_per_ml.value,
         dermatomyositis_cap(product, diagnosis, settings),
     )
+    return RateCap(cap, basis, cap_source(basis, profile, catalogue), product.name)
+
+
+# What each basis of `infusion.risk_adjusted_max` is, as a recorded-day message names it.
+BASIS_NAMES = {
+    "label": "label",
+    "dermatomyositis_cap": "dermatomyositis cap",
+    "label_at_risk": "label at-risk figure",
+    "local_at_risk": "local setting local_at_risk_max_ml_per_kg_min",
+    "class_at_risk_default": "class default, setting class_at_risk_max_mg_per_kg_min",
+    "label_no_at_risk_figure": "label maximum: the label gives no at-risk figure",
+}
+
+
+def basis_name(basis: str) -> str:
+    return BASIS_NAMES.get(basis, basis.replace("_", " "))
+
+
+def cap_source(basis: str, profile: RateProfile, catalogue: Catalogue) -> str:
+    """Where a maximum of this basis comes from: one citation for the plan's at-risk notice
+    (`planner._at_risk_cap_alert`) and for the checks of a recorded day."""
     if basis == "dermatomyositis_cap":
-        source = f"{SRC_DM_CAP} (site setting dermatomyositis_rate_cap)"
-    elif basis == "label_at_risk":
-        source = catalogue.cite(profile.at_risk_max_ml_per_kg_min.source)
-    elif basis == "label":
-        source = catalogue.cite(profile.max_ml_per_kg_min.source)
-    else:
-        source = f"{catalogue.cite(profile.max_ml_per_kg_min.source)} (at-risk basis {basis})"
-    return RateCap(cap, basis, source, product.name)
+        return f"{SRC_DM_CAP} (site setting dermatomyositis_rate_cap)"
+    if basis in ("label_at_risk", "label_no_at_risk_figure"):
+        return catalogue.cite(profile.at_risk_max_ml_per_kg_min.source)
+    if basis == "local_at_risk":
+        return SRC_LOCAL_AT_RISK
+    if basis == "class_at_risk_default":
+        return SRC_CLASS_AT_RISK
+    return catalogue.cite(profile.max_ml_per_kg_min.source)

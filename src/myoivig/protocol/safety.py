@@ -157,6 +157,13 @@ SRC_OBESITY = (
     "EMA core SmPC for IVIg, section 4.4: obesity is a risk factor for thromboembolic events; "
     "BMI >= 30 (WHO obesity classification)"
 )
+SRC_LOCAL_AT_RISK = "local protocol setting local_at_risk_max_ml_per_kg_min [D]"
+SRC_CLASS_AT_RISK = (
+    "class-wide default (setting class_at_risk_max_mg_per_kg_min) from the Octagam 10 % "
+    "US prescribing information, section 2.3 (at risk: not to exceed 3.3 mg/kg/min, "
+    "0.03 mL/kg/min; the lower 3.0 mg/kg/min is used) and the FDA class boxed "
+    "warning's minimum infusion rate practicable"
+)
 SRC_DM_CAP = (
     "Octagam 10 % US prescribing information (2021), section 2.3 dermatomyositis: do not "
     "exceed 0.04 mL/kg/min (4 mg/kg/min); patients with dermatomyositis are at increased risk "
@@ -205,16 +212,51 @@ class CourseFacts:
 
 
 @dataclass(frozen=True)
+class AtRisk:
+    """Whether the lower, at-risk maximum infusion rate applies to a patient, and why.
+
+    `unknown` names the facts the rule reads that are not known (age, eGFR, BMI): a patient with
+    none of the risks found is "not at risk" only when nothing is unknown. The planner applies
+    the at-risk maximum only when `at_risk` is True (a missing fact is asked for by its own
+    alert); the record of what was given (`clinic.infusion_checks`) asks for confirmation when
+    it is None.
+    """
+
+    thrombosis: bool
+    renal: bool
+    meningitis: bool
+    reasons: tuple[str, ...] = ()  # e.g. "age 70", "eGFR 45", "BMI 31.2", "diabetes"
+    unknown: tuple[str, ...] = ()  # e.g. "age", "eGFR", "BMI (weight and height)"
+
+    @property
+    def at_risk(self) -> bool | None:
+        """True: at risk; False: not at risk; None: no risk found, but facts are missing."""
+        if self.thrombosis or self.renal or self.meningitis:
+            return True
+        return None if self.unknown else False
+
+
+@dataclass(frozen=True)
 class SafetyReview:
     alerts: tuple[Alert, ...]
-    thrombosis_risk: bool
-    renal_risk: bool
-    meningitis_risk: bool = False
+    risk: AtRisk
+
+    @property
+    def thrombosis_risk(self) -> bool:
+        return self.risk.thrombosis
+
+    @property
+    def renal_risk(self) -> bool:
+        return self.risk.renal
+
+    @property
+    def meningitis_risk(self) -> bool:
+        return self.risk.meningitis
 
     @property
     def at_risk(self) -> bool:
         """Whether the lower, at-risk maximum infusion rate applies."""
-        return self.thrombosis_risk or self.renal_risk or self.meningitis_risk
+        return self.risk.at_risk is True
 
     @property
     def blocked(self) -> bool:
@@ -237,6 +279,45 @@ def renal_risk(patient: PatientFacts, settings: ProtocolSettings) -> bool:
     return old or low_egfr or bool(patient.risks & RENAL_RISKS)
 
 
+def meningitis_risk(patient: PatientFacts) -> bool:
+    """A declared history of aseptic meningitis or migraine: the slower, at-risk rate."""
+    return bool(patient.risks & MENINGITIS_RISKS)
+
+
+def at_risk_status(patient: PatientFacts, settings: ProtocolSettings) -> AtRisk:
+    """The one rule for "at risk" (thrombosis, renal dysfunction, aseptic meningitis): used by
+    the safety review of a plan and, through `protocol.dossier.record_at_risk`, by the checks
+    of a recorded infusion day."""
+    reasons: list[str] = []
+    if patient.age is not None and (
+        patient.age >= settings.thrombosis_age or patient.age > settings.renal_age_over
+    ):
+        reasons.append(f"age {patient.age}")
+    if patient.egfr is not None and patient.egfr < settings.egfr_impaired_below:
+        reasons.append(f"eGFR {patient.egfr:g}")
+    if is_obese(patient, settings):
+        assert patient.bmi is not None
+        reasons.append(f"BMI {patient.bmi:.1f}")
+    reasons += sorted(r.value for r in patient.risks & (THROMBOSIS_RISKS | RENAL_RISKS))
+    reasons += sorted(r.value for r in patient.risks & MENINGITIS_RISKS)
+    unknown = [
+        name
+        for name, missing in (
+            ("age", patient.age is None),
+            ("eGFR", patient.egfr is None),
+            ("BMI (weight and height)", patient.bmi is None),
+        )
+        if missing
+    ]
+    return AtRisk(
+        thrombosis_risk(patient, settings),
+        renal_risk(patient, settings),
+        meningitis_risk(patient),
+        tuple(reasons),
+        tuple(unknown),
+    )
+
+
 def sort_alerts(alerts: list[Alert]) -> tuple[Alert, ...]:
     """Most severe first (block, ask, warning, info); stable within a severity."""
     return tuple(sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity]))
@@ -255,17 +336,16 @@ def review(
     alerts += _previous_reaction(patient)
     alerts += _diagnosis(patient)
     alerts += _renal(patient, course, catalogue, settings)
-    thrombosis = thrombosis_risk(patient, settings)
-    alerts += _thrombosis(patient, thrombosis, settings)
+    risk = at_risk_status(patient, settings)
+    alerts += _thrombosis(patient, risk.thrombosis, settings)
     alerts += _elderly_daily_dose(patient, course, settings)
     alerts += _haemolysis(patient, course, settings)
     alerts += _excipients(patient, course)
     alerts += _volume_overload(patient, course)
     alerts += _pregnancy(patient)
     alerts += _live_vaccines(patient, course.start_date or today or date.today(), settings)
-    meningitis = bool(patient.risks & MENINGITIS_RISKS)
-    alerts += _aseptic_meningitis(patient, meningitis)
-    return SafetyReview(sort_alerts(alerts), thrombosis, renal_risk(patient, settings), meningitis)
+    alerts += _aseptic_meningitis(patient, risk.meningitis)
+    return SafetyReview(sort_alerts(alerts), risk)
 
 
 def _iga(patient: PatientFacts, settings: ProtocolSettings) -> list[Alert]:

@@ -322,6 +322,20 @@ def infusion_day_from_row(row: InfusionDayRow | _Rows, code: str) -> r.InfusionD
     )
 
 
+def patient_from_row(row: PatientRow | _Rows) -> r.Patient:
+    return r.Patient.model_validate(
+        _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
+    )
+
+
+def labs_from_row(row: PatientRow | _Rows) -> list[r.LabResult]:
+    """The patient's lab results (without the rest of the dossier)."""
+    return [
+        r.LabResult.model_validate(_row_values(lab, r.LabResult, patient_code=row.code))
+        for lab in row.labs
+    ]
+
+
 class _Rows(SimpleNamespace):
     """Core rows shaped like the ORM objects `dossier_from_row` reads (attribute access)."""
 
@@ -333,9 +347,7 @@ def dossier_from_row(
     infusion days when given (they hang off the course, not the patient row, so they are read
     per batch of patients)."""
     code = row.code
-    patient = r.Patient.model_validate(
-        _row_values(row, r.Patient, site_code=row.site.site_code if row.site else None)
-    )
+    patient = patient_from_row(row)
     outcome = None
     if row.reported_outcome is not None:
         values = _row_values(row.reported_outcome, r.ReportedOutcome, patient_code=code)
@@ -350,10 +362,7 @@ def dossier_from_row(
         ],
         courses=[course_from_row(c, code) for c in row.courses],
         assessments=[_assessment_from_row(a, code) for a in row.assessments],
-        labs=[
-            r.LabResult.model_validate(_row_values(lab, r.LabResult, patient_code=code))
-            for lab in row.labs
-        ],
+        labs=labs_from_row(row),
         adverse_events=[
             r.AdverseEvent.model_validate(
                 _row_values(
