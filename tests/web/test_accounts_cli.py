@@ -62,9 +62,21 @@ def test_sites_and_users(runner: CliRunner) -> None:
     assert short.exit_code == ExitCode.REJECTED_INPUT and "at least 12 characters" in short.output
 
     listed = json.loads(runner.invoke(app, ["users", "list", "--json"]).output)
-    assert listed == [
-        {"name": "carl", "role": "clinician", "sites": ["NORTH"], "active": True},
-        {"name": "rita", "role": "researcher", "sites": [], "active": True},
+    assert listed == [  # a generated password must be changed at the first sign-in
+        {
+            "name": "carl",
+            "role": "clinician",
+            "sites": ["NORTH"],
+            "active": True,
+            "must_change_password": True,
+        },
+        {
+            "name": "rita",
+            "role": "researcher",
+            "sites": [],
+            "active": True,
+            "must_change_password": False,
+        },
     ]
     table = runner.invoke(app, ["users", "list"]).output
     assert "carl" in table and "$argon2" not in table
@@ -126,6 +138,19 @@ def test_run_loads_the_demo_serves_and_prints_a_one_time_admin_password(tmp_path
                     "name": "admin",
                     "password": found.group(1),
                     "csrf_token": csrf_of(page.text),
+                },
+            )
+            # the one-time password opens only the change-password page
+            assert response.status_code == 200 and response.url.path == "/account/password"
+            chosen = "the admin's own passphrase"
+            response = client.post(
+                "/account/password",
+                data={
+                    "current_password": found.group(1),
+                    "new_password": chosen,
+                    "new_password_again": chosen,
+                    "next": response.url.params["next"],
+                    "csrf_token": csrf_of(response.text),
                 },
             )
             assert response.status_code == 200 and "MAS98-16" in response.text

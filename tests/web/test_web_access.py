@@ -46,6 +46,10 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): {role: 303 for role in ROLES},
     ("POST", "/logout"): _expect(set(ROLES_USERS), 303, 303),
+    # Changing one's own password (any role; forced after a one-time password): sent empty, the
+    # form is refused naming current_password (422) without counting a failed sign-in.
+    ("GET", "/account/password"): _expect(set(ROLES_USERS), 200, 303),
+    ("POST", "/account/password"): _expect(set(ROLES_USERS), 422, 303),
     ("GET", "/patients"): _expect(READERS, 200, 303),
     # A researcher asks by pseudonym only: the clinic's code is "not found" for them.
     ("GET", "/patients/{code}"): {**_expect(READERS, 200, 303), "researcher": 404},

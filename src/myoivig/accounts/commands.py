@@ -40,19 +40,29 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Add a user; without --password-stdin a password is generated and printed once."""
+    """Add a user; without --password-stdin a password is generated and printed once, and the
+    user must change it at their first sign-in."""
     from myoivig.accounts.service import AccountError, add_user, generate_password
 
     store = open_store(migrate=True)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
     try:
-        user = add_user(store, cli_actor(), name, role, list(site or []), password)
+        user = add_user(
+            store,
+            cli_actor(),
+            name,
+            role,
+            list(site or []),
+            password,
+            must_change_password=not password_stdin,
+        )
     except AccountError as error:
         raise _refuse(error) from error
     where = "all sites" if user.all_sites else ", ".join(sorted(user.site_codes)) or "no site"
     console.print(f"added {user.name} ({user.role.value}; {where})", highlight=False)
     if not password_stdin:
         console.print(f"password (shown once): {password}", highlight=False)
+        console.print("(one-time: it must be changed at the first sign-in)", highlight=False)
 
 
 @users_app.command("list")
@@ -71,17 +81,22 @@ def users_list(
                 "role": u.role.value,
                 "sites": sorted(u.site_codes),
                 "active": u.active,
+                "must_change_password": u.must_change_password,
             }
             for u in users
         ]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     table = Table(title=f"{len(users)} users", title_justify="left")
-    for column in ("Name", "Role", "Sites", "Active"):
+    for column in ("Name", "Role", "Sites", "Active", "Must change password"):
         table.add_column(column)
     for u in users:
         table.add_row(
-            u.name, u.role.value, ", ".join(sorted(u.site_codes)), "yes" if u.active else "no"
+            u.name,
+            u.role.value,
+            ", ".join(sorted(u.site_codes)),
+            "yes" if u.active else "no",
+            "yes" if u.must_change_password else "no",
         )
     console.print(table)
 

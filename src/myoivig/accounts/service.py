@@ -3,6 +3,10 @@
 Passwords are hashed with argon2id (argon2-cffi's default type). API tokens and session tokens
 are long random strings; only their SHA-256 is stored, so a copy of the database cannot be used
 to sign in. Failed sign-ins are counted per user name to throttle guessing.
+
+A generated password (the first admin's, `myoivig users add` without --password-stdin, the
+Users page) is one-time: the account is flagged `must_change_password` and may do nothing but
+change it or sign out until its owner has chosen their own (`password_change_required`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class User:
     role: Role
     site_codes: frozenset[str]
     active: bool = True
+    must_change_password: bool = False
 
     @property
     def all_sites(self) -> bool:
@@ -80,6 +85,7 @@ def _user(row: UserRow) -> User:
         role=Role(row.role),
         site_codes=frozenset(link.site.site_code for link in row.sites),
         active=row.active,
+        must_change_password=row.must_change_password,
     )
 
 
@@ -100,6 +106,23 @@ def sha256(text: str) -> str:
 def generate_password() -> str:
     """A random password for a new account (about 120 bits), printed once by the CLI."""
     return secrets.token_urlsafe(15)
+
+
+def check_password_policy(who: str, password: str, field: str = "password") -> None:
+    """The project's password rule (at least `MIN_PASSWORD_LENGTH` characters), one place for
+    new accounts and changed passwords; the error names the user and the form field."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"{who}: {field} must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def password_change_required(user: User) -> bool:
+    """Whether this caller must change the password before doing anything else.
+
+    True for an account whose password was generated and handed over (printed by `myoivig run`
+    or `myoivig users add`, shown on the Users page): whoever saw it could sign in with it, so
+    it is good for one sign-in only. The account's API tokens are refused too (the token acts
+    as the account, and the account has not yet been taken over by its owner)."""
+    return user.must_change_password
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -124,8 +147,11 @@ def add_user(
     role: str,
     site_codes: list[str],
     password: str,
+    must_change_password: bool = False,
 ) -> User:
-    """Create an account; clinicians and pharmacists must belong to at least one site."""
+    """Create an account; clinicians and pharmacists must belong to at least one site.
+    `must_change_password` is for a generated password: its owner must replace it at their
+    first sign-in (a password the user typed themselves needs no change)."""
     if not USER_NAME.match(name):
         raise AccountError(
             f"user: name {name!r} must be 1-128 letters, digits or . _ @ - (starting with a "
@@ -136,16 +162,18 @@ def add_user(
     except ValueError as error:
         choices = ", ".join(r.value for r in Role)
         raise AccountError(f"user {name}: role {role!r} is not one of {choices}") from error
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"user {name}: password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
+    check_password_policy(f"user {name}", password)
     if user_role in (Role.CLINICIAN, Role.PHARMACIST) and not site_codes:
         raise AccountError(f"user {name}: role {user_role.value} needs at least one site")
     with store.unit_of_work(actor) as session:
         if session.scalar(select(UserRow.id).where(UserRow.name == name)):
             raise AccountError(f"user: name {name!r} already exists")
-        row = UserRow(name=name, role=user_role.value, password_hash=_hasher.hash(password))
+        row = UserRow(
+            name=name,
+            role=user_role.value,
+            password_hash=_hasher.hash(password),
+            must_change_password=must_change_password,
+        )
         for code in dict.fromkeys(site_codes):
             site = session.scalars(select(SiteRow).where(SiteRow.site_code == code)).one_or_none()
             if site is None:
@@ -207,31 +235,43 @@ def authenticate(
     """The user with this name and password, else LoginRefusedError / LoginThrottledError."""
     now = now or datetime.now(UTC)
     with store.unit_of_work("myoivig-login") as session:
-        failures = session.scalar(
-            select(func.count())
-            .select_from(LoginFailureRow)
-            .where(
-                LoginFailureRow.user_name == name,
-                LoginFailureRow.occurred_at > now - throttle.window,
-            )
-        )
-        if (failures or 0) >= throttle.max_failures:
-            raise LoginThrottledError(
-                f"too many failed sign-ins for {name!r}; try again in "
-                f"{int(throttle.window.total_seconds() // 60)} minutes"
-            )
+        _refuse_when_throttled(session, name, throttle, now)
         row = session.scalars(_user_query().where(UserRow.name == name)).one_or_none()
-        try:
-            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-            ok = row is not None and row.active
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or row is None:
-            session.add(LoginFailureRow(user_name=name[:128], occurred_at=now))
-            session.commit()
+        ok = _verifies(row.password_hash if row else _DUMMY_HASH, password)
+        if not ok or row is None or not row.active:
+            _record_failure(session, name, now)
             raise LoginRefusedError("wrong user name or password")
         _delete_all(session, select(LoginFailureRow).where(LoginFailureRow.user_name == name))
         return _user(row)
+
+
+def _refuse_when_throttled(session: Session, name: str, throttle: Throttle, now: datetime) -> None:
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginFailureRow)
+        .where(
+            LoginFailureRow.user_name == name,
+            LoginFailureRow.occurred_at > now - throttle.window,
+        )
+    )
+    if (failures or 0) >= throttle.max_failures:
+        raise LoginThrottledError(
+            f"too many failed sign-ins for {name!r}; try again in "
+            f"{int(throttle.window.total_seconds() // 60)} minutes"
+        )
+
+
+def _verifies(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _record_failure(session: Session, name: str, now: datetime) -> None:
+    """Count a wrong password for the throttle; committed at once, since the caller raises."""
+    session.add(LoginFailureRow(user_name=name[:128], occurred_at=now))
+    session.commit()
 
 
 def _session_rows(token: str) -> Select[tuple[WebSessionRow]]:
@@ -249,22 +289,75 @@ def start_session(
 ) -> BrowserSession:
     """A fresh session (new token, new CSRF token); the one it replaces is ended (fixation)."""
     now = now or datetime.now(UTC)
-    fresh = BrowserSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
     with store.unit_of_work(user.name) as session:
         if replaces:
             _delete_all(
                 session, select(WebSessionRow).where(WebSessionRow.token_hash == sha256(replaces))
             )
-        session.add(
-            WebSessionRow(
-                token_hash=sha256(fresh.token),
-                user_id=user.id,
-                csrf_token=fresh.csrf_token,
-                created_at=now,
-                last_seen_at=now,
-            )
+        return _add_session(session, user.id, now)
+
+
+def _add_session(session: Session, user_id: int, now: datetime) -> BrowserSession:
+    fresh = BrowserSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
+    session.add(
+        WebSessionRow(
+            token_hash=sha256(fresh.token),
+            user_id=user_id,
+            csrf_token=fresh.csrf_token,
+            created_at=now,
+            last_seen_at=now,
         )
+    )
     return fresh
+
+
+CURRENT_PASSWORD = "current_password"
+NEW_PASSWORD = "new_password"
+NEW_PASSWORD_AGAIN = "new_password_again"
+"""The fields of the change-password form (and the names its errors use)."""
+
+
+def change_password(
+    store: Store,
+    user: User,
+    current: str,
+    new: str,
+    again: str,
+    throttle: Throttle,
+    now: datetime | None = None,
+) -> BrowserSession:
+    """Replace the signed-in user's password with one they chose, clear `must_change_password`,
+    and return a fresh browser session.
+
+    The current password is asked again (an open session is not enough), and a wrong one
+    counts as a failed sign-in for the throttle. The new one follows the project's rule, is
+    typed twice and must differ from the current one (else a one-time password would stay).
+    Every session of the user is ended, so whoever else held the old password is signed out,
+    and the browser gets a new session id (no fixation). The change is one audited unit of
+    work by the user; the audit trail shows the hash as redacted and the flag going to false.
+    """
+    now = now or datetime.now(UTC)
+    who = f"user {user.name}"
+    if not current:
+        raise AccountError(f"{who}: {CURRENT_PASSWORD} is required")
+    with store.unit_of_work(user.name) as session:
+        _refuse_when_throttled(session, user.name, throttle, now)
+        row = session.get(UserRow, user.id)
+        if row is None or not row.active:
+            raise LoginRefusedError("this account no longer exists or is inactive")
+        if not _verifies(row.password_hash, current):
+            _record_failure(session, user.name, now)
+            raise AccountError(f"{who}: {CURRENT_PASSWORD} is wrong")
+        check_password_policy(who, new, NEW_PASSWORD)
+        if new != again:
+            raise AccountError(f"{who}: {NEW_PASSWORD_AGAIN} does not match {NEW_PASSWORD}")
+        if new == current:
+            raise AccountError(f"{who}: {NEW_PASSWORD} must differ from the current password")
+        row.password_hash = _hasher.hash(new)
+        row.must_change_password = False
+        _delete_all(session, select(LoginFailureRow).where(LoginFailureRow.user_name == row.name))
+        _delete_all(session, select(WebSessionRow).where(WebSessionRow.user_id == row.id))
+        return _add_session(session, row.id, now)
 
 
 def end_session(store: Store, token: str) -> None:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from myoivig.store.tables import Base, SiteRow, Versioned
@@ -21,6 +30,11 @@ class UserRow(Versioned, Base):
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     password_hash: Mapped[str] = mapped_column(Text, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    """The password was generated and handed over (first admin, `users add`, the Users page):
+    the account may only change it or sign out until its owner sets one of their own."""
     sites: Mapped[list[UserSiteRow]] = relationship(
         cascade="all, delete-orphan", order_by="UserSiteRow.id"
     )

@@ -20,7 +20,12 @@ from myoivig.review.screening.live import LiveRankings
 from myoivig.store import Store
 from myoivig.store.errors import DatabaseFullError, DatabaseUnavailableError
 from myoivig.web import openapi
-from myoivig.web.auth import CsrfError, ForbiddenError, NotSignedInError
+from myoivig.web.auth import (
+    CsrfError,
+    ForbiddenError,
+    NotSignedInError,
+    PasswordChangeRequiredError,
+)
 from myoivig.web.routes import (
     admin,
     api_infusion,
@@ -41,10 +46,16 @@ from myoivig.web.routes import (
     reviews,
     screening,
 )
+from myoivig.web.routes.auth import CHANGE_PASSWORD_PATH
 from myoivig.web.settings import WebSettings
 from myoivig.web.templating import STATIC_DIR, templates
 
 API_PREFIX = "/api/v1"
+PASSWORD_CHANGE_DUE = (
+    "this account signed in with a one-time password that has not been changed yet: sign in "
+    f"on the web pages and change it at {CHANGE_PASSWORD_PATH}; until then the account and "
+    "its API tokens are refused"
+)
 REQUEST_THREADS = 4
 """Threads that run the (synchronous) route handlers of one server process. The work is CPU
 bound and holds the interpreter lock, so more threads only make every request wait longer; and
@@ -97,6 +108,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequiredError)
+    async def password_change_due(request: Request, error: PasswordChangeRequiredError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": PASSWORD_CHANGE_DUE}, status_code=403)
+        target = CHANGE_PASSWORD_PATH
+        if request.method == "GET":  # a form's POST cannot be repeated by a redirect: not kept
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += f"?next={quote(here, safe='')}"
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(ForbiddenError)
     async def forbidden(request: Request, error: ForbiddenError) -> Response:

@@ -4,6 +4,10 @@ The session cookie holds a random token signed with the application key (HttpOnl
 the database keeps only the token's SHA-256 with the session's CSRF token and last activity.
 Every state-changing request made with a cookie must carry that CSRF token (form field
 `csrf_token` or header `X-CSRF-Token`); token callers have no ambient credentials and need none.
+
+An account whose password must be changed (`accounts.service.password_change_required`) gets
+through `require` only on the routes that say so (the change-password page and sign-out); every
+other page sends it to the change-password page and the API answers 403.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
 from myoivig.accounts.roles import Role
-from myoivig.accounts.service import User, resume_session, user_for_token
+from myoivig.accounts.service import (
+    User,
+    password_change_required,
+    resume_session,
+    user_for_token,
+)
 from myoivig.clinic.service import Viewer
 from myoivig.store import Store
 from myoivig.web.settings import WebSettings
@@ -56,6 +65,10 @@ class ForbiddenError(Exception):
 
 class CsrfError(Exception):
     """A cookie-authenticated write without the session's CSRF token."""
+
+
+class PasswordChangeRequiredError(Exception):
+    """Signed in with a one-time (generated) password that has not been changed yet."""
 
 
 def store_of(request: Request) -> Store:
@@ -129,14 +142,20 @@ async def _check_csrf(request: Request, caller: Caller) -> None:
         raise CsrfError()
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[Caller]]:
+def require(
+    *roles: Role, while_password_change_due: bool = False
+) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency: the caller, who must be signed in, have one of `roles` (any role when none
-    are named) and, for cookie-authenticated writes, send the session's CSRF token."""
+    are named) and, for cookie-authenticated writes, send the session's CSRF token. A caller who
+    must change their password is refused unless `while_password_change_due` (only the
+    change-password page and sign-out say so)."""
 
     async def dependency(request: Request) -> Caller:
         caller = resolve_caller(request)
         if caller is None:
             raise NotSignedInError()
+        if not while_password_change_due and password_change_required(caller.user):
+            raise PasswordChangeRequiredError()
         if roles and caller.user.role not in roles:
             raise ForbiddenError()
         await _check_csrf(request, caller)

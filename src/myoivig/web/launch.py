@@ -20,11 +20,12 @@ WORKER_HEALTHCHECK_S = 60
 
 def ensure_first_admin(store: Store, actor: str) -> tuple[str, str] | None:
     """With no account yet, create `admin` with a generated password and return (name,
-    password) for the caller to show once; otherwise None. The password is never logged."""
+    password) for the caller to show once; otherwise None. The password is never logged, and
+    it is one-time: the account must change it at its first sign-in."""
     if user_count(store) > 0:
         return None
     password = generate_password()
-    add_user(store, actor, FIRST_ADMIN, Role.ADMIN.value, [], password)
+    add_user(store, actor, FIRST_ADMIN, Role.ADMIN.value, [], password, must_change_password=True)
     return FIRST_ADMIN, password
 
 
@@ -68,5 +69,8 @@ def start_clinic(store: Store, host: str, port: int, announce: Callable[[str], N
     if first is not None:
         name, password = first
         announce(f"first admin account: {name}, one-time password: {password}")
-        announce("(shown only now; add more users on the Users page or with `myoivig users add`)")
+        announce(
+            "(shown only now, and you must change it at the first sign-in; add more users on "
+            "the Users page or with `myoivig users add`)"
+        )
     serve(store, WebSettings.from_env(database_url=store.url), host, port, announce)

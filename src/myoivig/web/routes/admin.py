@@ -62,11 +62,18 @@ def create_user(
     role: Annotated[str, Form(max_length=16)],
     site: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Adds a user with a generated password, shown once on the page that answers."""
+    """Adds a user with a generated password, shown once on the page that answers; the user
+    must change it at their first sign-in."""
     password = generate_password()
     try:
         user = add_user(
-            store_of(request), caller.user.name, name.strip(), role, list(site or []), password
+            store_of(request),
+            caller.user.name,
+            name.strip(),
+            role,
+            list(site or []),
+            password,
+            must_change_password=True,
         )
     except AccountError as error:
         return _users_page(request, caller, 422, str(error))
