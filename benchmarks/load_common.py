@@ -34,6 +34,10 @@ PASSWORD = "load test password 1"
 LAUNCH = "from myoivig.launcher import main; main()"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 THIS_SRC = Path(__file__).resolve().parents[1] / "src"
+USER_LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2, keepalive_expiry=20)
+"""Per simulated user: two connections, like a browser's few; an idle one is let go after 20 s,
+before the server closes it (`web.launch.KEEP_ALIVE_S`, 30 s), so that no request is sent on a
+connection the server is closing at that moment (a closed connection instead of an answer)."""
 
 
 def free_port() -> int:

@@ -42,7 +42,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from load_common import THIS_SRC, Server, fill, quantile, scratch_database, sign_in, stop_on_sigterm
+from load_common import (
+    THIS_SRC,
+    USER_LIMITS,
+    Server,
+    fill,
+    quantile,
+    scratch_database,
+    sign_in,
+    stop_on_sigterm,
+)
 
 TARGET_P95_MS = 100.0
 
@@ -123,7 +132,7 @@ async def load(
 ) -> list[Figures]:
     base = server.base
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    limits = USER_LIMITS
     clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits) for _ in range(users)]
     try:
         await asyncio.gather(*(sign_in(c, f"clin{i:02d}") for i, c in enumerate(clients)))

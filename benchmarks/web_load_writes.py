@@ -56,7 +56,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from load_common import THIS_SRC, Server, fill, quantile, scratch_database, sign_in, stop_on_sigterm
+from load_common import (
+    THIS_SRC,
+    USER_LIMITS,
+    Server,
+    fill,
+    quantile,
+    scratch_database,
+    sign_in,
+    stop_on_sigterm,
+)
 from sqlalchemy import select
 
 from myoivig.accounts.service import add_user, create_token, generate_password
@@ -151,7 +160,7 @@ class User:
     session cookie; remembers the versions it last saw of the hot patients."""
 
     def __init__(self, base: str, number: int, token: str, rng: random.Random) -> None:
-        limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+        limits = USER_LIMITS
         self.api = httpx.AsyncClient(
             base_url=base,
             timeout=30,
