@@ -85,6 +85,7 @@ EXPECTED: dict[tuple[str, str], dict[str | None, int]] = {
     ("POST", "/api/v1/patients/{code}/courses"): _expect(WRITERS, 422, 401),
     ("POST", "/api/v1/patients/{code}/labs"): _expect(WRITERS, 422, 401),
     ("POST", "/api/v1/patients/{code}/adverse-events"): _expect(WRITERS, 422, 401),
+    ("POST", "/api/v1/patients/{code}/therapies"): _expect(WRITERS, 422, 401),
     # Infusion days of course 1 of N001 (none recorded in the matrix's database: day 1 is
     # "not found" for the writers; an empty form or body is refused field by field).
     ("GET", f"{INFUSION}/new"): _expect(WRITERS, 200, 303),

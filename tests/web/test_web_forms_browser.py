@@ -1,6 +1,7 @@
 """Recording a patient's course of care in a real browser (Playwright, Debian's Chromium): a new
 patient, three run-in assessments, a course and a follow-up, the criteria panel with TIS, an
-adverse event, a refused implausible value, a stale edit from two browsers, the audit trail.
+adverse event, a concurrent therapy (refused stop date, then saved), a refused implausible value,
+a stale edit from two browsers, the audit trail.
 Screenshots go to test-artifacts/web/ (named `<backend>-forms-NN-*.png`)."""
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def _assessment(
     page.wait_for_url(f"**/patients/{code}")
 
 
+def _fill(page: Any, values: dict[str, str]) -> None:
+    """Types each value into the input of that name, or chooses it in a select."""
+    for name, value in values.items():
+        field = page.locator(f"[name={name}]")
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
 RUN_IN = {"physician_global": "6", "patient_global": "6", "extramuscular": "3", "haq": "1.5"}
 
 
@@ -77,13 +88,18 @@ def test_a_clinician_records_care_and_sees_the_criteria(
     expect(page.locator("text=Assessments (3)")).to_be_visible()
 
     page.click("text=Record course")
-    page.fill("input[name=course_number]", "1")
-    page.fill("input[name=product]", "Octagam 10%")
-    page.fill("input[name=start_date]", "2024-03-11")
-    page.fill("input[name=days]", "5")
-    page.fill("input[name=planned_daily_dose_g]", "28")
-    page.fill("input[name=weight_kg]", "70")
-    page.fill("textarea[name=note]", "lot A123; rates 0.5/1/2/4 mL/kg/h; no reaction")
+    _fill(
+        page,
+        {
+            "course_number": "1",
+            "product": "Octagam 10%",
+            "start_date": "2024-03-11",
+            "days": "5",
+            "planned_daily_dose_g": "28",
+            "weight_kg": "70",
+            "note": "lot A123; rates 0.5/1/2/4 mL/kg/h; no reaction",
+        },
+    )
     page.click("button:text('Save')")
     page.wait_for_url(f"**/patients/{code}")
 
@@ -130,10 +146,40 @@ def test_a_clinician_records_care_and_sees_the_criteria(
     expect(event_row).to_contain_text("probable")
     assert visit.dialogs == [], "injected script ran"
 
+    # The prednisolone the patient takes alongside IVIg; a stop date before the start is
+    # refused next to its input.
+    page.click("text=Add concurrent therapy")
+    page.wait_for_url(f"**/patients/{code}/therapies/new")
+    _fill(
+        page,
+        {
+            "drug": "prednisolone",
+            "dose_mg_per_day": "12.5",
+            "start_date": "2023-12-01",
+            "stop_date": "2023-11-01",
+            "timing": "concurrent",
+        },
+    )
+    page.click("button:text('Save')")
+    expect(page.locator("[data-testid='error-stop_date']")).to_contain_text("before start_date")
+    assert page.input_value("input[name=dose_mg_per_day]") == "12.5"
+    visit.shot(artifacts, f"{tag}-04-therapy-refused")
+    assert all("status of 422" in m for m in visit.console_errors)
+    visit.console_errors.clear()
+    page.fill("input[name=stop_date]", "")
+    page.click("button:text('Save')")
+    page.wait_for_url(f"**/patients/{code}")
+    therapy_row = page.locator("[data-testid=therapies] tbody tr").first
+    expect(therapy_row).to_contain_text("prednisolone")
+    expect(therapy_row).to_contain_text("12.5 mg/day")
+    expect(therapy_row.locator("a", has_text="edit")).to_be_visible()
+    page.locator("[data-testid=therapies]").scroll_into_view_if_needed()
+    visit.shot(artifacts, f"{tag}-05-therapy-on-patient-page")
+
     page.click("[data-testid=patient-actions] >> text=Audit trail")
     expect(page.locator("[data-testid=audit] tbody tr").first).to_contain_text("carl")
     assert "adverse_events" in page.locator("[data-testid=audit]").inner_text()
-    visit.shot(artifacts, f"{tag}-04-patient-audit")
+    visit.shot(artifacts, f"{tag}-06-patient-audit")
     visit.close()
 
 
@@ -170,7 +216,7 @@ def test_a_stale_edit_in_two_browsers(
     expect(height.locator("[data-testid=theirs]")).to_contain_text("158.0")
     typed = physician.page.input_value("textarea[name=note]")
     assert typed == "Plan: continue monthly courses"
-    physician.shot(artifacts, f"{tag}-05-stale-edit")
+    physician.shot(artifacts, f"{tag}-07-stale-edit")
     physician.page.fill("input[name=height_cm]", "158")
     physician.page.click("button:text('Save')")
     physician.page.wait_for_url(f"{server}/patients/N003")

@@ -1,6 +1,7 @@
-"""Editing and deleting stored assessments, courses, labs and adverse events (issue 12, item 4):
-forms and API through `clinic.recording`, stale edits with your / stored / opened values,
-deletion with a confirmation and a reason kept in the audit trail, and who may do it."""
+"""Editing and deleting stored assessments, courses, labs, adverse events and concurrent
+therapies (issue 12, item 4): forms and API through `clinic.recording`, stale edits with your /
+stored / opened values, deletion with a confirmation and a reason kept in the audit trail, and
+who may do it. Concurrent therapies are also added here (form and API)."""
 
 from __future__ import annotations
 
@@ -356,5 +357,252 @@ def test_edit_routes_match_only_editable_kinds(signed: Clients) -> None:
     """Other addresses under a patient are left to other routes (here: none, so 404)."""
     carl = signed("carl")
     assert carl.get("/api/v1/patients/N001/infusion-days").status_code == 404
-    assert carl.get("/patients/N001/therapies/1/edit").status_code == 404
+    assert carl.get("/patients/N001/reported-outcome/1/edit").status_code == 404
     assert carl.get("/api/v1/patients/N001/courses/not-a-number").status_code == 422
+
+
+# --- concurrent therapies (prednisolone and other immunosuppressants) ------------------------
+
+PREDNISOLONE = {
+    "drug": "prednisolone",
+    "dose_mg_per_day": "20",
+    "start_date": "2023-11-02",
+    "timing": "concurrent",
+    "note": "tapering planned",
+}
+
+
+def _new_therapy(client: TestClient, code: str, values: dict[str, str]) -> Any:
+    page = client.get(f"/patients/{code}/therapies/new")
+    assert page.status_code == 200, page.text
+    fields = {**_form_fields(page.text), **values}
+    return client.post(f"/patients/{code}/therapies/new", data=fields, follow_redirects=False)
+
+
+def test_a_therapy_is_added_shown_edited_and_audited_through_the_forms(
+    signed: Clients, clinic_store: Store
+) -> None:
+    carl = signed("carl")
+    before = len(_items(carl, "N003", "therapies"))
+    form = carl.get("/patients/N003/therapies/new").text
+    drugs = re.search(r'<select name="drug">(.*?)</select>', form, re.S)
+    assert drugs and 'value="methotrexate"' in drugs.group(1) and 'value="other"' in drugs.group(1)
+    assert "mg/day, 0 to 2000" in form  # the unit and the range the record enforces
+    assert _new_therapy(carl, "N003", PREDNISOLONE).status_code == 303
+    stored = _items(carl, "N003", "therapies")
+    assert len(stored) == before + 1
+    therapy = stored[-1]
+    assert (
+        therapy["record"]["dose_mg_per_day"] == 20 and therapy["record"]["timing"] == "concurrent"
+    )
+    insert = _audit(clinic_store, "therapies", therapy["id"])
+    assert [(e.action, e.actor) for e in insert] == [("insert", "carl")]
+    page = carl.get("/patients/N003").text
+    table = page[page.index('data-testid="therapies"') :]
+    assert "prednisolone" in table and "20 mg/day" in table and "tapering planned" in table
+    assert f'data-testid="edit-therapies-{therapy["id"]}"' in page
+    assert f'data-testid="delete-therapies-{therapy["id"]}"' in page
+    assert "Add concurrent therapy" in page
+
+    url = f"/patients/N003/therapies/{therapy['id']}/edit"
+    fields = _form_fields(carl.get(url).text)
+    assert fields["dose_mg_per_day"] == "20" and fields["timing"] == "concurrent"
+    fields["dose_mg_per_day"] = "7.5"
+    fields["stop_date"] = "2024-02-01"
+    assert carl.post(url, data=fields, follow_redirects=False).status_code == 303
+    after = _items(carl, "N003", "therapies")[-1]
+    assert after["version"] == therapy["version"] + 1
+    assert (
+        after["record"]["dose_mg_per_day"] == 7.5 and after["record"]["stop_date"] == "2024-02-01"
+    )
+    update = _audit(clinic_store, "therapies", therapy["id"])[-1]
+    assert update.action == "update" and update.actor == "carl"
+    assert update.changes["dose_mg_per_day"] == {"from": 20, "to": 7.5}
+    assert "7.5 mg/day" in carl.get("/patients/N003").text
+
+
+def test_therapy_rules_are_named_by_field_and_keep_what_was_typed(signed: Clients) -> None:
+    carl = signed("carl")
+    before = _items(carl, "N003", "therapies")
+    backwards = _new_therapy(carl, "N003", {**PREDNISOLONE, "stop_date": "2023-10-01"})
+    assert backwards.status_code == 422
+    assert 'data-testid="error-stop_date"' in backwards.text
+    assert "is before start_date 2023-11-02" in backwards.text
+    kept = _form_fields(backwards.text)
+    assert kept["start_date"] == "2023-11-02" and kept["note"] == "tapering planned"
+    unnamed = _new_therapy(carl, "N003", {"drug": "other", "dose_mg_per_day": "5"})
+    assert unnamed.status_code == 422 and 'data-testid="error-drug_label"' in unnamed.text
+    huge = _new_therapy(carl, "N003", {**PREDNISOLONE, "dose_mg_per_day": "5000"})
+    assert huge.status_code == 422 and 'data-testid="error-dose_mg_per_day"' in huge.text
+    assert "5000" in huge.text and "2000" in huge.text
+    future = _new_therapy(carl, "N003", {**PREDNISOLONE, "start_date": "2999-01-01"})
+    assert future.status_code == 422 and 'data-testid="error-start_date"' in future.text
+    assert _items(carl, "N003", "therapies") == before  # nothing saved
+    # The same rule on an edit, by the form and by the API.
+    assert _new_therapy(carl, "N003", {"drug": "azathioprine"}).status_code == 303
+    therapy = _items(carl, "N003", "therapies")[-1]
+    url = f"/patients/N003/therapies/{therapy['id']}/edit"
+    fields = {**_form_fields(carl.get(url).text), "start_date": "2024-05-01"}
+    fields["stop_date"] = "2024-04-01"
+    refused = carl.post(url, data=fields, follow_redirects=False)
+    assert refused.status_code == 422 and 'data-testid="error-stop_date"' in refused.text
+    api = carl.put(
+        f"/api/v1/patients/N003/therapies/{therapy['id']}",
+        json={**therapy["record"], "dose_mg_per_day": -1, "version": therapy["version"]},
+    )
+    assert api.status_code == 422
+    assert [e["field"] for e in api.json()["errors"]] == ["dose_mg_per_day"]
+    assert _items(carl, "N003", "therapies")[-1] == therapy
+
+
+def test_a_stale_therapy_edit_shows_both_values_and_loses_nothing(
+    signed: Clients, cora: str
+) -> None:
+    carl, other = signed("carl"), signed(cora)
+    assert _new_therapy(carl, "N003", {"drug": "methotrexate", "note": "weekly"}).status_code == 303
+    therapy = _items(carl, "N003", "therapies")[-1]
+    url = f"/patients/N003/therapies/{therapy['id']}/edit"
+    mine = _form_fields(carl.get(url).text)
+    theirs = _form_fields(other.get(url).text)
+    theirs["stop_date"] = "2024-03-01"
+    assert other.post(url, data=theirs, follow_redirects=False).status_code == 303
+    mine["note"] = "weekly, 15 mg orally"
+    refused = carl.post(url, data=mine, follow_redirects=False)
+    assert refused.status_code == 409 and 'data-testid="stale"' in refused.text
+    table = refused.text[refused.text.index('data-testid="stale-changes"') :]
+    row = re.search(r'data-field="stop_date">(.*?)</tr>', table, re.S)
+    assert row, table[:2000]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1])]
+    assert cells == ["stop date", "—", "2024-03-01 (changed by them)", "—"]
+    kept = _form_fields(refused.text)
+    assert kept["note"] == "weekly, 15 mg orally"
+    assert int(kept["version"]) == therapy["version"] + 1
+    assert _items(carl, "N003", "therapies")[-1]["record"]["note"] == "weekly"
+    kept["stop_date"] = "2024-03-01"  # keeping their stop date too, knowingly
+    assert carl.post(url, data=kept, follow_redirects=False).status_code == 303
+    saved = _items(carl, "N003", "therapies")[-1]["record"]
+    assert saved["note"] == "weekly, 15 mg orally" and saved["stop_date"] == "2024-03-01"
+
+
+def test_a_therapy_is_deleted_with_a_reason_kept_in_the_audit(
+    signed: Clients, clinic_store: Store
+) -> None:
+    carl = signed("carl")
+    assert _new_therapy(carl, "N003", {"drug": "tacrolimus"}).status_code == 303
+    therapy = _items(carl, "N003", "therapies")[-1]
+    url = f"/patients/N003/therapies/{therapy['id']}/delete"
+    page = carl.get(url)
+    assert page.status_code == 200 and "tacrolimus" in page.text
+    fields = _form_fields(page.text)
+    short = carl.post(url, data={**fields, "reason": "oops", "confirm": "yes"})
+    assert short.status_code == 422 and "reason" in short.text
+    done = carl.post(
+        url,
+        data={**fields, "reason": "other patient's drug", "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert therapy["id"] not in [t["id"] for t in _items(carl, "N003", "therapies")]
+    entry = _audit(clinic_store, "therapies", therapy["id"])[-1]
+    assert entry.action == "delete" and entry.changes["change_reason"] == "other patient's drug"
+    assert entry.changes["drug"] == "tacrolimus"
+    assert "other patient&#39;s drug" in carl.get("/patients/N003/audit").text
+
+
+def test_therapies_by_api_add_read_edit_stale_and_delete(signed: Clients) -> None:
+    carl = signed("carl")
+    body = {"drug": "mycophenolate", "drug_label": "CellCept", "timing": "started_during_ivig"}
+    added = carl.post("/api/v1/patients/N002/therapies", json=body)
+    assert added.status_code == 201, added.text
+    assert added.json()["drug_label"] == "CellCept" and added.json()["patient_code"] == "N002"
+    refused = carl.post(
+        "/api/v1/patients/N002/therapies",
+        json={"drug": "prednisone", "start_date": "2024-02-01", "stop_date": "2024-01-01"},
+    )
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["stop_date"]
+    unknown = carl.post("/api/v1/patients/N002/therapies", json={"drug": "aspirin"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "drug"
+    therapy = _items(carl, "N002", "therapies")[-1]
+    assert therapy["record"]["drug"] == "mycophenolate"
+    url = f"/api/v1/patients/N002/therapies/{therapy['id']}"
+    assert carl.get(url).json() == therapy
+    edited = carl.put(
+        url, json={**therapy["record"], "note": "2 g/day", "version": therapy["version"]}
+    )
+    assert edited.status_code == 200 and edited.json()["version"] == therapy["version"] + 1
+    late = carl.put(
+        url,
+        json={**therapy["record"], "note": "1 g/day", "version": therapy["version"]}
+        | {"opened": {"note": None}},
+    )
+    assert late.status_code == 409
+    note = next(c for c in late.json()["changes"] if c["field"] == "note")
+    assert note == {"field": "note", "theirs": "2 g/day", "yours": "1 g/day", "opened": None}
+    no_reason = carl.request("DELETE", url, json={"version": therapy["version"] + 1})
+    assert no_reason.status_code == 422
+    gone = carl.request(
+        "DELETE", url, json={"version": therapy["version"] + 1, "reason": "stopped in 2019"}
+    )
+    assert gone.status_code == 200 and gone.json() == {
+        "deleted": {"kind": "therapies", "id": therapy["id"]}
+    }
+    assert carl.get(url).status_code == 404
+    spec = carl.get("/api/v1/openapi.json").json()["paths"]
+    post = spec["/api/v1/patients/{code}/therapies"]["post"]
+    assert {"422", "404"} <= set(post["responses"])
+    body = post["requestBody"]["content"]["application/json"]["schema"]["description"]
+    assert "dose_mg_per_day" in body and "timing" in body
+
+
+def test_only_clinicians_of_the_site_write_therapies(signed: Clients) -> None:
+    carl = signed("carl")
+    north = carl.post("/api/v1/patients/N002/therapies", json={"drug": "rituximab"})
+    assert north.status_code == 201
+    therapy = _items(carl, "N002", "therapies")[-1]
+    sam = signed("sam")  # a clinician of SOUTH
+    assert (
+        sam.post("/api/v1/patients/S001/therapies", json={"drug": "rituximab"}).status_code == 201
+    )
+    south = _items(sam, "S001", "therapies")[-1]
+    for path in (
+        "/patients/N002/therapies/new",
+        f"/patients/N002/therapies/{therapy['id']}/edit",
+        f"/patients/N002/therapies/{therapy['id']}/delete",
+        f"/api/v1/patients/N002/therapies/{therapy['id']}",
+        "/api/v1/patients/N002/therapies",
+        f"/patients/S001/therapies/{therapy['id']}/edit",  # N002's record under S001
+    ):
+        assert sam.get(path).status_code == 404, path
+    assert sam.post("/api/v1/patients/N002/therapies", json={"drug": "other"}).status_code == 404
+    assert (
+        sam.put(
+            f"/api/v1/patients/N002/therapies/{therapy['id']}",
+            json={**therapy["record"], "version": therapy["version"]},
+        ).status_code
+        == 404
+    )
+    token = csrf_of(sam.get("/patients").text)
+    form = sam.post("/patients/N002/therapies/new", data={"drug": "rituximab", "csrf_token": token})
+    assert form.status_code == 404
+    assert carl.get(f"/patients/N002/therapies/{south['id']}/edit").status_code == 404
+    for name in ("phil", "rita"):  # pharmacist, researcher: no writing
+        other = signed(name)
+        token = csrf_of(other.get("/patients").text)
+        assert other.get("/patients/N002/therapies/new").status_code == 403, name
+        posted = other.post(
+            "/patients/N002/therapies/new", data={"drug": "rituximab", "csrf_token": token}
+        )
+        assert posted.status_code == 403, name
+        api = other.post("/api/v1/patients/N002/therapies", json={"drug": "rituximab"})
+        assert api.status_code == 403, name
+        deleted = other.request(
+            "DELETE",
+            f"/api/v1/patients/N002/therapies/{therapy['id']}",
+            json={"version": therapy["version"], "reason": "not mine to delete"},
+        )
+        assert deleted.status_code == 403, name
+    assert _items(carl, "N002", "therapies")[-1] == therapy
+    phil_page = signed("phil").get("/patients/N002").text
+    assert "rituximab" in phil_page and "Add concurrent therapy" not in phil_page
+    assert f"/patients/N002/therapies/{therapy['id']}/edit" not in phil_page

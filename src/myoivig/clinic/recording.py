@@ -1,5 +1,6 @@
-"""Recording clinic data (patients, assessments, courses, labs, adverse events): the one place
-where pages and the JSON API validate and save what a clinician enters.
+"""Recording clinic data (patients, assessments, courses, labs, adverse events, concurrent
+therapies): the one place where pages and the JSON API validate and save what a clinician
+enters.
 
 Each save is one audited unit of work with the signed-in user as the actor. Validation is the
 domain's: the pydantic records (ranges, consistency) and the plausibility rules; an *implausible*
@@ -11,6 +12,7 @@ everything the user typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -60,6 +62,7 @@ from myoivig.store.tables import (
     LabResultRow,
     PatientRow,
     SiteRow,
+    TherapyRow,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -290,7 +293,7 @@ def update_patient(
         return wanted, row.version
 
 
-# --- assessments, courses, labs, adverse events ----------------------------------------------
+# --- assessments, courses, labs, adverse events, concurrent therapies ------------------------
 
 
 def _with(dossier: r.PatientDossier, **extra: list[Any]) -> r.PatientDossier:
@@ -339,16 +342,37 @@ def add_course(
     return course
 
 
+def _add_unkeyed(
+    store: Store, writer: Viewer, code: str, kind_key: str, data: dict[str, Any], confirmed: bool
+) -> r.Record:
+    """A record with no key of its own and no link to another record (a lab result, a
+    concurrent therapy): validated, checked for plausibility within the dossier, appended."""
+    kind = KINDS[kind_key]
+    with store.unit_of_work(writer.name) as session:
+        row = _writable_patient(session, writer, code)
+        added = validated(kind.model, f"patient {code} {kind.noun}", {**data, "patient_code": code})
+        dossier = _with(dossier_from_row(row), **{kind.collection: [added]})
+        _plausibility(dossier, kind.collection, kind.checked_as(code, added), confirmed)
+        getattr(row, kind.collection).append(kind.row(**_columns(added, {"patient_code"})))
+    return added
+
+
 def add_lab(
     store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
 ) -> r.LabResult:
-    with store.unit_of_work(writer.name) as session:
-        row = _writable_patient(session, writer, code)
-        lab = validated(r.LabResult, f"patient {code} lab", {**data, "patient_code": code})
-        record = f"patient {code} lab {lab.test.value}"
-        _plausibility(_with(dossier_from_row(row), labs=[lab]), "labs", record, confirmed)
-        row.labs.append(LabResultRow(**_columns(lab, {"patient_code"})))
+    lab = _add_unkeyed(store, writer, code, "labs", data, confirmed)
+    assert isinstance(lab, r.LabResult)
     return lab
+
+
+def add_therapy(
+    store: Store, writer: Viewer, code: str, data: dict[str, Any], confirmed: bool = False
+) -> r.Therapy:
+    """A concurrent immunotherapy (prednisolone-equivalent dose, dates or timing): the trial
+    adds IVIg to these, and steroid sparing is one of its outcomes."""
+    therapy = _add_unkeyed(store, writer, code, "therapies", data, confirmed)
+    assert isinstance(therapy, r.Therapy)
+    return therapy
 
 
 def add_adverse_event(
@@ -615,28 +639,65 @@ def delete_infusion_day(
         session.delete(row)
 
 
-# --- editing and deleting stored assessments, courses, labs, adverse events -----------------
+# --- editing and deleting stored assessments, courses, labs, adverse events, therapies -------
 
 
 @dataclass(frozen=True)
 class RecordKind:
-    """One kind of stored record: its table, domain model, dossier list and how it is named."""
+    """One kind of stored record: its table, domain model, dossier list and how it is named;
+    `checked_as` names a record of this kind as the plausibility checks do (patient code,
+    record), so the findings about it can be picked out."""
 
-    key: str  # as in URLs: assessments, courses, labs, adverse-events
+    key: str  # as in URLs: assessments, courses, labs, adverse-events, therapies
     row: type[Any]
     model: type[r.Record]
-    collection: str  # attribute of PatientRow and of PatientDossier
+    collection: str  # attribute of PatientRow and of PatientDossier (the checks' table name)
     noun: str
+    checked_as: Callable[[str, Any], str]
 
 
 KINDS: dict[str, RecordKind] = {
     k.key: k
     for k in (
-        RecordKind("assessments", AssessmentRow, r.Assessment, "assessments", "assessment"),
-        RecordKind("courses", CourseRow, r.Course, "courses", "course"),
-        RecordKind("labs", LabResultRow, r.LabResult, "labs", "lab result"),
         RecordKind(
-            "adverse-events", AdverseEventRow, r.AdverseEvent, "adverse_events", "adverse event"
+            "assessments",
+            AssessmentRow,
+            r.Assessment,
+            "assessments",
+            "assessment",
+            lambda code, a: f"patient {code} assessment",
+        ),
+        RecordKind(
+            "courses",
+            CourseRow,
+            r.Course,
+            "courses",
+            "course",
+            lambda code, c: f"patient {code} course {c.course_number}",
+        ),
+        RecordKind(
+            "labs",
+            LabResultRow,
+            r.LabResult,
+            "labs",
+            "lab result",
+            lambda code, lab: f"patient {code} lab {lab.test.value}",
+        ),
+        RecordKind(
+            "adverse-events",
+            AdverseEventRow,
+            r.AdverseEvent,
+            "adverse_events",
+            "adverse event",
+            lambda code, e: f"patient {code} event {e.term!r}",
+        ),
+        RecordKind(
+            "therapies",
+            TherapyRow,
+            r.Therapy,
+            "therapies",
+            "concurrent therapy",
+            lambda code, t: f"patient {code} therapy {t.drug.value}",
         ),
     )
 }
@@ -814,9 +875,10 @@ def update_record(
     confirmed: bool = False,
     opened: FlatValues | None = None,
 ) -> StoredRecord:
-    """Saves an edited assessment, course, lab result or adverse event if nobody saved it since
-    `version` (else StaleEditError listing each field: stored now, yours, and as opened when
-    `opened` is given); validated and checked for plausibility like a new record."""
+    """Saves an edited assessment, course, lab result, adverse event or concurrent therapy if
+    nobody saved it since `version` (else StaleEditError listing each field: stored now, yours,
+    and as opened when `opened` is given); validated and checked for plausibility like a new
+    record."""
     kind = record_kind(kind_key)
     record = _label(code, kind, record_id)
     with store.unit_of_work(writer.name) as session:
@@ -834,17 +896,10 @@ def update_record(
         clash = _same_key_clash(wanted, others, record)
         if clash is not None:
             raise clash
-        table = kind.collection  # as the plausibility checks name it
-        plausibility_name = {
-            "courses": f"patient {code} course {getattr(wanted, 'course_number', '')}",
-            "labs": f"patient {code} lab {getattr(getattr(wanted, 'test', None), 'value', '')}",
-            "adverse_events": f"patient {code} event {getattr(wanted, 'term', '')!r}",
-            "assessments": f"patient {code} assessment",
-        }[table]
         replaced = list(getattr(dossier, kind.collection))
         replaced[position] = wanted
         updated = dossier.model_copy(update={kind.collection: replaced})
-        _plausibility(updated, table, plausibility_name, confirmed)
+        _plausibility(updated, kind.collection, kind.checked_as(code, wanted), confirmed)
         _write_record(session, patient, row, wanted)
         session.flush()
         return StoredRecord(kind.key, row.id, row.version, wanted)

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myoivig.domain import records as r
-from myoivig.domain.values import NP
+from myoivig.domain.values import NP, spec_of
 from myoivig.domain.vocab import (
     TRIAL_MUSCLE_GROUPS,
     AdverseEventAction,
     AdverseEventOutcome,
     CoreSetMeasure,
     Diagnosis,
+    Drug,
     Enzyme,
     FunctionalTask,
     IvigRelation,
@@ -30,6 +31,7 @@ from myoivig.domain.vocab import (
     ReactionAction,
     Sex,
     Side,
+    TherapyTiming,
 )
 
 Posted = dict[str, str]
@@ -101,6 +103,31 @@ LAB_INPUTS = (
     Input("value", "Value", "number"),
     Input("unit", "Unit"),
     Input("text_value", "Text result (blood group, anti-IgA)"),
+)
+
+
+def unit_and_range(model: type[r.Record], name: str) -> str:
+    """The unit and the range a record field enforces (from its `Spec`), shown next to the
+    input so the limit is known before saving: e.g. `mg/day, 0 to 2000`."""
+    spec = spec_of(model.model_fields[name].metadata)
+    if spec is None:
+        return ""
+    return ", ".join(part for part in (spec.unit or "", spec.range_text()) if part)
+
+
+THERAPY_INPUTS = (
+    Input("drug", "Drug", "select", _choices(Drug, blank=False), required=True),
+    Input("drug_label", "Drug as written (needed for 'other')"),
+    Input(
+        "dose_mg_per_day",
+        "Dose, prednisolone equivalent",
+        "number",
+        unit=unit_and_range(r.Therapy, "dose_mg_per_day"),
+    ),
+    Input("start_date", "Start date", "date"),
+    Input("stop_date", "Stop date", "date"),
+    Input("timing", "Timing (when the dates are not known)", "select", _choices(TherapyTiming)),
+    Input("note", "Note", "textarea"),
 )
 
 GRADE_CHOICES = (("", "—"), ("NP", "not performed"), *tuple((str(g), str(g)) for g in range(11)))

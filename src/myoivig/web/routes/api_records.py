@@ -177,50 +177,50 @@ def _add(
     return JSONResponse(saved.model_dump(mode="json"), status_code=201)
 
 
-@router.post("/patients/{code}/assessments", status_code=201, responses=REJECTED)
-def api_add_assessment(
-    request: Request,
-    caller: Writer,
-    code: str,
-    data: Annotated[dict[str, Any], _body(r.Assessment)],
-) -> Any:
-    """Records an assessment (myometry and grades per group and side, tasks, core set, enzymes)."""
-    return _add(request, caller, code, data, recording.add_assessment)
+# One POST route per kind, each with its own body description in the OpenAPI document.
+ADDS: tuple[tuple[str, type[r.Record], Callable[..., r.Record], str], ...] = (
+    (
+        "assessments",
+        r.Assessment,
+        recording.add_assessment,
+        "Records an assessment (myometry and grades per group and side, tasks, core set, enzymes).",
+    ),
+    ("courses", r.Course, recording.add_course, "Records an IVIg course."),
+    ("labs", r.LabResult, recording.add_lab, "Records a laboratory result."),
+    ("adverse-events", r.AdverseEvent, recording.add_adverse_event, "Records an adverse event."),
+    (
+        "therapies",
+        r.Therapy,
+        recording.add_therapy,
+        "Records a concurrent immunotherapy (drug, prednisolone-equivalent dose in mg/day, "
+        "start and stop dates or the timing when they are not known).",
+    ),
+)
 
 
-@router.post("/patients/{code}/courses", status_code=201, responses=REJECTED)
-def api_add_course(
-    request: Request, caller: Writer, code: str, data: Annotated[dict[str, Any], _body(r.Course)]
-) -> Any:
-    """Records an IVIg course."""
-    return _add(request, caller, code, data, recording.add_course)
+def _add_route(kind: str, model: type[r.Record], save: Callable[..., r.Record], doc: str) -> None:
+    def add(request: Request, caller: Writer, code: str, data: dict[str, Any]) -> Any:
+        return _add(request, caller, code, data, save)
+
+    # The body's description names this kind's fields (set as an object: the module's
+    # annotations are strings, and `model` is not a name FastAPI could resolve in them).
+    add.__annotations__["data"] = Annotated[dict[str, Any], _body(model)]
+    router.post(
+        f"/patients/{{code}}/{kind}",
+        status_code=201,
+        responses=REJECTED,
+        name=f"api_add_{kind.replace('-', '_')}",
+        description=doc,
+    )(add)
 
 
-@router.post("/patients/{code}/labs", status_code=201, responses=REJECTED)
-def api_add_lab(
-    request: Request,
-    caller: Writer,
-    code: str,
-    data: Annotated[dict[str, Any], _body(r.LabResult)],
-) -> Any:
-    """Records a laboratory result."""
-    return _add(request, caller, code, data, recording.add_lab)
+for _kind, _model, _save, _doc in ADDS:
+    _add_route(_kind, _model, _save, _doc)
 
 
-@router.post("/patients/{code}/adverse-events", status_code=201, responses=REJECTED)
-def api_add_adverse_event(
-    request: Request,
-    caller: Writer,
-    code: str,
-    data: Annotated[dict[str, Any], _body(r.AdverseEvent)],
-) -> Any:
-    """Records an adverse event."""
-    return _add(request, caller, code, data, recording.add_adverse_event)
+# --- stored records of every kind: read with version, edit, delete ---------------------------
 
-
-# --- stored assessments, courses, labs and adverse events: read with version, edit, delete ---
-
-KIND_DOC = "assessments, courses, labs or adverse-events"
+KIND_DOC = "assessments, courses, labs, adverse-events or therapies"
 Kind = Annotated[str, Path(description=f"The kind of record: {KIND_DOC}")]
 
 
@@ -248,8 +248,8 @@ def _required_version(record: str, body: dict[str, Any]) -> int | JSONResponse:
 def api_stored_records(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind
 ) -> Any:
-    """The patient's stored records of one kind (`kind`: assessments, courses, labs or
-    adverse-events), each with the `id` and `version` an edit or delete needs."""
+    """The patient's stored records of one kind (`kind`: assessments, courses, labs,
+    adverse-events or therapies), each with the `id` and `version` an edit or delete needs."""
     try:
         found = recording.stored_records(session, caller.viewer, code, kind)
     except RecordNotFoundError:

@@ -1,6 +1,7 @@
-"""Edit and delete forms for stored assessments, courses, labs and adverse events (clinicians of
-the patient's site). Each handler reads the form and calls `clinic.recording`; a stale edit comes
-back (409) with everything typed and a table of your value / now stored / when you opened it."""
+"""Edit and delete forms for stored assessments, courses, labs, adverse events and concurrent
+therapies (clinicians of the patient's site). Each handler reads the form and calls
+`clinic.recording`; a stale edit comes back (409) with everything typed and a table of your
+value / now stored / when you opened it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Record forms for clinicians: a new patient, editing one, and adding assessments, courses,
-labs and adverse events. Each handler reads the form, calls `clinic.recording`, and shows the
-domain's field-named messages next to the inputs (the form keeps everything typed)."""
+labs, adverse events and concurrent therapies. Each handler reads the form, calls
+`clinic.recording`, and shows the domain's field-named messages next to the inputs (the form
+keeps everything typed)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ FLAT_FORMS: dict[str, tuple[str, tuple[forms.Input, ...], Callable[..., Any]]] =
     "courses": ("IVIg course", forms.COURSE_INPUTS, recording.add_course),
     "adverse-events": ("Adverse event", forms.ADVERSE_EVENT_INPUTS, recording.add_adverse_event),
     "labs": ("Laboratory result", forms.LAB_INPUTS, recording.add_lab),
+    "therapies": ("Concurrent therapy", forms.THERAPY_INPUTS, recording.add_therapy),
 }
 
 
@@ -284,7 +286,7 @@ async def create_assessment(request: Request, caller: Writer, code: str) -> Resp
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
 
-# --- courses, labs, adverse events -----------------------------------------------------------
+# --- courses, labs, adverse events, concurrent therapies -------------------------------------
 
 
 @router.get("/patients/{code}/{kind}/new")
