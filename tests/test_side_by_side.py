@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from myoivig.domain import records as r
 from myoivig.io.problems import ImportRejectedError, Problem
-from myoivig.side_by_side import work_while
+from myoivig.side_by_side import ChildFailedError, work_while
 from myoivig.store import Store, repository
 from myoivig.store.tables import SiteRow
 
@@ -68,3 +68,32 @@ def test_a_failure_here_stops_the_child_and_nothing_is_written(store: Store) -> 
         work_while(store, slow_work, failing)
     assert time.monotonic() - started < 10
     assert _sites(store) == 0
+
+
+class _TwoPartError(ValueError):
+    """Pickles, but cannot be rebuilt from its arguments (like some of the domain's errors)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+
+
+def test_an_error_that_cannot_be_rebuilt_comes_back_as_its_words(store: Store) -> None:
+    def work() -> None:
+        raise _TwoPartError("rate_steps", "above the maximum")
+
+    with pytest.raises(ChildFailedError, match=r"_TwoPartError: rate_steps: above the maximum"):
+        work_while(store, work, lambda: None)
+
+
+def test_an_in_memory_database_is_filled_in_this_process() -> None:
+    memory = Store("sqlite://")
+    memory.upgrade()
+    parent = os.getpid()
+
+    def work() -> int:
+        with memory.unit_of_work("test") as session:
+            repository.add_site(session, r.Site(site_code="M1", name="Memory site"))
+        return os.getpid()
+
+    assert work_while(memory, work, lambda: None) == parent
+    assert _sites(memory) == 1
