@@ -19,13 +19,13 @@ from myoivig.exchange.csvfiles import read_csv, write_csv
 from myoivig.exchange.fhir.export import bundle_of
 from myoivig.exchange.fhir.read import read_bundle_text
 from myoivig.exchange.fhir.validate import structure_errors
-from myoivig.exchange.infusion_rules import rate_problems
 from myoivig.exchange.redcap import project
 from myoivig.exchange.redcap.dictionary import COLUMNS, check_dictionary, dictionary_rows
 from myoivig.exchange.redcap.fields import FIELDS_BY_NAME
 from myoivig.exchange.redcap.records import export_records, header, read_records
 from myoivig.exchange.tablefiles import write_table_csv, write_table_parquet
 from myoivig.io.importer import Bundle, write_bundle
+from myoivig.io.infusion_rules import rate_problems
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.store import Store, repository
 from myoivig.store.repository import RecordNotFoundError
@@ -115,7 +115,7 @@ def _rate_problems(bundle: Bundle, source: str, column: str) -> list[Problem]:
     """Recorded rate steps above the applicable maximum (the clinic's rule, its catalogue and
     site settings)."""
     rules = InfusionRules.current()
-    return rate_problems(bundle, rules.catalogue, rules.settings, source, column)
+    return rate_problems(bundle.dossiers, rules.catalogue, rules.settings, source, column)
 
 
 def write_new(store: Store, bundle: Bundle, actor: str) -> dict[str, int]:

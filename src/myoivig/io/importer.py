@@ -3,7 +3,9 @@
 Checks run in three layers, and every problem found is reported, not just the first:
 1. the file: known tables and columns;
 2. each row: the record's own field rules (types, units, ranges, vocabularies);
-3. across rows and against the database: unique keys, references, date order.
+3. across rows and against the database: unique keys, references, date order, and no recorded
+   infusion rate step above the product's applicable maximum (`io.infusion_rules`, the rule the
+   REDCap and FHIR imports apply).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from myoivig.clinic.recording import InfusionRules
 from myoivig.domain import records as r
 from myoivig.domain.consistency import check_dossier
 from myoivig.domain.plausibility import DEFAULT_PLAUSIBILITY, PlausibilitySettings
+from myoivig.io.infusion_rules import rate_problems
 from myoivig.io.plausibility_gate import plausibility_problems
 from myoivig.io.problems import ImportRejectedError, Problem
 from myoivig.io.sheets import ROW, RawTable, read_tables
@@ -291,10 +295,13 @@ def load_bundle(
     path: Path,
     accept_warnings: bool = False,
     plausibility: PlausibilitySettings = DEFAULT_PLAUSIBILITY,
+    rules: InfusionRules | None = None,
 ) -> Bundle:
     """Read and check a tabular file or folder; raise with every problem if any.
 
-    Implausible values (see `plausibility_gate`) are problems unless `accept_warnings`.
+    Implausible values (see `plausibility_gate`) are problems unless `accept_warnings`. A
+    recorded rate step above its applicable maximum is always a problem; `rules` are the
+    catalogue and site settings it is checked against (default: the site's current ones).
     """
     raw_tables, headers = read_tables(path)
     parsed, problems = parse_tables(raw_tables, headers)
@@ -302,9 +309,25 @@ def load_bundle(
     bundle, more = assemble(parsed)
     problems.extend(more)
     problems.extend(plausibility_problems(bundle.dossiers, accept_warnings, plausibility))
+    problems.extend(_rate_problems(bundle, parsed, rules or InfusionRules.current()))
     if problems:
         raise ImportRejectedError(problems)
     return bundle
+
+
+def _rate_problems(bundle: Bundle, parsed: Parsed, rules: InfusionRules) -> list[Problem]:
+    """Rate steps above the applicable maximum, named by their infusion_days row (the rule and
+    its treatment shared with the REDCap and FHIR imports)."""
+    rows: dict[tuple[str, int, int], int] = {}
+    for row_number, day in parsed.rows.get("infusion_days", []):
+        rows.setdefault((day.patient_code, day.course_number, day.day_number), row_number)
+
+    def row_of(day: r.InfusionDay) -> int | None:
+        return rows.get((day.patient_code, day.course_number, day.day_number))
+
+    return rate_problems(
+        bundle.dossiers, rules.catalogue, rules.settings, "infusion_days", "rate_steps", row_of
+    )
 
 
 def import_path(

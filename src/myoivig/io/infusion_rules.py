@@ -1,4 +1,4 @@
-"""The clinic's infusion-day rules applied to imported recorded days (REDCap and FHIR).
+"""The clinic's rate rule applied to imported recorded days (tabular, REDCap and FHIR imports).
 
 An import has no one to confirm a warning, so only the rules whose breach the clinic never
 saves apply: the day within its course (`domain.consistency`, via `check_dossier`) and no rate
@@ -6,36 +6,49 @@ step above the product's applicable maximum, or above its at-risk maximum for a 
 imported record shows at risk (`clinic.infusion_checks.check_rates`). The confirmable checks
 (a dose above the course's daily dose, a volume that does not fit the dose, a rate that cannot
 be checked, a rate above the at-risk maximum when the record cannot tell whether the patient is
-at risk) are left to the clinic, as for the tabular import.
+at risk) are left to the clinic, whatever the import's `accept_warnings`: a rate error is never
+accepted, and a confirmable problem is never applied. One function for every importer, so that
+the formats cannot drift apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from myoivig.clinic.infusion_checks import check_rates, day_at_risk, day_product, rate_caps_for
 from myoivig.domain import records as r
-from myoivig.io.importer import Bundle
 from myoivig.io.problems import Problem
 from myoivig.io.sheets import format_value
 from myoivig.protocol.catalogue import Catalogue
 from myoivig.protocol.settings import ProtocolSettings
 
+RowOf = Callable[[r.InfusionDay], int | None]
+
+
+def _no_row(day: r.InfusionDay) -> int | None:
+    return None
+
 
 def rate_problems(
-    bundle: Bundle,
+    dossiers: Iterable[r.PatientDossier],
     catalogue: Catalogue,
     settings: ProtocolSettings,
     source: str,
     column: str,
+    row_of: RowOf = _no_row,
 ) -> list[Problem]:
-    """Every recorded rate step above its applicable maximum, named by patient, course, day,
-    `column` (where the steps are in the source) and the step's rate."""
+    """Every recorded rate step above its applicable maximum, named by `source`, the day's row
+    (`row_of`, when the source has one row per day), `column` (where the steps are in the
+    source), the step's rate, and patient, course, day, maximum, basis and source citation."""
     problems = []
-    for dossier in bundle.dossiers:
+    for dossier in dossiers:
         courses = {c.course_number: c for c in dossier.courses}
         for day in dossier.infusion_days:
             course = courses.get(day.course_number)
             if course is not None:
-                problems += _day_problems(dossier, day, course, catalogue, settings, source, column)
+                problems += _day_problems(
+                    dossier, day, course, catalogue, settings, source, column, row_of(day)
+                )
     return problems
 
 
@@ -47,6 +60,7 @@ def _day_problems(
     settings: ProtocolSettings,
     source: str,
     column: str,
+    row: int | None,
 ) -> list[Problem]:
     name = day_product(day, course)
     risk = day_at_risk(dossier.patient, dossier.labs, day, course, settings)
@@ -54,7 +68,7 @@ def _day_problems(
     return [
         Problem(
             source,
-            None,
+            row,
             column,
             format_value(day.rate_steps[int(found.field.split(".")[1])].rate),
             f"patient {dossier.patient.code}, course {course.course_number} day "
