@@ -6,7 +6,8 @@ step above the product's applicable maximum, or above its at-risk maximum for a 
 imported record shows at risk (`clinic.infusion_checks.check_rates`). The confirmable checks
 (a dose above the course's daily dose, a volume that does not fit the dose, a rate that cannot
 be checked, a rate above the at-risk maximum when the record cannot tell whether the patient is
-at risk) are left to the clinic, as for the tabular import.
+at risk, which is so unless age, eGFR or BMI shows the risk since the planner's declared risk
+factors are not stored) are left to the clinic, as for the tabular import.
 """
 
 from __future__ import annotations
