@@ -20,7 +20,7 @@ from myoivig.clinic.service import Viewer, course_infusion_days, load_patient
 from myoivig.domain import records as r
 from myoivig.domain.vocab import Diagnosis, LabTest, Sex
 from myoivig.protocol.catalogue import load_catalogue
-from myoivig.protocol.dossier import record_at_risk
+from myoivig.protocol.dossier import DECLARED_UNKNOWN, record_at_risk
 from myoivig.protocol.safety import SRC_CLASS_AT_RISK, SRC_LOCAL_AT_RISK, AtRisk
 from myoivig.protocol.service import plan_dossier
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
@@ -66,7 +66,9 @@ def _facts(
     )
 
 
-NOT_AT_RISK = record_at_risk(_facts(), [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
+# Age 50, eGFR 90 a week before, BMI 25.7: no risk found, but the risk factors declared in the
+# planner are not stored, so the record cannot tell.
+NO_RISK_FOUND = record_at_risk(_facts(), [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
 
 
 def _patient(
@@ -78,7 +80,8 @@ def _patient(
     height_cm: float | None = 165,  # BMI 25.7 at the course's 70 kg
     egfr: float | None = 90,
 ) -> None:
-    """A patient whose record shows no thrombosis or renal risk unless told otherwise."""
+    """A patient whose age, eGFR and BMI show no thrombosis or renal risk unless told otherwise
+    (the record still cannot tell: declared risk factors are not stored)."""
     patient = r.Patient(
         code=code,
         site_code="NORTH",
@@ -119,15 +122,23 @@ def day_data(**changes: Any) -> dict[str, Any]:
         "rate_steps": [
             {"rate": 0.01, "unit": "ml_per_kg_min", "minutes": 30},
             {"rate": 0.02, "unit": "ml_per_kg_min", "minutes": 30},
-            {"rate": 0.04, "unit": "ml_per_kg_min", "minutes": 95},
+            {"rate": 0.03, "unit": "ml_per_kg_min", "minutes": 130},
         ],
-        "total_minutes": 160,
+        "total_minutes": 190,
         "reactions": [{"type": "headache", "ctcae_grade": 1, "action": "slowed"}],
         "given_by": "Nurse Hana",
         "note": "premedicated with paracetamol",
     }
     data.update(changes)
     return data
+
+
+# Octagam 10 % in dermatomyositis: the label maximum 0.04 mL/kg/min, above the at-risk 0.03.
+FAST_STEPS = [
+    {"rate": 0.01, "unit": "ml_per_kg_min", "minutes": 30},
+    {"rate": 0.02, "unit": "ml_per_kg_min", "minutes": 30},
+    {"rate": 0.04, "unit": "ml_per_kg_min", "minutes": 95},
+]
 
 
 def _audit(store: Store) -> list[AuditEntry]:
@@ -143,7 +154,7 @@ def test_a_day_round_trips_and_every_change_is_audited(clinic: Store) -> None:
         [(stored, version)] = course_infusion_days(session, NURSE, "DM1", 1)
     assert dossier.infusion_days == [stored]
     assert stored == saved and version == 1
-    assert [s.rate for s in stored.rate_steps] == [0.01, 0.02, 0.04]
+    assert [s.rate for s in stored.rate_steps] == [0.01, 0.02, 0.03]
     assert stored.reactions[0].action is not None and stored.reactions[0].action.value == "slowed"
 
     edited, new_version = recording.update_infusion_day(
@@ -156,7 +167,11 @@ def test_a_day_round_trips_and_every_change_is_audited(clinic: Store) -> None:
     assert (insert.action, update.action, delete.action) == ("insert", "update", "delete")
     assert {insert.actor, update.actor, delete.actor} == {"nurse.north"}
     assert insert.changes["lot_number"] == "A1234B"
-    assert insert.changes["rate_steps"][2] == {"rate": 0.04, "unit": "ml_per_kg_min", "minutes": 95}
+    assert insert.changes["rate_steps"][2] == {
+        "rate": 0.03,
+        "unit": "ml_per_kg_min",
+        "minutes": 130,
+    }
     assert update.changes["lot_number"] == {"from": "A1234B", "to": "C9876D"}
     assert update.changes["reactions"]["to"] == []
     assert delete.changes["lot_number"] == "C9876D"
@@ -192,8 +207,21 @@ def test_a_pump_rate_is_converted_with_the_course_weight(clinic: Store) -> None:
     with pytest.raises(RecordRejectedError) as error:
         recording.add_infusion_day(clinic, NURSE, "DM1", 1, day_data(rate_steps=steps))
     assert "200 mL/h = 0.0476 mL/kg/min" in _problems(error)["rate_steps.0.rate"]
-    ok = [{"rate": 168, "unit": "ml_per_h", "minutes": 60}]
+    assert not error.value.confirmable
+    # 126 mL/h = 0.03 mL/kg/min, the at-risk maximum: saved without a question.
+    ok = [{"rate": 126, "unit": "ml_per_h", "minutes": 60}]
     recording.add_infusion_day(clinic, NURSE, "DM1", 1, day_data(rate_steps=ok, total_minutes=60))
+    # 168 mL/h = 0.04 mL/kg/min, the label maximum: above the at-risk one, so confirmed.
+    label = [{"rate": 168, "unit": "ml_per_h", "minutes": 60}]
+    data = day_data(day_number=2, rate_steps=label, total_minutes=60)
+    with pytest.raises(RecordRejectedError) as unsure:
+        recording.add_infusion_day(clinic, NURSE, "DM1", 1, data)
+    assert unsure.value.confirmable
+    assert (
+        "168 mL/h = 0.04 mL/kg/min is above the at-risk maximum 0.03"
+        in (_problems(unsure)["rate_steps.0.rate"])
+    )
+    recording.add_infusion_day(clinic, NURSE, "DM1", 1, data, confirmed=True)
 
 
 def test_the_dermatomyositis_cap_is_the_site_setting_class_wide(clinic: Store) -> None:
@@ -205,11 +233,16 @@ def test_the_dermatomyositis_cap_is_the_site_setting_class_wide(clinic: Store) -
     message = _problems(error)["rate_steps.0.rate"]
     assert "maximum 0.04 mL/kg/min for Privigen (dermatomyositis cap)" in message
     assert "dermatomyositis_rate_cap" in message
-    recording.add_infusion_day(clinic, NURSE, "PM1", 1, data)  # polymyositis: label maximum
+    assert not error.value.confirmable
+    # Polymyositis: the label maximum 0.08; 0.06 is above the at-risk 0.03, so confirmed.
+    with pytest.raises(RecordRejectedError) as unsure:
+        recording.add_infusion_day(clinic, NURSE, "PM1", 1, data)
+    assert unsure.value.confirmable
+    recording.add_infusion_day(clinic, NURSE, "PM1", 1, data, confirmed=True)
     no_cap = InfusionRules(
         load_catalogue(), DEFAULT_SETTINGS.model_copy(update={"dermatomyositis_rate_cap": False})
     )
-    recording.add_infusion_day(clinic, NURSE, "DM2", 1, data, rules=no_cap)
+    recording.add_infusion_day(clinic, NURSE, "DM2", 1, data, rules=no_cap, confirmed=True)
 
 
 def test_day_and_date_must_lie_in_the_course(clinic: Store) -> None:
@@ -297,7 +330,7 @@ def test_the_rules_are_pure_functions_of_day_course_and_catalogue() -> None:
         {**day_data(), "patient_code": "X1", "course_number": 1, "product": None}
     )
     found = check_infusion_day(
-        day, course, Diagnosis.POLYMYOSITIS, load_catalogue(), DEFAULT_SETTINGS, NOT_AT_RISK
+        day, course, Diagnosis.POLYMYOSITIS, load_catalogue(), DEFAULT_SETTINGS, NO_RISK_FOUND
     )
     assert [(p.field, p.needs_confirmation) for p in found] == [("product", True)]
     assert "'intragam' has no per-kg maximum rate" in found[0].message
@@ -308,27 +341,59 @@ def test_the_rules_are_pure_functions_of_day_course_and_catalogue() -> None:
 
 def test_the_record_says_whether_a_patient_is_at_risk_on_the_day() -> None:
     labs = [_egfr("X1", 90)]
-    assert NOT_AT_RISK.at_risk is False and NOT_AT_RISK.unknown == ()
+    # Nothing in age, eGFR or BMI: the declared risk factors still cannot be ruled out.
+    assert NO_RISK_FOUND.at_risk is None and NO_RISK_FOUND.reasons == ()
+    assert NO_RISK_FOUND.unknown == (DECLARED_UNKNOWN,)
+    assert DECLARED_UNKNOWN.startswith("declared risk factors (previous thrombosis, ")
+    for named in ("diabetes", "sepsis", "paraproteinaemia", "nephrotoxic drugs", "migraine"):
+        assert named in DECLARED_UNKNOWN
+    assert DECLARED_UNKNOWN.endswith("entered in the dose planner, not stored in the record)")
     old = record_at_risk(_facts(birth_year=1950), labs, START, 70, DEFAULT_SETTINGS)
     assert old.at_risk is True and old.thrombosis and old.renal and old.reasons == ("age 75",)
     assert record_at_risk(_facts(birth_year=1960), labs, START, 70).at_risk is True  # 65
-    assert record_at_risk(_facts(birth_year=1961), labs, START, 70).at_risk is False  # 64
+    assert record_at_risk(_facts(birth_year=1961), labs, START, 70).at_risk is None  # 64
     low = record_at_risk(_facts(), [_egfr("X1", 45)], START, 70, DEFAULT_SETTINGS)
     assert low.renal and not low.thrombosis and low.reasons == ("eGFR 45",)
     obese = record_at_risk(_facts(), labs, START, 90, DEFAULT_SETTINGS)  # BMI 33.1
     assert obese.thrombosis and obese.reasons == ("BMI 33.1",)
     # The latest eGFR taken by the day counts; one taken after it does not.
-    later = [_egfr("X1", 40, START - timedelta(days=30)), _egfr("X1", 90)]
-    assert record_at_risk(_facts(), later, START, 70).at_risk is False
+    later = [_egfr("X1", 40, START - timedelta(days=20)), _egfr("X1", 90)]
+    assert record_at_risk(_facts(), later, START, 70).at_risk is None
     after = [_egfr("X1", 90, START + timedelta(days=1))]
     unknown = record_at_risk(_facts(), after, START, 70, DEFAULT_SETTINGS)
-    assert unknown.at_risk is None and unknown.unknown == ("eGFR",)
+    assert unknown.at_risk is None and unknown.unknown == ("eGFR", DECLARED_UNKNOWN)
     none = record_at_risk(_facts(birth_year=None, height_cm=None), [], START, None)
     assert none.at_risk is None
-    assert none.unknown == ("age", "eGFR", "BMI (weight and height)")
-    # Age at entry stands in for a birth year; a risk found needs nothing else.
+    assert none.unknown == ("age", "eGFR", "BMI (weight and height)", DECLARED_UNKNOWN)
+    # Age at entry stands in for a birth year when it already shows a risk (age only grows);
+    # a risk found needs nothing else.
     entered = record_at_risk(_facts(birth_year=None, age_at_entry=70), [], START, None)
-    assert entered.at_risk is True and entered.unknown == ("eGFR", "BMI (weight and height)")
+    assert entered.at_risk is True and entered.reasons == ("age 70",)
+    # A younger age at entry may have passed the limit since: the age is unknown.
+    young = record_at_risk(_facts(birth_year=None, age_at_entry=40), labs, START, 70)
+    assert young.at_risk is None and young.reasons == ()
+    assert young.unknown[0] == "age (only the age at entry, 40, is recorded: no birth year)"
+
+
+def test_an_egfr_older_than_the_planners_freshness_limit_is_unknown_unless_low() -> None:
+    """The planner's lab_recency_days (30 days by default) also bounds the eGFR the record
+    check uses: an old normal eGFR is unknown; an old low one still shows the risk."""
+    limit = DEFAULT_SETTINGS.lab_recency_days
+    fresh = record_at_risk(_facts(), [_egfr("X1", 90, START - timedelta(days=limit))], START, 70)
+    assert fresh.unknown == (DECLARED_UNKNOWN,)
+    taken = START - timedelta(days=limit + 1)
+    stale = record_at_risk(_facts(), [_egfr("X1", 90, taken)], START, 70, DEFAULT_SETTINGS)
+    assert stale.at_risk is None and stale.unknown == (
+        f"a current eGFR (the latest, {taken.isoformat()}, is more than {limit} days before "
+        "the day: setting lab_recency_days)",
+        DECLARED_UNKNOWN,
+    )
+    old_low = record_at_risk(_facts(), [_egfr("X1", 45, taken)], START, 70, DEFAULT_SETTINGS)
+    assert old_low.at_risk is True and old_low.reasons == ("eGFR 45",)
+    longer = DEFAULT_SETTINGS.model_copy(update={"lab_recency_days": limit + 1})
+    assert record_at_risk(_facts(), [_egfr("X1", 90, taken)], START, 70, longer).unknown == (
+        DECLARED_UNKNOWN,
+    )
 
 
 def test_the_planner_and_the_record_share_one_at_risk_rule() -> None:
@@ -374,6 +439,12 @@ def _check(
     return check_infusion_day(day, course, diagnosis, load_catalogue(), settings, risk)
 
 
+AT_RISK_SOURCE = load_catalogue().cite(
+    load_catalogue()
+    .product("octagam-10")
+    .rate_profiles["dermatomyositis"]
+    .at_risk_max_ml_per_kg_min.source
+)
 AT_RISK = record_at_risk(_facts(birth_year=1950), [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
 UNKNOWN = record_at_risk(_facts(), [], START, 70, DEFAULT_SETTINGS)
 
@@ -402,11 +473,25 @@ def test_above_the_at_risk_maximum_is_an_error_for_a_patient_at_risk() -> None:
     assert "above the at-risk maximum 0.03 mL/kg/min" in fast.message
 
 
-def test_a_patient_not_at_risk_keeps_the_applicable_maximum() -> None:
-    assert _check(0.04, NOT_AT_RISK) == []
-    [problem] = _check(0.045, NOT_AT_RISK)
+def test_no_risk_in_age_egfr_and_bmi_still_needs_confirming_above_the_at_risk_maximum() -> None:
+    """The defect: age 40, eGFR 90, BMI 24 and a step between the at-risk (0.03) and the label
+    (0.04) maximum was saved silently, though the patient may be at risk through a factor only
+    the planner asks about. Now it is a confirmable problem that says why."""
+    patient = _facts(birth_year=START.year - 40, height_cm=170)  # 70 kg: BMI 24.2
+    risk = record_at_risk(patient, [_egfr("X1", 90)], START, 70, DEFAULT_SETTINGS)
+    assert risk.at_risk is None and risk.reasons == ()
+    [problem] = _check(0.035, risk)
+    assert problem.needs_confirmation and problem.field == "rate_steps.1.rate"
+    assert problem.message == (
+        "step 2: rate 0.035 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min for "
+        f"Octagam 10 % (label at-risk figure; source: {AT_RISK_SOURCE}), and whether the "
+        "patient is at risk of thrombosis or renal dysfunction cannot be told from the record "
+        f"(not known: {DECLARED_UNKNOWN})"
+    )
+    assert _check(0.03, risk) == [] and _check(0.02, risk) == []  # at and below: no question
+    [problem] = _check(0.045, risk)  # above the label maximum: always an error
     assert "above the maximum 0.04 mL/kg/min for Octagam 10 % (label)" in problem.message
-    assert "at-risk" not in problem.message and not problem.needs_confirmation
+    assert not problem.needs_confirmation
 
 
 def test_an_unknown_at_risk_status_needs_confirming_above_the_at_risk_maximum() -> None:
@@ -415,7 +500,9 @@ def test_an_unknown_at_risk_status_needs_confirming_above_the_at_risk_maximum() 
     assert "above the at-risk maximum 0.03 mL/kg/min for Octagam 10 % (label at-risk" in (
         problem.message
     )
-    assert "cannot be told from the record: eGFR not recorded" in problem.message
+    assert f"cannot be told from the record (not known: eGFR; {DECLARED_UNKNOWN})" in (
+        problem.message
+    )
     assert _check(0.03, UNKNOWN) == []
     [error] = _check(0.045, UNKNOWN)  # above the applicable maximum: still an error
     assert not error.needs_confirmation and "above the maximum 0.04" in error.message
@@ -434,13 +521,17 @@ def test_the_at_risk_basis_is_the_label_the_site_or_the_class_default() -> None:
     [site] = _check(0.025, AT_RISK, "privigen", Diagnosis.POLYMYOSITIS, settings=local)
     assert "at-risk maximum 0.02 mL/kg/min for Privigen (local setting" in site.message
     assert site.message.endswith(f"source: {SRC_LOCAL_AT_RISK}")
-    assert _check(0.05, NOT_AT_RISK, "privigen", Diagnosis.POLYMYOSITIS) == []
+    assert _check(0.03, NO_RISK_FOUND, "privigen", Diagnosis.POLYMYOSITIS) == []
+    [unsure] = _check(0.05, NO_RISK_FOUND, "privigen", Diagnosis.POLYMYOSITIS)
+    assert unsure.needs_confirmation and "at-risk maximum 0.03" in unsure.message
 
 
 def test_the_dermatomyositis_cap_and_the_at_risk_maximum_together() -> None:
     # Dermatomyositis on Privigen: 0.04 mL/kg/min (class-wide DM cap); at risk the class
     # default 0.03 is lower and applies.
-    assert _check(0.04, NOT_AT_RISK, "privigen") == []
+    assert _check(0.03, NO_RISK_FOUND, "privigen") == []
+    [unsure] = _check(0.04, NO_RISK_FOUND, "privigen")
+    assert unsure.needs_confirmation
     [problem] = _check(0.035, AT_RISK, "privigen")
     assert "at-risk maximum 0.03 mL/kg/min for Privigen (class default" in problem.message
     # A site cap above the DM cap: the DM cap is the lower, so it is the maximum named.
@@ -458,7 +549,9 @@ def test_a_recorded_day_above_the_at_risk_maximum_is_refused_and_not_saved(clini
     assert about.cap is not None and about.cap.max_ml_per_kg_min == 0.03
     assert about.cap.basis == "label_at_risk" and about.caps.risk.reasons == ("age 75",)
     with pytest.raises(RecordRejectedError) as error:
-        recording.add_infusion_day(clinic, NURSE, "OLD", 1, day_data(), confirmed=True)
+        recording.add_infusion_day(
+            clinic, NURSE, "OLD", 1, day_data(rate_steps=FAST_STEPS), confirmed=True
+        )
     message = _problems(error)["rate_steps.2.rate"]
     assert "step 3: rate 0.04 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min" in message
     assert not error.value.confirmable and _audit(clinic) == []
@@ -466,7 +559,9 @@ def test_a_recorded_day_above_the_at_risk_maximum_is_refused_and_not_saved(clini
     recording.add_infusion_day(clinic, NURSE, "OLD", 1, slow)
     # An edit is checked the same way.
     with pytest.raises(RecordRejectedError):
-        recording.update_infusion_day(clinic, NURSE, "OLD", 1, 1, day_data(), 1, confirmed=True)
+        recording.update_infusion_day(
+            clinic, NURSE, "OLD", 1, 1, day_data(rate_steps=FAST_STEPS), 1, confirmed=True
+        )
     # eGFR 45 on Privigen (polymyositis): the class default 0.03 mL/kg/min.
     fast = day_data(
         rate_steps=[{"rate": 0.05, "unit": "ml_per_kg_min", "minutes": 60}], volume_ml=None
@@ -477,9 +572,30 @@ def test_a_recorded_day_above_the_at_risk_maximum_is_refused_and_not_saved(clini
 
 
 def test_a_day_for_a_patient_without_an_egfr_is_saved_once_confirmed(clinic: Store) -> None:
+    fast = day_data(rate_steps=FAST_STEPS)
     with pytest.raises(RecordRejectedError) as error:
-        recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, day_data())
-    assert error.value.confirmable
-    assert "eGFR not recorded" in _problems(error)["rate_steps.2.rate"]
-    saved = recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, day_data(), confirmed=True)
+        recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, fast)
+    assert error.value.confirmable and _audit(clinic) == []
+    assert "(not known: eGFR; declared risk factors" in _problems(error)["rate_steps.2.rate"]
+    saved = recording.add_infusion_day(clinic, NURSE, "NOLAB", 1, fast, confirmed=True)
     assert saved.rate_steps[2].rate == 0.04
+
+
+def test_the_defect_a_day_above_the_at_risk_maximum_is_not_saved_silently(
+    clinic: Store,
+) -> None:
+    """DM1: age 50, eGFR 90, BMI 25.7. A step at the label maximum 0.04 mL/kg/min (above the
+    at-risk 0.03) was saved without a question; now only once the writer confirms."""
+    fast = day_data(rate_steps=FAST_STEPS)
+    with pytest.raises(RecordRejectedError) as error:
+        recording.add_infusion_day(clinic, NURSE, "DM1", 1, fast)
+    assert error.value.confirmable and _audit(clinic) == []
+    message = _problems(error)["rate_steps.2.rate"]
+    assert "step 3: rate 0.04 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min" in message
+    assert f"cannot be told from the record (not known: {DECLARED_UNKNOWN})" in message
+    saved = recording.add_infusion_day(clinic, NURSE, "DM1", 1, fast, confirmed=True)
+    assert saved.rate_steps[2].rate == 0.04 and len(_audit(clinic)) == 1
+    # An edit back above the at-risk maximum asks again.
+    with pytest.raises(RecordRejectedError) as edit:
+        recording.update_infusion_day(clinic, NURSE, "DM1", 1, 1, {**fast, "lot_number": "B2"}, 1)
+    assert edit.value.confirmable

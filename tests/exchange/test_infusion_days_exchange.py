@@ -9,10 +9,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from exchange_dossiers import dermatomyositis
+
+from myoivig.clinic.infusion_checks import check_rates, day_at_risk, rate_caps_for
+from myoivig.domain import records as r
 from myoivig.exchange.fhir.export import bundle_of
 from myoivig.exchange.fhir.read import read_bundle_text
 from myoivig.exchange.redcap.records import export_records, header, read_records
 from myoivig.io.importer import Bundle, load_bundle
+from myoivig.io.infusion_rules import rate_problems
+from myoivig.protocol.catalogue import load_catalogue
+from myoivig.protocol.dossier import DECLARED_UNKNOWN
+from myoivig.protocol.settings import DEFAULT_SETTINGS
 
 
 def _clinic() -> Bundle:
@@ -41,3 +49,25 @@ def test_generated_infusion_days_survive_redcap_and_fhir() -> None:
     assert problems == [] and _days(back) == days
     back, problems = read_bundle_text(json.dumps(bundle_of(clinic.sites, clinic.dossiers)), "b")
     assert problems == [] and _days(back) == days
+
+
+def test_an_import_leaves_the_cannot_tell_at_risk_question_to_the_clinic() -> None:
+    """REDCap and FHIR imports refuse only what the clinic never saves. The test patient's day 1
+    (Privigen, dermatomyositis, 0.04 mL/kg/min) is above the class at-risk maximum 0.03 and the
+    record cannot tell whether the patient is at risk (the planner's declared risk factors are
+    not stored): a confirmable problem for the clinic, like a dose above the daily dose, so
+    the import does not refuse it; a step above the applicable maximum is refused."""
+    dossier = dermatomyositis()
+    course = dossier.courses[0]
+    day = dossier.infusion_days[0]
+    settings, catalogue = DEFAULT_SETTINGS, load_catalogue()
+    risk = day_at_risk(dossier.patient, dossier.labs, day, course, settings)
+    assert risk.at_risk is None and DECLARED_UNKNOWN in risk.unknown
+    caps = rate_caps_for("privigen", dossier.patient.diagnosis, catalogue, settings, risk)
+    [asked] = check_rates(day, course, "privigen", caps)
+    assert asked.needs_confirmation and "not stored in the record" in asked.message
+    assert rate_problems([dossier], catalogue, settings, "records.csv", "inf_rate_steps") == []
+    fast = day.model_copy(update={"rate_steps": [r.RateStepGiven(rate=0.05, minutes=30)]})
+    refused = [dossier.model_copy(update={"infusion_days": [fast, *dossier.infusion_days[1:]]})]
+    [problem] = rate_problems(refused, catalogue, settings, "records.csv", "inf_rate_steps")
+    assert "above the maximum 0.04 mL/kg/min" in problem.reason

@@ -29,7 +29,9 @@ def _patient(store: Store) -> str:
             "site_code": "NORTH",
             "sex": "F",
             "diagnosis": "dermatomyositis",
-            "birth_year": 1974,  # 50 on the day, BMI 25.7, eGFR 95: not at risk
+            # 50 on the day, BMI 25.7, eGFR 95: no risk found, but the risk factors declared
+            # in the planner are not stored, so the record cannot tell.
+            "birth_year": 1974,
             "height_cm": 165,
         },
     )
@@ -93,7 +95,18 @@ def test_a_nurse_records_an_infusion_day_with_two_steps_and_a_reaction(
     assert all("status of 422" in m for m in visit.console_errors)  # the refused post itself
     visit.console_errors.clear()
 
+    # The label maximum 0.04 is above the at-risk 0.03: saved only once the nurse confirms.
+    expect(page.locator("[data-testid=at-risk-cap]")).to_contain_text("0.03 mL/kg/min")
     page.fill("input[name=step__2__rate]", "0.04")
+    page.click("button:text('Save')")
+    asked = page.locator("[data-testid='error-step__2__rate']")
+    expect(asked).to_contain_text("step 2: rate 0.04 mL/kg/min is above the at-risk maximum 0.03")
+    expect(asked).to_contain_text("not stored in the record")
+    assert page.input_value("input[name=reaction__1__type]") == "Chills"
+    visit.shot(artifacts, f"{tag}-02-above-at-risk-cap-asks-to-confirm")
+    assert all("status of 422" in m for m in visit.console_errors)
+    visit.console_errors.clear()
+    page.check("[data-testid=confirm]")
     page.click("button:text('Save')")
     page.wait_for_url(f"**/patients/{code}#course-1")
     row = page.locator("[data-testid=infusion-day-1-1]")
@@ -102,8 +115,8 @@ def test_a_nurse_records_an_infusion_day_with_two_steps_and_a_reaction(
     expect(row).to_contain_text("Chills (grade 2, paused)")
     expect(page.locator("#course-1")).to_contain_text("1 of 2")
     page.locator("[data-testid=courses]").scroll_into_view_if_needed()
-    visit.shot(artifacts, f"{tag}-02-patient-page-infusion-days")
+    visit.shot(artifacts, f"{tag}-03-patient-page-infusion-days")
     page.locator("[data-testid=courses]").screenshot(
-        path=str(artifacts / f"{tag}-03-courses-card.png")
+        path=str(artifacts / f"{tag}-04-courses-card.png")
     )
     visit.close()

@@ -1,8 +1,9 @@
 """Infusion days through the pages and the API (SQLite and PostgreSQL): the rate-step grid and
 reactions, a rate above the maximum refused next to its row with its source, the at-risk
-maximum for a patient the record shows at risk (refused) or cannot tell (confirmed), stale
-edits, who may read and write, CSRF, pseudonyms for researchers and escaping of the new free
-text."""
+maximum for a patient the record shows at risk (refused) or cannot tell (confirmed: always
+when age, eGFR and BMI show no risk, since risk factors declared in the planner are not
+stored), stale edits, who may read and write, CSRF, pseudonyms for researchers and escaping of
+the new free text."""
 
 from __future__ import annotations
 
@@ -35,10 +36,15 @@ def _token(store: Store, name: str) -> dict[str, str]:
 
 
 def _patient_with_course(
-    client: TestClient, store: Store, birth_year: int = 1974, egfr: float | None = 95
+    client: TestClient,
+    store: Store,
+    birth_year: int = 1974,
+    egfr: float | None = 95,
+    height_cm: float = 165,
 ) -> str:
-    """A patient whose record shows no thrombosis or renal risk (50 in 2024, BMI 25.7, eGFR
-    95) unless an older birth year or a lower eGFR is given; no eGFR with `egfr=None`."""
+    """A patient whose age, eGFR and BMI show no thrombosis or renal risk (50 in 2024, BMI 25.7,
+    eGFR 95) unless an older birth year or a lower eGFR is given; no eGFR with `egfr=None`. The
+    record still cannot tell: risk factors declared in the planner are not stored."""
     code = f"I{uuid.uuid4().hex[:8].upper()}"
     headers = _token(store, "carl")
     patient = {
@@ -47,7 +53,7 @@ def _patient_with_course(
         "sex": "F",
         "diagnosis": "dermatomyositis",
         "birth_year": birth_year,
-        "height_cm": 165,
+        "height_cm": height_cm,
     }
     assert client.post("/api/v1/patients", json=patient, headers=headers).status_code == 201
     made = client.post(f"/api/v1/patients/{code}/courses", json=COURSE, headers=headers)
@@ -70,7 +76,7 @@ def _form(**extra: str) -> dict[str, str]:
         "step__1__rate": "0.01",
         "step__1__unit": "ml_per_kg_min",
         "step__1__minutes": "30",
-        "step__2__rate": "0.04",
+        "step__2__rate": "0.03",  # the at-risk maximum: saved without a question
         "step__2__unit": "ml_per_kg_min",
         "step__2__minutes": "110",
         "reaction__1__type": "Headache",
@@ -104,7 +110,7 @@ def test_a_nurse_records_a_day_with_steps_and_a_reaction(
     page = carl.get(f"/patients/{code}").text
     row = page.split('data-testid="infusion-day-1-1"')[1].split("</tr>")[0]
     assert "<code>A1234B</code>" in row and "octagam-10" in row
-    assert "0.01 mL/kg/min × 30 → 0.04 mL/kg/min × 110" in row
+    assert "0.01 mL/kg/min × 30 → 0.03 mL/kg/min × 110" in row
     assert "Headache (grade 1, slowed)" in row and "Nurse Hana" in row
     assert "1 of 3" in page and 'data-testid="record-infusion-day-1"' in page
     for day in ("2", "3"):
@@ -212,7 +218,7 @@ def test_a_rate_above_the_at_risk_maximum_is_refused_for_a_patient_at_risk(
     cap = form.split('data-testid="rate-cap">')[1].split("</p>")[0]
     assert "in this patient: <strong>0.03 mL/kg/min</strong> (= 126 mL/h at 70.0 kg)" in cap
     assert "label at-risk figure: the patient is at risk" in cap and "(age 75)" in cap
-    refused = _post(carl, new, _form())  # step 2 at 0.04 mL/kg/min
+    refused = _post(carl, new, _form(step__2__rate="0.04"))
     assert refused.status_code == 422
     text = html.unescape(refused.text)
     message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
@@ -223,7 +229,7 @@ def test_a_rate_above_the_at_risk_maximum_is_refused_for_a_patient_at_risk(
         "section 2.3 dermatomyositis"
     ) in message
     assert "I have checked these values" not in text  # an error: confirming cannot save it
-    confirmed = _post(carl, new, _form(confirm="yes"))
+    confirmed = _post(carl, new, _form(step__2__rate="0.04", confirm="yes"))
     assert confirmed.status_code == 422
     api = client_for(None)
     path = f"/api/v1/patients/{code}/courses/1/infusion-days"
@@ -257,16 +263,63 @@ def test_a_rate_above_the_at_risk_maximum_needs_confirming_without_an_egfr(
     form = html.unescape(carl.get(new).text)
     note = form.split('data-testid="at-risk-cap">')[1].split("</p>")[0]
     assert "0.03 mL/kg/min (= 126 mL/h), label at-risk figure" in note
-    assert "(eGFR not recorded)" in note
-    asked = _post(carl, new, _form())
+    assert "(not known: eGFR; declared risk factors (previous thrombosis," in note
+    asked = _post(carl, new, _form(step__2__rate="0.04"))
     assert asked.status_code == 422
     text = html.unescape(asked.text)
     message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
     assert "above the at-risk maximum 0.03 mL/kg/min" in message
-    assert "cannot be told from the record: eGFR not recorded" in message
+    assert "cannot be told from the record (not known: eGFR; declared risk factors" in message
     assert "I have checked these values" in text
-    saved = _post(carl, new, _form(confirm="yes"))
+    saved = _post(carl, new, _form(step__2__rate="0.04", confirm="yes"))
     assert saved.status_code == 303, saved.text
+
+
+def test_no_risk_in_age_egfr_and_bmi_still_needs_confirming_above_the_at_risk_maximum(
+    client_for: Clients, clinic_store: Store
+) -> None:
+    """The defect: 40 years old, eGFR 90, BMI 24.2 and a step at 0.035 mL/kg/min, between the
+    at-risk (0.03) and the label (0.04) maximum, was saved silently; the patient may be at risk
+    through a factor only the planner asks about. Now the form and the API ask to confirm."""
+    carl = client_for("carl")
+    code = _patient_with_course(carl, clinic_store, birth_year=1984, egfr=90, height_cm=170)
+    new = f"/patients/{code}/courses/1/infusion-days/new"
+    form = html.unescape(carl.get(new).text)
+    note = form.split('data-testid="at-risk-cap">')[1].split("</p>")[0]
+    assert "The record cannot tell whether this patient is at risk (not known: declared" in note
+    assert "entered in the dose planner, not stored in the record)" in note
+    asked = _post(carl, new, _form(step__2__rate="0.035"))
+    assert asked.status_code == 422
+    text = html.unescape(asked.text)
+    message = text.split('data-testid="error-step__2__rate">')[1].split("</small>")[0]
+    assert "step 2: rate 0.035 mL/kg/min is above the at-risk maximum 0.03 mL/kg/min" in message
+    assert "diabetes" in message and "not stored in the record" in message
+    assert "I have checked these values" in text
+    with clinic_store.session() as session:
+        from myoivig.store.repository import load_dossier
+
+        assert load_dossier(session, code).infusion_days == []
+    saved = _post(carl, new, _form(step__2__rate="0.035", confirm="yes"))
+    assert saved.status_code == 303, saved.text
+    api = client_for(None)
+    path = f"/api/v1/patients/{code}/courses/1/infusion-days"
+    headers = _token(clinic_store, "carl")
+    body = {
+        "day_number": 2,
+        "infusion_date": "2024-04-02",
+        "lot_number": "B5555C",
+        "dose_g": 35,
+        "rate_steps": [{"rate": 147, "unit": "ml_per_h", "minutes": 30}],  # 0.035 mL/kg/min
+    }
+    unconfirmed = api.post(path, json=body, headers=headers)
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert unconfirmed.json()["errors"][0]["field"] == "rate_steps.0.rate"
+    assert api.post(path, json={**body, "confirm": True}, headers=headers).status_code == 201
+    above_label = {**body, "day_number": 3, "infusion_date": "2024-04-03"}
+    above_label["rate_steps"] = [{"rate": 0.045, "minutes": 30}]
+    refused = api.post(path, json={**above_label, "confirm": True}, headers=headers)
+    assert refused.status_code == 422
+    assert "above the maximum 0.04 mL/kg/min" in refused.json()["errors"][0]["message"]
 
 
 def test_api_roles_stale_edits_and_pseudonyms(client_for: Clients, clinic_store: Store) -> None:

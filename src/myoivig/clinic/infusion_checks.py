@@ -9,7 +9,10 @@ that does not fit the dose, a rate that cannot be checked, a rate above the at-r
 the record cannot tell whether the patient is at risk) is saved once the writer confirms.
 
 The at-risk status is the planner's own rule (`protocol.safety.at_risk_status`) on what the
-record holds that day (`protocol.dossier.record_at_risk`): age, the latest eGFR and the BMI.
+record holds that day (`protocol.dossier.record_at_risk`): age, the latest eGFR and the BMI. The
+risk factors declared in the planner (diabetes, previous thrombosis, ...) are not stored, so the
+record shows a patient at risk or cannot tell, never "not at risk": a step above the at-risk
+maximum is refused for a patient at risk and otherwise saved only once the writer confirms.
 """
 
 from __future__ import annotations
@@ -158,8 +161,7 @@ def _step_problem(
             f"{where} is above the at-risk maximum {at_risk_cap.max_ml_per_kg_min:.3g} mL/kg/min "
             f"for {at_risk_cap.product_name} ({basis_name(at_risk_cap.basis)}; source: "
             f"{at_risk_cap.source}), and whether the patient is at risk of thrombosis or renal "
-            f"dysfunction cannot be told from the record: {', '.join(risk.unknown)} not "
-            "recorded",
+            f"dysfunction cannot be told from the record (not known: {'; '.join(risk.unknown)})",
             needs_confirmation=True,
         )
     return None

@@ -106,7 +106,8 @@ with `SYN-`, every patient's `source` starts with `SYNTHETIC`, every site name c
   the fixed cut-off {REFERENCE_DATE.isoformat()} (never "today").
 - Size: {len(clinic.dossiers)} patients at {len(clinic.sites)} sites, {courses} IVIg courses,
   {assessments} assessments, {days} infusion days (lot, dose, volume, the protocol engine's
-  rate steps capped at the course's maximum rate, reactions; `demo_clinic/infusions.py`).
+  rate steps capped at the course's maximum rate and at the at-risk maximum (the record cannot
+  rule out the risk factors declared in the planner), reactions; `demo_clinic/infusions.py`).
 - Designed courses (per patient in `{INTENT}`; the tests check that the outcome and advice
   engines reach them): {by_intent}.
 - Shape: a three-month run-in with three or four assessments and continued deterioration, then

@@ -3,8 +3,9 @@ the reactions on the day (pure: design, courses and events in, records out).
 
 Rate steps are the protocol engine's own titration (`protocol.infusion.infusion_day`) for the
 course's daily volume and weight, capped at the course's recorded maximum rate and, when the
-record shows the patient at risk of thrombosis or renal dysfunction (or cannot tell), at the
-at-risk maximum; nothing here repeats a label figure. Riverside records pump rates (mL/h,
+record shows the patient at risk of thrombosis or renal dysfunction (or cannot tell, which is
+every day today: the risk factors declared in the planner are not stored), at the at-risk
+maximum; nothing here repeats a label figure. Riverside records pump rates (mL/h,
 rounded down so they never pass the cap), the other sites rates per kg. Reactions come from the
 course's adverse events that began on an infusion day. Lots look like "A1234B"; vials of a
 course come from one lot, with a second lot now and then from the third day on.

@@ -6,9 +6,10 @@ step above the product's applicable maximum, or above its at-risk maximum for a 
 imported record shows at risk (`clinic.infusion_checks.check_rates`). The confirmable checks
 (a dose above the course's daily dose, a volume that does not fit the dose, a rate that cannot
 be checked, a rate above the at-risk maximum when the record cannot tell whether the patient is
-at risk) are left to the clinic, whatever the import's `accept_warnings`: a rate error is never
-accepted, and a confirmable problem is never applied. One function for every importer, so that
-the formats cannot drift apart.
+at risk, which is so unless age, eGFR or BMI shows the risk, since the planner's declared risk
+factors are not stored) are left to the clinic, whatever the import's `accept_warnings`: a rate
+error is never accepted, and a confirmable problem is never applied (the clinic asks for it when
+the day is next edited). One function for every importer, so that the formats cannot drift apart.
 """
 
 from __future__ import annotations

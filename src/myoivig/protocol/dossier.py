@@ -20,7 +20,17 @@ from myoivig.protocol.errors import PlanningError
 from myoivig.protocol.improvement import ImprovementRule
 from myoivig.protocol.planner import PlanRequest
 from myoivig.protocol.regimens import CourseKind
-from myoivig.protocol.safety import Alert, AtRisk, PatientFacts, Risk, Severity, at_risk_status
+from myoivig.protocol.safety import (
+    MENINGITIS_RISKS,
+    RENAL_RISKS,
+    THROMBOSIS_RISKS,
+    Alert,
+    AtRisk,
+    PatientFacts,
+    Risk,
+    Severity,
+    at_risk_status,
+)
 from myoivig.protocol.settings import DEFAULT_SETTINGS, ProtocolSettings
 
 
@@ -65,26 +75,96 @@ def age_on(patient: Patient, on: date) -> int | None:
     return patient.age_at_entry
 
 
-def record_patient_facts(
-    patient: Patient, labs: Iterable[LabResult], on: date, weight_kg: float | None
-) -> PatientFacts:
-    """What the record says, on a day, about the facts the at-risk rule reads: age, the latest
-    eGFR taken by then, the BMI from that day's weight and the recorded height. Declared risk
-    factors (diabetes, immobility, ...) are entered in the planner and not stored, so none."""
+# Risk factors the at-risk rule reads that only the planner's form declares: the record stores
+# none of them (obesity is left out: the record's BMI shows it). The catch-alls come last.
+_OTHER = {Risk.THROMBOSIS: "other thrombosis risk", Risk.RENAL: "other renal risk"}
+DECLARED_ONLY = tuple(
+    sorted(
+        (
+            risk
+            for risk in Risk
+            if risk in THROMBOSIS_RISKS | RENAL_RISKS | MENINGITIS_RISKS
+            and risk is not Risk.OBESITY
+        ),
+        key=lambda risk: risk in _OTHER,
+    )
+)
+DECLARED_UNKNOWN = (
+    "declared risk factors ("
+    + ", ".join(_OTHER.get(risk, risk.value.replace("_", " ")) for risk in DECLARED_ONLY)
+    + "; entered in the dose planner, not stored in the record)"
+)
+
+
+@dataclass(frozen=True)
+class _RecordFacts:
+    facts: PatientFacts
+    why_unknown: dict[str, str]  # a fact `at_risk_status` names as unknown -> why
+
+
+def _record_facts(
+    patient: Patient,
+    labs: Iterable[LabResult],
+    on: date,
+    weight_kg: float | None,
+    settings: ProtocolSettings,
+) -> _RecordFacts:
+    why: dict[str, str] = {}
+    age = age_on(patient, on)
+    old_from = min(settings.thrombosis_age, settings.renal_age_over + 1)
+    if patient.birth_year is None and age is not None and age < old_from:
+        # The age at entry is a floor, not the age on the day: with no entry date, a patient
+        # entered young may have passed the age limit since. Only an age that is over it counts.
+        why["age"] = f"age (only the age at entry, {age}, is recorded: no birth year)"
+        age = None
     egfr = latest_result(labs, LabTest.EGFR, on)
+    egfr_value = egfr.value if egfr else None
+    stale = egfr is not None and (
+        egfr.sample_date is None or (on - egfr.sample_date).days > settings.lab_recency_days
+    )
+    if (
+        egfr is not None
+        and stale
+        and (egfr_value is None or egfr_value >= settings.egfr_impaired_below)
+    ):
+        # An old normal eGFR does not show the kidneys are normal now (the planner's own
+        # freshness limit); an old low one still shows a risk, as it does in the planner.
+        taken = egfr.sample_date.isoformat() if egfr.sample_date else "undated"
+        why["eGFR"] = (
+            f"a current eGFR (the latest, {taken}, is more than {settings.lab_recency_days} days "
+            "before the day: setting lab_recency_days)"
+        )
+        egfr_value = None
     body_mass_index = None
     if weight_kg is not None and patient.height_cm is not None:
         try:
             body_mass_index = bmi(weight_kg, patient.height_cm)
         except PlanningError:  # outside the planner's plausible range: not used
             body_mass_index = None
-    return PatientFacts(
-        age=age_on(patient, on),
-        egfr=egfr.value if egfr else None,
-        egfr_date=egfr.sample_date if egfr else None,
+    facts = PatientFacts(
+        age=age,
+        egfr=egfr_value,
+        egfr_date=egfr.sample_date if egfr and egfr_value is not None else None,
         diagnosis=patient.diagnosis,
         bmi=body_mass_index,
     )
+    return _RecordFacts(facts, why)
+
+
+def record_patient_facts(
+    patient: Patient,
+    labs: Iterable[LabResult],
+    on: date,
+    weight_kg: float | None,
+    settings: ProtocolSettings = DEFAULT_SETTINGS,
+) -> PatientFacts:
+    """What the record says, on a day, about the facts the at-risk rule reads: age, the latest
+    eGFR taken by then, the BMI from that day's weight and the recorded height. Conservative: an
+    age known only at entry (no birth year) counts only when it is already over the age limit,
+    and an eGFR older than the planner's freshness limit (setting lab_recency_days) only when it
+    is low. Declared risk factors (diabetes, immobility, ...) are entered in the planner and not
+    stored, so none."""
+    return _record_facts(patient, labs, on, weight_kg, settings).facts
 
 
 def record_at_risk(
@@ -95,9 +175,16 @@ def record_at_risk(
     settings: ProtocolSettings = DEFAULT_SETTINGS,
 ) -> AtRisk:
     """Whether the at-risk maximum rate applies to a stored patient on a day, by the planner's
-    own rule (`safety.at_risk_status`) on the facts the record holds (`record_patient_facts`);
-    `at_risk` is None when none is found but age, eGFR or BMI is not recorded."""
-    return at_risk_status(record_patient_facts(patient, labs, on, weight_kg), settings)
+    own rule (`safety.at_risk_status`) on the facts the record holds (`record_patient_facts`).
+
+    The record never shows a patient *not* at risk: the declared risk factors (diabetes,
+    previous thrombosis, sepsis, ...) are entered in the planner and not stored, so their
+    absence cannot be told. `at_risk` is True when age, eGFR or BMI shows a risk, else None with
+    `unknown` naming what is missing, the declared risk factors always among them."""
+    found = _record_facts(patient, labs, on, weight_kg, settings)
+    status = at_risk_status(found.facts, settings)
+    unknown = tuple(found.why_unknown.get(name, name) for name in status.unknown)
+    return replace(status, unknown=(*unknown, DECLARED_UNKNOWN))
 
 
 def facts_from_dossier(

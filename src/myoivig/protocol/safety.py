@@ -219,7 +219,8 @@ class AtRisk:
     none of the risks found is "not at risk" only when nothing is unknown. The planner applies
     the at-risk maximum only when `at_risk` is True (a missing fact is asked for by its own
     alert); the record of what was given (`clinic.infusion_checks`) asks for confirmation when
-    it is None.
+    it is None, which `protocol.dossier.record_at_risk` makes it whenever no risk is found, as
+    the record does not store the declared risk factors.
     """
 
     thrombosis: bool
