@@ -141,7 +141,10 @@ async def update_record(
         )
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    except StaleEditError as stale:
+    except (StaleEditError, RecordRejectedError) as refused:
+        # The form again with what was typed: what changed meanwhile (409), or why (422).
+        stale = refused if isinstance(refused, StaleEditError) else None
+        problem = None if isinstance(refused, StaleEditError) else refused
         return _edit_page(
             request,
             caller,
@@ -152,20 +155,8 @@ async def update_record(
             version=version,
             opened=opened,
             stale=stale,
-            status=409,
-        )
-    except RecordRejectedError as problem:
-        return _edit_page(
-            request,
-            caller,
-            code,
-            kind,
-            record_id,
-            posted,
-            version=version,
-            opened=opened,
             problem=problem,
-            status=422,
+            status=409 if stale else 422,
         )
     return RedirectResponse(f"/patients/{code}", status_code=303)
 
