@@ -1,5 +1,7 @@
-"""The patient page's derived views (criteria panel, next-course plan, advice) are kept per
-process by the dossier's content (`clinic.derived_cache`): a repeat view reuses them, and any
+"""The patient page's body is kept under its key (`web.patient_page`: record version, day,
+settings, role, code) in the process and in the database, and its derived views (criteria panel,
+next-course plan, advice) are kept per process by the dossier's content (`clinic.derived_cache`):
+a repeat view reuses them, and any
 write — through the API, the forms, a pharmacist's override, or another process with its own
 store — shows at once. A blocked plan stays NOT READY TO GIVE when it comes from the cache.
 Runs on SQLite and PostgreSQL (the `clinic_store` fixture)."""
@@ -19,6 +21,7 @@ from myoivig.clinic.recording import add_assessment
 from myoivig.clinic.service import CLI_OPERATOR, load_patient
 from myoivig.protocol.service import Override, plan_patient
 from myoivig.store import Store
+from myoivig.web.patient_page import PAGES
 
 Client = Callable[[str | None], TestClient]
 PATIENT = "N002"  # polymyositis at NORTH, no IgA recorded: its default plan is blocked
@@ -36,6 +39,7 @@ def empty_cache() -> None:
     """The cache is per process and keyed by content only: the SQLite run's views of the same
     records would serve the PostgreSQL run (correctly, but the counts below would differ)."""
     DERIVED.clear()
+    PAGES.clear()
 
 
 def _criteria_rows(html: str) -> int:
@@ -56,8 +60,10 @@ def test_a_repeat_view_reuses_the_views_and_a_blocked_plan_stays_blocked(
     assert "NOT READY TO GIVE" in _status(first.text)
     assert "iga_not_measured" in _status(first.text)
     hits, misses = _counts()
+    pages = PAGES.hits
     again = carl.get(f"/patients/{PATIENT}")
-    assert _counts() == (hits + 2, misses)  # criteria and plan both from the cache
+    assert PAGES.hits == pages + 1  # the kept body: nothing derived again
+    assert _counts() == (hits, misses)
     assert "NOT READY TO GIVE" in _status(again.text)
     assert 'data-testid="next-pump-rates"' not in again.text
     assert _criteria_rows(again.text) == _criteria_rows(first.text) > 0

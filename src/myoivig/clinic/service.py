@@ -295,12 +295,13 @@ def _unnamed_day(day: r.InfusionDay, alias: str) -> r.InfusionDay:
     return day.model_copy(update={"patient_code": alias, "note": None, "given_by": None})
 
 
-def stored_dossier(session: Session, code: str) -> r.PatientDossier:
+def stored_dossier(session: Session, code: str, version: str | None = None) -> r.PatientDossier:
     """The stored dossier, kept per process under the record's version (`record_version`: one
-    query, where loading takes a dozen and validates about a thousand records at 20 visits).
-    Any write to the record changes the version, from any process. Read-only: the same object
-    is handed to every caller until the record changes."""
-    version = record_version(session, code)
+    query, where loading takes a dozen and validates about a thousand records at 20 visits;
+    a caller that has just read the version passes it). Any write to the record changes the
+    version, from any process. Read-only: the same object is handed to every caller until the
+    record changes."""
+    version = version or record_version(session, code)
     if version is None:
         raise RecordNotFoundError(f"no patient with code {code!r}")
     return DOSSIERS.get(

@@ -18,6 +18,7 @@ AREA_TABLE_MODULES: tuple[str, ...] = (
     "myoivig.review.screening_state",
     "myoivig.protocol.tables",
     "myoivig.accounts.tables",
+    "myoivig.store.page_snapshots",
 )
 
 

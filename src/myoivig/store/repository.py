@@ -15,7 +15,17 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, func, literal, select, true, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from myoivig.clinic.tables import InfusionDayRow
@@ -615,8 +625,19 @@ def _record_tables() -> tuple[tuple[Table, Any, Any], ...]:
 def record_version(session: Session, code: str) -> str | None:
     """A key that changes with every write to the patient's record: per table, the number of
     rows, the sum of their versions (every update raises one) and the latest change (every
-    insert and update stamps it); the patient's own row and its site's too. One query. None
-    when there is no such patient."""
+    insert and update stamps it); the patient's own row and its site's too. One query, built
+    once (`_record_version_query`). None when there is no such patient."""
+    rows = session.execute(_record_version_query(), {"code": code}).all()
+    if not rows or not next(n for name, n, _, _ in rows if name == "patients"):
+        return None
+    return ";".join(f"{name}:{n}:{v}:{at}" for name, n, v, at in sorted(rows))
+
+
+@cache
+def _record_version_query() -> CompoundSelect:
+    """The union behind `record_version`, with the patient's code as the parameter `code`:
+    built once per process (building it took longer than the database took to answer it)."""
+    code = bindparam("code", type_=String())
     parts = [
         select(
             literal("patients"),
@@ -637,10 +658,7 @@ def record_version(session: Session, code: str) -> str | None:
             func.max(table.c.updated_at),
         ).select_from(table if via is None else table.join(via[0], via[1]))
         parts.append(statement.where(owner == patient_id))
-    rows = session.execute(union_all(*parts)).all()
-    if not rows or not next(n for name, n, _, _ in rows if name == "patients"):
-        return None
-    return ";".join(f"{name}:{n}:{v}:{at}" for name, n, v, at in sorted(rows))
+    return union_all(*parts)
 
 
 def load_dossier(session: Session, code: str) -> r.PatientDossier:

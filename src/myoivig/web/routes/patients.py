@@ -8,23 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from myoivig.accounts.roles import PLANS_DOSES, READS_PATIENTS, Role
+from myoivig.accounts.roles import READS_PATIENTS
 from myoivig.clinic.list_filters import RESPONDER_VALUES, STATUSES
 from myoivig.clinic.overview import ABBREVIATIONS
-from myoivig.clinic.recording import edit_keys
 from myoivig.clinic.service import (
     PatientQuery,
     QueryError,
     list_patients,
-    load_patient,
-    patient_views,
 )
 from myoivig.domain.vocab import Diagnosis
-from myoivig.protocol.errors import ProtocolError
-from myoivig.protocol.service import next_course
-from myoivig.protocol.settings_file import load_settings
 from myoivig.store.repository import RecordNotFoundError, list_sites
 from myoivig.web.auth import Caller, ReadSession, require, store_of
+from myoivig.web.patient_page import patient_page as built_patient_page
 from myoivig.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -103,31 +98,9 @@ def no_such_patient(request: Request, caller: Caller, code: str) -> Response:
 @router.get("/patients/{code}")
 def patient_page(request: Request, caller: Reader, session: ReadSession, code: str) -> Response:
     try:
-        dossier = load_patient(session, caller.viewer, code)
+        page = built_patient_page(store_of(request), session, caller.viewer, caller.user.role, code)
     except RecordNotFoundError:
         return no_such_patient(request, caller, code)
-    try:
-        care, care_error = next_course(store_of(request), dossier, load_settings()), None
-    except ProtocolError as problem:
-        care, care_error = None, str(problem)
-    views = patient_views(dossier)
     return templates.TemplateResponse(
-        request,
-        "patient.html",
-        {
-            "care": care,
-            "care_error": care_error,
-            "plans_doses": caller.user.role in PLANS_DOSES,
-            "caller": caller,
-            "dossier": dossier,
-            "timeline": views.timeline,
-            "criteria": views.criteria,
-            # Row ids for the edit and delete links: only for those who may change the record.
-            "edit_keys": (
-                edit_keys(session, caller.viewer, code)
-                if caller.user.role is Role.CLINICIAN
-                else None
-            ),
-            "abbreviations": ABBREVIATIONS,
-        },
+        request, "patient.html", {"caller": caller, "code": page.code, "body": page.body}
     )
