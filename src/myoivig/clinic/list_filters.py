@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from myoivig.domain import records as r
@@ -84,6 +84,18 @@ def check_due(due: str) -> str | None:
     return f"due: {due!r} must be {OVERDUE!r} or a number of days from 0 to {MAX_DUE_DAYS}"
 
 
+IN_LIST_LIMIT = 500
+"""Up to this many patients (a page of the list), a grouped query names them; for more (a
+filter over the whole clinic) it groups every patient's rows, which is cheaper than a long
+list of bound parameters."""
+
+
+def _only(statement: Select[Any], column: Any, wanted: set[int]) -> Select[Any]:
+    if len(wanted) > IN_LIST_LIMIT:
+        return statement
+    return statement.where(column.in_(sorted(wanted)))
+
+
 def course_states(
     session: Session, patient_ids: Iterable[int], today: date
 ) -> dict[int, CourseState]:
@@ -91,11 +103,10 @@ def course_states(
     wanted = set(patient_ids)
     interval = course_interval_days()
     found: dict[int, tuple[int, date | None]] = {}
-    for patient_id, count, last in session.execute(
-        select(
-            CourseRow.patient_id, func.count(CourseRow.id), func.max(CourseRow.start_date)
-        ).group_by(CourseRow.patient_id)
-    ):
+    statement = select(
+        CourseRow.patient_id, func.count(CourseRow.id), func.max(CourseRow.start_date)
+    ).group_by(CourseRow.patient_id)
+    for patient_id, count, last in session.execute(_only(statement, CourseRow.patient_id, wanted)):
         if patient_id in wanted:
             found[patient_id] = (int(count), last)
     return {pid: course_state(*found.get(pid, (0, None)), today, interval) for pid in wanted}
@@ -113,13 +124,14 @@ _CHUNK = 200
 
 def _versions(session: Session, wanted: set[int]) -> dict[int, tuple[int, int, int]]:
     stamps = {}
+    statement = select(
+        AssessmentRow.patient_id,
+        func.count(AssessmentRow.id),
+        func.sum(AssessmentRow.version),
+        func.max(AssessmentRow.id),
+    ).group_by(AssessmentRow.patient_id)
     for patient_id, count, versions, highest in session.execute(
-        select(
-            AssessmentRow.patient_id,
-            func.count(AssessmentRow.id),
-            func.sum(AssessmentRow.version),
-            func.max(AssessmentRow.id),
-        ).group_by(AssessmentRow.patient_id)
+        _only(statement, AssessmentRow.patient_id, wanted)
     ):
         if patient_id in wanted:
             stamps[patient_id] = (int(count), int(versions or 0), int(highest or 0))

@@ -188,9 +188,12 @@ def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> Pati
     summarised from counts and one grouped query per column, without loading dossiers."""
     query = query.checked()
     start = (query.page - 1) * query.per_page
+    ids: dict[str, int]
     if viewer.pseudonymised or query.status or query.due or query.responder:
         codes = filtered_codes(session, viewer, query)
         total, page_codes = len(codes), codes[start : start + query.per_page]
+        chosen = select(PatientRow.code, PatientRow.id).where(PatientRow.code.in_(page_codes))
+        ids = {code: pid for code, pid in session.execute(chosen)}
     else:
         statement = _filtered(viewer, query)
         if query.search:
@@ -199,11 +202,9 @@ def list_patients(session: Session, viewer: Viewer, query: PatientQuery) -> Pati
             )
         counted = select(func.count()).select_from(statement.order_by(None).subquery())
         total = int(session.scalar(counted) or 0)
-        page_codes = [
-            code for _, code in session.execute(statement.limit(query.per_page).offset(start))
-        ]
-    chosen = select(PatientRow.code, PatientRow.id).where(PatientRow.code.in_(page_codes))
-    ids: dict[str, int] = {code: pid for code, pid in session.execute(chosen)}
+        paged = statement.limit(query.per_page).offset(start)
+        ids = {code: pid for pid, code in session.execute(paged)}
+        page_codes = list(ids)
     today = query.today or date.today()
     states = course_states(session, ids.values(), today)
     responders = trial_responders(session, ids.values())

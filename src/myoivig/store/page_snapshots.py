@@ -84,9 +84,8 @@ def keep_snapshot(
         "body": body,
         "built_at": datetime.now(UTC),
     }
-    table = PageSnapshotRow.__table__
     insert = pg_insert if store.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(values)
+    statement = insert(PageSnapshotRow).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=["patient_code", "variant"],
         set_={name: statement.excluded[name] for name in ("page_key", "body", "built_at")},

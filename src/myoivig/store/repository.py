@@ -550,13 +550,26 @@ class PatientListing:
     serious_adverse_events: int
 
 
-def _counts(session: Session, model: Any, ids: list[int], *where: Any) -> dict[int, int]:
-    statement = (
-        select(model.patient_id, func.count())
-        .where(model.patient_id.in_(ids), *where)
-        .group_by(model.patient_id)
+def _counts(session: Session, ids: list[int]) -> dict[str, dict[int, int]]:
+    """Courses, assessments, adverse events and serious ones per patient: one query."""
+    counted: dict[str, tuple[Any, tuple[Any, ...]]] = {
+        "courses": (CourseRow, ()),
+        "assessments": (AssessmentRow, ()),
+        "adverse_events": (AdverseEventRow, ()),
+        "serious_adverse_events": (AdverseEventRow, (AdverseEventRow.serious.is_(True),)),
+    }
+    statement = union_all(
+        *(
+            select(literal(name), model.patient_id, func.count())
+            .where(model.patient_id.in_(ids), *where)
+            .group_by(model.patient_id)
+            for name, (model, where) in counted.items()
+        )
     )
-    return {pid: int(n) for pid, n in session.execute(statement)}
+    found: dict[str, dict[int, int]] = {name: {} for name in counted}
+    for name, pid, n in session.execute(statement):
+        found[name][pid] = int(n)
+    return found
 
 
 def patient_listings(session: Session, codes: list[str]) -> list[PatientListing]:
@@ -574,10 +587,9 @@ def patient_listings(session: Session, codes: list[str]) -> list[PatientListing]
         select(TherapyRow.__table__).where(TherapyRow.patient_id.in_(ids)).order_by(TherapyRow.id),
         "patient_id",
     )
-    courses = _counts(session, CourseRow, ids)
-    visits = _counts(session, AssessmentRow, ids)
-    events = _counts(session, AdverseEventRow, ids)
-    serious = _counts(session, AdverseEventRow, ids, AdverseEventRow.serious.is_(True))
+    counts = _counts(session, ids)
+    courses, visits = counts["courses"], counts["assessments"]
+    events, serious = counts["adverse_events"], counts["serious_adverse_events"]
     by_code = {}
     for p in patients:
         code = p.code

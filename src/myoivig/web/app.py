@@ -26,6 +26,7 @@ from myoivig.web.auth import (
     NotSignedInError,
     PasswordChangeRequiredError,
 )
+from myoivig.web.page_warming import PageWarmer
 from myoivig.web.routes import (
     admin,
     api_infusion,
@@ -173,9 +174,19 @@ def _security_headers(app: FastAPI, settings: WebSettings) -> None:
 
 
 @asynccontextmanager
-async def _request_threads(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Request threads for the process; the page warm-up thread when the settings ask for it."""
     to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
-    yield
+    warmer = None
+    if app.state.settings.warm_pages:
+        warmer = PageWarmer(app.state.store, app.state.pseudonym_key)
+        warmer.start()
+    app.state.page_warmer = warmer
+    try:
+        yield
+    finally:
+        if warmer is not None:
+            warmer.stop()
 
 
 def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
@@ -188,7 +199,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> FastAPI:
         else app_secret(store)
     )
     app = FastAPI(
-        lifespan=_request_threads,
+        lifespan=_lifespan,
         title="myoivig",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",

@@ -12,7 +12,7 @@ from myoivig.accounts.service import add_user, generate_password, user_count
 from myoivig.store import Store
 from myoivig.store.store import URL_ENV
 from myoivig.web.app import create_app
-from myoivig.web.settings import WebSettings
+from myoivig.web.settings import WARM_PAGES_ENV, WebSettings
 
 FIRST_ADMIN = "admin"
 WORKER_HEALTHCHECK_S = 60
@@ -44,7 +44,12 @@ def serve(
     workers: int = 1,
 ) -> None:
     """Serve the application until interrupted, in one process or in `workers` processes (each
-    builds its own application from the environment, pointed at this store's database)."""
+    builds its own application from the environment, pointed at this store's database).
+    Patient pages are built ahead of their readers (`web.page_warming`) unless
+    MYOIVIG_WARM_PAGES says not to."""
+    if WARM_PAGES_ENV not in os.environ:
+        os.environ[WARM_PAGES_ENV] = "true"  # the workers read it from here
+        settings = settings.model_copy(update={"warm_pages": True})
     if workers == 1:
         app = create_app(settings, store)
         announce(f"myoivig is running at http://{host}:{port}/ (Ctrl+C stops it)")

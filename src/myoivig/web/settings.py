@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from myoivig.store.store import DEFAULT_URL, URL_ENV
 
+WARM_PAGES_ENV = "MYOIVIG_WARM_PAGES"
+
 ENV = {
     "database_url": URL_ENV,
     "secret_key": "MYOIVIG_SECRET_KEY",
@@ -27,6 +29,7 @@ ENV = {
     "eutils_url": "MYOIVIG_EUTILS_URL",
     "ncbi_email": "NCBI_EMAIL",
     "ncbi_api_key": "NCBI_API_KEY",
+    "warm_pages": WARM_PAGES_ENV,
 }
 
 
@@ -53,6 +56,9 @@ class WebSettings(BaseModel):
     ncbi_email: str | None = None
     """Contact e-mail NCBI asks every E-utilities client to send."""
     ncbi_api_key: SecretStr | None = None
+    warm_pages: bool = False
+    """Build patient pages ahead of their readers in a background thread (web.page_warming);
+    `myoivig serve` and `myoivig run` turn it on unless MYOIVIG_WARM_PAGES says otherwise."""
     """An NCBI API key raises the request rate from 3 to 10 per second."""
 
     @property
