@@ -85,6 +85,7 @@ def fill(url: str, patients: int, visits: int, users: int, actor: str) -> list[s
             ]
             repository.bulk_add_dossiers(session, dossiers, site_ids)
             codes += [d.patient.code for d in dossiers]
+    store.refresh_statistics()  # as the product's import does after a bulk load
     print(
         f"filled {patients} patients x {visits} visits in {time.monotonic() - started:.1f} s",
         flush=True,
@@ -99,10 +100,18 @@ class Server:
     """`myoivig serve` in a child process on a free loopback port. `log`: a file that receives
     the server's stdout and stderr (else stdout is discarded and stderr is ours)."""
 
-    def __init__(self, url: str, src: Path, workers: int | None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        src: Path,
+        workers: int | None,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "MYOIVIG_DATABASE_URL": url, "PYTHONPATH": str(src)}
+        self.log = log
+        env = {**os.environ, **(env or {}), "MYOIVIG_DATABASE_URL": url, "PYTHONPATH": str(src)}
         command = [sys.executable, "-c", LAUNCH, "serve", "--port", str(self.port)]
         if workers is not None:
             command += ["--workers", str(workers)]
@@ -124,6 +133,24 @@ class Server:
                 time.sleep(0.1)
         self.stop()
         raise SystemExit("server did not answer within 120 s")
+
+    def wait_for_line(self, text: str, count: int, timeout: float) -> list[str]:
+        """Wait until the server's log holds `count` lines containing `text` (e.g. each
+        worker's end of the page warm-up); those lines."""
+        if self.log is None:
+            raise ValueError("the server was started without a log")
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                line for line in self.log.read_text(errors="replace").splitlines() if text in line
+            ]
+            if len(found) >= count:
+                return found
+            if self.child.poll() is not None:
+                raise SystemExit(f"server exited with {self.child.returncode}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no {count} lines {text!r} in the server log within {timeout} s")
+            time.sleep(0.5)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server and its worker processes so far."""

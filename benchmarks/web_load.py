@@ -36,6 +36,7 @@ import functools
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class Figures:
     wall_s: float
     target: bool  # held to the 100 ms target (the peers are not)
     server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0  # this load generator's own CPU (it shares the machine)
+    bytes_received: int = 0
 
     def quantile(self, q: float) -> float:
         return quantile(self.latencies_ms, q)
@@ -78,7 +81,9 @@ class Figures:
         return (
             f"| {self.name} | {n} | {self.errors} | {self.quantile(0.50):.0f} | "
             f"{self.quantile(0.95):.0f} | {self.quantile(0.99):.0f} | "
-            f"{n / self.wall_s:.0f} | {self.server_cpu_s * 1000 / max(n, 1):.1f} | {verdict} |"
+            f"{n / self.wall_s:.0f} | {self.server_cpu_s * 1000 / max(n, 1):.1f} | "
+            f"{self.client_cpu_s * 1000 / max(n, 1):.1f} | "
+            f"{self.bytes_received / max(n, 1) / 1000:.0f} | {verdict} |"
         )
 
 
@@ -100,11 +105,12 @@ async def drive(
     queue = list(reversed(paths))
     latencies: list[float] = []
     errors = 0
+    received = 0
     deadline = time.perf_counter() + pace.max_seconds
     rng = random.Random(name)
 
     async def user(client: httpx.AsyncClient) -> None:
-        nonlocal errors
+        nonlocal errors, received
         if pace.think_ms:  # users do not all start in the same millisecond
             await asyncio.sleep(rng.uniform(0, pace.think_ms) / 1000)
         while queue and time.perf_counter() < deadline:
@@ -113,6 +119,7 @@ async def drive(
             try:
                 answer = await client.get(path)
                 ok = answer.status_code == 200 and len(answer.content) > 0
+                received += len(answer.content)
             except httpx.HTTPError:
                 ok = False
             latencies.append((time.perf_counter() - started) * 1000)
@@ -120,11 +127,12 @@ async def drive(
             if pace.think_ms:
                 await asyncio.sleep(rng.uniform(0.5, 1.5) * pace.think_ms / 1000)
 
-    started, cpu_before = time.perf_counter(), cpu()
+    started, cpu_before, own_before = time.perf_counter(), cpu(), time.process_time()
     await asyncio.gather(*(user(c) for c in clients))
     wall = time.perf_counter() - started
     errors += len(queue)  # not sent within --max-seconds
-    return Figures(name, latencies, errors, wall, target, cpu() - cpu_before)
+    own = time.process_time() - own_before
+    return Figures(name, latencies, errors, wall, target, cpu() - cpu_before, own, received)
 
 
 async def load(
@@ -180,9 +188,9 @@ def report(title: str, figures: list[Figures]) -> None:
     out(f"\n{title}")
     out(
         "| endpoint | requests | errors | p50 ms | p95 ms | p99 ms | req/s | server CPU ms/req "
-        "| p95 < 100 ms |"
+        "| load generator CPU ms/req | kB/answer | p95 < 100 ms |"
     )
-    out("|---|---|---|---|---|---|---|---|---|")
+    out("|---|---|---|---|---|---|---|---|---|---|---|")
     for f in figures:
         out(f.line())
 
@@ -207,6 +215,12 @@ def main() -> None:
     parser.add_argument("--peer-requests", type=int, default=100, help="per endpoint, peer")
     parser.add_argument("--peer-max-seconds", type=float, default=90, help="per endpoint, peer")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--no-warm", action="store_true",
+        help="serve without building patient pages ahead (MYOIVIG_WARM_PAGES=false): every "
+        "first view of a patient builds its page",
+    )  # fmt: skip
+    parser.add_argument("--warm-timeout", type=float, default=900, help="seconds")
     args = parser.parse_args()
     stop_on_sigterm()
     thinks = args.think_ms or [1000.0]
@@ -219,9 +233,17 @@ def main() -> None:
                   Pace(thinks[0], args.peer_max_seconds)) for src in args.server_src]  # fmt: skip
         runs += [(f"this tree ({args.workers} workers)", this_src, args.workers, args.requests,
                   Pace(think, args.max_seconds)) for think in thinks]  # fmt: skip
+        warm = "false" if args.no_warm else "true"
         for title, src, workers, requests, pace in runs:
-            server = Server(url, src, workers)
+            log = Path(tempfile.mkdtemp(prefix="webload")) / "server.log"
+            server = Server(url, src, workers, log=log, env={"MYOIVIG_WARM_PAGES": warm})
             try:
+                if src == this_src and not args.no_warm:
+                    # each worker process sweeps; measure once all have finished
+                    for line in server.wait_for_line(
+                        "patient pages ready", workers or 1, args.warm_timeout
+                    ):
+                        print(f"server: {line.strip()}", flush=True)
                 started = time.monotonic()
                 figures = asyncio.run(load(server, codes, args.users, requests, args.seed, pace))
                 if src == this_src:
@@ -232,7 +254,8 @@ def main() -> None:
             load1, load5, _ = os.getloadavg()
             report(
                 f"{title}: {args.patients} patients x {args.visits} visits, {args.users} users, "
-                f"think time {pace.think_ms:g} ms, {wall:.0f} s, load average {load1:.1f} "
+                f"think time {pace.think_ms:g} ms, pages built ahead: {warm}, "
+                f"{wall:.0f} s, load average {load1:.1f} "
                 f"(5 min {load5:.1f}) on {os.cpu_count()} CPUs",
                 figures,
             )

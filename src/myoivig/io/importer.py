@@ -398,4 +398,5 @@ def write_bundle(store: Store, bundle: Bundle, actor: str) -> dict[str, int]:
     except IntegrityError as error:
         reason = f"the database refused the import: {error.orig}"
         raise ImportRejectedError([Problem("(database)", None, "", None, reason)]) from error
+    store.refresh_statistics()
     return bundle.counts()
