@@ -131,10 +131,10 @@ def test_the_warm_up_builds_what_is_missing_and_then_nothing(clinic_store: Store
     roles = reader_roles(clinic_store)
     assert set(roles) == {Role.ADMIN, Role.CLINICIAN, Role.PHARMACIST, Role.RESEARCHER}
     first = warm_pages(clinic_store, KEY, roles=(Role.CLINICIAN, Role.RESEARCHER), seed=1)
-    assert (first.patients, first.built, first.current) == (5, 10, 0)
+    assert (first.patients, first.built, first.current) == (5, 20, 0)  # pages and documents
     PAGES.clear()
     again = warm_pages(clinic_store, KEY, roles=(Role.CLINICIAN, Role.RESEARCHER), seed=2)
-    assert (again.built, again.current) == (0, 10)
+    assert (again.built, again.current) == (0, 20)
     add_lab(
         clinic_store,
         CLI_OPERATOR,
@@ -142,11 +142,11 @@ def test_the_warm_up_builds_what_is_missing_and_then_nothing(clinic_store: Store
         {"test": "iga", "value": 2.0, "unit": "g/L", "sample_date": "2024-06-02"},
     )
     third = warm_pages(clinic_store, KEY, roles=(Role.CLINICIAN,), seed=3)
-    assert (third.built, third.current) == (1, 4)
+    assert (third.built, third.current) == (2, 8)
     tomorrow = warm_pages(
         clinic_store, KEY, roles=(Role.CLINICIAN,), today=date.today() + timedelta(days=1)
     )
-    assert (tomorrow.built, tomorrow.current) == (5, 0)
+    assert (tomorrow.built, tomorrow.current) == (5, 5)  # documents do not depend on the day
 
 
 def test_the_server_warms_pages_in_the_background(clinic_store: Store) -> None:
@@ -158,3 +158,28 @@ def test_the_server_warms_pages_in_the_background(clinic_store: Store) -> None:
         assert warmer.done.wait(60), "the warm-up did not finish"
     kept = _kept(clinic_store, "N002")
     assert {"admin", "clinician", "pharmacist", "researcher-pseudonymised"} <= set(kept)
+    assert {"api-json", "api-json-pseudonymised"} <= set(kept)
+
+
+def test_the_api_document_is_kept_and_follows_writes(
+    client_for: Client, clinic_store: Store
+) -> None:
+    carl = client_for("carl")
+    first = carl.get("/api/v1/patients/N001")
+    assert first.status_code == 200 and first.json()["patient"]["code"] == "N001"
+    assert "api-json" in _kept(clinic_store, "N001")
+    PAGES.clear()
+    assert carl.get("/api/v1/patients/N001").json() == first.json()  # from the database
+    add_lab(
+        clinic_store,
+        CLI_OPERATOR,
+        "N001",
+        {"test": "iga", "value": 1.9, "unit": "g/L", "sample_date": "2024-07-03"},
+    )
+    labs = carl.get("/api/v1/patients/N001").json()["labs"]
+    assert any(lab["sample_date"] == "2024-07-03" for lab in labs)
+    rita = client_for("rita").get("/api/v1/patients").json()["items"]
+    alias = rita[0]["code"]
+    assert alias.startswith("R-")
+    seen = client_for("rita").get(f"/api/v1/patients/{alias}").json()
+    assert seen["patient"]["code"] == alias and seen["patient"].get("birth_year") is None

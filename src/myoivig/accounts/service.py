@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from myoivig.accounts.roles import ALL_SITES, PSEUDONYMISED, Role
 from myoivig.accounts.tables import (
@@ -374,25 +374,43 @@ def resume_session(
     """The user and CSRF token of a live session; an idle one is ended and gives None."""
     now = now or datetime.now(UTC)
     with store.session() as session:
-        # one query for the session, its user and the user's sites (it runs on every request)
-        found = (
-            session.execute(
+        # one query for the session, its user and the user's sites (a row per site); it runs
+        # on every request, so without the ORM's objects (a third of a page's time before)
+        rows = (
+            session.connection()
+            .execute(
                 select(
                     WebSessionRow.id,
                     WebSessionRow.csrf_token,
                     WebSessionRow.last_seen_at,
-                    UserRow,
+                    UserRow.id.label("user_id"),
+                    UserRow.name,
+                    UserRow.role,
+                    UserRow.active,
+                    UserRow.must_change_password,
+                    SiteRow.site_code,
                 )
+                .select_from(WebSessionRow)
                 .outerjoin(UserRow, UserRow.id == WebSessionRow.user_id)
-                .options(joinedload(UserRow.sites).joinedload(UserSiteRow.site))
+                .outerjoin(UserSiteRow, UserSiteRow.user_id == UserRow.id)
+                .outerjoin(SiteRow, SiteRow.id == UserSiteRow.site_id)
                 .where(WebSessionRow.token_hash == sha256(token))
             )
-            .unique()
-            .one_or_none()
+            .all()
         )
-        if found is None:
-            return None
-        user = None if found.UserRow is None else _user(found.UserRow)
+    if not rows:
+        return None
+    found = rows[0]
+    user = None
+    if found.user_id is not None:
+        user = User(
+            id=found.user_id,
+            name=found.name,
+            role=Role(found.role),
+            site_codes=frozenset(row.site_code for row in rows if row.site_code is not None),
+            active=found.active,
+            must_change_password=found.must_change_password,
+        )
     last_seen = found.last_seen_at
     if last_seen.tzinfo is None:  # SQLite returns naive datetimes
         last_seen = last_seen.replace(tzinfo=UTC)

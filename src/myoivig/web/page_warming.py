@@ -4,9 +4,10 @@ A patient page is kept under a key that includes the day (the next-course plan d
 so every page needs building again after midnight, after an upgrade (`code_fingerprint`) and
 after a change of protocol settings; and a page nobody has opened yet has never been built. The
 warm-up builds, for every patient and every role that has an active account able to read
-patients, the page that is not kept yet, and warms the patient list's responder column, so
-that readers find them ready (`web.patient_page`). A page that is current is left alone, so
-two server workers sweeping at once mostly skip what the other has just built.
+patients, the page that is not kept yet (and the API's document of the patient), and warms
+the patient list's responder column, so that readers find them ready (`web.patient_page`).
+A page that is current is left alone, so two server workers sweeping at once mostly skip what
+the other has just built.
 
 `PageWarmer` runs the sweep in a background thread of each server process after start-up and
 again whenever the day, the settings or the code change; `warm_pages` is the sweep itself
@@ -33,7 +34,7 @@ from myoivig.clinic.service import Viewer, pseudonym
 from myoivig.protocol.settings_file import SettingsFileError, load_settings
 from myoivig.store import Store
 from myoivig.store.tables import PatientRow
-from myoivig.web.patient_page import code_fingerprint, patient_page
+from myoivig.web.patient_page import code_fingerprint, patient_document, patient_page
 
 log = logging.getLogger(__name__)
 RECHECK_S = 60.0
@@ -51,8 +52,9 @@ class WarmUp:
     def line(self) -> str:
         roles = ", ".join(r.value for r in self.roles) or "none"
         return (
-            f"patient pages ready: {self.patients} patients x roles ({roles}): "
-            f"{self.built} built, {self.current} already current, {self.seconds:.1f} s"
+            f"patient pages ready: {self.patients} patients x roles ({roles}), with their API "
+            f"documents: {self.built} built, {self.current} already current, "
+            f"{self.seconds:.1f} s"
         )
 
 
@@ -82,6 +84,10 @@ def warm_pages(
         trial_responders(session, [pid for pid, _ in patients])
     codes = [code for _, code in patients]
     random.Random(seed).shuffle(codes)
+    # the API's document (one per pseudonymised or not) with the first role of each kind
+    documented: dict[bool, Role] = {}
+    for role in roles:
+        documented.setdefault(role in PSEUDONYMISED, role)
     built = current = 0
     for code in codes:
         for role in roles:
@@ -96,8 +102,11 @@ def warm_pages(
             seen_as = pseudonym(code, pseudonym_key) if viewer.pseudonymised else code
             with store.session() as session:
                 page = patient_page(store, session, viewer, role, seen_as, today)
-            built += page.built
-            current += not page.built
+                made = page.built
+                if role is documented.get(viewer.pseudonymised):
+                    made += patient_document(store, session, viewer, seen_as)[1]
+            built += made
+            current += (2 if role is documented.get(viewer.pseudonymised) else 1) - made
     return WarmUp(len(codes), roles, built, current, time.monotonic() - started)
 
 

@@ -1,4 +1,5 @@
-"""The patient page's body, built once and kept (in this process and in the database).
+"""The patient page's body and the API's patient document, built once and kept (in this
+process and in the database).
 
 Building the body at 20 visits costs tens of milliseconds of CPU (dossier, criteria panel,
 next-course plan, HTML) and it is the same for every reader of one role until the record, the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -43,7 +45,8 @@ from myoivig.web.templating import templates
 log = logging.getLogger(__name__)
 
 PAGES = DerivedViews(max_entries=4096)
-"""Packed page bodies by (patient code, variant, key), per process: about 15 kB each."""
+"""Packed page bodies and API documents by (patient code, variant, key), per process: about
+10-15 kB each."""
 
 
 @dataclass(frozen=True)
@@ -92,25 +95,65 @@ def patient_page(
     settings = load_settings()
     variant = variant_of(role, viewer)
     key = page_key(version, today, settings, variant)
+    packed, built = kept(
+        store,
+        session,
+        real,
+        variant,
+        key,
+        lambda: render_body(store, session, viewer, role, real, version, settings, today),
+    )
+    shown_code = code if viewer.pseudonymised else real
+    return PatientPage(shown_code, Markup(unpack(packed)), built)
+
+
+def patient_document(store: Store, session: Session, viewer: Viewer, code: str) -> tuple[str, bool]:
+    """The API's JSON document of one dossier (pseudonymised for researchers) and whether this
+    request built it; kept like the page, under the record's version (it does not depend on
+    the day or the settings). RecordNotFoundError as for the page."""
+    real = visible_code(session, viewer, code)
+    version = record_version(session, real)
+    if version is None:
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    variant = "api-json" + ("-pseudonymised" if viewer.pseudonymised else "")
+    key = hashlib.sha256("\x1f".join((code_fingerprint(), version, variant)).encode()).hexdigest()
+    packed, built = kept(
+        store,
+        session,
+        real,
+        variant,
+        key,
+        lambda: shown(stored_dossier(session, real, version), viewer).model_dump_json(),
+    )
+    return unpack(packed), built
+
+
+def kept(
+    store: Store,
+    session: Session,
+    real: str,
+    variant: str,
+    key: str,
+    build: Callable[[], str],
+) -> tuple[bytes, bool]:
+    """What is kept under `key` for this patient and variant (in the process, else in the
+    database), or `build()` packed and kept; and whether it was built here."""
     built = False
 
-    def kept_or_built() -> bytes:
+    def from_database_or_built() -> bytes:
         nonlocal built
         packed = read_snapshot(session, real, variant, key)
         if packed is not None:
             return packed
         built = True
-        html = render_body(store, session, viewer, role, real, version, settings, today)
-        packed = pack(html)
+        packed = pack(build())
         try:
             keep_snapshot(store, real, variant, key, packed)
-        except SQLAlchemyError as error:  # the page is served all the same; only speed is lost
-            log.warning("patient page of %s not kept: %s", real, error)
+        except SQLAlchemyError as error:  # served all the same; only speed is lost
+            log.warning("%s of %s not kept: %s", variant, real, error)
         return packed
 
-    packed = PAGES.get(("page", real, variant, key), kept_or_built)
-    shown_code = code if viewer.pseudonymised else real
-    return PatientPage(shown_code, Markup(unpack(packed)), built)
+    return PAGES.get((real, variant, key), from_database_or_built), built
 
 
 def render_body(

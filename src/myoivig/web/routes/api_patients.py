@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from myoivig.accounts.roles import READS_PATIENTS
-from myoivig.clinic.service import PatientQuery, QueryError, list_patients, load_patient
+from myoivig.clinic.service import PatientQuery, QueryError, list_patients
 from myoivig.domain import records as r
+from myoivig.store import Store
 from myoivig.store.repository import RecordNotFoundError
-from myoivig.web.auth import Caller, ReadSession, require
+from myoivig.web.auth import Caller, ReadSession, require, store_of
+from myoivig.web.patient_page import patient_document
 
 router = APIRouter(tags=["patients"])
 Reader = Annotated[Caller, Depends(require(*sorted(READS_PATIENTS)))]
@@ -63,12 +65,15 @@ def api_patient_list(
 
 
 @router.get("/patients/{code}", response_model=r.PatientDossier)
-def api_patient(caller: Reader, session: ReadSession, code: str) -> Response:
+def api_patient(
+    caller: Reader, session: ReadSession, store: Annotated[Store, Depends(store_of)], code: str
+) -> Response:
     """One dossier; 404 both for an unknown code and for a patient the caller may not see."""
     try:
-        dossier = load_patient(session, caller.viewer, code)
+        document, _ = patient_document(store, session, caller.viewer, code)
     except RecordNotFoundError as error:
         raise HTTPException(status_code=404, detail=f"no patient {code!r}") from error
-    # Serialised by pydantic-core in one pass: FastAPI's generic encoder walked the ~1,000
+    # Serialised by pydantic-core in one pass and kept under the record's version
+    # (`web.patient_page.patient_document`): FastAPI's generic encoder walked the ~1,000
     # records of a 20-visit dossier in Python and took most of the request's time.
-    return Response(dossier.model_dump_json(), media_type="application/json")
+    return Response(document, media_type="application/json")
