@@ -102,7 +102,7 @@ def warm_pages(
             seen_as = pseudonym(code, pseudonym_key) if viewer.pseudonymised else code
             with store.session() as session:
                 page = patient_page(store, session, viewer, role, seen_as, today)
-                made = page.built
+                made = int(page.built)
                 if role is documented.get(viewer.pseudonymised):
                     made += patient_document(store, session, viewer, seen_as)[1]
             built += made
