@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from myoivig.domain import records as r
 from myoivig.outcomes.patient_report import latest_trial_responder
-from myoivig.store.repository import load_grades_and_tasks
+from myoivig.store.repository import among, load_grades_and_tasks
 from myoivig.store.tables import AssessmentRow, CourseRow
 
 STATUSES = ("run_in", "on_ivig", "stopped", "undated")
@@ -84,16 +84,16 @@ def check_due(due: str) -> str | None:
     return f"due: {due!r} must be {OVERDUE!r} or a number of days from 0 to {MAX_DUE_DAYS}"
 
 
-IN_LIST_LIMIT = 500
-"""Up to this many patients (a page of the list), a grouped query names them; for more (a
-filter over the whole clinic) it groups every patient's rows, which is cheaper than a long
-list of bound parameters."""
+SQLITE_IN_LIMIT = 500
+"""On SQLite, up to this many patients are named in the query (a page of the list); for more
+(a filter over the whole clinic) every patient's rows are grouped and the wanted ones kept,
+rather than a statement with thousands of parameters. PostgreSQL takes one array."""
 
 
-def _only(statement: Select[Any], column: Any, wanted: set[int]) -> Select[Any]:
-    if len(wanted) > IN_LIST_LIMIT:
+def _only(session: Session, statement: Select[Any], column: Any, wanted: set[int]) -> Select[Any]:
+    if session.get_bind().dialect.name != "postgresql" and len(wanted) > SQLITE_IN_LIMIT:
         return statement
-    return statement.where(column.in_(sorted(wanted)))
+    return statement.where(among(session, column, sorted(wanted)))
 
 
 def course_states(
@@ -106,7 +106,8 @@ def course_states(
     statement = select(
         CourseRow.patient_id, func.count(CourseRow.id), func.max(CourseRow.start_date)
     ).group_by(CourseRow.patient_id)
-    for patient_id, count, last in session.execute(_only(statement, CourseRow.patient_id, wanted)):
+    statement = _only(session, statement, CourseRow.patient_id, wanted)
+    for patient_id, count, last in session.connection().execute(statement):
         if patient_id in wanted:
             found[patient_id] = (int(count), last)
     return {pid: course_state(*found.get(pid, (0, None)), today, interval) for pid in wanted}
@@ -130,9 +131,8 @@ def _versions(session: Session, wanted: set[int]) -> dict[int, tuple[int, int, i
         func.sum(AssessmentRow.version),
         func.max(AssessmentRow.id),
     ).group_by(AssessmentRow.patient_id)
-    for patient_id, count, versions, highest in session.execute(
-        _only(statement, AssessmentRow.patient_id, wanted)
-    ):
+    statement = _only(session, statement, AssessmentRow.patient_id, wanted)
+    for patient_id, count, versions, highest in session.connection().execute(statement):
         if patient_id in wanted:
             stamps[patient_id] = (int(count), int(versions or 0), int(highest or 0))
     return stamps
