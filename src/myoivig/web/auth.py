@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
@@ -84,12 +85,15 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
     Opened and closed on the event loop, used by the route in a request thread. As a plain
     generator its closing waited for a free request thread while it still held its database
     connection: under load, every request thread waited for a connection that only a closing
-    could return, until the pool's 30 s timeout (seen with 50 users on the API list)."""
+    could return, until the pool's 30 s timeout (seen with 50 users on the API list). The
+    sign-in check (`require`) runs in a request thread for the same reason."""
     with store_of(request).session() as session:
         yield session
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+"""Closed as soon as the route returns (`scope="function"`), not after the answer is sent: the
+connection goes back to the pool before the answer is serialised and written."""
 
 
 def settings_of(request: Request) -> WebSettings:
@@ -156,7 +160,9 @@ def require(
     change-password page and sign-out say so)."""
 
     async def dependency(request: Request) -> Caller:
-        caller = resolve_caller(request)
+        # in a request thread: a wait for a database connection must not stop the event loop,
+        # which is what returns connections (closing the requests' read sessions)
+        caller = await run_in_threadpool(resolve_caller, request)
         if caller is None:
             raise NotSignedInError()
         if not while_password_change_due and password_change_required(caller.user):
