@@ -53,13 +53,15 @@ def _body(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 
 @router.get(PATH)
-def api_infusion_days(caller: Reader, session: ReadSession, code: str, number: int) -> Any:
+def api_infusion_days(caller: Reader, session: ReadSession, code: str, number: int) -> Response:
     """The recorded infusion days of one course, each with the `version` an edit is sent with."""
     try:
         days = course_infusion_days(session, caller.viewer, code, number)
     except RecordNotFoundError as error:
         return _missing(error)
-    return {"items": [{**day.model_dump(mode="json"), "version": version} for day, version in days]}
+    # answered here, with the read session open (see tests/web/test_web_session_release.py)
+    items = [{**day.model_dump(mode="json"), "version": version} for day, version in days]
+    return JSONResponse({"items": items})
 
 
 @router.post(PATH, status_code=201, responses=REJECTED)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from myoivig.accounts.roles import READS_PATIENTS
 from myoivig.clinic.service import PatientQuery, QueryError, list_patients
@@ -18,7 +20,7 @@ router = APIRouter(tags=["patients"])
 Reader = Annotated[Caller, Depends(require(*sorted(READS_PATIENTS)))]
 
 
-@router.get("/patients")
+@router.get("/patients", response_model=dict[str, Any])
 def api_patient_list(
     caller: Reader,
     session: ReadSession,
@@ -44,7 +46,7 @@ def api_patient_list(
             description="overdue, or N: the next course is due within N days (0-365)",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The patients the caller may see (pseudonymised for researchers), one page at a time,
     each with its status, next course due and trial responder; an unknown filter value is 422
     naming the parameter and the value."""
@@ -55,13 +57,17 @@ def api_patient_list(
         result = list_patients(session, caller.viewer, query)
     except QueryError as error:
         raise HTTPException(status_code=422, detail=str(error)) from error
-    return {
+    # The answer is made here, in the request thread, while the read session is open; left to
+    # FastAPI, checking it against the return type would wait for another request thread with
+    # the session's connection still held (30 s pool timeouts under load, see web.auth).
+    answer = {
         "items": result.items,
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,
     }
+    return JSONResponse(jsonable_encoder(answer))
 
 
 @router.get("/patients/{code}", response_model=r.PatientDossier)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 
 from myoivig.accounts.roles import Role
 from myoivig.clinic import recording
@@ -247,26 +248,27 @@ def _required_version(record: str, body: dict[str, Any]) -> int | JSONResponse:
 @router.get("/patients/{code}/{kind:record_kind}", responses={404: REJECTED[404]})
 def api_stored_records(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind
-) -> Any:
+) -> Response:
     """The patient's stored records of one kind (`kind`: assessments, courses, labs,
     adverse-events or therapies), each with the `id` and `version` an edit or delete needs."""
     try:
         found = recording.stored_records(session, caller.viewer, code, kind)
     except RecordNotFoundError:
         return _missing(code)
-    return {"items": [_stored(s) for s in found]}
+    # answered here, with the read session open (see tests/web/test_web_session_release.py)
+    return JSONResponse(jsonable_encoder({"items": [_stored(s) for s in found]}))
 
 
 @router.get("/patients/{code}/{kind:record_kind}/{record_id}", responses={404: REJECTED[404]})
 def api_stored_record(
     request: Request, caller: Writer, session: ReadSession, code: str, kind: Kind, record_id: int
-) -> Any:
+) -> Response:
     """One stored record with its `id` and `version`."""
     try:
         found = recording.stored_record(session, caller.viewer, code, kind, record_id)
     except RecordNotFoundError:
         return JSONResponse({"detail": f"no {kind} record {record_id} of {code!r}"}, 404)
-    return _stored(found)
+    return JSONResponse(jsonable_encoder(_stored(found)))
 
 
 @router.put("/patients/{code}/{kind:record_kind}/{record_id}", responses={**REJECTED, **STALE})
