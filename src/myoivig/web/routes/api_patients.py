@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from myoivig.accounts.roles import READS_PATIENTS
@@ -67,7 +66,7 @@ def api_patient_list(
         "per_page": result.per_page,
         "pages": result.pages,
     }
-    return JSONResponse(jsonable_encoder(answer))
+    return JSONResponse(answer)  # plain str, number, bool and list values (`listing_summary`)
 
 
 @router.get("/patients/{code}", response_model=r.PatientDossier)
