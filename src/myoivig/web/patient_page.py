@@ -88,10 +88,7 @@ def patient_page(
     """The body of the patient page for this reader; RecordNotFoundError for a patient that
     does not exist or that the reader may not see."""
     today = today or date.today()
-    real = visible_code(session, viewer, code)
-    version = record_version(session, real)
-    if version is None:
-        raise RecordNotFoundError(f"no patient with code {code!r}")
+    real, version = _visible_version(session, viewer, code)
     settings = load_settings()
     variant = variant_of(role, viewer)
     key = page_key(version, today, settings, variant)
@@ -111,10 +108,7 @@ def patient_document(store: Store, session: Session, viewer: Viewer, code: str) 
     """The API's JSON document of one dossier (pseudonymised for researchers) and whether this
     request built it; kept like the page, under the record's version (it does not depend on
     the day or the settings). RecordNotFoundError as for the page."""
-    real = visible_code(session, viewer, code)
-    version = record_version(session, real)
-    if version is None:
-        raise RecordNotFoundError(f"no patient with code {code!r}")
+    real, version = _visible_version(session, viewer, code)
     variant = "api-json" + ("-pseudonymised" if viewer.pseudonymised else "")
     key = hashlib.sha256("\x1f".join((code_fingerprint(), version, variant)).encode()).hexdigest()
     packed, built = kept(
@@ -126,6 +120,15 @@ def patient_document(store: Store, session: Session, viewer: Viewer, code: str) 
         lambda: shown(stored_dossier(session, real, version), viewer).model_dump_json(),
     )
     return unpack(packed), built
+
+
+def _visible_version(session: Session, viewer: Viewer, code: str) -> tuple[str, str]:
+    """The clinic's code of a patient the viewer may see and the record's version."""
+    real = visible_code(session, viewer, code)
+    version = record_version(session, real)
+    if version is None:  # deleted between the two queries
+        raise RecordNotFoundError(f"no patient with code {code!r}")
+    return real, version
 
 
 def kept(
@@ -150,7 +153,8 @@ def kept(
         try:
             keep_snapshot(store, real, variant, key, packed)
         except SQLAlchemyError as error:  # served all the same; only speed is lost
-            log.warning("%s of %s not kept: %s", variant, real, error)
+            # the error's text may quote the statement's parameters: no patient code in the log
+            log.warning("a %s could not be kept: %s", variant, type(error).__name__)
         return packed
 
     return PAGES.get((real, variant, key), from_database_or_built), built
