@@ -90,11 +90,16 @@ def warm_pages(
     documented: dict[bool, Role] = {}
     for role in roles:
         documented.setdefault(role in PSEUDONYMISED, role)
-    built = current = 0
+    outcomes: list[bool] = []  # one per page or document looked at: built here or not
+
+    def result() -> WarmUp:
+        built = sum(outcomes)
+        return WarmUp(len(codes), roles, built, len(outcomes) - built, time.monotonic() - started)
+
     for code in codes:
         for role in roles:
             if stop is not None and stop.is_set():
-                return WarmUp(len(codes), roles, built, current, time.monotonic() - started)
+                return result()
             viewer = Viewer(
                 name="page-warm-up",
                 all_sites=True,
@@ -103,13 +108,10 @@ def warm_pages(
             )
             seen_as = pseudonym(code, pseudonym_key) if viewer.pseudonymised else code
             with store.session() as session:
-                page = patient_page(store, session, viewer, role, seen_as, today)
-                made = int(page.built)
-                if role is documented.get(viewer.pseudonymised):
-                    made += patient_document(store, session, viewer, seen_as)[1]
-            built += made
-            current += (2 if role is documented.get(viewer.pseudonymised) else 1) - made
-    return WarmUp(len(codes), roles, built, current, time.monotonic() - started)
+                outcomes.append(patient_page(store, session, viewer, role, seen_as, today).built)
+                if role is documented[viewer.pseudonymised]:
+                    outcomes.append(patient_document(store, session, viewer, seen_as)[1])
+    return result()
 
 
 def settle_memory() -> None:

@@ -78,8 +78,12 @@ def variant_of(role: Role, viewer: Viewer) -> str:
 
 
 def page_key(version: str, today: date, settings: ProtocolSettings, variant: str) -> str:
-    parts = (code_fingerprint(), version, today.isoformat(), settings.model_dump_json(), variant)
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return _key(version, today.isoformat(), settings.model_dump_json(), variant)
+
+
+def _key(*parts: str) -> str:
+    """SHA-256 of what a kept page or document was built from, and of the code that built it."""
+    return hashlib.sha256("\x1f".join((code_fingerprint(), *parts)).encode("utf-8")).hexdigest()
 
 
 def patient_page(
@@ -110,7 +114,7 @@ def patient_document(store: Store, session: Session, viewer: Viewer, code: str) 
     the day or the settings). RecordNotFoundError as for the page."""
     real, version = _visible_version(session, viewer, code)
     variant = "api-json" + ("-pseudonymised" if viewer.pseudonymised else "")
-    key = hashlib.sha256("\x1f".join((code_fingerprint(), version, variant)).encode()).hexdigest()
+    key = _key(version, variant)
     packed, built = kept(
         store,
         session,
